@@ -1,0 +1,44 @@
+# dms: see README.md.
+GO       ?= go
+BIN      := bin/dms
+RUN_DB   := var/dms.db
+FUZZTIME ?= 10s
+
+.PHONY: build run test test-go fuzz-smoke fuzz bench lint deps clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dms
+
+# Serve the example zone from a local store (127.0.0.1, unprivileged port).
+run: build
+	@mkdir -p var
+	@if ! ./$(BIN) --db $(RUN_DB) zone info example.org >/dev/null 2>&1; then \
+		./$(BIN) --db $(RUN_DB) zone load --name example.org testdata/run/example.org.zone; fi
+	./$(BIN) --db $(RUN_DB) serve
+
+deps:
+	@sh scripts/test-deps.sh
+
+test: deps lint build test-go fuzz-smoke
+
+test-go:
+	$(GO) test -count=1 -timeout 8m ./...
+
+# A short run of every fuzz target (the corpora in testdata/ are replayed by
+# test-go as well).
+fuzz-smoke:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s ./zonedb/zonefile
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./zonedb/zonefile
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin var

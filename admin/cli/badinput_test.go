@@ -1,0 +1,220 @@
+package cli_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const goodZone = `$TTL 3600
+@ IN SOA ns1.example.net. hostmaster.example.net. 1 600 600 604800 600
+  IN NS ns1.example.net.
+  IN NS ns2.example.net.
+www IN A 192.0.2.1
+`
+
+// TestLoadBadFiles: every bad file is reported with its line, the good one
+// is loaded, the exit code is non-zero, and nothing of a bad file lands.
+func TestLoadBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	bad := map[string]struct{ text, want string }{
+		"syntax.example":      {goodZone + "mail IN A 192.0.2.300\n", "syntax.example:5"},
+		"unknowntype.example": {goodZone + "x IN FOOBAR 1 2 3\n", "unknowntype.example:5"},
+		"escape.example":      {goodZone + "x IN TXT \"bad \\9 escape\"\nx\\ IN A\n", "escape.example:"},
+		"hugettl.example":     {goodZone + "big 4294967295 IN A 192.0.2.9\n", "hugettl.example:5"},
+		"mx.example":          {goodZone + "@ IN MX mail.example.net.\n", "mx.example:5"},
+		"cname.example":       {goodZone + "www IN CNAME other\n", "cname.example:"},
+		"nsaddr.example":      {goodZone + "@ IN MX 10 192.0.2.1.\n", "nsaddr.example:5"},
+		"binary.example":      {"\x00\x01\x02\xff\xfe garbage \x00\n\x7f", "binary.example"},
+		"json.example":        {`{"zone": "example", "records": []}`, "json.example:1"},
+		"empty.example":       {"", "empty.example"},
+		"outside.example":     {goodZone + "www.example.net. IN A 192.0.2.1\n", "outside.example:5"},
+	}
+	files := []string{writeFile(t, dir, "good.example", goodZone)}
+	for name, b := range bad {
+		files = append(files, writeFile(t, dir, name, b.text))
+	}
+	r := run(t, db, "", append([]string{"zone", "load"}, files...)...)
+	if r.code != 1 {
+		t.Errorf("exit %d, want 1\n%s\n%s", r.code, r.out, r.err)
+	}
+	if !strings.Contains(r.out, "created zone good.example.") {
+		t.Errorf("good file not loaded:\n%s", r.out)
+	}
+	if !strings.Contains(r.err, "11 of 12 zone files failed") {
+		t.Errorf("no summary:\n%s", r.err)
+	}
+	for name, b := range bad {
+		if !strings.Contains(r.err, b.want) {
+			t.Errorf("%s: message lacks %q:\n%s", name, b.want, r.err)
+		}
+	}
+	ls := run(t, db, "", "zone", "ls")
+	if ls.out != "good.example.\n" {
+		t.Errorf("zones after load:\n%s", ls.out)
+	}
+}
+
+func TestBadStores(t *testing.T) {
+	dir := t.TempDir()
+	notBolt := writeFile(t, dir, "zones.txt", goodZone)
+	other := filepath.Join(dir, "other.db")
+	bdb, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("x")); return err })
+	bdb.Close()
+	newer := filepath.Join(dir, "newer.db")
+	if r := run(t, newer, "", "ref", "create", "x"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	bdb, err = bolt.Open(newer, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("7")) })
+	bdb.Close()
+
+	for _, tc := range []struct {
+		db, want string
+		args     []string
+	}{
+		{notBolt, "is not a bbolt file", []string{"zone", "ls"}},
+		{notBolt, "is not a bbolt file", []string{"zone", "create", "example.org"}},
+		{other, "no dms data", []string{"zone", "ls"}},
+		{other, "bbolt file of another program", []string{"ref", "create", "x"}},
+		{newer, "has schema 7", []string{"zone", "ls"}},
+		{newer, "has schema 7", []string{"serve"}},
+		{filepath.Join(dir, "nothere.db"), "no store at", []string{"zone", "ls"}},
+	} {
+		before, _ := os.ReadFile(tc.db)
+		r := run(t, tc.db, "", tc.args...)
+		if r.code == 0 || !strings.Contains(r.err, tc.want) {
+			t.Errorf("dms --db %s %v: exit %d, stderr %q, want %q", filepath.Base(tc.db), tc.args, r.code, r.err, tc.want)
+		}
+		after, _ := os.ReadFile(tc.db)
+		if !bytes.Equal(before, after) {
+			t.Errorf("dms --db %s %v changed the file", filepath.Base(tc.db), tc.args)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nothere.db")); err == nil {
+		t.Errorf("a read-only command created a store")
+	}
+}
+
+func TestSecondServe(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	startServe(t, db)
+	r := run(t, db, "", "serve")
+	if r.code != 1 || !strings.Contains(r.err, "already runs") {
+		t.Errorf("second serve: exit %d: %s", r.code, r.err)
+	}
+	// The first one still answers.
+	if r := run(t, db, "", "config", "show"); r.code != 0 {
+		t.Errorf("first server gone: %s", r.err)
+	}
+}
+
+// TestZoneNameForms: with or without the trailing dot, any case, the same
+// zone; malformed names get a clear error and change nothing.
+func TestZoneNameForms(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	if r := run(t, db, "", "zone", "load", filepath.Join(dir, "example.org")); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	want := run(t, db, "", "zone", "show", "example.org.").out
+	for _, n := range []string{"example.org", "EXAMPLE.ORG", "Example.Org."} {
+		if got := run(t, db, "", "zone", "show", n).out; got != want {
+			t.Errorf("zone show %s differs", n)
+		}
+	}
+	before, _ := os.ReadFile(db)
+	for _, n := range []string{"bad..name", ".leading", "", "a b"} {
+		r := run(t, db, "", "zone", "create", n)
+		if r.code == 0 || !strings.Contains(r.err, "dms: error:") && !strings.Contains(r.err, "dms: ") {
+			t.Errorf("zone create %q: exit %d %s", n, r.code, r.err)
+		}
+	}
+	if r := run(t, db, "", "zone", "create", "example.ORG."); r.code != 1 || !strings.Contains(r.err, "zone already exists: example.org.") {
+		t.Errorf("create existing in other case: %d %s", r.code, r.err)
+	}
+	after, _ := os.ReadFile(db)
+	if !bytes.Equal(before, after) {
+		// bbolt may rewrite meta pages on a failed write transaction? It
+		// must not: a failed commit rolls back.
+		t.Errorf("failed creates changed the store")
+	}
+}
+
+func TestEditFileStale(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	shown := run(t, db, "", "zone", "show", "example.org").out
+	edited := writeFile(t, dir, "edited", strings.Replace(shown, "192.0.2.1", "192.0.2.7", 1))
+	// Someone else commits in between.
+	if r := run(t, db, "", "record", "add", "example.org", "new A 192.0.2.8"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	r := run(t, db, "", "zone", "edit", "example.org", "--file", edited)
+	if r.code != 1 || !strings.Contains(r.err, "changed since it was read") {
+		t.Errorf("stale edit: exit %d %s", r.code, r.err)
+	}
+	if got := run(t, db, "", "zone", "show", "example.org").out; !strings.Contains(got, "192.0.2.8") || strings.Contains(got, "192.0.2.7") {
+		t.Errorf("stale edit changed the zone:\n%s", got)
+	}
+	// --force replaces anyway; the other change is gone as the file says.
+	if r := run(t, db, "", "zone", "edit", "example.org", "--file", edited, "--force"); r.code != 0 {
+		t.Errorf("forced edit: %s", r.err)
+	}
+	if got := run(t, db, "", "zone", "show", "example.org").out; strings.Contains(got, "192.0.2.8") || !strings.Contains(got, "192.0.2.7") {
+		t.Errorf("forced edit result:\n%s", got)
+	}
+}
+
+// TestEditInteractive drives dms zone edit with a scripted editor: the
+// first save has an error, the admin chooses to edit again, the second save
+// is good.
+func TestEditInteractive(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	// The editor script: first run breaks the file, second run fixes it.
+	script := writeFile(t, dir, "ed.sh", `#!/bin/sh
+n=$(cat "`+dir+`/count" 2>/dev/null || echo 0)
+n=$((n+1)); echo $n > "`+dir+`/count"
+if [ $n = 1 ]; then sed -i 's/192.0.2.1/192.0.2.300/' "$1"; else sed -i 's/192.0.2.300/192.0.2.77/' "$1"; fi
+`)
+	os.Chmod(script, 0o755)
+	cmd := runEnv(t, db, "e\n", []string{"EDITOR=" + script}, "zone", "edit", "example.org")
+	if cmd.code != 0 {
+		t.Fatalf("edit: exit %d\n%s\n%s", cmd.code, cmd.out, cmd.err)
+	}
+	if !strings.Contains(cmd.err, "Edit again (e) or abort (a)?") || !strings.Contains(cmd.err, ":5:") {
+		t.Errorf("no error and prompt shown:\n%s", cmd.err)
+	}
+	if got := run(t, db, "", "zone", "show", "example.org").out; !strings.Contains(got, "192.0.2.77") {
+		t.Errorf("edit not committed:\n%s", got)
+	}
+	// Abort: nothing committed.
+	os.Remove(filepath.Join(dir, "count"))
+	before := run(t, db, "", "zone", "show", "example.org").out
+	cmd = runEnv(t, db, "a\n", []string{"EDITOR=" + script}, "zone", "edit", "example.org")
+	if cmd.code == 0 || !strings.Contains(cmd.err, "aborted") {
+		t.Errorf("abort: exit %d %s", cmd.code, cmd.err)
+	}
+	if after := run(t, db, "", "zone", "show", "example.org").out; after != before {
+		t.Errorf("aborted edit changed the zone")
+	}
+}

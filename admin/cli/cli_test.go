@@ -1,0 +1,233 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"dms/admin"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/cli")
+
+// dmsBin is the dms binary the tests run, built once in TestMain.
+var dmsBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "dms-cli-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dmsBin = filepath.Join(dir, "dms")
+	build := exec.Command("go", "build", "-o", dmsBin, "../../cmd/dms")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building dms:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+// run runs the dms binary on store db with args.
+func run(t *testing.T, db, stdin string, args ...string) result {
+	t.Helper()
+	return runEnv(t, db, stdin, nil, args...)
+}
+
+// runEnv is run with extra environment variables.
+func runEnv(t *testing.T, db, stdin string, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dmsBin, append([]string{"--db", db}, args...)...)
+	cmd.Env = append(append(os.Environ(), "DMS_DB=", "EDITOR=false", "VISUAL="), env...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("dms %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+var (
+	reDateTime = regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d( UTC|Z)?`)
+	reUser     = regexp.MustCompile(`[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+/Admin`)
+	reTmp      = regexp.MustCompile(`/tmp/[^ :\n]*/`)
+)
+
+// normalize replaces what changes from run to run: times, today's serials,
+// the user and host, temporary paths.
+func normalize(s string) string {
+	today := time.Now().UTC().Format("20060102")
+	s = reDateTime.ReplaceAllString(s, "TIME")
+	s = strings.ReplaceAll(s, today, "YYYYMMDD")
+	s = reUser.ReplaceAllString(s, "USER@HOST/Admin")
+	s = reTmp.ReplaceAllString(s, "TMP/")
+	return s
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("..", "..", "testdata", "cli", name+".golden")
+	got = normalize(got)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./admin/cli -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+// startServe runs dms serve on db and waits for its control socket.
+func startServe(t *testing.T, db string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(dmsBin, "--db", db, "serve")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Errorf("dms serve did not stop on SIGINT; log:\n%s", errb.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := admin.DialControl(admin.SocketPath(db)); err == nil {
+			c.Close()
+			return cmd
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("dms serve did not open its control socket; log:\n%s", errb.String())
+	return nil
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const exampleZone = `$TTL 3600
+;!REF:Cust42@ISP-NET
+@       IN SOA  ns1.example.net. hostmaster.example.org. 2026010100 600 600 604800 600
+        IN NS   ns1.example.net.
+        IN NS   ns2.example.net.
+        IN MX   10 mail
+www     IN A    192.0.2.1
+;!LOCKPTR TRACKREV
+        IN AAAA 2001:db8::1
+mail    IN A    192.0.2.25
+`
+
+// step is one command of a scenario, with its golden output.
+type step struct {
+	name  string
+	args  []string
+	stdin string
+	code  int
+}
+
+// scenario is the tour of the CLI that runs twice: on the store directly,
+// and through a running dms serve. Both must give the same golden output.
+func scenario(dir string) []step {
+	return []step{
+		{name: "config-set-mname", args: []string{"config", "set", "soa_mname", "ns1.example.net"}},
+		{name: "config-set-rname", args: []string{"config", "set", "soa_rname", "hostmaster.example.net."}},
+		{name: "config-set-apex-ns", args: []string{"config", "set", "apex_ns", "ns1.example.net.,ns2.example.net."}},
+		{name: "config-set-bad-key", args: []string{"config", "set", "soa_mnam", "x"}, code: 2},
+		{name: "config-set-bad-value", args: []string{"config", "set", "zi_max_num", "lots"}, code: 1},
+		{name: "config-show", args: []string{"config", "show"}},
+		{name: "zone-create", args: []string{"zone", "create", "Example.NET", "--ref", "Cust42@ISP-NET", "--inc-updates"}},
+		{name: "zone-create-again", args: []string{"zone", "create", "example.net."}, code: 1},
+		{name: "zone-load", args: []string{"zone", "load", filepath.Join(dir, "example.org")}},
+		{name: "zone-show", args: []string{"zone", "show", "EXAMPLE.ORG."}},
+		{name: "zone-ls", args: []string{"zone", "ls", "-l"}},
+		{name: "zone-ls-ref", args: []string{"zone", "ls", "--ref", "cust42@isp-net"}},
+		{name: "record-add", args: []string{"record", "add", "example.org", "ftp 300 IN CNAME www", "www AAAA 2001:db8::2"}},
+		{name: "record-delete-rrset", args: []string{"record", "delete", "example.org", "www AAAA"}},
+		{name: "record-delete-missing", args: []string{"record", "delete", "example.org", "www A 192.0.2.99"}, code: 1},
+		{name: "record-add-cname-clash", args: []string{"record", "add", "example.org", "www CNAME mail"}, code: 1},
+		{name: "zone-history", args: []string{"zone", "history", "example.org"}},
+		{name: "zone-diff", args: []string{"zone", "diff", "example.org", "2", "3"}},
+		{name: "zone-rollback", args: []string{"zone", "rollback", "example.org", "2"}},
+		{name: "zone-show-after-rollback", args: []string{"zone", "show", "example.org"}},
+		{name: "zone-serial-set-back", args: []string{"zone", "serial", "example.org", "--set", "5"}, code: 1},
+		{name: "zone-serial-wrap", args: []string{"zone", "serial", "example.org", "--wrap"}},
+		{name: "zone-set", args: []string{"zone", "set", "example.org", "--edit-lock", "--no-inc-updates"}},
+		{name: "zone-info-json", args: []string{"zone", "info", "example.org", "-o", "json"}},
+		{name: "ref-ls", args: []string{"ref", "ls"}},
+		{name: "ref-delete-in-use", args: []string{"ref", "delete", "CUST42@isp-net"}, code: 1},
+		{name: "zone-delete", args: []string{"zone", "delete", "example.net"}},
+		{name: "zone-ls-deleted", args: []string{"zone", "ls", "--deleted"}},
+		{name: "zone-destroy-unconfirmed", args: []string{"zone", "destroy", "example.net"}, stdin: "no\n", code: 1},
+		{name: "zone-destroy", args: []string{"zone", "destroy", "example.net"}, stdin: "example.net\n"},
+		{name: "zone-info-missing", args: []string{"zone", "info", "example.net"}, code: 1},
+	}
+}
+
+func runScenario(t *testing.T, dir, db string) {
+	writeFile(t, dir, "example.org", exampleZone)
+	for _, s := range scenario(dir) {
+		r := run(t, db, s.stdin, s.args...)
+		if r.code != s.code {
+			t.Errorf("%s: dms %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", s.name, strings.Join(s.args, " "), r.code, s.code, r.out, r.err)
+		}
+		golden(t, "scenario-"+s.name, "$ dms "+strings.Join(s.args, " ")+"\n"+r.out+"--- stderr\n"+r.err)
+	}
+}
+
+func TestScenarioDirect(t *testing.T) {
+	dir := t.TempDir()
+	runScenario(t, dir, filepath.Join(dir, "dms.db"))
+}
+
+func TestScenarioThroughServer(t *testing.T) {
+	if *update {
+		t.Skip("goldens are written by TestScenarioDirect")
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	startServe(t, db)
+	runScenario(t, dir, db)
+}

@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"dms/admin"
+	"dms/zonedb"
+)
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// printCommits reports what a commit did, with the check warnings.
+func printCommits(w io.Writer, res *admin.CommitResult) {
+	for _, c := range res.Commits {
+		switch {
+		case c.Destroyed:
+			fmt.Fprintf(w, "destroyed zone %s\n", c.Zone)
+		case c.Created:
+			fmt.Fprintf(w, "created zone %s: zi %d, serial %d, %d records\n", c.Zone, c.ZI, c.Serial, c.Added)
+		case c.ZI != 0:
+			fmt.Fprintf(w, "zone %s: zi %d, serial %d -> %d (+%d -%d records)\n", c.Zone, c.ZI, c.OldSerial, c.Serial, c.Added, c.Removed)
+		default:
+			fmt.Fprintf(w, "zone %s: saved (serial %d unchanged)\n", c.Zone, c.Serial)
+		}
+		for _, p := range c.Warnings {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
+	}
+}
+
+func printZoneInfo(w io.Writer, zi *admin.ZoneInfo) {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	row("name", zi.Name)
+	row("state", zi.State)
+	row("reference", orNone(zi.Reference))
+	row("sg", orNone(zi.SG))
+	row("alt_sg", orNone(zi.AltSG))
+	row("inc_updates", zi.IncUpdates)
+	row("edit_lock", zi.EditLock)
+	row("dnssec", zi.DNSSEC)
+	row("nsec3", zi.NSEC3)
+	row("use_apex_ns", zi.UseApexNS)
+	row("soa_serial", zi.Serial)
+	row("zi_id", zi.ZI)
+	row("zone_id", zi.ID)
+	row("ctime", fmtTime(zi.CTime))
+	row("mtime", fmtTime(zi.MTime))
+	if zi.DeletedAt != nil {
+		row("deleted_start", fmtTime(*zi.DeletedAt))
+	} else {
+		row("deleted_start", "None")
+	}
+	row("rrsets", zi.RRsets)
+	row("zi_count", zi.ZIs)
+	if c := zi.Current; c != nil {
+		fmt.Fprintln(tw)
+		row("zi_id", c.ID)
+		row("change_by", c.ChangeBy)
+		row("ctime", fmtTime(c.CTime))
+		row("ptime", fmtTime(c.PTime))
+		row("soa_serial", c.Serial)
+	}
+	tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "None"
+	}
+	return s
+}
+
+func printHistory(w io.Writer, zis []zonedb.ZI) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "ZI\tSERIAL\tCTIME\tCHANGE_BY\tCHANGES\tCOMMENT")
+	for _, z := range zis {
+		ch := fmt.Sprintf("+%d -%d", z.Added, z.Removed)
+		if z.Base {
+			ch = fmt.Sprintf("created (%d)", z.Added)
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", z.ID, z.Serial, fmtTime(z.CTime), z.ChangeBy, ch, z.Comment)
+	}
+	tw.Flush()
+}
+
+func printDiff(w io.Writer, d *admin.ZoneDiffResult) {
+	fmt.Fprintf(w, "--- %s zi %d serial %d\n+++ %s zi %d serial %d\n", d.Zone, d.From, d.FromSerial, d.Zone, d.To, d.ToSerial)
+	for _, l := range d.Removed {
+		fmt.Fprintf(w, "-%s\n", l)
+	}
+	for _, l := range d.Added {
+		fmt.Fprintf(w, "+%s\n", l)
+	}
+}
+
+func printConfig(w io.Writer, entries []admin.ConfigEntry) {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	for _, e := range entries {
+		v := e.Value
+		if v == "" {
+			v = "(not set)"
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", e.Name, v)
+	}
+	tw.Flush()
+}
+
+func printRefs(w io.Writer, refs []admin.RefInfo) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "REFERENCE\tZONES")
+	for _, r := range refs {
+		fmt.Fprintf(tw, "%s\t%d\n", r.Name, r.Zones)
+	}
+	tw.Flush()
+}
+
+func printZoneList(w io.Writer, zones []admin.ZoneInfo, long bool) {
+	if !long {
+		for _, z := range zones {
+			fmt.Fprintln(w, z.Name)
+		}
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "ZONE\tREFERENCE\tSERIAL\tSTATE\tFLAGS")
+	for _, z := range zones {
+		var fl []string
+		for _, f := range []struct {
+			on   bool
+			name string
+		}{{z.IncUpdates, "inc_updates"}, {z.EditLock, "edit_lock"}, {z.DNSSEC, "dnssec"}} {
+			if f.on {
+				fl = append(fl, f.name)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", z.Name, orNone(z.Reference), z.Serial, z.State, strings.Join(fl, ","))
+	}
+	tw.Flush()
+}

@@ -1,0 +1,621 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"dms/admin"
+	"dms/zonedb"
+)
+
+func newCmdZone(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "zone",
+		Short: "Create, load, show, edit and delete zones",
+	}
+	cmd.AddCommand(
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f),
+		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
+		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
+	)
+	return cmd
+}
+
+// boolPair registers --name and --no-name and returns the choice (nil when
+// neither was given).
+type boolPair struct {
+	on, off bool
+	name    string
+}
+
+func addBoolPair(cmd *cobra.Command, name, help string) *boolPair {
+	b := &boolPair{name: name}
+	cmd.Flags().BoolVar(&b.on, name, false, help)
+	cmd.Flags().BoolVar(&b.off, "no-"+name, false, "the opposite of --"+name)
+	return b
+}
+
+func (b *boolPair) value() (*bool, error) {
+	switch {
+	case b.on && b.off:
+		return nil, usageError{fmt.Errorf("--%s and --no-%s contradict each other", b.name, b.name)}
+	case b.on:
+		t := true
+		return &t, nil
+	case b.off:
+		f := false
+		return &f, nil
+	}
+	return nil, nil
+}
+
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s (got %d arguments)", cmd.CommandPath(), what, len(args))}
+		}
+		return nil
+	}
+}
+
+func minArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < n {
+			return usageError{fmt.Errorf("%s takes %s", cmd.CommandPath(), what)}
+		}
+		return nil
+	}
+}
+
+func newCmdZoneCreate(f *Factory) *cobra.Command {
+	var req admin.ZoneCreateRequest
+	var nsec, nsec3, inc, lock, sec bool
+	cmd := &cobra.Command{
+		Use:   "create ZONE",
+		Short: "Create a zone with an SOA and apex NS records from the config",
+		Long: `Create a zone. Its SOA is made from the config keys soa_mname, soa_rname,
+soa_refresh, soa_retry, soa_expire, soa_minimum and zone_ttl, and its apex NS
+records from its server group (use_apex_ns) or the config key apex_ns.`,
+		Example: `  dms zone create example.org
+  dms zone create example.org --ref cust42@ISP-NET --inc-updates`,
+		Args: exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Name = args[0]
+			if nsec && nsec3 {
+				return usageError{errors.New("--nsec and --nsec3 contradict each other")}
+			}
+			set := func(p **bool, v bool) {
+				if v {
+					*p = &v
+				}
+			}
+			set(&req.IncUpdates, inc)
+			set(&req.EditLock, lock)
+			set(&req.DNSSEC, sec)
+			set(&req.NSEC3, nsec3)
+			if nsec {
+				no := false
+				req.NSEC3 = &no
+			}
+			var res admin.CommitResult
+			if err := f.call(cmd.Context(), true, "zone.create", req, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printCommits(f.Out, &res)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.Ref, "ref", "", "reference (customer id) of the zone; created when new (default: config default_ref)")
+	cmd.Flags().StringVar(&req.SG, "sg", "", "server group (default: config default_sg)")
+	cmd.Flags().BoolVar(&inc, "inc-updates", false, "take incremental updates (auto-PTR, dynamic DNS)")
+	cmd.Flags().BoolVar(&lock, "edit-lock", false, "lock the zone while someone edits it")
+	cmd.Flags().BoolVar(&sec, "dnssec", false, "sign the zone (default: config auto_dnssec)")
+	cmd.Flags().BoolVar(&nsec3, "nsec3", false, "deny existence with NSEC3 (default: config nsec3)")
+	cmd.Flags().BoolVar(&nsec, "nsec", false, "deny existence with NSEC")
+	return cmd
+}
+
+func newCmdZoneLoad(f *Factory) *cobra.Command {
+	var ref, sg, name string
+	var inc bool
+	cmd := &cobra.Command{
+		Use:   "load FILE...",
+		Short: "Create zones from zone files, one file per zone",
+		Long: `Load zone files as new zones, one zone per file. The zone's name is the
+file's name (a .zone suffix is dropped) unless --name is given. Every good file
+is loaded; every bad one is reported with its line numbers, and the command
+exits non-zero if any failed. A ;!REF: flag on the SOA sets the zone's
+reference. The serial of the file is kept.`,
+		Example: `  dms zone load example.org example.net
+  dms zone load --name example.org db.example
+  dms zone load --ref cust42@ISP-NET zones/*`,
+		Args: minArgs(1, "one or more zone files"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if name != "" && len(args) > 1 {
+				return usageError{errors.New("--name works with one file only")}
+			}
+			c, err := f.Client(true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var failed int
+			var all admin.CommitResult
+			var errs []map[string]any
+			for _, file := range args {
+				text, err := os.ReadFile(file)
+				if err != nil {
+					failed++
+					fmt.Fprintf(f.Err, "*** %s: %v\n", file, err)
+					errs = append(errs, map[string]any{"file": file, "error": admin.AsError(err)})
+					continue
+				}
+				abs, _ := filepath.Abs(file)
+				req := admin.ZoneLoadRequest{Name: name, File: file, Text: string(text), Ref: ref, SG: sg,
+					AllowInclude: true, IncludeDir: filepath.Dir(abs)}
+				if inc {
+					req.IncUpdates = &inc
+				}
+				var res admin.CommitResult
+				if err := c.Call(cmd.Context(), "zone.load", req, &res); err != nil {
+					failed++
+					ae := admin.AsError(err)
+					fmt.Fprintf(f.Err, "*** %s: %s\n", file, ae.Message)
+					for _, p := range ae.Problems {
+						if !strings.Contains(ae.Message, p.String()) {
+							fmt.Fprintf(f.Err, "      %s\n", p)
+						}
+					}
+					errs = append(errs, map[string]any{"file": file, "error": ae})
+					continue
+				}
+				all.Commits = append(all.Commits, res.Commits...)
+				if !f.json() {
+					printCommits(f.Out, &res)
+				}
+			}
+			if f.json() {
+				if err := f.printJSON(map[string]any{"commits": all.Commits, "failed": errs}); err != nil {
+					return err
+				}
+			}
+			if failed > 0 {
+				return &admin.Error{Code: admin.CodeParse, Message: fmt.Sprintf("%d of %d zone files failed to load", failed, len(args)),
+					Hint: "fix the files listed above and load them again; the others are loaded"}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&ref, "ref", "", "reference of the loaded zones (a ;!REF: on the SOA wins)")
+	cmd.Flags().StringVar(&sg, "sg", "", "server group of the loaded zones")
+	cmd.Flags().StringVar(&name, "name", "", "zone name, when the file's name is not the zone's")
+	cmd.Flags().BoolVar(&inc, "inc-updates", false, "the loaded zones take incremental updates")
+	return cmd
+}
+
+func newCmdZoneShow(f *Factory) *cobra.Command {
+	var zi uint64
+	cmd := &cobra.Command{
+		Use:     "show ZONE",
+		Short:   "Print a zone as zone text",
+		Example: "  dms zone show example.org\n  dms zone show example.org --zi 12 > old.zone",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var res admin.ZoneText
+			if err := f.call(cmd.Context(), false, "zone.show", admin.ZoneRequest{Name: args[0], ZI: zi}, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			_, err := io.WriteString(f.Out, res.Text)
+			return err
+		},
+	}
+	cmd.Flags().Uint64Var(&zi, "zi", 0, "show this zone instance instead of the current one")
+	return cmd
+}
+
+func newCmdZoneLs(f *Factory) *cobra.Command {
+	var req admin.ZoneListRequest
+	var long bool
+	cmd := &cobra.Command{
+		Use:     "ls [PATTERN...]",
+		Aliases: []string{"list"},
+		Short:   "List zones",
+		Example: "  dms zone ls\n  dms zone ls '*.example.org'\n  dms zone ls --ref cust42@ISP-NET -l",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Patterns = args
+			var res []admin.ZoneInfo
+			if err := f.call(cmd.Context(), false, "zone.list", req, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printZoneList(f.Out, res, long)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.Ref, "ref", "", "only zones of this reference")
+	cmd.Flags().BoolVar(&req.Deleted, "deleted", false, "list deleted zones instead")
+	cmd.Flags().BoolVarP(&long, "long", "l", false, "show reference, serial, state and flags")
+	return cmd
+}
+
+func newCmdZoneInfo(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "info ZONE",
+		Short:   "Show a zone's settings, state and current instance",
+		Example: "  dms zone info example.org\n  dms zone info example.org -o json",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var res admin.ZoneInfo
+			if err := f.call(cmd.Context(), false, "zone.info", admin.ZoneRequest{Name: args[0]}, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printZoneInfo(f.Out, &res)
+			return nil
+		},
+	}
+}
+
+func newCmdZoneHistory(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "history ZONE",
+		Short:   "List a zone's instances (ZIs), newest first",
+		Example: "  dms zone history example.org",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var res []zonedb.ZI
+			if err := f.call(cmd.Context(), false, "zone.history", admin.ZoneRequest{Name: args[0]}, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printHistory(f.Out, res)
+			return nil
+		},
+	}
+}
+
+func parseZI(s string) (uint64, error) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, usageError{fmt.Errorf("%q is not a zone instance id (see dms zone history)", s)}
+	}
+	return n, nil
+}
+
+func newCmdZoneDiff(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "diff ZONE ZI1 [ZI2]",
+		Short:   "Show what changed between two zone instances (ZI2: the current one)",
+		Example: "  dms zone diff example.org 12 15",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 || len(args) > 3 {
+				return usageError{errors.New("zone diff takes a zone and one or two zone instance ids")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := admin.ZoneDiffRequest{Name: args[0]}
+			var err error
+			if req.From, err = parseZI(args[1]); err != nil {
+				return err
+			}
+			if len(args) == 3 {
+				if req.To, err = parseZI(args[2]); err != nil {
+					return err
+				}
+			}
+			var res admin.ZoneDiffResult
+			if err := f.call(cmd.Context(), false, "zone.diff", req, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printDiff(f.Out, &res)
+			return nil
+		},
+	}
+}
+
+func newCmdZoneRollback(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rollback ZONE ZI",
+		Short: "Make a new zone instance with the content of an older one",
+		Long: `Roll a zone back to the content of an older instance. This makes a new
+instance with a higher serial (secondaries follow), it does not rewind history.`,
+		Example: "  dms zone rollback example.org 12",
+		Args:    exactArgs(2, "a zone and a zone instance id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			zi, err := parseZI(args[1])
+			if err != nil {
+				return err
+			}
+			return f.commitCmd(cmd.Context(), "zone.rollback", admin.ZoneRequest{Name: args[0], ZI: zi})
+		},
+	}
+}
+
+// commitCmd runs a changing operation and prints its commit result.
+func (f *Factory) commitCmd(ctx context.Context, op string, req any) error {
+	var res admin.CommitResult
+	if err := f.call(ctx, true, op, req, &res); err != nil {
+		return err
+	}
+	if f.json() {
+		return f.printJSON(res)
+	}
+	printCommits(f.Out, &res)
+	return nil
+}
+
+var ziHeader = regexp.MustCompile(`(?m)^;\s*zi_id:\s*([0-9]+)\s*$`)
+
+func newCmdZoneEdit(f *Factory) *cobra.Command {
+	var file string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "edit ZONE",
+		Short: "Edit a zone in $VISUAL or $EDITOR, or replace it from a file",
+		Long: `Open the zone text in $VISUAL (or $EDITOR, or vi). When the editor exits, the
+text is checked; on an error you may edit again or abort, and nothing is
+committed until the text is valid. If someone else committed to the zone
+meanwhile, the edit is refused rather than overwriting their change.
+
+With --file, the file replaces the zone's content without an editor. If the
+file carries the zi_id header that dms zone show prints, and the zone has moved
+on since that instance, the replacement is refused (--force overrides).`,
+		Example: `  dms zone edit example.org
+  dms zone show example.org > f; $EDITOR f; dms zone edit example.org --file f`,
+		Args: exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if file != "" {
+				text, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				req := admin.ZoneReplaceRequest{Name: args[0], File: file, Text: string(text)}
+				if m := ziHeader.FindSubmatch(text); m != nil && !force {
+					req.ExpectZI, _ = strconv.ParseUint(string(m[1]), 10, 64)
+				}
+				return f.commitCmd(ctx, "zone.replace", req)
+			}
+			return f.editInteractive(ctx, args[0])
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "replace the zone's content with this file, without an editor")
+	cmd.Flags().BoolVar(&force, "force", false, "with --file: replace even if the zone changed since the file's zi_id")
+	return cmd
+}
+
+func (f *Factory) editor() string {
+	for _, k := range []string{"VISUAL", "EDITOR"} {
+		if v := f.Getenv(k); v != "" {
+			return v
+		}
+	}
+	return "vi"
+}
+
+func (f *Factory) editInteractive(ctx context.Context, zone string) error {
+	c, err := f.Client(true)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var cur admin.ZoneText
+	if err := c.Call(ctx, "zone.show", admin.ZoneRequest{Name: zone}, &cur); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp("", "dms-edit-*.zone")
+	if err != nil {
+		return err
+	}
+	path := tmp.Name()
+	keep := false
+	defer func() {
+		if !keep {
+			os.Remove(path)
+		}
+	}()
+	if _, err := tmp.WriteString(cur.Text); err != nil {
+		tmp.Close()
+		return err
+	}
+	tmp.Close()
+	in := bufio.NewReader(f.In)
+	for {
+		ed := exec.CommandContext(ctx, "sh", "-c", f.editor()+` "$1"`, "sh", path)
+		ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, os.Stdout, os.Stderr
+		if err := ed.Run(); err != nil {
+			keep = true
+			return fmt.Errorf("editor %s failed: %w (your text is kept in %s)", f.editor(), err, path)
+		}
+		text, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(text, []byte(cur.Text)) {
+			fmt.Fprintf(f.Out, "zone %s: no changes\n", cur.Zone)
+			return nil
+		}
+		var res admin.CommitResult
+		err = c.Call(ctx, "zone.replace", admin.ZoneReplaceRequest{Name: zone, File: path, Text: string(text), ExpectZI: cur.ZI}, &res)
+		if err == nil {
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printCommits(f.Out, &res)
+			return nil
+		}
+		ae := admin.AsError(err)
+		if ae.Code != admin.CodeParse && ae.Code != admin.CodeCheck && ae.Code != admin.CodeBadInput {
+			keep = true
+			return fmt.Errorf("%w (your text is kept in %s)", err, path)
+		}
+		Report(f.Err, err)
+		fmt.Fprint(f.Err, "Edit again (e) or abort (a)? [e] ")
+		ans, rerr := in.ReadString('\n')
+		ans = strings.TrimSpace(strings.ToLower(ans))
+		if rerr != nil && ans == "" || strings.HasPrefix(ans, "a") || strings.HasPrefix(ans, "q") || strings.HasPrefix(ans, "n") {
+			return &admin.Error{Code: ae.Code, Message: fmt.Sprintf("edit of %s aborted, nothing committed", cur.Zone)}
+		}
+	}
+}
+
+func newCmdZoneSet(f *Factory) *cobra.Command {
+	var inc, lock, nsec3, apex, disabled *boolPair
+	var sg string
+	cmd := &cobra.Command{
+		Use:     "set ZONE",
+		Short:   "Change a zone's settings",
+		Example: "  dms zone set example.org --inc-updates\n  dms zone set example.org --no-edit-lock --disable",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := admin.ZoneSetRequest{Name: args[0]}
+			var err error
+			for _, p := range []struct {
+				b   *boolPair
+				dst **bool
+			}{{inc, &req.IncUpdates}, {lock, &req.EditLock}, {nsec3, &req.NSEC3}, {apex, &req.UseApexNS}, {disabled, &req.Disabled}} {
+				if *p.dst, err = p.b.value(); err != nil {
+					return err
+				}
+			}
+			if cmd.Flags().Changed("sg") {
+				req.SG = &sg
+			}
+			if req == (admin.ZoneSetRequest{Name: args[0]}) {
+				return usageError{errors.New("zone set: give at least one setting to change (see --help)")}
+			}
+			return f.commitCmd(cmd.Context(), "zone.set", req)
+		},
+	}
+	inc = addBoolPair(cmd, "inc-updates", "take incremental updates (auto-PTR, dynamic DNS)")
+	lock = addBoolPair(cmd, "edit-lock", "lock the zone while someone edits it")
+	nsec3 = addBoolPair(cmd, "nsec3", "deny existence with NSEC3 when signed")
+	apex = addBoolPair(cmd, "use-apex-ns", "apex NS come from the server group")
+	disabled = addBoolPair(cmd, "disable", "stop serving the zone (kept, not deleted)")
+	cmd.Flags().StringVar(&sg, "sg", "", "server group")
+	return cmd
+}
+
+func zoneOpCmd(f *Factory, use, short, example, op string) *cobra.Command {
+	return &cobra.Command{
+		Use:     use + " ZONE",
+		Short:   short,
+		Example: example,
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.commitCmd(cmd.Context(), op, admin.ZoneRequest{Name: args[0]})
+		},
+	}
+}
+
+func newCmdZoneDelete(f *Factory) *cobra.Command {
+	return zoneOpCmd(f, "delete", "Mark a zone deleted: kept in the store, not served", "  dms zone delete example.org", "zone.delete")
+}
+
+func newCmdZoneUndelete(f *Factory) *cobra.Command {
+	return zoneOpCmd(f, "undelete", "Serve a deleted zone again", "  dms zone undelete example.org", "zone.undelete")
+}
+
+func newCmdZoneDestroy(f *Factory) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "destroy ZONE",
+		Short: "Remove a zone, its records and its history for good",
+		Long: `Remove a zone with its records and all its instances. This cannot be undone
+(dms zone delete keeps the zone instead). Asks for confirmation unless --force.`,
+		Example: "  dms zone destroy example.org\n  dms zone destroy --force example.org",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !force {
+				fmt.Fprintf(f.Err, "Destroy zone %s with all its history? This cannot be undone. Type the zone name to confirm: ", args[0])
+				line, _ := bufio.NewReader(f.In).ReadString('\n')
+				line = strings.TrimSpace(line)
+				if !strings.EqualFold(strings.TrimSuffix(line, "."), strings.TrimSuffix(args[0], ".")) {
+					return &admin.Error{Code: admin.CodeBadInput, Message: "not confirmed; zone not destroyed",
+						Hint: "type the zone name at the prompt, or give --force"}
+				}
+			}
+			return f.commitCmd(cmd.Context(), "zone.destroy", admin.ZoneRequest{Name: args[0]})
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	return cmd
+}
+
+func newCmdZoneSerial(f *Factory) *cobra.Command {
+	var set uint32
+	var bump, wrap bool
+	cmd := &cobra.Command{
+		Use:   "serial ZONE (--set N | --bump | --wrap)",
+		Short: "Set, bump or wrap a zone's SOA serial",
+		Long: `Change a zone's SOA serial administratively. --set only moves it forward
+(in RFC 1982 serial arithmetic, by at most 2^31-1); --bump applies the
+YYYYMMDDNN policy; --wrap makes one deliberate wrap step, the way to get to a
+lower serial: wrap, wait until every secondary has transferred, then set.`,
+		Example: "  dms zone serial example.org --set 2026112201\n  dms zone serial example.org --bump\n  dms zone serial example.org --wrap",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := admin.ZoneSerialRequest{Name: args[0], Bump: bump, Wrap: wrap}
+			if cmd.Flags().Changed("set") {
+				req.Set = &set
+			}
+			var res admin.SerialResult
+			if err := f.call(cmd.Context(), true, "zone.serial", req, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				return f.printJSON(res)
+			}
+			printCommits(f.Out, &res.CommitResult)
+			if res.Note != "" {
+				fmt.Fprintln(f.Out, res.Note)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Uint32Var(&set, "set", 0, "set the serial to N (forward only)")
+	cmd.Flags().BoolVar(&bump, "bump", false, "increment the serial by the policy")
+	cmd.Flags().BoolVar(&wrap, "wrap", false, "one wrap step: add 2^31-1")
+	cmd.MarkFlagsMutuallyExclusive("set", "bump", "wrap")
+	return cmd
+}
+
+func newCmdZoneSetRef(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:     "set-ref ZONE REF",
+		Short:   "Set the reference a zone belongs to",
+		Example: "  dms zone set-ref example.org cust42@ISP-NET",
+		Args:    exactArgs(2, "a zone and a reference"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.commitCmd(cmd.Context(), "zone.set_ref", admin.ZoneSetRefRequest{Name: args[0], Ref: args[1]})
+		},
+	}
+}

@@ -1,0 +1,213 @@
+package admin
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// ConfigKey describes one configuration key: its default, what values it
+// takes and what it is for.
+type ConfigKey struct {
+	Name    string `json:"name"`
+	Default string `json:"default"`
+	Kind    string `json:"kind"` // bool, ttl, int, float, name, names, ref, string
+	Help    string `json:"help"`
+}
+
+// configKeys are the keys of the old system's show_config plus dms's own
+// (auto-PTR switches, apex_ns), in display order.
+var configKeys = []ConfigKey{
+	{"apex_ns", "", "names", "apex NS names for new zones when they have no server group (space or comma separated)"},
+	{"auto_create_ipv4_ptr", "false", "bool", "A records feed auto-PTR (AAAA always do)"},
+	{"auto_create_ipv6_ptr", "true", "bool", "AAAA records feed auto-PTR"},
+	{"auto_delete_ptr", "true", "bool", "remove our PTR when its forward address record is deleted"},
+	{"auto_dnssec", "false", "bool", "sign new zones"},
+	{"auto_reverse", "true", "bool", "maintain reverse PTR records at commit"},
+	{"default_ref", "", "ref", "reference given to new zones without --ref"},
+	{"default_sg", "", "string", "server group of new zones without --sg"},
+	{"default_stype", "bind9", "stype", "server type of new servers (bind9, knot, nsd)"},
+	{"edit_lock", "false", "bool", "new zones lock while someone edits them"},
+	{"event_max_age", "120", "float", "days to keep events"},
+	{"inc_updates", "false", "bool", "new zones take incremental updates (auto-PTR, dynamic DNS)"},
+	{"nsec3", "true", "bool", "signed zones use NSEC3 (else NSEC)"},
+	{"soa_expire", "7d", "ttl", "SOA expire of new zones"},
+	{"soa_minimum", "10m", "ttl", "SOA minimum (negative caching TTL) of new zones"},
+	{"soa_mname", "", "name", "SOA MNAME (primary master) of new zones"},
+	{"soa_refresh", "600", "ttl", "SOA refresh of new zones"},
+	{"soa_retry", "600", "ttl", "SOA retry of new zones"},
+	{"soa_rname", "", "name", "SOA RNAME (hostmaster mailbox as a name) of new zones"},
+	{"soa_ttl", "", "ttl", "TTL of the SOA record of new zones (empty: zone_ttl)"},
+	{"syslog_max_age", "120", "float", "days to keep log events"},
+	{"use_apex_ns", "true", "bool", "apex NS of new zones come from their server group"},
+	{"zi_max_age", "90", "float", "days to keep old zone instances"},
+	{"zi_max_num", "25", "int", "zone instances to keep per zone"},
+	{"zone_del_age", "0", "float", "days before deleted zones are destroyed (0: never)"},
+	{"zone_del_pare_age", "90", "float", "days before a deleted zone's history is pared to one instance (0: never)"},
+	{"zone_ttl", "24h", "ttl", "default TTL of new zones"},
+}
+
+// ConfigKeys returns the known configuration keys.
+func ConfigKeys() []ConfigKey { return slices.Clone(configKeys) }
+
+func lookupKey(name string) (ConfigKey, bool) {
+	for _, k := range configKeys {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return ConfigKey{}, false
+}
+
+func keyNames() string {
+	names := make([]string, len(configKeys))
+	for i, k := range configKeys {
+		names[i] = k.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// normalizeConfig validates value for key and returns the form to store.
+func normalizeConfig(key, value string) (string, error) {
+	k, ok := lookupKey(key)
+	if !ok {
+		return "", fmt.Errorf("%w: unknown config key %q; the keys are: %s", ErrUsage, key, keyNames())
+	}
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return "", nil // back to the default
+	}
+	switch k.Kind {
+	case "bool":
+		b, err := parseBool(value)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s takes true or false (or yes/no, on/off), not %q", ErrUsage, key, value)
+		}
+		return strconv.FormatBool(b), nil
+	case "ttl":
+		if _, err := ParseTTL(value); err != nil {
+			return "", fmt.Errorf("%w: %s takes a TTL such as 3600, 10m, 24h or 7d: %v", ErrUsage, key, err)
+		}
+		return value, nil
+	case "int":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("%w: %s takes a whole number >= 0, not %q", ErrUsage, key, value)
+		}
+		return strconv.Itoa(n), nil
+	case "float":
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || f < 0 {
+			return "", fmt.Errorf("%w: %s takes a number of days >= 0, not %q", ErrUsage, key, value)
+		}
+		return strconv.FormatFloat(f, 'f', -1, 64), nil
+	case "name":
+		if _, ok := dns.IsDomainName(value); !ok || strings.Contains(value, " ") {
+			return "", fmt.Errorf("%w: %s takes a domain name, not %q", ErrUsage, key, value)
+		}
+		return dns.Fqdn(value), nil
+	case "names":
+		var out []string
+		for _, n := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if _, ok := dns.IsDomainName(n); !ok {
+				return "", fmt.Errorf("%w: %s takes domain names, and %q is not one", ErrUsage, key, n)
+			}
+			out = append(out, dns.Fqdn(n))
+		}
+		return strings.Join(out, " "), nil
+	case "ref":
+		if !validRef(value) {
+			return "", fmt.Errorf("%w: %s takes a reference (letters, digits and -_.@), not %q", ErrUsage, key, value)
+		}
+		return value, nil
+	case "stype":
+		if value != "bind9" && value != "knot" && value != "nsd" {
+			return "", fmt.Errorf("%w: %s takes bind9, knot or nsd, not %q", ErrUsage, key, value)
+		}
+		return value, nil
+	}
+	return value, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %q", s)
+}
+
+// ParseTTL reads a TTL in seconds or BIND's unit form (1w2d3h4m5s).
+func ParseTTL(s string) (uint32, error) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		if n > 1<<31-1 {
+			return 0, fmt.Errorf("TTL %d is above 2147483647 (RFC 2181 section 8)", n)
+		}
+		return uint32(n), nil
+	}
+	var total, cur uint64
+	digits := false
+	for _, c := range strings.ToLower(s) {
+		if c >= '0' && c <= '9' {
+			cur = cur*10 + uint64(c-'0')
+			digits = true
+			if cur > 1<<32 {
+				return 0, fmt.Errorf("TTL %q is too large", s)
+			}
+			continue
+		}
+		if !digits {
+			return 0, fmt.Errorf("bad TTL %q", s)
+		}
+		var unit time.Duration
+		switch c {
+		case 's':
+			unit = time.Second
+		case 'm':
+			unit = time.Minute
+		case 'h':
+			unit = time.Hour
+		case 'd':
+			unit = 24 * time.Hour
+		case 'w':
+			unit = 7 * 24 * time.Hour
+		default:
+			return 0, fmt.Errorf("bad TTL %q: unknown unit %q", s, c)
+		}
+		total += cur * uint64(unit/time.Second)
+		cur, digits = 0, false
+	}
+	if digits {
+		return 0, fmt.Errorf("bad TTL %q: a number without a unit after units", s)
+	}
+	if total > 1<<31-1 {
+		return 0, fmt.Errorf("TTL %q is above 2147483647 seconds (RFC 2181 section 8)", s)
+	}
+	return uint32(total), nil
+}
+
+// Config is the effective configuration: stored values over defaults.
+type Config map[string]string
+
+func effectiveConfig(stored map[string]string) Config {
+	c := Config{}
+	for _, k := range configKeys {
+		c[k.Name] = k.Default
+		if v, ok := stored[k.Name]; ok {
+			c[k.Name] = v
+		}
+	}
+	return c
+}
+
+// Bool reads a boolean key.
+func (c Config) Bool(key string) bool { b, _ := parseBool(c[key]); return b }
+
+// TTL reads a TTL key (0 when unset or bad).
+func (c Config) TTL(key string) uint32 { t, _ := ParseTTL(c[key]); return t }

@@ -1,0 +1,109 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// The operation table: every admin operation by name, with its request and
+// result as JSON. The control socket, the local CLI path and (later) the
+// HTTP API dispatch through it, so they cannot drift apart.
+
+type opFunc func(s *Service, ctx context.Context, c Caller, args json.RawMessage) (any, error)
+
+func op[Req, Resp any](f func(*Service, context.Context, Caller, Req) (Resp, error)) opFunc {
+	return func(s *Service, ctx context.Context, c Caller, args json.RawMessage) (any, error) {
+		var req Req
+		if len(args) > 0 && string(args) != "null" {
+			if err := json.Unmarshal(args, &req); err != nil {
+				return nil, usagef("bad request: %v", err)
+			}
+		}
+		return f(s, ctx, c, req)
+	}
+}
+
+var ops = map[string]opFunc{
+	"zone.create":   op((*Service).ZoneCreate),
+	"zone.load":     op((*Service).ZoneLoad),
+	"zone.show":     op((*Service).ZoneShow),
+	"zone.replace":  op((*Service).ZoneReplace),
+	"zone.info":     op((*Service).ZoneInfo),
+	"zone.list":     op((*Service).ZoneList),
+	"zone.history":  op((*Service).ZoneHistory),
+	"zone.diff":     op((*Service).ZoneDiff),
+	"zone.rollback": op((*Service).ZoneRollback),
+	"zone.set":      op((*Service).ZoneSet),
+	"zone.delete":   op((*Service).ZoneDelete),
+	"zone.undelete": op((*Service).ZoneUndelete),
+	"zone.destroy":  op((*Service).ZoneDestroy),
+	"zone.serial":   op((*Service).ZoneSerial),
+	"zone.set_ref":  op((*Service).ZoneSetRef),
+	"record.add":    op((*Service).RecordAdd),
+	"record.delete": op((*Service).RecordDelete),
+	"config.show":   op((*Service).ConfigShow),
+	"config.set":    op((*Service).ConfigSet),
+	"ref.create":    op((*Service).RefCreate),
+	"ref.list":      op((*Service).RefList),
+	"ref.rename":    op((*Service).RefRename),
+	"ref.delete":    op((*Service).RefDelete),
+}
+
+// Do runs operation name with JSON arguments and returns the JSON result.
+// Errors come back as *Error.
+func (s *Service) Do(ctx context.Context, c Caller, name string, args json.RawMessage) (json.RawMessage, *Error) {
+	f, ok := ops[name]
+	if !ok {
+		return nil, &Error{Code: CodeUnknownOp, Message: fmt.Sprintf("unknown operation %q", name),
+			Hint: "the server and this dms may be different versions"}
+	}
+	res, err := f(s, ctx, c, args)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return out, nil
+}
+
+// Client runs admin operations, in this process or in a running server.
+type Client interface {
+	// Call runs operation op with args and decodes its result into result
+	// (which may be nil). Operation errors are *Error.
+	Call(ctx context.Context, op string, args, result any) error
+	// Remote reports whether the operations run in a dms serve process.
+	Remote() bool
+	Close() error
+}
+
+// LocalClient runs operations on a store this process opened.
+type LocalClient struct {
+	S      *Service
+	Caller Caller
+}
+
+// Call implements Client. It goes through the same JSON encoding as the
+// control socket, so both paths behave the same.
+func (l *LocalClient) Call(ctx context.Context, op string, args, result any) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	out, aerr := l.S.Do(ctx, l.Caller, op, raw)
+	if aerr != nil {
+		return aerr
+	}
+	if result == nil {
+		return nil
+	}
+	return json.Unmarshal(out, result)
+}
+
+// Remote implements Client.
+func (l *LocalClient) Remote() bool { return false }
+
+// Close closes the store.
+func (l *LocalClient) Close() error { return l.S.db.Close() }

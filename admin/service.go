@@ -1,0 +1,95 @@
+// Package admin holds the operations on the store that admins, control
+// panels and the control socket perform. The CLI (admin/cli), the control
+// socket and the HTTP API all call these same functions, through the one
+// operation table in ops.go, so their behaviour is identical.
+package admin
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/user"
+	"time"
+
+	"dms/zonedb"
+)
+
+// Caller is who asks for an operation: it becomes change_by
+// (user@host/sectag) on every zone instance the operation creates.
+type Caller struct {
+	User   string `json:"user"`
+	Host   string `json:"host"`
+	Sectag string `json:"sectag"`
+}
+
+// ChangeBy formats the caller the way zone instances record it.
+func (c Caller) ChangeBy() string {
+	return cmp.Or(c.User, "unknown") + "@" + cmp.Or(c.Host, "localhost") + "/" + cmp.Or(c.Sectag, SectagAdmin)
+}
+
+// SectagAdmin is the sectag of the CLI and of administrative panels.
+const SectagAdmin = "Admin"
+
+// LocalCaller is the caller for a command run by this process's user.
+func LocalCaller() Caller {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return Caller{User: name, Host: Hostname(), Sectag: SectagAdmin}
+}
+
+// Hostname is this host's name, "localhost" when it has none.
+func Hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// Service performs admin operations on an open store.
+type Service struct {
+	db  *zonedb.DB
+	log *slog.Logger
+}
+
+// New returns a Service on db. log may be nil.
+func New(db *zonedb.DB, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: db, log: log.With("component", "admin")}
+}
+
+// DB is the store the service works on.
+func (s *Service) DB() *zonedb.DB { return s.db }
+
+func (s *Service) config(v *zonedb.View) Config { return effectiveConfig(v.Config()) }
+
+func (s *Service) commit(ctx context.Context, c Caller, zcs ...zonedb.ZoneChange) ([]zonedb.ZoneCommit, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "commit", slog.String("zone", r.Zone), slog.Uint64("zi", r.ZI),
+			slog.Uint64("serial", uint64(r.Serial)), slog.String("by", c.ChangeBy()),
+			slog.Float64("seconds", time.Since(start).Seconds()))
+	}
+	return res, nil
+}
+
+func zoneName(name string) (string, error) {
+	n, err := zonedb.CanonicalZoneName(name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrUsage, trimPrefix(err.Error(), zonedb.ErrBadInput.Error()+": "))
+	}
+	return n, nil
+}

@@ -1,0 +1,167 @@
+package zonedb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/miekg/dns"
+)
+
+// RRset values in the rr bucket:
+//
+//	ttl (4) | count (2) | count × [ flags (1) | reflen (1) | ref | rdlen (2) | rdata ]
+//
+// RDATA is uncompressed wire format; the RRs are sorted by RDATA bytes and
+// unique, so two equal RRsets always encode to equal bytes and a commit can
+// compare values instead of records.
+
+var errBadValue = errors.New("corrupt rrset value")
+
+// rdataOf returns the uncompressed wire RDATA of rr. scratch is a buffer
+// to pack into; the result is a fresh slice.
+func rdataOf(scratch []byte, rr dns.RR) ([]byte, []byte, error) {
+	if need := dns.Len(rr) + 512; cap(scratch) < need {
+		scratch = make([]byte, need)
+	}
+	scratch = scratch[:cap(scratch)]
+	off, err := dns.PackRR(rr, scratch, 0, nil, false)
+	if err != nil {
+		return nil, scratch, err
+	}
+	hl := headerLen(scratch)
+	return bytes.Clone(scratch[hl:off]), scratch, nil
+}
+
+// headerLen is the length of the packed RR header at the start of msg.
+func headerLen(msg []byte) int {
+	off := 0
+	for msg[off] != 0 {
+		off += int(msg[off]) + 1
+	}
+	return off + 1 + 10
+}
+
+// encRR is one RR of an RRset in encoded form.
+type encRR struct {
+	flags Flags
+	ref   string
+	rdata []byte
+}
+
+// encodeRRset encodes RRs that share owner, type and class. The TTL is the
+// lowest of them (RFC 2181 section 5.2 wants one; Check warns). Duplicate
+// RDATA is kept once, with its flags merged.
+func encodeRRset(recs []Record) ([]byte, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	ttl := recs[0].RR.Header().Ttl
+	ers := make([]encRR, 0, len(recs))
+	var scratch []byte
+	for _, r := range recs {
+		if t := r.RR.Header().Ttl; t < ttl {
+			ttl = t
+		}
+		rd, sc, err := rdataOf(scratch, r.RR)
+		scratch = sc
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", r.RR.Header().Name, err)
+		}
+		if len(r.Ref) > 255 {
+			return nil, fmt.Errorf("%w: reference longer than 255 characters", ErrBadInput)
+		}
+		ers = append(ers, encRR{flags: r.Flags, ref: r.Ref, rdata: rd})
+	}
+	slices.SortStableFunc(ers, func(a, b encRR) int { return bytes.Compare(a.rdata, b.rdata) })
+	out := ers[:1]
+	for _, e := range ers[1:] {
+		last := &out[len(out)-1]
+		if bytes.Equal(last.rdata, e.rdata) {
+			last.flags |= e.flags
+			if last.ref == "" {
+				last.ref = e.ref
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	if len(out) > 0xffff {
+		return nil, fmt.Errorf("%w: more than 65535 records in one RRset", ErrBadInput)
+	}
+	return appendEncoded(nil, ttl, out), nil
+}
+
+func appendEncoded(b []byte, ttl uint32, ers []encRR) []byte {
+	b = binary.BigEndian.AppendUint32(b, ttl)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(ers)))
+	for _, e := range ers {
+		b = append(b, byte(e.flags), byte(len(e.ref)))
+		b = append(b, e.ref...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e.rdata)))
+		b = append(b, e.rdata...)
+	}
+	return b
+}
+
+// decodeEnc splits an encoded RRset into its parts, sharing val's memory.
+func decodeEnc(val []byte) (uint32, []encRR, error) {
+	if len(val) < 6 {
+		return 0, nil, errBadValue
+	}
+	ttl := binary.BigEndian.Uint32(val)
+	n := int(binary.BigEndian.Uint16(val[4:]))
+	val = val[6:]
+	ers := make([]encRR, 0, n)
+	for range n {
+		if len(val) < 2 {
+			return 0, nil, errBadValue
+		}
+		f, rl := Flags(val[0]), int(val[1])
+		val = val[2:]
+		if len(val) < rl+2 {
+			return 0, nil, errBadValue
+		}
+		ref := string(val[:rl])
+		val = val[rl:]
+		dl := int(binary.BigEndian.Uint16(val))
+		val = val[2:]
+		if len(val) < dl {
+			return 0, nil, errBadValue
+		}
+		ers = append(ers, encRR{flags: f, ref: ref, rdata: val[:dl:dl]})
+		val = val[dl:]
+	}
+	if len(val) != 0 {
+		return 0, nil, errBadValue
+	}
+	return ttl, ers, nil
+}
+
+// decodeRRset turns an encoded RRset back into records of owner name and
+// type rrtype, appending them to dst.
+func decodeRRset(dst []Record, name string, rrtype uint16, val []byte) ([]Record, error) {
+	ttl, ers, err := decodeEnc(val)
+	if err != nil {
+		return dst, err
+	}
+	for _, e := range ers {
+		rr, err := rrFromRdata(name, rrtype, ttl, e.rdata)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, Record{RR: rr, Flags: e.flags, Ref: e.ref})
+	}
+	return dst, nil
+}
+
+func rrFromRdata(name string, rrtype uint16, ttl uint32, rdata []byte) (dns.RR, error) {
+	hdr := dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(len(rdata))}
+	rr, _, err := dns.UnpackRRWithHeader(hdr, rdata, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s %s: %v", errBadValue, name, dns.TypeToString[rrtype], err)
+	}
+	return rr, nil
+}

@@ -1,0 +1,798 @@
+package zonedb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
+)
+
+// OpKind is the kind of a RecordOp.
+type OpKind int
+
+const (
+	// OpAdd adds one RR to its RRset (a second copy of an RR is a no-op).
+	OpAdd OpKind = iota
+	// OpDelete removes one RR (matched by owner, type and RDATA).
+	OpDelete
+	// OpDeleteRRset removes the RRset Name/Type.
+	OpDeleteRRset
+	// OpReplaceRRset makes the RRset of Records' owner and type exactly
+	// Records (all of one owner and type).
+	OpReplaceRRset
+)
+
+// RecordOp is one small edit of a zone's records.
+type RecordOp struct {
+	Kind    OpKind
+	Record  Record   // OpAdd, OpDelete
+	Records []Record // OpReplaceRRset
+	Name    string   // OpDeleteRRset
+	Type    uint16   // OpDeleteRRset
+}
+
+// SerialMode says how a commit sets the SOA serial.
+type SerialMode int
+
+const (
+	// SerialAuto applies the YYYYMMDDNN policy (NextSerial). With Replace, a
+	// serial in the new SOA that is higher still (RFC 1982) is kept.
+	SerialAuto SerialMode = iota
+	// SerialKeep keeps the serial of the SOA in Records (loading a new
+	// zone, so secondaries that hold it already see no change).
+	SerialKeep
+	// SerialSet sets SerialValue, which must be higher (RFC 1982).
+	SerialSet
+	// SerialWrap makes one deliberate wrap step (WrapSerial).
+	SerialWrap
+)
+
+// ZoneChange is what one commit does to one zone.
+type ZoneChange struct {
+	// Zone is the zone's name.
+	Zone string
+	// Create makes a new zone with this metadata (ID, Name, times, ZI and
+	// Serial are set by Commit). Records must then hold its content.
+	Create *Zone
+	// Ref, with Create or SetRef, is the reference name; it is created when
+	// it does not exist. Empty with SetRef clears the zone's reference.
+	Ref    string
+	SetRef bool
+	// Update changes the zone's metadata inside the transaction.
+	Update func(z *Zone) error
+	// Destroy removes the zone with its records and history for good.
+	Destroy bool
+	// ExpectZI, when not 0, refuses the change unless the zone's current
+	// instance is still ExpectZI (optimistic locking of edits).
+	ExpectZI uint64
+	// Replace makes Records the zone's whole content; otherwise Ops are
+	// applied in order.
+	Replace bool
+	Records []Record
+	Ops     []RecordOp
+	// Serial and SerialValue set the new SOA serial (see SerialMode).
+	Serial      SerialMode
+	SerialValue uint32
+	// NewZI forces a new zone instance (and serial) even when no record
+	// changed (dms zone serial --bump).
+	NewZI bool
+	// Comment is kept with the zone instance (e.g. "rollback to 12").
+	Comment string
+}
+
+// ChangeSet is one atomic commit: every zone change lands, or none does.
+type ChangeSet struct {
+	// ChangeBy is user@host/sectag of whoever commits.
+	ChangeBy string
+	Zones    []ZoneChange
+}
+
+// ZoneCommit reports what a commit did to one zone.
+type ZoneCommit struct {
+	Zone      string   `json:"zone"`
+	ID        uint64   `json:"id"`
+	ZI        uint64   `json:"zi,omitempty"` // the new instance, 0 when none
+	Serial    uint32   `json:"serial"`
+	OldSerial uint32   `json:"old_serial,omitempty"`
+	Added     int      `json:"added"`
+	Removed   int      `json:"removed"`
+	Created   bool     `json:"created,omitempty"`
+	Destroyed bool     `json:"destroyed,omitempty"`
+	Warnings  Problems `json:"warnings,omitempty"`
+}
+
+// CheckError is returned when semantic checks block a commit.
+type CheckError struct {
+	Zone     string
+	Problems Problems // all of them, errors and warnings
+}
+
+func (e *CheckError) Error() string {
+	errs := e.Problems.Errors()
+	return fmt.Sprintf("zone %s: %d error(s), nothing committed:\n%s", e.Zone, len(errs), e.Problems.Error())
+}
+
+// StaleError is returned when ExpectZI no longer holds.
+type StaleError struct {
+	Zone     string
+	Expected uint64
+	Current  *ZI
+}
+
+func (e *StaleError) Error() string {
+	if e.Current == nil {
+		return fmt.Sprintf("zone %s changed since it was read (instance %d is gone)", e.Zone, e.Expected)
+	}
+	return fmt.Sprintf("zone %s changed since it was read: instance %d was read, instance %d (serial %d) was committed by %s at %s",
+		e.Zone, e.Expected, e.Current.ID, e.Current.Serial, e.Current.ChangeBy, e.Current.CTime.Format(time.RFC3339))
+}
+
+func (e *StaleError) Unwrap() error { return ErrStale }
+
+// Commit applies a change set in one write transaction and, once it is
+// durable, publishes a commit event. On any error nothing is written.
+func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
+	var results []ZoneCommit
+	var gen uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		results = results[:0]
+		now := db.now().UTC().Truncate(time.Second)
+		for i := range cs.Zones {
+			res, err := commitZone(tx, cs.ChangeBy, &cs.Zones[i], now)
+			if err != nil {
+				return err
+			}
+			results = append(results, res)
+		}
+		m := tx.Bucket(bucketMeta)
+		gen = u64(m.Get(keyGeneration)) + 1
+		return m.Put(keyGeneration, be64(gen))
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.publish(Event{Generation: gen, Zones: results})
+	return results, nil
+}
+
+func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (ZoneCommit, error) {
+	name, err := CanonicalZoneName(zc.Zone)
+	if err != nil {
+		return ZoneCommit{}, err
+	}
+	zkey, _ := ZoneKey(name)
+	names := tx.Bucket(bucketZoneNames)
+	idx := names.Get(zkey)
+	res := ZoneCommit{Zone: name}
+
+	var z *Zone
+	switch {
+	case zc.Create != nil:
+		if idx != nil {
+			old, _ := getZone(tx, u64(idx[:8]), false)
+			if old != nil && old.Deleted {
+				return res, fmt.Errorf("%w: %s (deleted; undelete it, or destroy it first)", ErrZoneExists, name)
+			}
+			return res, fmt.Errorf("%w: %s", ErrZoneExists, name)
+		}
+		z = new(Zone)
+		*z = *zc.Create
+		z.Name = name
+		z.ID, err = tx.Bucket(bucketZones).NextSequence()
+		if err != nil {
+			return res, err
+		}
+		z.CTime, z.MTime, z.ZI, z.Serial = now, now, 0, 0
+		if z.SG != "" && tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(z.SG))) == nil {
+			return res, fmt.Errorf("%w: %s", ErrSGNotFound, z.SG)
+		}
+		res.Created = true
+	case idx == nil:
+		return res, fmt.Errorf("%w: %s", ErrZoneNotFound, name)
+	default:
+		z, err = getZone(tx, u64(idx[:8]), false)
+		if err != nil {
+			return res, err
+		}
+	}
+	res.ID = z.ID
+	res.OldSerial = z.Serial
+
+	if zc.Destroy {
+		res.Destroyed = true
+		res.Serial = z.Serial
+		return res, destroyZone(tx, z, zkey)
+	}
+	if zc.ExpectZI != 0 && z.ZI != zc.ExpectZI {
+		se := &StaleError{Zone: name, Expected: zc.ExpectZI}
+		if cur, err := (&View{tx: tx}).ZI(z, z.ZI); err == nil {
+			se.Current = cur
+		}
+		return res, se
+	}
+	oldRefID := z.RefID
+	if zc.Create != nil || zc.SetRef {
+		z.RefID = 0
+		if zc.Ref != "" {
+			if z.RefID, err = ensureRef(tx, zc.Ref, now); err != nil {
+				return res, err
+			}
+		}
+	}
+	if zc.Update != nil {
+		if err := zc.Update(z); err != nil {
+			return res, err
+		}
+		if z.SG != "" && tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(z.SG))) == nil {
+			return res, fmt.Errorf("%w: %s", ErrSGNotFound, z.SG)
+		}
+	}
+	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto
+	if z.Deleted && touchesRecords {
+		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
+	}
+
+	if touchesRecords {
+		if err := commitRecords(tx, changeBy, z, zc, now, &res); err != nil {
+			return res, err
+		}
+	}
+	z.MTime = now
+	res.Serial = z.Serial
+
+	if z.RefID != oldRefID || res.Created {
+		rz := tx.Bucket(bucketRefZones)
+		if oldRefID != 0 && !res.Created {
+			if err := rz.Delete(binary.BigEndian.AppendUint64(be64(oldRefID), z.ID)); err != nil {
+				return res, err
+			}
+		}
+		if z.RefID != 0 {
+			if err := rz.Put(binary.BigEndian.AppendUint64(be64(z.RefID), z.ID), nil); err != nil {
+				return res, err
+			}
+		}
+	}
+	if err := putZone(tx, z, zkey); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func putZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
+	if z.Deleted && z.DeletedAt == nil {
+		t := z.MTime
+		z.DeletedAt = &t
+	}
+	if !z.Deleted {
+		z.DeletedAt = nil
+	}
+	val, err := json.Marshal(z)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketZones).Put(be64(z.ID), val); err != nil {
+		return err
+	}
+	state := byte(0)
+	if z.Deleted {
+		state |= zoneStateDeleted
+	}
+	if z.Disabled {
+		state |= zoneStateDisabled
+	}
+	return tx.Bucket(bucketZoneNames).Put(zkey, append(be64(z.ID), state))
+}
+
+func deletePrefix(b *bolt.Bucket, prefix []byte) error {
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func destroyZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
+	p := be64(z.ID)
+	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff} {
+		if err := deletePrefix(tx.Bucket(b), p); err != nil {
+			return err
+		}
+	}
+	if z.RefID != 0 {
+		if err := tx.Bucket(bucketRefZones).Delete(binary.BigEndian.AppendUint64(be64(z.RefID), z.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketZones).Delete(p); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketZoneNames).Delete(zkey)
+}
+
+// rrsetChange is one RRset whose stored value changes.
+type rrsetChange struct {
+	key    []byte
+	name   string
+	rrtype uint16
+	old    []byte // nil: did not exist
+	new    []byte // nil: deleted
+}
+
+// newRRset is a group of new records of one RRset, with its key.
+type newRRset struct {
+	key  []byte
+	recs []Record
+}
+
+func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now time.Time, res *ZoneCommit) error {
+	rrb := tx.Bucket(bucketRR)
+	var changes []rrsetChange
+	var err error
+	var userSerial uint32
+	var haveUserSerial bool
+
+	switch {
+	case zc.Replace:
+		probs := Check(z.Name, zc.Records, CheckOptions{})
+		if probs.HasErrors() {
+			return &CheckError{Zone: z.Name, Problems: probs}
+		}
+		res.Warnings = probs.Warnings()
+		records := zc.Records
+		if i := slices.IndexFunc(records, func(r Record) bool { return r.RR.Header().Rrtype == dns.TypeSOA }); i >= 0 {
+			soa := records[i].RR.(*dns.SOA)
+			userSerial, haveUserSerial = soa.Serial, true
+			if z.ZI != 0 {
+				// Compare the SOA without its serial, so an edit that
+				// changes nothing makes no new instance; the serial is set
+				// below. The caller's records stay untouched.
+				cp := dns.Copy(soa).(*dns.SOA)
+				cp.Serial = z.Serial
+				records = slices.Clone(records)
+				records[i].RR = cp
+			}
+		}
+		changes, err = replaceChanges(rrb, z, records)
+	default:
+		changes, err = opChanges(rrb, z, zc.Ops)
+		if err == nil {
+			var probs Problems
+			probs, err = checkTouched(rrb, z, changes)
+			if err == nil && probs.HasErrors() {
+				return &CheckError{Zone: z.Name, Problems: probs}
+			}
+			res.Warnings = probs.Warnings()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto && z.ZI != 0 {
+		return nil // nothing changed: no new instance, no new serial
+	}
+
+	// The SOA gets the new serial: find or load its RRset.
+	soaKey, _ := AppendRRsetKey(nil, z.ID, z.Name, z.Name, dns.TypeSOA)
+	soaIdx := -1
+	for i := range changes {
+		if bytes.Equal(changes[i].key, soaKey) {
+			soaIdx = i
+		}
+	}
+	var soaVal []byte
+	if soaIdx >= 0 {
+		soaVal = changes[soaIdx].new
+	} else {
+		soaVal = rrb.Get(soaKey)
+	}
+	if soaVal == nil {
+		return &CheckError{Zone: z.Name, Problems: Problems{{Severity: SevError, Code: "no-soa", Name: z.Name, Type: "SOA",
+			Message: "the zone has no SOA record at its apex"}}}
+	}
+	soaRecs, err := decodeRRset(nil, z.Name, dns.TypeSOA, soaVal)
+	if err != nil {
+		return err
+	}
+	soa := soaRecs[0].RR.(*dns.SOA)
+	old := z.Serial
+	var serial uint32
+	switch zc.Serial {
+	case SerialKeep:
+		serial = soa.Serial
+	case SerialSet:
+		if err := SerialSetAllowed(old, zc.SerialValue); err != nil {
+			return fmt.Errorf("%w: %v", ErrSerial, err)
+		}
+		serial = zc.SerialValue
+	case SerialWrap:
+		serial = WrapSerial(old)
+	default:
+		if z.ZI == 0 {
+			// A new zone: the policy starts from the date.
+			serial = NextSerial(0, now)
+			if haveUserSerial && SerialLess(serial, userSerial) {
+				serial = userSerial
+			}
+		} else {
+			serial = NextSerial(old, now)
+			if haveUserSerial && SerialLess(serial, userSerial) && SerialSetAllowed(old, userSerial) == nil {
+				serial = userSerial
+			}
+		}
+	}
+	soa.Serial = serial
+	newSOA, err := encodeRRset(soaRecs)
+	if err != nil {
+		return err
+	}
+	if soaIdx >= 0 {
+		changes[soaIdx].new = newSOA
+	} else {
+		changes = append(changes, rrsetChange{key: soaKey, name: z.Name, rrtype: dns.TypeSOA, old: soaVal, new: newSOA})
+	}
+
+	// Write the RRsets and the zone instance with its diff.
+	zib := tx.Bucket(bucketZI)
+	ziID, err := zib.NextSequence()
+	if err != nil {
+		return err
+	}
+	base := z.ZI == 0
+	dw := &diffWriter{put: func(seq uint32, val []byte) error {
+		k := binary.BigEndian.AppendUint32(ziKey(z.ID, ziID), seq)
+		return tx.Bucket(bucketZIDiff).Put(k, val)
+	}}
+	if base {
+		dw.put = func(uint32, []byte) error { return nil }
+	}
+	// IXFR order: the SOA first on each side.
+	slices.SortFunc(changes, func(a, b rrsetChange) int {
+		as, bs := a.rrtype == dns.TypeSOA, b.rrtype == dns.TypeSOA
+		switch {
+		case as && !bs:
+			return -1
+		case bs && !as:
+			return 1
+		}
+		return bytes.Compare(a.key, b.key)
+	})
+	added, removed := 0, 0
+	var addedEntries []func() error
+	for _, ch := range changes {
+		rem, add, err := diffRRset(ch.old, ch.new)
+		if err != nil {
+			return err
+		}
+		for _, e := range rem.ers {
+			if err := dw.add(false, ch.name, ch.rrtype, rem.ttl, e); err != nil {
+				return err
+			}
+		}
+		removed += len(rem.ers)
+		added += len(add.ers)
+		ch, add := ch, add
+		addedEntries = append(addedEntries, func() error {
+			for _, e := range add.ers {
+				if err := dw.add(true, ch.name, ch.rrtype, add.ttl, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if ch.new == nil {
+			err = rrb.Delete(ch.key)
+		} else {
+			err = rrb.Put(ch.key, ch.new)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, f := range addedEntries {
+		if err := f(); err != nil {
+			return err
+		}
+	}
+	if err := dw.flush(); err != nil {
+		return err
+	}
+	zi := ZI{ID: ziID, Zone: z.ID, Serial: serial, ChangeBy: changeBy, CTime: now, PTime: now,
+		Base: base, Added: added, Removed: removed, Comment: zc.Comment}
+	val, _ := json.Marshal(zi)
+	if err := zib.Put(ziKey(z.ID, ziID), val); err != nil {
+		return err
+	}
+	z.ZI, z.Serial = ziID, serial
+	res.ZI, res.Added, res.Removed = ziID, added, removed
+	return nil
+}
+
+type encSet struct {
+	ttl uint32
+	ers []encRR
+}
+
+// diffRRset returns the RRs only in old (removed) and only in new (added).
+// A TTL change replaces every RR.
+func diffRRset(oldVal, newVal []byte) (rem, add encSet, err error) {
+	var o, n encSet
+	if oldVal != nil {
+		if o.ttl, o.ers, err = decodeEnc(oldVal); err != nil {
+			return
+		}
+	}
+	if newVal != nil {
+		if n.ttl, n.ers, err = decodeEnc(newVal); err != nil {
+			return
+		}
+	}
+	rem.ttl, add.ttl = o.ttl, n.ttl
+	if oldVal == nil || newVal == nil || o.ttl != n.ttl {
+		return o, n, nil
+	}
+	same := func(a, b encRR) bool { return a.flags == b.flags && a.ref == b.ref && bytes.Equal(a.rdata, b.rdata) }
+	for _, a := range o.ers {
+		if !slices.ContainsFunc(n.ers, func(b encRR) bool { return same(a, b) }) {
+			rem.ers = append(rem.ers, a)
+		}
+	}
+	for _, b := range n.ers {
+		if !slices.ContainsFunc(o.ers, func(a encRR) bool { return same(a, b) }) {
+			add.ers = append(add.ers, b)
+		}
+	}
+	return rem, add, nil
+}
+
+// groupRecords sorts records into RRsets by key.
+func groupRecords(z *Zone, recs []Record) ([]newRRset, error) {
+	type keyed struct {
+		key []byte
+		i   int
+	}
+	ks := make([]keyed, 0, len(recs))
+	var buf []byte
+	for i, r := range recs {
+		h := r.RR.Header()
+		if h.Class != dns.ClassINET {
+			return nil, fmt.Errorf("%w: %s %s: class %s is not served (only IN)", ErrBadInput, h.Name, dns.TypeToString[h.Rrtype], dns.ClassToString[h.Class])
+		}
+		if !dns.IsSubDomain(z.Name, h.Name) {
+			return nil, fmt.Errorf("%w: %s is outside zone %s", ErrBadInput, h.Name, z.Name)
+		}
+		start := len(buf)
+		var err error
+		buf, err = AppendRRsetKey(buf, z.ID, h.Name, z.Name, h.Rrtype)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+		}
+		ks = append(ks, keyed{buf[start:len(buf):len(buf)], i})
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
+	var out []newRRset
+	for _, k := range ks {
+		if n := len(out); n > 0 && bytes.Equal(out[n-1].key, k.key) {
+			out[n-1].recs = append(out[n-1].recs, recs[k.i])
+			continue
+		}
+		out = append(out, newRRset{key: k.key, recs: []Record{recs[k.i]}})
+	}
+	return out, nil
+}
+
+// replaceChanges merges the zone's stored RRsets with the new content in
+// one cursor scan and returns only the RRsets that differ.
+func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, error) {
+	sets, err := groupRecords(z, recs)
+	if err != nil {
+		return nil, err
+	}
+	prefix := be64(z.ID)
+	c := rrb.Cursor()
+	k, v := c.Seek(prefix)
+	var changes []rrsetChange
+	oldGone := func(k, v []byte) error {
+		_, nk, t, ok := SplitRRsetKey(k)
+		if !ok {
+			return fmt.Errorf("zone %s: corrupt rr key %x", z.Name, k)
+		}
+		name, err := DecodeNameKey(nk, z.Name)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, rrsetChange{key: bytes.Clone(k), name: name, rrtype: t, old: bytes.Clone(v)})
+		return nil
+	}
+	for _, s := range sets {
+		for k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, s.key) < 0 {
+			if err := oldGone(k, v); err != nil {
+				return nil, err
+			}
+			k, v = c.Next()
+		}
+		val, err := encodeRRset(s.recs)
+		if err != nil {
+			return nil, err
+		}
+		h := s.recs[0].RR.Header()
+		ch := rrsetChange{key: s.key, name: dns.CanonicalName(h.Name), rrtype: h.Rrtype, new: val}
+		if k != nil && bytes.Equal(k, s.key) {
+			if bytes.Equal(v, val) {
+				k, v = c.Next()
+				continue
+			}
+			ch.old = bytes.Clone(v)
+			k, v = c.Next()
+		}
+		changes = append(changes, ch)
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := oldGone(k, v); err != nil {
+			return nil, err
+		}
+	}
+	return changes, nil
+}
+
+// opChanges applies record ops in order and returns the RRsets that end up
+// different from what is stored.
+func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error) {
+	type state struct {
+		ch   rrsetChange
+		recs []Record
+	}
+	pending := map[string]*state{}
+	var order []string
+	load := func(name string, t uint16) (*state, error) {
+		if !dns.IsSubDomain(z.Name, dns.CanonicalName(name)) {
+			return nil, fmt.Errorf("%w: %s is outside zone %s", ErrBadInput, name, z.Name)
+		}
+		key, err := AppendRRsetKey(nil, z.ID, name, z.Name, t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+		}
+		if s, ok := pending[string(key)]; ok {
+			return s, nil
+		}
+		cn := dns.CanonicalName(name)
+		s := &state{ch: rrsetChange{key: key, name: cn, rrtype: t}}
+		if v := rrb.Get(key); v != nil {
+			s.ch.old = bytes.Clone(v)
+			if s.recs, err = decodeRRset(nil, cn, t, v); err != nil {
+				return nil, err
+			}
+		}
+		pending[string(key)] = s
+		order = append(order, string(key))
+		return s, nil
+	}
+	for _, op := range ops {
+		switch op.Kind {
+		case OpAdd, OpDelete:
+			h := op.Record.RR.Header()
+			if h.Class != dns.ClassINET {
+				return nil, fmt.Errorf("%w: %s: class %s is not served (only IN)", ErrBadInput, h.Name, dns.ClassToString[h.Class])
+			}
+			s, err := load(h.Name, h.Rrtype)
+			if err != nil {
+				return nil, err
+			}
+			i := slices.IndexFunc(s.recs, func(r Record) bool { return dns.IsDuplicate(r.RR, op.Record.RR) })
+			if op.Kind == OpAdd {
+				if i >= 0 {
+					// Same RDATA: the new TTL and flags win.
+					s.recs[i] = op.Record
+				} else {
+					s.recs = append(s.recs, op.Record)
+				}
+				// One TTL per RRset (RFC 2181 section 5.2): the new one.
+				for j := range s.recs {
+					s.recs[j].RR.Header().Ttl = h.Ttl
+				}
+			} else {
+				if i < 0 {
+					return nil, fmt.Errorf("%w: %s %s %s: no such record", ErrBadInput, h.Name, dns.TypeToString[h.Rrtype],
+						strings.TrimPrefix(op.Record.RR.String(), h.String()))
+				}
+				s.recs = slices.Delete(s.recs, i, i+1)
+			}
+		case OpDeleteRRset:
+			s, err := load(op.Name, op.Type)
+			if err != nil {
+				return nil, err
+			}
+			if len(s.recs) == 0 {
+				return nil, fmt.Errorf("%w: %s %s: no such RRset", ErrBadInput, op.Name, dns.TypeToString[op.Type])
+			}
+			s.recs = nil
+		case OpReplaceRRset:
+			if len(op.Records) == 0 {
+				return nil, fmt.Errorf("%w: replace with no records", ErrBadInput)
+			}
+			h := op.Records[0].RR.Header()
+			s, err := load(h.Name, h.Rrtype)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range op.Records {
+				rh := r.RR.Header()
+				if !strings.EqualFold(rh.Name, h.Name) || rh.Rrtype != h.Rrtype {
+					return nil, fmt.Errorf("%w: replace mixes RRsets %s/%s and %s/%s", ErrBadInput,
+						h.Name, dns.TypeToString[h.Rrtype], rh.Name, dns.TypeToString[rh.Rrtype])
+				}
+			}
+			s.recs = slices.Clone(op.Records)
+		default:
+			return nil, fmt.Errorf("%w: unknown record op %d", ErrBadInput, op.Kind)
+		}
+	}
+	var changes []rrsetChange
+	for _, k := range order {
+		s := pending[k]
+		if len(s.recs) > 0 {
+			v, err := encodeRRset(s.recs)
+			if err != nil {
+				return nil, err
+			}
+			s.ch.new = v
+		}
+		if bytes.Equal(s.ch.old, s.ch.new) {
+			continue
+		}
+		changes = append(changes, s.ch)
+	}
+	return changes, nil
+}
+
+// checkTouched runs the semantic checks on the names an op commit touched,
+// with everything stored at those names, plus the apex SOA and NS.
+func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	newVals := map[string][]byte{}
+	nameKeys := map[string]string{} // name key prefix (with id) -> owner name
+	for _, ch := range changes {
+		newVals[string(ch.key)] = ch.new
+		nameKeys[string(ch.key[:len(ch.key)-2])] = ch.name
+	}
+	apex := append(be64(z.ID), 0)
+	nameKeys[string(apex)] = z.Name
+	var recs []Record
+	for nk, owner := range nameKeys {
+		prefix := []byte(nk)
+		c := rrb.Cursor()
+		seen := map[string]bool{}
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
+			seen[string(k)] = true
+			if nv, ok := newVals[string(k)]; ok {
+				v = nv
+			}
+			if v == nil {
+				continue
+			}
+			var err error
+			if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16(k[len(k)-2:]), v); err != nil {
+				return nil, err
+			}
+		}
+		for k, v := range newVals {
+			if !seen[k] && v != nil && strings.HasPrefix(k, nk) && len(k) == len(nk)+2 {
+				var err error
+				if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16([]byte(k[len(k)-2:])), v); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return Check(z.Name, recs, CheckOptions{Partial: true}), nil
+}

@@ -1,0 +1,50 @@
+// Package zonedb is the dms store: one bbolt file holding every zone, its
+// records and its history, the configuration and the reference table.
+//
+// # Reading and writing
+//
+// Reads go through a View (one bbolt read transaction). Readers never block
+// the writer (bbolt MVCC). The query path keeps one View per worker and
+// renews it when Generation moves, because a bbolt transaction per query
+// takes a DB-wide mutex (DESIGN.md, "A query").
+//
+// Zone data has one write path, DB.Commit: a ChangeSet lands in one write
+// transaction with the records, the new zone instance (ZI) with its diff and
+// serial, and the zone's metadata, or not at all. After the transaction is
+// durable, Commit bumps the generation and calls the subscribers (NOTIFY,
+// caches, metrics) with an Event; zonedb imports none of them.
+//
+// # Buckets and keys
+//
+// All integers are big endian, so keys sort numerically.
+//
+//	meta      "schema"     -> schema version, decimal text (SchemaVersion)
+//	          "generation" -> commit generation (8 bytes)
+//	          "created"    -> RFC 3339 time the store was made
+//	zonename  ZoneKey(name) = name key | 0x00 -> zone id (8) | state (1)
+//	          state bits: 1 deleted, 2 disabled; 0 means served. The query
+//	          path reads only this index; its longest-suffix match is a Get
+//	          per label of the query name, whatever the number of zones.
+//	zone      zone id (8) -> Zone as JSON (metadata, current ZI and serial)
+//	rr        zone id (8) | name key relative to the zone | 0x00 | type (2)
+//	          -> one RRset: ttl (4) | count (2) | count × [flags (1) |
+//	          reflen (1) | ref | rdlen (2) | uncompressed RDATA], RRs sorted by
+//	          RDATA (codec.go). Keys sort in DNS canonical order (keys.go), apex
+//	          first, so a zone is one cursor scan and "closest encloser" or
+//	          "previous name" is a seek.
+//	zi        zone id (8) | zi id (8) -> ZI as JSON (serial, change_by,
+//	          ctime, ptime, counts, comment). zi ids come from one sequence
+//	          for the whole store, so they also order instances in time.
+//	zidiff    zone id (8) | zi id (8) | chunk (4) -> the RRs the instance
+//	          removed and added, in chunks of about 64 KiB (diffcodec.go). The
+//	          first instance of a zone (Base) has no diff.
+//	config    key -> value text; absent keys take their defaults (admin).
+//	ref       ref id (8) -> Reference as JSON
+//	refname   lower-cased reference name -> ref id (8)
+//	refzone   ref id (8) | zone id (8) -> empty (zones of a reference)
+//	sg        lower-cased server group name -> server group (later issues)
+//
+// Name keys (keys.go): the labels from the root down, each lowercased, with
+// 0x00 and 0x01 escaped as 0x01 0x01 and 0x01 0x02, each followed by 0x00.
+// bytes.Compare on name keys is RFC 4034 section 6.1 canonical order.
+package zonedb

@@ -1,0 +1,39 @@
+package zonedb
+
+// Bucket names and the schema version: the whole on-disk layout is named in
+// this one file (see doc.go for what each bucket holds).
+
+// SchemaVersion is the layout version this build writes. A store with a
+// higher version is refused; a lower one is migrated at open.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketZoneNames = []byte("zonename")
+	bucketZones     = []byte("zone")
+	bucketRR        = []byte("rr")
+	bucketZI        = []byte("zi")
+	bucketZIDiff    = []byte("zidiff")
+	bucketConfig    = []byte("config")
+	bucketRefs      = []byte("ref")
+	bucketRefNames  = []byte("refname")
+	bucketRefZones  = []byte("refzone")
+	bucketSGs       = []byte("sg")
+)
+
+var allBuckets = [][]byte{
+	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
+	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
+}
+
+var (
+	keySchema     = []byte("schema")
+	keyGeneration = []byte("generation")
+	keyCreated    = []byte("created")
+)
+
+// zone name index values: id (8 bytes) | state (1 byte).
+const (
+	zoneStateDeleted  = 1 << 0
+	zoneStateDisabled = 1 << 1
+)

@@ -1,0 +1,244 @@
+package zonedb
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+)
+
+// DB is an open dms store.
+type DB struct {
+	bolt *bolt.DB
+	path string
+
+	// gen is the commit generation: it moves on every commit that changed
+	// anything a reader may cache (zone data or zone state).
+	gen atomic.Uint64
+
+	subMu sync.Mutex
+	subs  []func(Event)
+
+	// now is the clock (tests replace it).
+	now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// ReadOnly opens the store with a shared lock and no writes.
+	ReadOnly bool
+	// Create makes a new store when the file does not exist.
+	Create bool
+	// LockTimeout is how long to wait for another process's lock; 0 means
+	// fail at once.
+	LockTimeout time.Duration
+	// InitialMmapSize sizes the first mmap (DESIGN.md, "A query": growth must
+	// not remap under readers). 0 means 1 GiB; the file does not grow with it.
+	InitialMmapSize int
+	// NoSync turns off fsync per commit (tests and bulk benchmarks only).
+	NoSync bool
+}
+
+// Open opens (or with Create, creates) the store at path. It refuses files
+// that are not dms stores and stores of a newer schema, and migrates older
+// ones.
+func Open(path string, opts Options) (*DB, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if !opts.Create || opts.ReadOnly {
+			return nil, fmt.Errorf("%w at %s", ErrNoStore, path)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("create store directory: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	} else if err := sniff(path); err != nil {
+		return nil, err
+	}
+	mmap := opts.InitialMmapSize
+	if mmap == 0 {
+		mmap = 1 << 30
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = 50 * time.Millisecond
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         timeout,
+		ReadOnly:        opts.ReadOnly,
+		InitialMmapSize: mmap,
+		FreelistType:    bolt.FreelistMapType,
+		NoSync:          opts.NoSync,
+	})
+	if err != nil {
+		switch {
+		case errors.Is(err, bolterrors.ErrTimeout):
+			return nil, fmt.Errorf("%w: %s (is a dms serve running on it?)", ErrLocked, path)
+		case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch),
+			errors.Is(err, bolterrors.ErrChecksum):
+			return nil, fmt.Errorf("%w: %s: %v", ErrNotStore, path, err)
+		}
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, now: time.Now}
+	if err := db.init(opts.ReadOnly); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// sniff checks the bbolt magic before bbolt sees the file, so that any
+// other file gets a clear message instead of a checksum error.
+func sniff(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	defer f.Close()
+	var hdr [32]byte
+	n, err := io.ReadFull(f, hdr[:])
+	if n == 0 && (err == io.EOF) {
+		return nil // empty file: bbolt initializes it
+	}
+	// bbolt meta page: page header (16 bytes) then magic 0xED0CDAED.
+	if err != nil || binary.LittleEndian.Uint32(hdr[16:20]) != 0xED0CDAED {
+		return fmt.Errorf("%w: %s is not a bbolt file (move it away or give another --db path)", ErrNotStore, path)
+	}
+	return nil
+}
+
+func (db *DB) init(readOnly bool) error {
+	if readOnly {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			m := tx.Bucket(bucketMeta)
+			if m == nil {
+				return fmt.Errorf("%w: %s has no dms data (a bbolt file of another program?)", ErrNotStore, db.path)
+			}
+			if err := checkSchema(m, db.path); err != nil {
+				return err
+			}
+			db.gen.Store(u64(m.Get(keyGeneration)))
+			return nil
+		})
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			// A new store, or a bbolt file of some other program.
+			if c := tx.Cursor(); func() bool { k, _ := c.First(); return k != nil }() {
+				return fmt.Errorf("%w: %s is a bbolt file of another program", ErrNotStore, db.path)
+			}
+			for _, b := range allBuckets {
+				if _, err := tx.CreateBucket(b); err != nil {
+					return err
+				}
+			}
+			m = tx.Bucket(bucketMeta)
+			if err := m.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
+				return err
+			}
+			if err := m.Put(keyCreated, []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
+		}
+		if err := checkSchema(m, db.path); err != nil {
+			return err
+		}
+		// Migrations from older schemas go here; version 1 is the first.
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		db.gen.Store(u64(m.Get(keyGeneration)))
+		return nil
+	})
+}
+
+func checkSchema(m *bolt.Bucket, path string) error {
+	v, err := strconv.Atoi(string(m.Get(keySchema)))
+	if err != nil {
+		return fmt.Errorf("%w: %s has no schema version", ErrNotStore, path)
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: %s has schema %d, this dms knows up to %d (run a newer dms, or restore a backup made by this version)",
+			ErrSchemaTooNew, path, v, SchemaVersion)
+	}
+	return nil
+}
+
+// Close closes the store.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path is the store's file name.
+func (db *DB) Path() string { return db.path }
+
+// Generation is the commit generation: it changes after every commit that
+// changed zone data or zone state. Readers that hold a read transaction
+// renew it when the generation moves.
+func (db *DB) Generation() uint64 { return db.gen.Load() }
+
+// Size is the store's file size in bytes.
+func (db *DB) Size() int64 {
+	var n int64
+	_ = db.bolt.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n
+}
+
+// SetClock replaces the clock used for commit times (tests).
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
+// Event tells subscribers what a commit changed.
+type Event struct {
+	Generation uint64
+	Zones      []ZoneCommit
+}
+
+// Subscribe registers fn to run after every commit, once the write
+// transaction is finished and its locks released. fn must not block long:
+// NOTIFY and cache drops queue their work.
+func (db *DB) Subscribe(fn func(Event)) {
+	db.subMu.Lock()
+	db.subs = append(db.subs, fn)
+	db.subMu.Unlock()
+}
+
+func (db *DB) publish(ev Event) {
+	db.gen.Store(ev.Generation)
+	db.subMu.Lock()
+	subs := db.subs
+	db.subMu.Unlock()
+	for _, fn := range subs {
+		fn(ev)
+	}
+}
+
+// WriteTo writes a consistent copy of the store to w (hot backup).
+func (db *DB) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+func u64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}
+
+func be64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

@@ -1,0 +1,328 @@
+package zonedb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Zone is a zone's metadata (not its records).
+type Zone struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"` // absolute, lower case
+	// RefID points into the reference table; Ref is filled in on reads.
+	RefID uint64 `json:"ref_id,omitempty"`
+	Ref   string `json:"-"`
+	SG    string `json:"sg,omitempty"`
+	AltSG string `json:"alt_sg,omitempty"`
+
+	Deleted   bool       `json:"deleted,omitempty"`
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	Disabled  bool       `json:"disabled,omitempty"`
+
+	IncUpdates bool `json:"inc_updates,omitempty"`
+	EditLock   bool `json:"edit_lock,omitempty"`
+	DNSSEC     bool `json:"dnssec,omitempty"`
+	NSEC3      bool `json:"nsec3,omitempty"`
+	UseApexNS  bool `json:"use_apex_ns,omitempty"`
+
+	CTime time.Time `json:"ctime"`
+	MTime time.Time `json:"mtime"`
+	// ZI is the current (published) zone instance; Serial its SOA serial.
+	ZI     uint64 `json:"zi"`
+	Serial uint32 `json:"serial"`
+}
+
+// State is the zone's state as the admin sees it.
+func (z *Zone) State() string {
+	switch {
+	case z.Deleted:
+		return "DELETED"
+	case z.Disabled:
+		return "DISABLED"
+	}
+	return "PUBLISHED"
+}
+
+// ZI is a zone instance: one committed version of a zone.
+type ZI struct {
+	ID       uint64    `json:"id"`
+	Zone     uint64    `json:"zone_id"`
+	Serial   uint32    `json:"serial"`
+	ChangeBy string    `json:"change_by"`
+	CTime    time.Time `json:"ctime"`
+	PTime    time.Time `json:"ptime"`
+	// Base marks the first instance of a zone (its creation or load): it has
+	// no diff, as there is nothing before it.
+	Base    bool   `json:"base,omitempty"`
+	Added   int    `json:"added"`
+	Removed int    `json:"removed"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Diff is what one or more zone instances changed, each side in canonical
+// order with the SOA first, the way IXFR (RFC 1995) sends it.
+type Diff struct {
+	Removed []Record
+	Added   []Record
+}
+
+// CanonicalZoneName returns name as an absolute, lower-case zone name, or an
+// error for a malformed one. A trailing dot is optional.
+func CanonicalZoneName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", fmt.Errorf("%w: empty zone name", ErrBadInput)
+	}
+	if name != "." && strings.HasSuffix(name, "..") || strings.HasPrefix(name, ".") && name != "." {
+		return "", fmt.Errorf("%w: zone name %q has an empty label", ErrBadInput, name)
+	}
+	fq := dns.CanonicalName(name)
+	if _, ok := dns.IsDomainName(fq); !ok {
+		return "", fmt.Errorf("%w: %q is not a valid domain name", ErrBadInput, name)
+	}
+	if _, err := NameKey(fq, ""); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	return fq, nil
+}
+
+// View is a read transaction on the store. A View must not be used from
+// more than one goroutine at a time and must be closed.
+type View struct {
+	tx *bolt.Tx
+	// key is scratch space for building keys.
+	key []byte
+}
+
+// View runs fn in a read transaction.
+func (db *DB) View(fn func(v *View) error) error {
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&View{tx: tx}) })
+}
+
+// BeginView starts a read transaction that the caller holds (per query
+// worker; see DESIGN.md "A query") and must Close.
+func (db *DB) BeginView() (*View, error) {
+	tx, err := db.bolt.Begin(false)
+	if err != nil {
+		return nil, err
+	}
+	return &View{tx: tx}, nil
+}
+
+// Close ends the read transaction.
+func (v *View) Close() error { return v.tx.Rollback() }
+
+// Generation is the commit generation this view sees.
+func (v *View) Generation() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyGeneration)) }
+
+// Zone returns the zone called name (deleted zones included).
+func (v *View) Zone(name string) (*Zone, error) {
+	cn, err := CanonicalZoneName(name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := ZoneKey(cn)
+	if err != nil {
+		return nil, err
+	}
+	val := v.tx.Bucket(bucketZoneNames).Get(k)
+	if val == nil {
+		return nil, fmt.Errorf("%w: %s", ErrZoneNotFound, cn)
+	}
+	return v.ZoneByID(u64(val[:8]))
+}
+
+// ZoneByID returns a zone by its id.
+func (v *View) ZoneByID(id uint64) (*Zone, error) {
+	return getZone(v.tx, id, true)
+}
+
+func getZone(tx *bolt.Tx, id uint64, withRef bool) (*Zone, error) {
+	val := tx.Bucket(bucketZones).Get(be64(id))
+	if val == nil {
+		return nil, fmt.Errorf("%w: id %d", ErrZoneNotFound, id)
+	}
+	z := new(Zone)
+	if err := json.Unmarshal(val, z); err != nil {
+		return nil, fmt.Errorf("zone %d: corrupt metadata: %w", id, err)
+	}
+	if withRef && z.RefID != 0 {
+		if r, err := getRef(tx, z.RefID); err == nil {
+			z.Ref = r.Name
+		}
+	}
+	return z, nil
+}
+
+// ZoneID looks a zone up in the name index without decoding its metadata:
+// the id, and whether it is served (not deleted or disabled). This is the
+// query path's lookup.
+func (v *View) ZoneID(name string) (id uint64, served, ok bool) {
+	var err error
+	v.key, err = AppendNameKey(v.key[:0], name, "")
+	if err != nil {
+		return 0, false, false
+	}
+	v.key = append(v.key, 0)
+	val := v.tx.Bucket(bucketZoneNames).Get(v.key)
+	if len(val) < 9 {
+		return 0, false, false
+	}
+	return binary.BigEndian.Uint64(val), val[8] == 0, true
+}
+
+// Zones calls fn for every zone in canonical name order, until fn returns
+// false.
+func (v *View) Zones(fn func(z *Zone) bool) error {
+	c := v.tx.Bucket(bucketZoneNames).Cursor()
+	for k, val := c.First(); k != nil; k, val = c.Next() {
+		z, err := getZone(v.tx, u64(val[:8]), true)
+		if err != nil {
+			return err
+		}
+		if !fn(z) {
+			break
+		}
+	}
+	return nil
+}
+
+// NumZones is the number of zones in the store (deleted ones included).
+func (v *View) NumZones() int { return v.tx.Bucket(bucketZoneNames).Stats().KeyN }
+
+// RRsets calls fn for every RRset of the zone in canonical order (apex
+// first), with the records decoded, until fn returns false. This is one
+// cursor scan (AXFR, show, edit).
+func (v *View) RRsets(z *Zone, fn func(name string, rrtype uint16, recs []Record) bool) error {
+	prefix := be64(z.ID)
+	c := v.tx.Bucket(bucketRR).Cursor()
+	var recs []Record
+	var lastName []byte
+	var owner string
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		_, nk, t, ok := SplitRRsetKey(k)
+		if !ok {
+			return fmt.Errorf("zone %s: corrupt rr key %x", z.Name, k)
+		}
+		if owner == "" || !bytes.Equal(nk, lastName) {
+			n, err := DecodeNameKey(nk, z.Name)
+			if err != nil {
+				return err
+			}
+			owner, lastName = n, append(lastName[:0], nk...)
+		}
+		var err error
+		recs, err = decodeRRset(recs[:0], owner, t, val)
+		if err != nil {
+			return fmt.Errorf("zone %s: %w", z.Name, err)
+		}
+		if !fn(owner, t, recs) {
+			break
+		}
+	}
+	return nil
+}
+
+// Records returns every record of the zone, in canonical order.
+func (v *View) Records(z *Zone) ([]Record, error) {
+	var out []Record
+	err := v.RRsets(z, func(_ string, _ uint16, recs []Record) bool {
+		out = append(out, recs...)
+		return true
+	})
+	return out, err
+}
+
+// RRset returns the records of one RRset (nil when there is none).
+func (v *View) RRset(z *Zone, name string, rrtype uint16) ([]Record, error) {
+	var err error
+	v.key, err = AppendRRsetKey(v.key[:0], z.ID, name, z.Name, rrtype)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	val := v.tx.Bucket(bucketRR).Get(v.key)
+	if val == nil {
+		return nil, nil
+	}
+	return decodeRRset(nil, dns.CanonicalName(name), rrtype, val)
+}
+
+// NumRRsets counts the zone's RRsets.
+func (v *View) NumRRsets(z *Zone) int {
+	prefix := be64(z.ID)
+	n := 0
+	c := v.tx.Bucket(bucketRR).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
+// ZIs returns the zone's instances, oldest first.
+func (v *View) ZIs(z *Zone) ([]ZI, error) {
+	prefix := be64(z.ID)
+	var out []ZI
+	c := v.tx.Bucket(bucketZI).Cursor()
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		var zi ZI
+		if err := json.Unmarshal(val, &zi); err != nil {
+			return nil, fmt.Errorf("zone %s: corrupt zone instance %x: %w", z.Name, k, err)
+		}
+		out = append(out, zi)
+	}
+	return out, nil
+}
+
+// ZI returns one instance of the zone.
+func (v *View) ZI(z *Zone, id uint64) (*ZI, error) {
+	val := v.tx.Bucket(bucketZI).Get(ziKey(z.ID, id))
+	if val == nil {
+		return nil, fmt.Errorf("%w: %s has no zone instance %d", ErrZINotFound, z.Name, id)
+	}
+	zi := new(ZI)
+	if err := json.Unmarshal(val, zi); err != nil {
+		return nil, err
+	}
+	return zi, nil
+}
+
+func ziKey(zone, zi uint64) []byte {
+	return binary.BigEndian.AppendUint64(be64(zone), zi)
+}
+
+// ZIDiff returns the changes made by instance zi (relative to the one
+// before it).
+func (v *View) ZIDiff(z *Zone, zi uint64) (*Diff, error) {
+	prefix := ziKey(z.ID, zi)
+	d := new(Diff)
+	c := v.tx.Bucket(bucketZIDiff).Cursor()
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		if err := decodeDiffChunk(d, val); err != nil {
+			return nil, fmt.Errorf("zone %s instance %d: %w", z.Name, zi, err)
+		}
+	}
+	return d, nil
+}
+
+// Config returns the stored configuration values (keys never set are
+// absent; the admin layer knows their defaults).
+func (v *View) Config() map[string]string {
+	out := map[string]string{}
+	_ = v.tx.Bucket(bucketConfig).ForEach(func(k, val []byte) error {
+		out[string(k)] = string(val)
+		return nil
+	})
+	return out
+}
+
+// SGExists reports whether a server group called name exists.
+func (v *View) SGExists(name string) bool {
+	return v.tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(name))) != nil
+}
