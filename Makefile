@@ -4,7 +4,7 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go fuzz-smoke fuzz bench lint deps clean
+.PHONY: build run test test-go fuzz-smoke fuzz bench bench-go bench-store lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
@@ -32,7 +32,9 @@ fuzz-smoke:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./zonedb/zonefile
 
-bench: build
+bench: bench-go bench-store
+
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 lint:
@@ -42,3 +44,7 @@ lint:
 
 clean:
 	rm -rf bin var
+
+# The store figures of issue 2: 1M-record load, record add latency, 10k zones.
+bench-store: build
+	sh scripts/bench-store.sh

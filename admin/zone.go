@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -235,7 +236,7 @@ func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*Zon
 // recKey identifies a record by owner, type and RDATA.
 func recKey(r zonedb.Record) string {
 	h := r.RR.Header()
-	return strings.ToLower(h.Name) + "\x00" + dns.TypeToString[h.Rrtype] + "\x00" + strings.TrimPrefix(r.RR.String(), h.String())
+	return strings.ToLower(h.Name) + "\x00" + strconv.Itoa(int(h.Rrtype)) + "\x00" + zonedb.RdataText(r.RR)
 }
 
 // contentAt rebuilds the zone's records as of instance ziID by undoing the
@@ -351,14 +352,30 @@ func (s *Service) parseRecordLines(zone string, lines []string, cfg Config, allo
 		if err != nil {
 			return nil, err
 		}
+		keep := !lineHasTTL(line)
 		for _, r := range recs {
-			ops = append(ops, zonedb.RecordOp{Kind: zonedb.OpAdd, Record: r})
+			ops = append(ops, zonedb.RecordOp{Kind: zonedb.OpAdd, Record: r, KeepTTL: keep})
 		}
 	}
 	if len(ops) == 0 {
 		return nil, usagef("no records given")
 	}
 	return ops, nil
+}
+
+// lineHasTTL reports whether a one-record line gives a TTL: "name [ttl]
+// [class] [ttl] type ...".
+func lineHasTTL(line string) bool {
+	f := strings.Fields(line)
+	for i := 1; i < len(f) && i < 4; i++ {
+		if _, isType := dns.StringToType[strings.ToUpper(f[i])]; isType {
+			return false
+		}
+		if _, err := ParseTTL(f[i]); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // bareRRset recognizes "NAME TYPE" (optionally with a class): an RRset to

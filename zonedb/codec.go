@@ -55,18 +55,24 @@ type encRR struct {
 // lowest of them (RFC 2181 section 5.2 wants one; Check warns). Duplicate
 // RDATA is kept once, with its flags merged.
 func encodeRRset(recs []Record) ([]byte, error) {
+	var scratch []byte
+	return encodeRRsetScratch(recs, &scratch)
+}
+
+// encodeRRsetScratch is encodeRRset with a packing buffer the caller keeps
+// across calls (bulk loads).
+func encodeRRsetScratch(recs []Record, scratch *[]byte) ([]byte, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
 	ttl := recs[0].RR.Header().Ttl
 	ers := make([]encRR, 0, len(recs))
-	var scratch []byte
 	for _, r := range recs {
 		if t := r.RR.Header().Ttl; t < ttl {
 			ttl = t
 		}
-		rd, sc, err := rdataOf(scratch, r.RR)
-		scratch = sc
+		rd, sc, err := rdataOf(*scratch, r.RR)
+		*scratch = sc
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r.RR.Header().Name, err)
 		}
@@ -104,6 +110,14 @@ func appendEncoded(b []byte, ttl uint32, ers []encRR) []byte {
 		b = append(b, e.rdata...)
 	}
 	return b
+}
+
+// countRRs is the number of RRs in an encoded RRset.
+func countRRs(val []byte) (int, error) {
+	if len(val) < 6 {
+		return 0, errBadValue
+	}
+	return int(binary.BigEndian.Uint16(val[4:])), nil
 }
 
 // decodeEnc splits an encoded RRset into its parts, sharing val's memory.

@@ -35,6 +35,9 @@ type RecordOp struct {
 	Records []Record // OpReplaceRRset
 	Name    string   // OpDeleteRRset
 	Type    uint16   // OpDeleteRRset
+	// KeepTTL (OpAdd): the record was written without a TTL, so it takes
+	// the TTL of its RRset, or the SOA's when the RRset is new.
+	KeepTTL bool
 }
 
 // SerialMode says how a commit sets the SOA serial.
@@ -381,7 +384,7 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	}
 
 	// The SOA gets the new serial: find or load its RRset.
-	soaKey, _ := AppendRRsetKey(nil, z.ID, z.Name, z.Name, dns.TypeSOA)
+	soaKey := soaKeyOf(z)
 	soaIdx := -1
 	for i := range changes {
 		if bytes.Equal(changes[i].key, soaKey) {
@@ -451,9 +454,6 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		k := binary.BigEndian.AppendUint32(ziKey(z.ID, ziID), seq)
 		return tx.Bucket(bucketZIDiff).Put(k, val)
 	}}
-	if base {
-		dw.put = func(uint32, []byte) error { return nil }
-	}
 	// IXFR order: the SOA first on each side.
 	slices.SortFunc(changes, func(a, b rrsetChange) int {
 		as, bs := a.rrtype == dns.TypeSOA, b.rrtype == dns.TypeSOA
@@ -466,28 +466,8 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		return bytes.Compare(a.key, b.key)
 	})
 	added, removed := 0, 0
-	var addedEntries []func() error
 	for _, ch := range changes {
-		rem, add, err := diffRRset(ch.old, ch.new)
-		if err != nil {
-			return err
-		}
-		for _, e := range rem.ers {
-			if err := dw.add(false, ch.name, ch.rrtype, rem.ttl, e); err != nil {
-				return err
-			}
-		}
-		removed += len(rem.ers)
-		added += len(add.ers)
-		ch, add := ch, add
-		addedEntries = append(addedEntries, func() error {
-			for _, e := range add.ers {
-				if err := dw.add(true, ch.name, ch.rrtype, add.ttl, e); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		var err error
 		if ch.new == nil {
 			err = rrb.Delete(ch.key)
 		} else {
@@ -496,10 +476,36 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		if err != nil {
 			return err
 		}
+		if base {
+			// The first instance has no diff: count, write nothing.
+			if n, err := countRRs(ch.new); err == nil {
+				added += n
+			}
+		}
 	}
-	for _, f := range addedEntries {
-		if err := f(); err != nil {
-			return err
+	if !base {
+		// Removed RRs first, then added ones, each side SOA first.
+		var adds []encSet
+		for _, ch := range changes {
+			rem, add, err := diffRRset(ch.old, ch.new)
+			if err != nil {
+				return err
+			}
+			for _, e := range rem.ers {
+				if err := dw.add(false, ch.name, ch.rrtype, rem.ttl, e); err != nil {
+					return err
+				}
+			}
+			removed += len(rem.ers)
+			added += len(add.ers)
+			adds = append(adds, add)
+		}
+		for i, ch := range changes {
+			for _, e := range adds[i].ers {
+				if err := dw.add(true, ch.name, ch.rrtype, adds[i].ttl, e); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if err := dw.flush(); err != nil {
@@ -599,7 +605,8 @@ func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, er
 	prefix := be64(z.ID)
 	c := rrb.Cursor()
 	k, v := c.Seek(prefix)
-	var changes []rrsetChange
+	changes := make([]rrsetChange, 0, len(sets)/4+16)
+	var scratch []byte
 	oldGone := func(k, v []byte) error {
 		_, nk, t, ok := SplitRRsetKey(k)
 		if !ok {
@@ -619,7 +626,7 @@ func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, er
 			}
 			k, v = c.Next()
 		}
-		val, err := encodeRRset(s.recs)
+		val, err := encodeRRsetScratch(s.recs, &scratch)
 		if err != nil {
 			return nil, err
 		}
@@ -686,6 +693,20 @@ func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error)
 			if err != nil {
 				return nil, err
 			}
+			if op.Kind == OpAdd && op.KeepTTL {
+				ttl := uint32(0)
+				if len(s.recs) > 0 {
+					ttl = s.recs[0].RR.Header().Ttl
+				} else if soa, err := decodeRRset(nil, z.Name, dns.TypeSOA, rrb.Get(soaKeyOf(z))); err == nil && len(soa) > 0 {
+					ttl = soa[0].RR.Header().Ttl
+				}
+				if ttl != 0 {
+					rr := dns.Copy(op.Record.RR)
+					rr.Header().Ttl = ttl
+					op.Record.RR = rr
+					h = rr.Header()
+				}
+			}
 			i := slices.IndexFunc(s.recs, func(r Record) bool { return dns.IsDuplicate(r.RR, op.Record.RR) })
 			if op.Kind == OpAdd {
 				if i >= 0 {
@@ -701,7 +722,7 @@ func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error)
 			} else {
 				if i < 0 {
 					return nil, fmt.Errorf("%w: %s %s %s: no such record", ErrBadInput, h.Name, dns.TypeToString[h.Rrtype],
-						strings.TrimPrefix(op.Record.RR.String(), h.String()))
+						RdataText(op.Record.RR))
 				}
 				s.recs = slices.Delete(s.recs, i, i+1)
 			}
@@ -751,6 +772,11 @@ func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error)
 		changes = append(changes, s.ch)
 	}
 	return changes, nil
+}
+
+func soaKeyOf(z *Zone) []byte {
+	k, _ := AppendRRsetKey(nil, z.ID, z.Name, z.Name, dns.TypeSOA)
+	return k
 }
 
 // checkTouched runs the semantic checks on the names an op commit touched,

@@ -114,3 +114,13 @@ func ValidReference(s string) bool {
 	}
 	return true
 }
+
+// RdataText is the RDATA part of rr's presentation form (miekg/dns
+// separates the header fields and the RDATA with tabs).
+func RdataText(rr dns.RR) string {
+	parts := strings.SplitN(rr.String(), "\t", 5)
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[4]
+}

@@ -131,6 +131,26 @@ func (db *DB) init(readOnly bool) error {
 			return nil
 		})
 	}
+	// A store that is set up and current needs no write: opening must not
+	// change the file.
+	ready := false
+	if err := db.bolt.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if m == nil {
+			return nil
+		}
+		if err := checkSchema(m, db.path); err != nil {
+			return err
+		}
+		ready = string(m.Get(keySchema)) == strconv.Itoa(SchemaVersion)
+		for _, b := range allBuckets {
+			ready = ready && tx.Bucket(b) != nil
+		}
+		db.gen.Store(u64(m.Get(keyGeneration)))
+		return nil
+	}); err != nil || ready {
+		return err
+	}
 	return db.bolt.Update(func(tx *bolt.Tx) error {
 		m := tx.Bucket(bucketMeta)
 		if m == nil {

@@ -83,6 +83,11 @@ func CanonicalZoneName(name string) (string, error) {
 	if name != "." && strings.HasSuffix(name, "..") || strings.HasPrefix(name, ".") && name != "." {
 		return "", fmt.Errorf("%w: zone name %q has an empty label", ErrBadInput, name)
 	}
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("\"();@$", r)
+	}); i >= 0 {
+		return "", fmt.Errorf("%w: zone name %q contains %q, which no zone name should", ErrBadInput, name, name[i:i+1])
+	}
 	fq := dns.CanonicalName(name)
 	if _, ok := dns.IsDomainName(fq); !ok {
 		return "", fmt.Errorf("%w: %q is not a valid domain name", ErrBadInput, name)

@@ -23,17 +23,17 @@ func TestLoadBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
 	bad := map[string]struct{ text, want string }{
-		"syntax.example":      {goodZone + "mail IN A 192.0.2.300\n", "syntax.example:5"},
-		"unknowntype.example": {goodZone + "x IN FOOBAR 1 2 3\n", "unknowntype.example:5"},
+		"syntax.example":      {goodZone + "mail IN A 192.0.2.300\n", "syntax.example:6"},
+		"unknowntype.example": {goodZone + "x IN FOOBAR 1 2 3\n", "unknowntype.example:6"},
 		"escape.example":      {goodZone + "x IN TXT \"bad \\9 escape\"\nx\\ IN A\n", "escape.example:"},
-		"hugettl.example":     {goodZone + "big 4294967295 IN A 192.0.2.9\n", "hugettl.example:5"},
-		"mx.example":          {goodZone + "@ IN MX mail.example.net.\n", "mx.example:5"},
+		"hugettl.example":     {goodZone + "big 4294967295 IN A 192.0.2.9\n", "hugettl.example:6"},
+		"mx.example":          {goodZone + "@ IN MX mail.example.net.\n", "mx.example:6"},
 		"cname.example":       {goodZone + "www IN CNAME other\n", "cname.example:"},
-		"nsaddr.example":      {goodZone + "@ IN MX 10 192.0.2.1.\n", "nsaddr.example:5"},
+		"nsaddr.example":      {goodZone + "@ IN MX 10 192.0.2.1.\n", "nsaddr.example:6"},
 		"binary.example":      {"\x00\x01\x02\xff\xfe garbage \x00\n\x7f", "binary.example"},
 		"json.example":        {`{"zone": "example", "records": []}`, "json.example:1"},
 		"empty.example":       {"", "empty.example"},
-		"outside.example":     {goodZone + "www.example.net. IN A 192.0.2.1\n", "outside.example:5"},
+		"outside.example":     {goodZone + "www.example.net. IN A 192.0.2.1\n", "outside.example:6"},
 	}
 	files := []string{writeFile(t, dir, "good.example", goodZone)}
 	for name, b := range bad {
@@ -131,6 +131,11 @@ func TestZoneNameForms(t *testing.T) {
 	if r := run(t, db, "", "zone", "load", filepath.Join(dir, "example.org")); r.code != 0 {
 		t.Fatal(r.err)
 	}
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "h.example.net."}, {"apex_ns", "ns1.example.net."}} {
+		if r := run(t, db, "", "config", "set", kv[0], kv[1]); r.code != 0 {
+			t.Fatal(r.err)
+		}
+	}
 	want := run(t, db, "", "zone", "show", "example.org.").out
 	for _, n := range []string{"example.org", "EXAMPLE.ORG", "Example.Org."} {
 		if got := run(t, db, "", "zone", "show", n).out; got != want {
@@ -190,18 +195,19 @@ func TestEditInteractive(t *testing.T) {
 	db := filepath.Join(dir, "dms.db")
 	writeFile(t, dir, "example.org", goodZone)
 	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
-	// The editor script: first run breaks the file, second run fixes it.
+	// The editor script: the first run adds a bad record, the second
+	// removes it and changes www's address.
 	script := writeFile(t, dir, "ed.sh", `#!/bin/sh
 n=$(cat "`+dir+`/count" 2>/dev/null || echo 0)
 n=$((n+1)); echo $n > "`+dir+`/count"
-if [ $n = 1 ]; then sed -i 's/192.0.2.1/192.0.2.300/' "$1"; else sed -i 's/192.0.2.300/192.0.2.77/' "$1"; fi
+if [ $n = 1 ]; then echo "broken IN A 192.0.2.300" >> "$1"; else sed -i -e '/^broken/d' -e 's/192.0.2.1$/192.0.2.77/' "$1"; fi
 `)
 	os.Chmod(script, 0o755)
 	cmd := runEnv(t, db, "e\n", []string{"EDITOR=" + script}, "zone", "edit", "example.org")
 	if cmd.code != 0 {
 		t.Fatalf("edit: exit %d\n%s\n%s", cmd.code, cmd.out, cmd.err)
 	}
-	if !strings.Contains(cmd.err, "Edit again (e) or abort (a)?") || !strings.Contains(cmd.err, ":5:") {
+	if !strings.Contains(cmd.err, "Edit again (e) or abort (a)?") || !strings.Contains(cmd.err, `bad A A: "192.0.2.300"`) {
 		t.Errorf("no error and prompt shown:\n%s", cmd.err)
 	}
 	if got := run(t, db, "", "zone", "show", "example.org").out; !strings.Contains(got, "192.0.2.77") {

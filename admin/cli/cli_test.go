@@ -184,7 +184,7 @@ func scenario(dir string) []step {
 		{name: "zone-show", args: []string{"zone", "show", "EXAMPLE.ORG."}},
 		{name: "zone-ls", args: []string{"zone", "ls", "-l"}},
 		{name: "zone-ls-ref", args: []string{"zone", "ls", "--ref", "cust42@isp-net"}},
-		{name: "record-add", args: []string{"record", "add", "example.org", "ftp 300 IN CNAME www", "www AAAA 2001:db8::2"}},
+		{name: "record-add", args: []string{"record", "add", "example.org", "ftp 300 IN CNAME www", "www AAAA 2001:db8::2", "@ MX 20 mx2.example.net."}},
 		{name: "record-delete-rrset", args: []string{"record", "delete", "example.org", "www AAAA"}},
 		{name: "record-delete-missing", args: []string{"record", "delete", "example.org", "www A 192.0.2.99"}, code: 1},
 		{name: "record-add-cname-clash", args: []string{"record", "add", "example.org", "www CNAME mail"}, code: 1},

@@ -140,11 +140,7 @@ func Report(w io.Writer, err error) int {
 	ae := admin.AsError(err)
 	msg := ae.Message
 	fmt.Fprintf(w, "dms: error: %s\n", msg)
-	for _, p := range ae.Problems {
-		if !strings.Contains(msg, p.String()) {
-			fmt.Fprintf(w, "  %s\n", p)
-		}
-	}
+	printProblems(w, "  ", ae)
 	if ae.Hint != "" {
 		fmt.Fprintf(w, "hint: %s\n", ae.Hint)
 	}
@@ -152,6 +148,19 @@ func Report(w io.Writer, err error) int {
 		return ExitUsage
 	}
 	return ExitError
+}
+
+// printProblems lists the problems behind an error that its message does
+// not already show (a parse error's message is its one problem).
+func printProblems(w io.Writer, indent string, ae *admin.Error) {
+	if ae.Code == admin.CodeParse {
+		return
+	}
+	for _, p := range ae.Problems {
+		if !strings.Contains(ae.Message, p.String()) {
+			fmt.Fprintf(w, "%s%s\n", indent, p)
+		}
+	}
 }
 
 // Main runs dms with args and returns the exit code.

@@ -175,12 +175,12 @@ reference. The serial of the file is kept.`,
 				if err := c.Call(cmd.Context(), "zone.load", req, &res); err != nil {
 					failed++
 					ae := admin.AsError(err)
-					fmt.Fprintf(f.Err, "*** %s: %s\n", file, ae.Message)
-					for _, p := range ae.Problems {
-						if !strings.Contains(ae.Message, p.String()) {
-							fmt.Fprintf(f.Err, "      %s\n", p)
-						}
+					if strings.HasPrefix(ae.Message, file+":") {
+						fmt.Fprintf(f.Err, "*** %s\n", ae.Message)
+					} else {
+						fmt.Fprintf(f.Err, "*** %s: %s\n", file, ae.Message)
 					}
+					printProblems(f.Err, "      ", ae)
 					errs = append(errs, map[string]any{"file": file, "error": ae})
 					continue
 				}
