@@ -25,7 +25,7 @@ awk -v n="$N" 'BEGIN {
 	for (i = 0; i < n - 3; i++) {
 		m = i % 4
 		if (m == 0) printf "h%d IN A 192.0.2.%d\n", i, i % 254 + 1
-		else if (m == 1) printf "h%d IN AAAA 2001:db8::%x\n", i - 1, i
+		else if (m == 1) printf "h%d IN AAAA 2001:db8::%x:%x\n", i - 1, int(i / 65536), i % 65536
 		else if (m == 2) printf "h%d IN TXT \"record %d\"\n", i - 2, i
 		else printf "h%d IN MX 10 mail%d.example.net.\n", i - 3, i % 100
 	}

@@ -70,8 +70,9 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 		case *dns.A, *dns.AAAA:
 			ni.hasA = true
 		case *dns.SOA:
-			soaCount++
-			if owner != origin {
+			if owner == origin {
+				soaCount++
+			} else {
 				add(SevError, "soa-not-apex", r, owner, typ, "an SOA record belongs only at the zone apex %s", origin)
 			}
 		case *dns.NS:

@@ -236,6 +236,9 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 			return res, fmt.Errorf("%w: %s", ErrSGNotFound, z.SG)
 		}
 	}
+	if zc.Create != nil && !zc.Replace {
+		return res, fmt.Errorf("%w: a new zone needs its records (Replace)", ErrBadInput)
+	}
 	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto
 	if z.Deleted && touchesRecords {
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
@@ -330,10 +333,83 @@ type rrsetChange struct {
 	new    []byte // nil: deleted
 }
 
-// newRRset is a group of new records of one RRset, with its key.
-type newRRset struct {
-	key  []byte
-	recs []Record
+// pickSerial applies the serial mode: soaSerial is the serial of the SOA
+// being committed, userSerial one typed into new zone text.
+func pickSerial(z *Zone, zc *ZoneChange, soaSerial, userSerial uint32, haveUser bool, now time.Time) (uint32, error) {
+	old := z.Serial
+	switch zc.Serial {
+	case SerialKeep:
+		return soaSerial, nil
+	case SerialSet:
+		if z.ZI == 0 {
+			return zc.SerialValue, nil
+		}
+		if err := SerialSetAllowed(old, zc.SerialValue); err != nil {
+			return 0, fmt.Errorf("%w: %v", ErrSerial, err)
+		}
+		return zc.SerialValue, nil
+	case SerialWrap:
+		return WrapSerial(old), nil
+	}
+	if z.ZI == 0 {
+		// A new zone: the policy starts from the date.
+		serial := NextSerial(0, now)
+		if haveUser && SerialLess(serial, userSerial) {
+			serial = userSerial
+		}
+		return serial, nil
+	}
+	serial := NextSerial(old, now)
+	if haveUser && SerialLess(serial, userSerial) && SerialSetAllowed(old, userSerial) == nil {
+		serial = userSerial
+	}
+	return serial, nil
+}
+
+// putZI records a new zone instance and makes it the zone's current one.
+func putZI(tx *bolt.Tx, z *Zone, zi ZI, res *ZoneCommit) error {
+	val, _ := json.Marshal(zi)
+	if err := tx.Bucket(bucketZI).Put(ziKey(z.ID, zi.ID), val); err != nil {
+		return err
+	}
+	z.ZI, z.Serial = zi.ID, zi.Serial
+	res.ZI, res.Added, res.Removed = zi.ID, zi.Added, zi.Removed
+	return nil
+}
+
+// commitNewZone writes the first content of a zone: checks, serial, the
+// records streamed into the store, and a base instance without a diff.
+func commitNewZone(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now time.Time, res *ZoneCommit) error {
+	probs := Check(z.Name, zc.Records, CheckOptions{})
+	if probs.HasErrors() {
+		return &CheckError{Zone: z.Name, Problems: probs}
+	}
+	res.Warnings = probs.Warnings()
+	i := slices.IndexFunc(zc.Records, func(r Record) bool { return r.RR.Header().Rrtype == dns.TypeSOA })
+	if i < 0 {
+		return &CheckError{Zone: z.Name, Problems: Problems{{Severity: SevError, Code: "no-soa", Name: z.Name, Type: "SOA",
+			Message: "the zone has no SOA record at its apex"}}}
+	}
+	soa := dns.Copy(zc.Records[i].RR).(*dns.SOA)
+	serial, err := pickSerial(z, zc, soa.Serial, soa.Serial, true, now)
+	if err != nil {
+		return err
+	}
+	soa.Serial = serial
+	// Swap in the SOA with its serial for the write, and back.
+	orig := zc.Records[i].RR
+	zc.Records[i].RR = soa
+	n, err := loadNewZone(tx.Bucket(bucketRR), z, zc.Records)
+	zc.Records[i].RR = orig
+	if err != nil {
+		return err
+	}
+	id, err := tx.Bucket(bucketZI).NextSequence()
+	if err != nil {
+		return err
+	}
+	return putZI(tx, z, ZI{ID: id, Zone: z.ID, Serial: serial, ChangeBy: changeBy, CTime: now, PTime: now,
+		Base: true, Added: n, Comment: zc.Comment}, res)
 }
 
 func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now time.Time, res *ZoneCommit) error {
@@ -344,6 +420,8 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	var haveUserSerial bool
 
 	switch {
+	case zc.Replace && z.ZI == 0:
+		return commitNewZone(tx, changeBy, z, zc, now, res)
 	case zc.Replace:
 		probs := Check(z.Name, zc.Records, CheckOptions{})
 		if probs.HasErrors() {
@@ -379,7 +457,7 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto && z.ZI != 0 {
+	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto {
 		return nil // nothing changed: no new instance, no new serial
 	}
 
@@ -406,31 +484,9 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		return err
 	}
 	soa := soaRecs[0].RR.(*dns.SOA)
-	old := z.Serial
-	var serial uint32
-	switch zc.Serial {
-	case SerialKeep:
-		serial = soa.Serial
-	case SerialSet:
-		if err := SerialSetAllowed(old, zc.SerialValue); err != nil {
-			return fmt.Errorf("%w: %v", ErrSerial, err)
-		}
-		serial = zc.SerialValue
-	case SerialWrap:
-		serial = WrapSerial(old)
-	default:
-		if z.ZI == 0 {
-			// A new zone: the policy starts from the date.
-			serial = NextSerial(0, now)
-			if haveUserSerial && SerialLess(serial, userSerial) {
-				serial = userSerial
-			}
-		} else {
-			serial = NextSerial(old, now)
-			if haveUserSerial && SerialLess(serial, userSerial) && SerialSetAllowed(old, userSerial) == nil {
-				serial = userSerial
-			}
-		}
+	serial, err := pickSerial(z, zc, soa.Serial, userSerial, haveUserSerial, now)
+	if err != nil {
+		return err
 	}
 	soa.Serial = serial
 	newSOA, err := encodeRRset(soaRecs)
@@ -449,7 +505,6 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	if err != nil {
 		return err
 	}
-	base := z.ZI == 0
 	dw := &diffWriter{put: func(seq uint32, val []byte) error {
 		k := binary.BigEndian.AppendUint32(ziKey(z.ID, ziID), seq)
 		return tx.Bucket(bucketZIDiff).Put(k, val)
@@ -476,50 +531,35 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		if err != nil {
 			return err
 		}
-		if base {
-			// The first instance has no diff: count, write nothing.
-			if n, err := countRRs(ch.new); err == nil {
-				added += n
-			}
-		}
 	}
-	if !base {
-		// Removed RRs first, then added ones, each side SOA first.
-		var adds []encSet
-		for _, ch := range changes {
-			rem, add, err := diffRRset(ch.old, ch.new)
-			if err != nil {
+	// Removed RRs first, then added ones, each side SOA first.
+	adds := make([]encSet, len(changes))
+	for i, ch := range changes {
+		rem, add, err := diffRRset(ch.old, ch.new)
+		if err != nil {
+			return err
+		}
+		for _, e := range rem.ers {
+			if err := dw.add(false, ch.name, ch.rrtype, rem.ttl, e); err != nil {
 				return err
 			}
-			for _, e := range rem.ers {
-				if err := dw.add(false, ch.name, ch.rrtype, rem.ttl, e); err != nil {
-					return err
-				}
-			}
-			removed += len(rem.ers)
-			added += len(add.ers)
-			adds = append(adds, add)
 		}
-		for i, ch := range changes {
-			for _, e := range adds[i].ers {
-				if err := dw.add(true, ch.name, ch.rrtype, adds[i].ttl, e); err != nil {
-					return err
-				}
+		removed += len(rem.ers)
+		added += len(add.ers)
+		adds[i] = add
+	}
+	for i, ch := range changes {
+		for _, e := range adds[i].ers {
+			if err := dw.add(true, ch.name, ch.rrtype, adds[i].ttl, e); err != nil {
+				return err
 			}
 		}
 	}
 	if err := dw.flush(); err != nil {
 		return err
 	}
-	zi := ZI{ID: ziID, Zone: z.ID, Serial: serial, ChangeBy: changeBy, CTime: now, PTime: now,
-		Base: base, Added: added, Removed: removed, Comment: zc.Comment}
-	val, _ := json.Marshal(zi)
-	if err := zib.Put(ziKey(z.ID, ziID), val); err != nil {
-		return err
-	}
-	z.ZI, z.Serial = ziID, serial
-	res.ZI, res.Added, res.Removed = ziID, added, removed
-	return nil
+	return putZI(tx, z, ZI{ID: ziID, Zone: z.ID, Serial: serial, ChangeBy: changeBy, CTime: now, PTime: now,
+		Added: added, Removed: removed, Comment: zc.Comment}, res)
 }
 
 type encSet struct {
@@ -559,14 +599,17 @@ func diffRRset(oldVal, newVal []byte) (rem, add encSet, err error) {
 	return rem, add, nil
 }
 
-// groupRecords sorts records into RRsets by key.
-func groupRecords(z *Zone, recs []Record) ([]newRRset, error) {
-	type keyed struct {
-		key []byte
-		i   int
-	}
-	ks := make([]keyed, 0, len(recs))
-	var buf []byte
+// keyedRecord is a record's index with its RRset key.
+type keyedRecord struct {
+	key []byte
+	i   int
+}
+
+// sortRecords computes each record's RRset key and sorts by it, so that
+// RRsets are runs of equal keys in canonical order.
+func sortRecords(z *Zone, recs []Record) ([]keyedRecord, error) {
+	ks := make([]keyedRecord, 0, len(recs))
+	buf := make([]byte, 0, 32*len(recs))
 	for i, r := range recs {
 		h := r.RR.Header()
 		if h.Class != dns.ClassINET {
@@ -581,31 +624,44 @@ func groupRecords(z *Zone, recs []Record) ([]newRRset, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
 		}
-		ks = append(ks, keyed{buf[start:len(buf):len(buf)], i})
+		ks = append(ks, keyedRecord{buf[start:len(buf):len(buf)], i})
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int { return bytes.Compare(a.key, b.key) })
-	var out []newRRset
-	for _, k := range ks {
-		if n := len(out); n > 0 && bytes.Equal(out[n-1].key, k.key) {
-			out[n-1].recs = append(out[n-1].recs, recs[k.i])
-			continue
+	slices.SortStableFunc(ks, func(a, b keyedRecord) int { return bytes.Compare(a.key, b.key) })
+	return ks, nil
+}
+
+// forRRsets calls fn for each RRset of sorted records, in key order. The
+// group slice is reused between calls.
+func forRRsets(ks []keyedRecord, recs []Record, fn func(key []byte, group []Record) error) error {
+	var group []Record
+	for i := 0; i < len(ks); {
+		j := i + 1
+		for j < len(ks) && bytes.Equal(ks[j].key, ks[i].key) {
+			j++
 		}
-		out = append(out, newRRset{key: k.key, recs: []Record{recs[k.i]}})
+		group = group[:0]
+		for _, k := range ks[i:j] {
+			group = append(group, recs[k.i])
+		}
+		if err := fn(ks[i].key, group); err != nil {
+			return err
+		}
+		i = j
 	}
-	return out, nil
+	return nil
 }
 
 // replaceChanges merges the zone's stored RRsets with the new content in
 // one cursor scan and returns only the RRsets that differ.
 func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, error) {
-	sets, err := groupRecords(z, recs)
+	ks, err := sortRecords(z, recs)
 	if err != nil {
 		return nil, err
 	}
 	prefix := be64(z.ID)
 	c := rrb.Cursor()
 	k, v := c.Seek(prefix)
-	changes := make([]rrsetChange, 0, len(sets)/4+16)
+	var changes []rrsetChange
 	var scratch []byte
 	oldGone := func(k, v []byte) error {
 		_, nk, t, ok := SplitRRsetKey(k)
@@ -619,28 +675,32 @@ func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, er
 		changes = append(changes, rrsetChange{key: bytes.Clone(k), name: name, rrtype: t, old: bytes.Clone(v)})
 		return nil
 	}
-	for _, s := range sets {
-		for k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, s.key) < 0 {
+	err = forRRsets(ks, recs, func(key []byte, group []Record) error {
+		for k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, key) < 0 {
 			if err := oldGone(k, v); err != nil {
-				return nil, err
+				return err
 			}
 			k, v = c.Next()
 		}
-		val, err := encodeRRsetScratch(s.recs, &scratch)
+		val, err := encodeRRsetScratch(group, &scratch)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		h := s.recs[0].RR.Header()
-		ch := rrsetChange{key: s.key, name: dns.CanonicalName(h.Name), rrtype: h.Rrtype, new: val}
-		if k != nil && bytes.Equal(k, s.key) {
+		h := group[0].RR.Header()
+		ch := rrsetChange{key: key, name: dns.CanonicalName(h.Name), rrtype: h.Rrtype, new: val}
+		if k != nil && bytes.Equal(k, key) {
 			if bytes.Equal(v, val) {
 				k, v = c.Next()
-				continue
+				return nil
 			}
 			ch.old = bytes.Clone(v)
 			k, v = c.Next()
 		}
 		changes = append(changes, ch)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		if err := oldGone(k, v); err != nil {
@@ -648,6 +708,31 @@ func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, er
 		}
 	}
 	return changes, nil
+}
+
+// loadNewZone writes the first content of a zone straight from the sorted
+// records, without collecting changes: a bulk load of millions of records
+// holds only the records and their keys. It returns the number of RRs.
+func loadNewZone(rrb *bolt.Bucket, z *Zone, recs []Record) (int, error) {
+	ks, err := sortRecords(z, recs)
+	if err != nil {
+		return 0, err
+	}
+	// Keys of a new zone come after every other zone's (ids grow) and in
+	// order: fill pages instead of splitting them in half.
+	rrb.FillPercent = 0.9
+	var scratch []byte
+	n := 0
+	err = forRRsets(ks, recs, func(key []byte, group []Record) error {
+		val, err := encodeRRsetScratch(group, &scratch)
+		if err != nil {
+			return err
+		}
+		c, _ := countRRs(val)
+		n += c
+		return rrb.Put(key, val)
+	})
+	return n, err
 }
 
 // opChanges applies record ops in order and returns the RRsets that end up
