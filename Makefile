@@ -27,10 +27,11 @@ test-go:
 # A short run of every fuzz target (the corpora in testdata/ are replayed by
 # test-go as well).
 fuzz-smoke:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 5s ./zonedb/zonefile
+	$(MAKE) fuzz FUZZTIME=5s
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./zonedb/zonefile
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCommit$$' -fuzztime $(FUZZTIME) ./zonedb
 
 bench: bench-go bench-store
 

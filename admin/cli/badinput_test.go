@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -222,5 +223,58 @@ if [ $n = 1 ]; then echo "broken IN A 192.0.2.300" >> "$1"; else sed -i -e '/^br
 	}
 	if after := run(t, db, "", "zone", "show", "example.org").out; after != before {
 		t.Errorf("aborted edit changed the zone")
+	}
+}
+
+// TestStoreLocation: --db wins over DMS_DB, which wins over the default.
+func TestStoreLocation(t *testing.T) {
+	dir := t.TempDir()
+	envDB := filepath.Join(dir, "env.db")
+	flagDB := filepath.Join(dir, "flag.db")
+	cmd := exec.Command(dmsBin, "ref", "create", "viaenv")
+	cmd.Env = append(os.Environ(), "DMS_DB="+envDB)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	cmd = exec.Command(dmsBin, "--db", flagDB, "ref", "create", "viaflag")
+	cmd.Env = append(os.Environ(), "DMS_DB="+envDB)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if r := run(t, envDB, "", "ref", "ls"); !strings.Contains(r.out, "viaenv") || strings.Contains(r.out, "viaflag") {
+		t.Errorf("env store: %s", r.out)
+	}
+	if r := run(t, flagDB, "", "ref", "ls"); !strings.Contains(r.out, "viaflag") {
+		t.Errorf("flag store: %s", r.out)
+	}
+	cmd = exec.Command(dmsBin, "zone", "ls", "--help")
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), "/var/lib/dms/dms.db") {
+		t.Errorf("default store not in --help:\n%s", out)
+	}
+}
+
+// TestReadOnlyCommands: show, ls, info, history, diff and config show open
+// the store read-only and leave the file byte for byte as it was.
+func TestReadOnlyCommands(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	run(t, db, "", "record", "add", "example.org", "x A 192.0.2.9")
+	before, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"zone", "show", "example.org"}, {"zone", "show", "example.org", "--zi", "1"}, {"zone", "ls"}, {"zone", "ls", "-o", "json"},
+		{"zone", "info", "example.org"}, {"zone", "history", "example.org"}, {"zone", "diff", "example.org", "1", "2"},
+		{"config", "show"}, {"ref", "ls"}, {"zone", "info", "nothere.example"},
+	} {
+		run(t, db, "", args...)
+		after, _ := os.ReadFile(db)
+		if !bytes.Equal(before, after) {
+			t.Fatalf("dms %v changed the store", args)
+		}
 	}
 }
