@@ -145,6 +145,9 @@ func parseBool(s string) (bool, error) {
 
 // ParseTTL reads a TTL in seconds or BIND's unit form (1w2d3h4m5s).
 func ParseTTL(s string) (uint32, error) {
+	if s == "" {
+		return 0, fmt.Errorf("empty TTL")
+	}
 	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
 		if n > 1<<31-1 {
 			return 0, fmt.Errorf("TTL %d is above 2147483647 (RFC 2181 section 8)", n)

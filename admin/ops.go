@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,9 @@ func op[Req, Resp any](f func(*Service, context.Context, Caller, Req) (Resp, err
 	return func(s *Service, ctx context.Context, c Caller, args json.RawMessage) (any, error) {
 		var req Req
 		if len(args) > 0 && string(args) != "null" {
-			if err := json.Unmarshal(args, &req); err != nil {
+			dec := json.NewDecoder(bytes.NewReader(args))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
 				return nil, usagef("bad request: %v", err)
 			}
 		}
