@@ -73,21 +73,15 @@ func (p Problem) String() string {
 type Problems []Problem
 
 // Errors returns the blocking problems.
-func (ps Problems) Errors() Problems {
-	var out Problems
-	for _, p := range ps {
-		if p.Severity == SevError {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (ps Problems) Errors() Problems { return ps.bySeverity(SevError) }
 
 // Warnings returns the non-blocking problems.
-func (ps Problems) Warnings() Problems {
+func (ps Problems) Warnings() Problems { return ps.bySeverity(SevWarning) }
+
+func (ps Problems) bySeverity(sev Severity) Problems {
 	var out Problems
 	for _, p := range ps {
-		if p.Severity == SevWarning {
+		if p.Severity == sev {
 			out = append(out, p)
 		}
 	}

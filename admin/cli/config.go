@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,15 +25,7 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Example: "  dms config show\n  dms config show -o json",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var res []admin.ConfigEntry
-			if err := f.call(cmd.Context(), false, "config.show", struct{}{}, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printConfig(f.Out, res)
-			return nil
+			return run(cmd.Context(), f, false, "config.show", struct{}{}, func(w io.Writer, res *[]admin.ConfigEntry) { printConfig(w, *res) })
 		},
 	}, &cobra.Command{
 		Use:     "set KEY VALUE",
@@ -41,15 +34,9 @@ func newCmdConfig(f *Factory) *cobra.Command {
 		Example: "  dms config set soa_mname ns1.example.net.\n  dms config set apex_ns 'ns1.example.net. ns2.example.net.'\n  dms config set inc_updates true",
 		Args:    exactArgs(2, "a key and a value"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var res admin.ConfigEntry
-			if err := f.call(cmd.Context(), true, "config.set", admin.ConfigSetRequest{Key: args[0], Value: args[1]}, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			fmt.Fprintf(f.Out, "%s: %s\n", res.Name, res.Value)
-			return nil
+			return run(cmd.Context(), f, true, "config.set", admin.ConfigSetRequest{Key: args[0], Value: args[1]}, func(w io.Writer, res *admin.ConfigEntry) {
+				fmt.Fprintf(w, "%s: %s\n", res.Name, res.Value)
+			})
 		},
 	})
 	return cmd

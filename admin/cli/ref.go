@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -20,15 +21,9 @@ match case-insensitively and keep their case for display.`,
 			Use: use + " REF", Short: short, Example: example,
 			Args: exactArgs(1, "one reference"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var res admin.RefInfo
-				if err := f.call(cmd.Context(), true, op, admin.RefRequest{Name: args[0]}, &res); err != nil {
-					return err
-				}
-				if f.json() {
-					return f.printJSON(res)
-				}
-				fmt.Fprintf(f.Out, "%s reference %s\n", verb, res.Name)
-				return nil
+				return run(cmd.Context(), f, true, op, admin.RefRequest{Name: args[0]}, func(w io.Writer, res *admin.RefInfo) {
+					fmt.Fprintf(w, "%s reference %s\n", verb, res.Name)
+				})
 			},
 		}
 	}
@@ -40,30 +35,16 @@ match case-insensitively and keep their case for display.`,
 			Example: "  dms ref rename cust42@ISP-NET CUST42@ISP-NET",
 			Args:    exactArgs(2, "a reference and its new name"),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var res admin.RefInfo
-				if err := f.call(cmd.Context(), true, "ref.rename", admin.RefRequest{Name: args[0], NewName: args[1]}, &res); err != nil {
-					return err
-				}
-				if f.json() {
-					return f.printJSON(res)
-				}
-				fmt.Fprintf(f.Out, "renamed reference %s to %s\n", args[0], res.Name)
-				return nil
+				return run(cmd.Context(), f, true, "ref.rename", admin.RefRequest{Name: args[0], NewName: args[1]}, func(w io.Writer, res *admin.RefInfo) {
+					fmt.Fprintf(w, "renamed reference %s to %s\n", args[0], res.Name)
+				})
 			},
 		},
 		&cobra.Command{
 			Use: "ls [PATTERN...]", Aliases: []string{"list"}, Short: "List references and how many zones use each",
 			Example: "  dms ref ls\n  dms ref ls '*@ISP-NET'",
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var res []admin.RefInfo
-				if err := f.call(cmd.Context(), false, "ref.list", admin.RefListRequest{Patterns: args}, &res); err != nil {
-					return err
-				}
-				if f.json() {
-					return f.printJSON(res)
-				}
-				printRefs(f.Out, res)
-				return nil
+				return run(cmd.Context(), f, false, "ref.list", admin.RefListRequest{Patterns: args}, func(w io.Writer, res *[]admin.RefInfo) { printRefs(w, *res) })
 			},
 		},
 	)

@@ -72,6 +72,20 @@ func (f *Factory) call(ctx context.Context, write bool, op string, args, result 
 	return c.Call(ctx, op, args, result)
 }
 
+// run calls an operation and prints its result: as JSON with -o json, else
+// with text.
+func run[T any](ctx context.Context, f *Factory, write bool, op string, req any, text func(io.Writer, *T)) error {
+	var res T
+	if err := f.call(ctx, write, op, req, &res); err != nil {
+		return err
+	}
+	if f.json() {
+		return f.printJSON(res)
+	}
+	text(f.Out, &res)
+	return nil
+}
+
 func (f *Factory) json() bool { return f.Output == "json" }
 
 func (f *Factory) printJSON(v any) error {

@@ -109,15 +109,7 @@ records from its server group (use_apex_ns) or the config key apex_ns.`,
 				no := false
 				req.NSEC3 = &no
 			}
-			var res admin.CommitResult
-			if err := f.call(cmd.Context(), true, "zone.create", req, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printCommits(f.Out, &res)
-			return nil
+			return run(cmd.Context(), f, true, "zone.create", req, printCommits)
 		},
 	}
 	cmd.Flags().StringVar(&req.Ref, "ref", "", "reference (customer id) of the zone; created when new (default: config default_ref)")
@@ -216,15 +208,9 @@ func newCmdZoneShow(f *Factory) *cobra.Command {
 		Example: "  dms zone show example.org\n  dms zone show example.org --zi 12 > old.zone",
 		Args:    exactArgs(1, "one zone name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var res admin.ZoneText
-			if err := f.call(cmd.Context(), false, "zone.show", admin.ZoneRequest{Name: args[0], ZI: zi}, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			_, err := io.WriteString(f.Out, res.Text)
-			return err
+			return run(cmd.Context(), f, false, "zone.show", admin.ZoneRequest{Name: args[0], ZI: zi}, func(w io.Writer, res *admin.ZoneText) {
+				io.WriteString(w, res.Text)
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&zi, "zi", 0, "show this zone instance instead of the current one")
@@ -241,15 +227,7 @@ func newCmdZoneLs(f *Factory) *cobra.Command {
 		Example: "  dms zone ls\n  dms zone ls '*.example.org'\n  dms zone ls --ref cust42@ISP-NET -l",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req.Patterns = args
-			var res []admin.ZoneInfo
-			if err := f.call(cmd.Context(), false, "zone.list", req, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printZoneList(f.Out, res, long)
-			return nil
+			return run(cmd.Context(), f, false, "zone.list", req, func(w io.Writer, res *[]admin.ZoneInfo) { printZoneList(w, *res, long) })
 		},
 	}
 	cmd.Flags().StringVar(&req.Ref, "ref", "", "only zones of this reference")
@@ -265,15 +243,7 @@ func newCmdZoneInfo(f *Factory) *cobra.Command {
 		Example: "  dms zone info example.org\n  dms zone info example.org -o json",
 		Args:    exactArgs(1, "one zone name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var res admin.ZoneInfo
-			if err := f.call(cmd.Context(), false, "zone.info", admin.ZoneRequest{Name: args[0]}, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printZoneInfo(f.Out, &res)
-			return nil
+			return run(cmd.Context(), f, false, "zone.info", admin.ZoneRequest{Name: args[0]}, printZoneInfo)
 		},
 	}
 }
@@ -285,15 +255,7 @@ func newCmdZoneHistory(f *Factory) *cobra.Command {
 		Example: "  dms zone history example.org",
 		Args:    exactArgs(1, "one zone name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var res []zonedb.ZI
-			if err := f.call(cmd.Context(), false, "zone.history", admin.ZoneRequest{Name: args[0]}, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printHistory(f.Out, res)
-			return nil
+			return run(cmd.Context(), f, false, "zone.history", admin.ZoneRequest{Name: args[0]}, func(w io.Writer, res *[]zonedb.ZI) { printHistory(w, *res) })
 		},
 	}
 }
@@ -328,15 +290,7 @@ func newCmdZoneDiff(f *Factory) *cobra.Command {
 					return err
 				}
 			}
-			var res admin.ZoneDiffResult
-			if err := f.call(cmd.Context(), false, "zone.diff", req, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printDiff(f.Out, &res)
-			return nil
+			return run(cmd.Context(), f, false, "zone.diff", req, printDiff)
 		},
 	}
 }
@@ -361,15 +315,7 @@ instance with a higher serial (secondaries follow), it does not rewind history.`
 
 // commitCmd runs a changing operation and prints its commit result.
 func (f *Factory) commitCmd(ctx context.Context, op string, req any) error {
-	var res admin.CommitResult
-	if err := f.call(ctx, true, op, req, &res); err != nil {
-		return err
-	}
-	if f.json() {
-		return f.printJSON(res)
-	}
-	printCommits(f.Out, &res)
-	return nil
+	return run(ctx, f, true, op, req, printCommits)
 }
 
 var ziHeader = regexp.MustCompile(`(?m)^;\s*zi_id:\s*([0-9]+)\s*$`)
@@ -587,18 +533,12 @@ lower serial: wrap, wait until every secondary has transferred, then set.`,
 			if cmd.Flags().Changed("set") {
 				req.Set = &set
 			}
-			var res admin.SerialResult
-			if err := f.call(cmd.Context(), true, "zone.serial", req, &res); err != nil {
-				return err
-			}
-			if f.json() {
-				return f.printJSON(res)
-			}
-			printCommits(f.Out, &res.CommitResult)
-			if res.Note != "" {
-				fmt.Fprintln(f.Out, res.Note)
-			}
-			return nil
+			return run(cmd.Context(), f, true, "zone.serial", req, func(w io.Writer, res *admin.SerialResult) {
+				printCommits(w, &res.CommitResult)
+				if res.Note != "" {
+					fmt.Fprintln(w, res.Note)
+				}
+			})
 		},
 	}
 	cmd.Flags().Uint32Var(&set, "set", 0, "set the serial to N (forward only)")
