@@ -104,6 +104,16 @@ type View struct {
 	tx *bolt.Tx
 	// key is scratch space for building keys.
 	key []byte
+	// node and rrc serve Node (the query path) without allocating.
+	node Node
+	rrc  *bolt.Cursor
+}
+
+func (v *View) rrCursor() *bolt.Cursor {
+	if v.rrc == nil {
+		v.rrc = v.tx.Bucket(bucketRR).Cursor()
+	}
+	return v.rrc
 }
 
 // View runs fn in a read transaction.

@@ -1,0 +1,272 @@
+package authserver
+
+import (
+	"strings"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// maxChain bounds CNAME/DNAME chains followed in one answer.
+const maxChain = 12
+
+// lookup fills resp for qname/qtype from the store: RFC 1034 section 4.3.2
+// with RFC 4592 wildcards and RFC 6672 DNAME, following CNAME chains
+// through every zone served here. It returns false when qname is in no
+// served zone (the caller answers REFUSED).
+func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint16, do bool) bool {
+	seen := make([]string, 0, 2)
+	for hop := 0; hop < maxChain; hop++ {
+		z, ok := v.FindZone(qname)
+		if !ok {
+			return hop > 0 // a chain that leaves our zones ends here
+		}
+		lq := strings.ToLower(qname)
+		for _, s := range seen {
+			if s == lq {
+				return true // a loop: what we have is the answer
+			}
+		}
+		seen = append(seen, lq)
+		next, follow := e.lookupZone(v, z, resp, qname, qtype, do, hop == 0)
+		if !follow {
+			return true
+		}
+		qname = next
+	}
+	return true
+}
+
+// lookupZone answers qname in zone z. When the answer is a CNAME (or a
+// DNAME's synthesized CNAME) to follow, it returns the target and true.
+func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname string, qtype uint16, do, first bool) (string, bool) {
+	idx := dns.Split(qname)
+	nq := len(idx)
+	nz := dns.CountLabel(z.Origin)
+	depth := nq - nz
+	name := func(d int) string { // the ancestor of qname d labels below the origin
+		if d == 0 {
+			return z.Origin
+		}
+		return qname[idx[nq-nz-d]:]
+	}
+	// Walk down from the apex: a zone cut or a DNAME above qname decides
+	// the answer; a missing name ends the walk at the closest encloser.
+	var node *zonedb.Node
+	for d := 1; d <= depth; d++ {
+		nm := name(d)
+		node = v.Node(z, nm)
+		switch node.State {
+		case zonedb.NodeMissing:
+			return e.wildcard(v, z, resp, qname, name(d-1), qtype, do, first)
+		case zonedb.NodeENT:
+			continue
+		}
+		if ns := node.Get(dns.TypeNS); ns != nil && (d < depth || qtype != dns.TypeDS) {
+			e.referral(v, z, resp, nm, node, do)
+			return "", false
+		}
+		if d < depth {
+			if dn := node.Get(dns.TypeDNAME); dn != nil {
+				return e.dname(v, z, resp, qname, nm, dn, qtype, do)
+			}
+		}
+	}
+	if depth == 0 {
+		node = v.Node(z, qname)
+	}
+	if node.State == zonedb.NodeENT {
+		// An empty non-terminal: NODATA (RFC 4592 section 2.2.2).
+		e.nodata(v, z, resp, first)
+		return "", false
+	}
+	return e.answerNode(v, z, resp, node, qname, qname, qtype, do, first)
+}
+
+// answerNode answers from the RRsets at a node whose records are given
+// owner (qname, or the query name for a wildcard).
+func (e *Engine) answerNode(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, node *zonedb.Node, nodeName, owner string, qtype uint16, do, first bool) (string, bool) {
+	if first {
+		resp.Authoritative = true
+	}
+	if qtype == dns.TypeANY {
+		// RFC 8482: one RRset is enough.
+		for i, t := range node.Types {
+			if t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3 {
+				continue
+			}
+			if rrs := e.rrs(owner, t, node.Vals[i]); len(rrs) > 0 {
+				resp.Answer = append(resp.Answer, rrs...)
+				return "", false
+			}
+		}
+		e.nodata(v, z, resp, first)
+		return "", false
+	}
+	if val := node.Get(qtype); val != nil {
+		if rrs := e.rrs(owner, qtype, val); len(rrs) > 0 {
+			resp.Answer = append(resp.Answer, rrs...)
+			e.additional(v, z, resp, rrs)
+			return "", false
+		}
+	}
+	if qtype != dns.TypeCNAME {
+		if val := node.Get(dns.TypeCNAME); val != nil {
+			if rrs := e.rrs(owner, dns.TypeCNAME, val); len(rrs) > 0 {
+				resp.Answer = append(resp.Answer, rrs[0])
+				return rrs[0].(*dns.CNAME).Target, true
+			}
+		}
+	}
+	e.nodata(v, z, resp, first)
+	return "", false
+}
+
+// wildcard handles a name that does not exist below closest encloser ce:
+// the wildcard at *.ce answers if there is one (RFC 4592 section 3.3.1),
+// else NXDOMAIN.
+func (e *Engine) wildcard(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname, ce string, qtype uint16, do, first bool) (string, bool) {
+	wname := "*." + ce
+	if ce == "." {
+		wname = "*."
+	}
+	node := v.Node(z, wname)
+	switch node.State {
+	case zonedb.NodeMissing:
+		// After a CNAME chain the rcode is the last name's (RFC 6604).
+		resp.Rcode = dns.RcodeNameError
+		e.soaAuthority(v, z, resp)
+		if first {
+			resp.Authoritative = true
+		}
+		return "", false
+	case zonedb.NodeENT:
+		e.nodata(v, z, resp, first)
+		return "", false
+	}
+	return e.answerNode(v, z, resp, node, wname, qname, qtype, do, first)
+}
+
+// nodata answers NOERROR with no data: the SOA in authority.
+func (e *Engine) nodata(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, first bool) {
+	if first {
+		resp.Authoritative = true
+	}
+	e.soaAuthority(v, z, resp)
+}
+
+// soaAuthority adds the zone's SOA for a negative answer, with TTL
+// min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3).
+func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg) {
+	node := v.Node(z, z.Origin)
+	val := node.Get(dns.TypeSOA)
+	if val == nil {
+		return
+	}
+	rrs := e.rrs(z.Origin, dns.TypeSOA, val)
+	if len(rrs) == 0 {
+		return
+	}
+	soa := rrs[0].(*dns.SOA)
+	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+	resp.Ns = append(resp.Ns, soa)
+}
+
+// referral answers for data at or below a zone cut: the NS in authority,
+// their in-zone addresses as glue, no AA (RFC 1034 section 4.3.2 step 3b).
+func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cut string, node *zonedb.Node, do bool) {
+	resp.Authoritative = false
+	ns := e.rrs(cut, dns.TypeNS, node.Get(dns.TypeNS))
+	var ds []dns.RR
+	if do {
+		if val := node.Get(dns.TypeDS); val != nil {
+			ds = e.rrs(cut, dns.TypeDS, val)
+		}
+	}
+	resp.Ns = append(resp.Ns, ns...)
+	resp.Ns = append(resp.Ns, ds...)
+	for _, rr := range ns {
+		e.addAddresses(v, z, resp, rr.(*dns.NS).Ns)
+	}
+}
+
+// dname synthesizes the CNAME for qname below the DNAME at owner (RFC 6672
+// section 2.2) and returns the target to follow.
+func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname, owner string, val []byte, qtype uint16, do bool) (string, bool) {
+	rrs := e.rrs(owner, dns.TypeDNAME, val)
+	if len(rrs) == 0 {
+		return "", false
+	}
+	resp.Authoritative = true
+	d := rrs[0].(*dns.DNAME)
+	resp.Answer = append(resp.Answer, d)
+	prefix := qname[:len(qname)-len(owner)]
+	target := prefix + d.Target
+	if d.Target == "." {
+		target = prefix
+	}
+	if _, ok := dns.IsDomainName(target); !ok || len(target) > 255 || dns.CountLabel(target) > 127 {
+		resp.Rcode = dns.RcodeYXDomain // RFC 6672 section 2.2
+		return "", false
+	}
+	resp.Answer = append(resp.Answer, &dns.CNAME{
+		Hdr:    dns.RR_Header{Name: qname, Rrtype: dns.TypeCNAME, Class: dns.ClassINET, Ttl: d.Hdr.Ttl},
+		Target: target,
+	})
+	if qtype == dns.TypeCNAME || qtype == dns.TypeDNAME {
+		return "", false
+	}
+	return target, true
+}
+
+// additional adds in-zone addresses of MX, SRV and NS targets.
+func (e *Engine) additional(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, rrs []dns.RR) {
+	for _, rr := range rrs {
+		var target string
+		switch r := rr.(type) {
+		case *dns.MX:
+			target = r.Mx
+		case *dns.SRV:
+			target = r.Target
+		case *dns.NS:
+			target = r.Ns
+		default:
+			continue
+		}
+		e.addAddresses(v, z, resp, target)
+	}
+}
+
+// addAddresses adds the A and AAAA records of target when it is in zone z.
+func (e *Engine) addAddresses(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, target string) {
+	if target == "." || !dns.IsSubDomain(z.Origin, target) {
+		return
+	}
+	for _, rr := range resp.Extra {
+		if strings.EqualFold(rr.Header().Name, target) {
+			return
+		}
+	}
+	node := v.Node(z, target)
+	if node.State != zonedb.NodeData {
+		return
+	}
+	a, aaaa := node.Get(dns.TypeA), node.Get(dns.TypeAAAA)
+	if a != nil {
+		resp.Extra = append(resp.Extra, e.rrs(target, dns.TypeA, a)...)
+	}
+	if aaaa != nil {
+		resp.Extra = append(resp.Extra, e.rrs(target, dns.TypeAAAA, aaaa)...)
+	}
+}
+
+// rrs decodes an RRset with the given owner, leaving out DISABLE records.
+func (e *Engine) rrs(owner string, t uint16, val []byte) []dns.RR {
+	rrs, err := zonedb.RRs(nil, owner, t, val)
+	if err != nil {
+		e.log.Error("corrupt rrset in store", "name", owner, "type", dns.TypeToString[t], "err", err)
+		return nil
+	}
+	return rrs
+}

@@ -1,0 +1,142 @@
+package zonedb
+
+import (
+	"bytes"
+	"encoding/binary"
+
+	"github.com/miekg/dns"
+)
+
+// The query path's reads: zone by longest suffix and one node (all RRsets
+// at one name) per cursor seek. Values point into the mmap and are valid
+// until the View ends.
+
+// ZoneHandle is a served zone found for a query name.
+type ZoneHandle struct {
+	ID     uint64
+	Origin string // the zone's name as the query wrote it (its suffix)
+}
+
+// FindZone returns the served zone with the longest name that is a suffix
+// of qname: one index Get per label of qname, whatever the number of zones.
+// Deleted and disabled zones are skipped (a served parent answers instead).
+func (v *View) FindZone(qname string) (ZoneHandle, bool) {
+	var err error
+	v.key, err = AppendNameKey(v.key[:0], qname, "")
+	if err != nil {
+		return ZoneHandle{}, false
+	}
+	full := v.key
+	idx := v.tx.Bucket(bucketZoneNames)
+	// Label ends in the key: every 0x00 ends a label (an escape's second
+	// byte is 1 or 2).
+	var ends [maxLabels + 1]int
+	n := 1
+	for i, c := range full {
+		if c == 0 {
+			ends[n] = i + 1
+			n++
+		}
+	}
+	// Try the longest prefix first. Key of a zone = name key | 0x00.
+	var kb [300]byte
+	for j := n - 1; j >= 0; j-- {
+		k := append(append(kb[:0], full[:ends[j]]...), 0)
+		val := idx.Get(k)
+		if len(val) < 9 || val[8] != 0 {
+			continue
+		}
+		// The origin is the last j labels of qname.
+		return ZoneHandle{ID: binary.BigEndian.Uint64(val), Origin: suffixLabels(qname, j)}, true
+	}
+	return ZoneHandle{}, false
+}
+
+// suffixLabels returns the last n labels of name (absolute), "." for 0.
+func suffixLabels(name string, n int) string {
+	if n == 0 {
+		return "."
+	}
+	idx := dns.Split(name)
+	if n >= len(idx) {
+		return name
+	}
+	return name[idx[len(idx)-n]:]
+}
+
+// NodeState says what is at a name.
+type NodeState int
+
+const (
+	// NodeMissing: no RRsets at the name and none below it.
+	NodeMissing NodeState = iota
+	// NodeENT: an empty non-terminal: nothing at the name, something below.
+	NodeENT
+	// NodeData: RRsets at the name.
+	NodeData
+)
+
+// Node is the RRsets at one name of a zone.
+type Node struct {
+	State NodeState
+	Types []uint16
+	Vals  [][]byte
+}
+
+// Get returns the encoded RRset of type t, or nil.
+func (n *Node) Get(t uint16) []byte {
+	for i, x := range n.Types {
+		if x == t {
+			return n.Vals[i]
+		}
+	}
+	return nil
+}
+
+// Node reads every RRset at name (in zone z) with one seek. name must be
+// at or below the zone's origin; the Node is reused by the next call.
+func (v *View) Node(z ZoneHandle, name string) *Node {
+	n := &v.node
+	n.State, n.Types, n.Vals = NodeMissing, n.Types[:0], n.Vals[:0]
+	var err error
+	v.key = binary.BigEndian.AppendUint64(v.key[:0], z.ID)
+	v.key, err = AppendNameKey(v.key, name, z.Origin)
+	if err != nil {
+		return n
+	}
+	c := v.rrCursor()
+	k, val := c.Seek(v.key)
+	if k == nil || !bytes.HasPrefix(k, v.key) {
+		return n
+	}
+	if len(k) != len(v.key)+3 || k[len(v.key)] != 0 {
+		n.State = NodeENT
+		return n
+	}
+	n.State = NodeData
+	for ; k != nil && len(k) == len(v.key)+3 && bytes.HasPrefix(k, v.key) && k[len(v.key)] == 0; k, val = c.Next() {
+		n.Types = append(n.Types, binary.BigEndian.Uint16(k[len(k)-2:]))
+		n.Vals = append(n.Vals, val)
+	}
+	return n
+}
+
+// RRs decodes an encoded RRset into RRs of owner name, leaving out
+// records flagged DISABLE. It appends to dst.
+func RRs(dst []dns.RR, name string, rrtype uint16, val []byte) ([]dns.RR, error) {
+	ttl, ers, err := decodeEnc(val)
+	if err != nil {
+		return dst, err
+	}
+	for _, e := range ers {
+		if e.flags&FlagDisable != 0 {
+			continue
+		}
+		rr, err := rrFromRdata(name, rrtype, ttl, e.rdata)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, rr)
+	}
+	return dst, nil
+}
