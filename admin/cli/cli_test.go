@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -107,12 +108,41 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-// startServe runs dms serve on db and waits for its control socket.
-func startServe(t *testing.T, db string) *exec.Cmd {
+// syncBuffer is a bytes.Buffer safe for a process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var reDNSAddr = regexp.MustCompile(`msg=serving .*dns=(\S+)`)
+
+// server is a running dms serve.
+type server struct {
+	cmd *exec.Cmd
+	log *syncBuffer
+	// dns is the address it answers DNS on.
+	dns string
+}
+
+// startServe runs dms serve on db (DNS on a free port of 127.0.0.1) and
+// waits for its control socket and DNS listener.
+func startServe(t *testing.T, db string) *server {
 	t.Helper()
-	cmd := exec.Command(dmsBin, "--db", db, "serve")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--workers", "2")
+	errb := new(syncBuffer)
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -129,13 +159,15 @@ func startServe(t *testing.T, db string) *exec.Cmd {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if c, err := admin.DialControl(admin.SocketPath(db)); err == nil {
-			c.Close()
-			return cmd
+		if m := reDNSAddr.FindStringSubmatch(errb.String()); m != nil {
+			if c, err := admin.DialControl(admin.SocketPath(db)); err == nil {
+				c.Close()
+				return &server{cmd: cmd, log: errb, dns: m[1]}
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("dms serve did not open its control socket; log:\n%s", errb.String())
+	t.Fatalf("dms serve did not start; log:\n%s", errb.String())
 	return nil
 }
 

@@ -5,40 +5,57 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"dms/admin"
+	"dms/authserver"
 	"dms/zonedb"
 )
 
+// serveOptions are the flags of dms serve.
+type serveOptions struct {
+	logLevel string
+	dns      authserver.Options
+}
+
 func newCmdServe(f *Factory) *cobra.Command {
-	var logLevel string
+	var o serveOptions
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the server: hold the store and answer on the control socket",
-		Long: `Run dms: it holds the store open and listens on the control socket beside it
-(the store path plus ".sock"), through which every dms command reaches it.
-Stops on SIGINT or SIGTERM.`,
-		Example: "  dms serve --db /var/lib/dms/dms.db",
+		Long: `Run dms: answer DNS queries from the store on every --listen address (UDP
+and TCP), and hold the store open with the control socket beside it (the store
+path plus ".sock"), through which every dms command reaches it. Commits are
+answered from the next query on. Stops on SIGINT or SIGTERM.`,
+		Example: "  dms serve --db /var/lib/dms/dms.db --listen [::]:53\n  dms serve --listen 127.0.0.1:5300 --listen [::1]:5300 --workers 2",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+			if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
 				return usageError{fmt.Errorf("--log-level: %v", err)}
 			}
 			log := slog.New(slog.NewTextHandler(f.Err, &slog.HandlerOptions{Level: lvl}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, f, log)
+			return serve(ctx, f, &o, log)
 		},
 	}
-	cmd.Flags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cmd.Flags().StringArrayVar(&o.dns.Listen, "listen", []string{"127.0.0.1:5300"}, "address:port to answer DNS on, UDP and TCP (repeatable; production: [::]:53)")
+	cmd.Flags().IntVar(&o.dns.Workers, "workers", 0, "answering sockets and goroutines per address (default: the number of cores)")
+	cmd.Flags().StringVar(&o.dns.Config.Version, "chaos-version", "", "answer CHAOS version.bind with this (default: refuse)")
+	cmd.Flags().StringVar(&o.dns.Config.Identity, "chaos-identity", "", "answer CHAOS hostname.bind and id.server with this (default: refuse)")
+	cmd.Flags().StringVar(&o.dns.Config.NSID, "nsid", "", "NSID to return to clients that ask (RFC 5001)")
+	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
+	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
 	return cmd
 }
 
-func serve(ctx context.Context, f *Factory, log *slog.Logger) error {
+func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) error {
 	db, err := zonedb.Open(f.DBPath, zonedb.Options{Create: true})
 	if err != nil {
 		if sock := admin.SocketPath(f.DBPath); isServing(sock) {
@@ -53,7 +70,13 @@ func serve(ctx context.Context, f *Factory, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath))
+	srv := authserver.NewServer(db, o.dns, log)
+	if err := srv.Start(ctx); err != nil {
+		ctl.Close()
+		return err
+	}
+	defer srv.Close()
+	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "))
 	err = ctl.Serve(ctx)
 	log.Info("stopped")
 	return err

@@ -1,0 +1,300 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const serveZone = `$TTL 3600
+@    IN SOA ns1.example.org. hostmaster.example.org. 2026010100 600 600 604800 300
+     IN NS  ns1.example.org.
+     IN MX  10 mail
+ns1  IN A   192.0.2.53
+mail IN A   192.0.2.25
+www  IN A   192.0.2.80
+big  IN TXT "` + "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789" + `"
+`
+
+func startWithZone(t *testing.T) (string, *server) {
+	t.Helper()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", serveZone)
+	if r := run(t, db, "", "zone", "load", filepath.Join(dir, "example.org")); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	// A big RRset, for truncation.
+	var big []string
+	for i := range 40 {
+		big = append(big, "big TXT \"record "+strings.Repeat("x", 40)+string(rune('a'+i%26))+string(rune('a'+i/26))+"\"")
+	}
+	if r := run(t, db, "", append([]string{"record", "add", "example.org"}, big...)...); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	return db, startServe(t, db)
+}
+
+func exchange(t *testing.T, net, addr string, m *dns.Msg) *dns.Msg {
+	t.Helper()
+	c := &dns.Client{Net: net, Timeout: 3 * time.Second, UDPSize: 4096}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s query %s: %v", net, m.Question[0].Name, err)
+	}
+	return r
+}
+
+func TestServeAnswersAndSeesCommits(t *testing.T) {
+	db, srv := startWithZone(t)
+	for _, proto := range []string{"udp", "tcp"} {
+		m := new(dns.Msg)
+		m.SetQuestion("www.Example.org.", dns.TypeA)
+		r := exchange(t, proto, srv.dns, m)
+		if r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) != 1 || r.Question[0].Name != "www.Example.org." {
+			t.Errorf("%s: %v", proto, r)
+		}
+	}
+	// A commit is visible to the very next query.
+	for i := range 5 {
+		name := "new" + string(rune('a'+i))
+		if r := run(t, db, "", "record", "add", "example.org", name+" A 192.0.2.1"); r.code != 0 {
+			t.Fatal(r.err)
+		}
+		m := new(dns.Msg)
+		m.SetQuestion(name+".example.org.", dns.TypeA)
+		if r := exchange(t, "udp", srv.dns, m); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Fatalf("commit %d not visible: %v", i, r)
+		}
+	}
+	// And a delete takes it away again.
+	run(t, db, "", "zone", "delete", "example.org")
+	m := new(dns.Msg)
+	m.SetQuestion("www.example.org.", dns.TypeA)
+	if r := exchange(t, "udp", srv.dns, m); r.Rcode != dns.RcodeRefused {
+		t.Errorf("deleted zone answered: %v", r)
+	}
+}
+
+func TestServeProtocol(t *testing.T) {
+	_, srv := startWithZone(t)
+	q := func(name string, qtype uint16, edit func(*dns.Msg)) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		if edit != nil {
+			edit(m)
+		}
+		return m
+	}
+	edns := func(size uint16, do bool) func(*dns.Msg) {
+		return func(m *dns.Msg) { m.SetEdns0(size, do) }
+	}
+	// Truncation: no EDNS -> 512 bytes -> TC; over TCP the whole answer.
+	r := exchange(t, "udp", srv.dns, q("big.example.org.", dns.TypeTXT, nil))
+	if !r.Truncated || len(r.Answer) != 0 {
+		t.Errorf("512-byte answer not truncated: tc=%v answers=%d", r.Truncated, len(r.Answer))
+	}
+	r = exchange(t, "tcp", srv.dns, q("big.example.org.", dns.TypeTXT, nil))
+	if r.Truncated || len(r.Answer) != 41 {
+		t.Errorf("tcp answer: tc=%v answers=%d", r.Truncated, len(r.Answer))
+	}
+	// EDNS: our size, DO echoed, BADVERS for version 1.
+	r = exchange(t, "udp", srv.dns, q("www.example.org.", dns.TypeA, edns(4096, true)))
+	if o := r.IsEdns0(); o == nil || o.UDPSize() != 1232 || !o.Do() {
+		t.Errorf("edns answer: %v", r)
+	}
+	r = exchange(t, "udp", srv.dns, q("www.example.org.", dns.TypeA, func(m *dns.Msg) { m.SetEdns0(1232, false); m.IsEdns0().SetVersion(1) }))
+	if r.Rcode != dns.RcodeBadVers || len(r.Answer) != 0 {
+		t.Errorf("edns version 1: rcode %s", dns.RcodeToString[r.Rcode])
+	}
+	// Opcodes, classes, names outside our zones.
+	r = exchange(t, "udp", srv.dns, q("www.example.org.", dns.TypeA, func(m *dns.Msg) { m.Opcode = dns.OpcodeStatus }))
+	if r.Rcode != dns.RcodeNotImplemented {
+		t.Errorf("STATUS opcode: %s", dns.RcodeToString[r.Rcode])
+	}
+	r = exchange(t, "udp", srv.dns, q("www.example.com.", dns.TypeA, nil))
+	if r.Rcode != dns.RcodeRefused {
+		t.Errorf("outside: %s", dns.RcodeToString[r.Rcode])
+	}
+	r = exchange(t, "udp", srv.dns, q("version.bind.", dns.TypeTXT, func(m *dns.Msg) { m.Question[0].Qclass = dns.ClassCHAOS }))
+	if r.Rcode != dns.RcodeRefused {
+		t.Errorf("version.bind must be refused by default: %v", r)
+	}
+	// Cookies: a client cookie gets client+server cookie back.
+	r = exchange(t, "udp", srv.dns, q("www.example.org.", dns.TypeA, func(m *dns.Msg) {
+		m.SetEdns0(1232, false)
+		o := m.IsEdns0()
+		o.Option = append(o.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708"})
+	}))
+	var cookie string
+	if o := r.IsEdns0(); o != nil {
+		for _, opt := range o.Option {
+			if c, ok := opt.(*dns.EDNS0_COOKIE); ok {
+				cookie = c.Cookie
+			}
+		}
+	}
+	if len(cookie) != 48 || !strings.HasPrefix(cookie, "0102030405060708") {
+		t.Errorf("cookie %q", cookie)
+	}
+	r = exchange(t, "udp", srv.dns, q("www.example.org.", dns.TypeA, func(m *dns.Msg) {
+		m.SetEdns0(1232, false)
+		o := m.IsEdns0()
+		o.Option = append(o.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "010203"})
+	}))
+	if r.Rcode != dns.RcodeFormatError {
+		t.Errorf("short cookie: %s", dns.RcodeToString[r.Rcode])
+	}
+}
+
+// TestServeBadPackets: garbage gets FORMERR or nothing, and the server
+// keeps answering.
+func TestServeBadPackets(t *testing.T) {
+	_, srv := startWithZone(t)
+	good := new(dns.Msg)
+	good.SetQuestion("www.example.org.", dns.TypeA)
+	gw, _ := good.Pack()
+	twoQ := new(dns.Msg)
+	twoQ.Question = []dns.Question{{Name: "a.example.org.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, {Name: "b.example.org.", Qtype: dns.TypeA, Qclass: dns.ClassINET}}
+	tw, _ := twoQ.Pack()
+	noQ := new(dns.Msg)
+	nw, _ := noQ.Pack()
+	loop := append([]byte{0xab, 0xcd, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}, 0xc0, 12, 0, 1, 0, 1) // name points at itself
+	manyLabels := []byte{0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}
+	for range 130 {
+		manyLabels = append(manyLabels, 1, 'a')
+	}
+	manyLabels = append(manyLabels, 0, 0, 1, 0, 1)
+	optGarbage := append(append([]byte{}, gw...), 0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 5, 0, 10, 0, 8, 1) // OPT with a lying option length
+	optGarbage[11] = 1                                                                                 // ARCOUNT 1
+	for _, tc := range []struct {
+		name  string
+		pkt   []byte
+		rcode int // -1: no answer expected
+	}{
+		{"too short", []byte{1, 2, 3}, -1},
+		{"header only, no question", gw[:12], dns.RcodeFormatError},
+		{"truncated question", gw[:len(gw)-3], dns.RcodeFormatError},
+		{"qdcount 0", nw, dns.RcodeFormatError},
+		{"qdcount 2", tw, dns.RcodeFormatError},
+		{"compression loop", loop, dns.RcodeFormatError},
+		{"too many labels", manyLabels, dns.RcodeFormatError},
+		{"edns option garbage", optGarbage, dns.RcodeFormatError},
+		{"a response", func() []byte { b := append([]byte{}, gw...); b[2] |= 0x80; return b }(), -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("udp", srv.dns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write(tc.pkt)
+			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			buf := make([]byte, 4096)
+			n, err := c.Read(buf)
+			if tc.rcode < 0 {
+				if err == nil {
+					t.Errorf("got an answer of %d bytes", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			var r dns.Msg
+			if err := r.Unpack(buf[:n]); err != nil {
+				t.Fatalf("answer does not parse: %v", err)
+			}
+			if r.Rcode != tc.rcode || !r.Response {
+				t.Errorf("rcode %s", dns.RcodeToString[r.Rcode])
+			}
+		})
+	}
+	// TCP: a length prefix that lies, a slow client, and pipelining.
+	c, err := net.Dial("tcp", srv.dns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{0x10, 0x00, 1, 2, 3}) // says 4096 bytes, sends 3, then stalls
+	slow, _ := net.Dial("tcp", srv.dns)
+	slow.Write([]byte{0})
+	// Meanwhile another client gets two pipelined answers on one connection.
+	p, err := net.Dial("tcp", srv.dns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var pipe []byte
+	for _, name := range []string{"www.example.org.", "mail.example.org."} {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeA)
+		b, _ := m.Pack()
+		pipe = binary.BigEndian.AppendUint16(pipe, uint16(len(b)))
+		pipe = append(pipe, b...)
+	}
+	p.Write(pipe)
+	p.SetReadDeadline(time.Now().Add(3 * time.Second))
+	for i, want := range []string{"www.example.org.", "mail.example.org."} {
+		var l [2]byte
+		if _, err := readFull(p, l[:]); err != nil {
+			t.Fatalf("pipelined answer %d: %v", i, err)
+		}
+		b := make([]byte, binary.BigEndian.Uint16(l[:]))
+		if _, err := readFull(p, b); err != nil {
+			t.Fatal(err)
+		}
+		var r dns.Msg
+		if err := r.Unpack(b); err != nil || r.Question[0].Name != want || len(r.Answer) != 1 {
+			t.Errorf("pipelined answer %d: %v %v", i, err, r)
+		}
+	}
+	c.Close()
+	slow.Close()
+	// The server still answers.
+	exchange(t, "udp", srv.dns, good)
+}
+
+func readFull(c net.Conn, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := c.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// TestServeWithDigAndKdig queries the running server with the real tools.
+func TestServeWithDigAndKdig(t *testing.T) {
+	_, srv := startWithZone(t)
+	host, port, _ := net.SplitHostPort(srv.dns)
+	for _, tool := range [][]string{
+		{"dig", "@" + host, "-p", port, "+norec", "+tcp", "example.org.", "MX"},
+		{"dig", "@" + host, "-p", port, "+norec", "www.example.org.", "A"},
+		{"kdig", "@" + host, "-p", port, "+norec", "example.org.", "MX"},
+		{"kdig", "@" + host, "-p", port, "+norec", "+tcp", "www.example.org.", "A"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		out, err := exec.CommandContext(ctx, tool[0], tool[1:]...).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s (make test installs dig and kdig)", tool, err, out)
+		}
+		s := string(out)
+		if !strings.Contains(s, "NOERROR") || !strings.Contains(s, " aa") && !strings.Contains(s, "aa ") && !strings.Contains(s, "AA") {
+			t.Errorf("%v:\n%s", tool, s)
+		}
+		if tool[len(tool)-1] == "MX" && !strings.Contains(s, "mail.example.org.") {
+			t.Errorf("%v: no MX:\n%s", tool, s)
+		}
+	}
+}

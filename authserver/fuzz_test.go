@@ -1,0 +1,50 @@
+package authserver
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// FuzzHandle: any packet gets no answer or an answer that unpacks, fits a
+// UDP client's size, and never panics the server.
+func FuzzHandle(f *testing.F) {
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"www.example.org.", dns.TypeA}, {"a.wild.example.org.", dns.TypeTXT}, {"www.old.example.org.", dns.TypeA},
+		{"x.sub.example.org.", dns.TypeA}, {"example.org.", dns.TypeANY}, {"nope.example.org.", dns.TypeMX}} {
+		m := new(dns.Msg)
+		m.SetQuestion(q.name, q.qtype)
+		b, _ := m.Pack()
+		f.Add(b)
+		m.SetEdns0(4096, true)
+		m.IsEdns0().Option = append(m.IsEdns0().Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708"}, &dns.EDNS0_NSID{Code: dns.EDNS0NSID})
+		b, _ = m.Pack()
+		f.Add(b)
+	}
+	db := testStore(f, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet})
+	s := NewServer(db, Options{Config: Config{NSID: "dms-1", Version: "dms"}}, nil)
+	h := &viewHolder{db: db}
+	f.Cleanup(h.release)
+	out := make([]byte, 0, 65535)
+	client := netip.MustParseAddr("192.0.2.7")
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		req := new(dns.Msg)
+		b := s.handle(h, req, pkt, out, UDP, client)
+		if b == nil {
+			return
+		}
+		var r dns.Msg
+		if err := r.Unpack(b); err != nil {
+			t.Fatalf("answer does not unpack: %v", err)
+		}
+		if !r.Response {
+			t.Fatalf("answer without QR")
+		}
+		if len(b) > OurUDPSize {
+			t.Fatalf("UDP answer of %d bytes", len(b))
+		}
+	})
+}

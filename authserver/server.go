@@ -1,0 +1,406 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Listen are the addresses to serve on, UDP and TCP each.
+	Listen []string
+	// Workers is the number of UDP sockets (SO_REUSEPORT) and answering
+	// goroutines per address; 0 means the number of cores.
+	Workers int
+	// TCPIdle closes a TCP connection that sends nothing for this long
+	// (RFC 7766 section 6.2.3); 0 means 10 s.
+	TCPIdle time.Duration
+	// MaxTCP caps concurrent TCP connections; 0 means 1024.
+	MaxTCP int
+	// Config is the answering configuration.
+	Config Config
+	// Observe, when set, is told about every answered query.
+	Observe func(Observation)
+}
+
+// Observation is what metrics learn about one query.
+type Observation struct {
+	Proto     Proto
+	Qtype     uint16
+	Rcode     int
+	Truncated bool
+	Duration  time.Duration
+}
+
+// Server answers DNS over UDP and TCP from the store.
+type Server struct {
+	db   *zonedb.DB
+	eng  *Engine
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	udp   []*net.UDPConn
+	tcp   []net.Listener
+	addrs []string
+	wg    sync.WaitGroup
+	conns chan struct{} // TCP connection slots
+}
+
+// NewServer prepares a server; Start opens the sockets.
+func NewServer(db *zonedb.DB, opts Options, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	if opts.TCPIdle <= 0 {
+		opts.TCPIdle = 10 * time.Second
+	}
+	if opts.MaxTCP <= 0 {
+		opts.MaxTCP = 1024
+	}
+	if len(opts.Config.CookieSecret) == 0 {
+		opts.Config.CookieSecret = make([]byte, 16)
+		_, _ = rand.Read(opts.Config.CookieSecret)
+	}
+	return &Server{db: db, eng: NewEngine(opts.Config, log), opts: opts, log: log.With("component", "authserver"),
+		conns: make(chan struct{}, opts.MaxTCP)}
+}
+
+func reusePort(network, address string, c syscall.RawConn) error {
+	var serr error
+	err := c.Control(func(fd uintptr) {
+		serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, 0xf /* SO_REUSEPORT */, 1)
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// probeFree fails when addr's port is taken, by binding it once without
+// SO_REUSEPORT.
+func probeFree(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", addr, err)
+	}
+	if port == "0" {
+		return nil
+	}
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+	if err != nil {
+		return fmt.Errorf("listen udp %s: %w (is another nameserver running there?)", addr, err)
+	}
+	pc.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen tcp %s: %w (is another nameserver running there?)", addr, err)
+	}
+	ln.Close()
+	return nil
+}
+
+// Start opens every socket and starts answering. It returns once all
+// sockets are open (or the first error, with nothing left open).
+func (s *Server) Start(ctx context.Context) error {
+	lc := net.ListenConfig{Control: reusePort}
+	for _, addr := range s.opts.Listen {
+		// SO_REUSEPORT would let a second server of the same user share the
+		// port and take half the queries: make sure nobody holds it.
+		if err := probeFree(addr); err != nil {
+			s.Close()
+			return err
+		}
+		// The first UDP socket may pick the port (":0"); the others join it.
+		var bound string
+		for i := 0; i < s.opts.Workers; i++ {
+			a := addr
+			if bound != "" {
+				a = bound
+			}
+			pc, err := lc.ListenPacket(ctx, "udp", a)
+			if err != nil {
+				s.Close()
+				return fmt.Errorf("listen udp %s: %w", addr, err)
+			}
+			uc := pc.(*net.UDPConn)
+			if bound == "" {
+				bound = uc.LocalAddr().String()
+			}
+			_ = uc.SetReadBuffer(4 << 20)
+			s.mu.Lock()
+			s.udp = append(s.udp, uc)
+			s.mu.Unlock()
+		}
+		ln, err := lc.Listen(ctx, "tcp", bound)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("listen tcp %s: %w", bound, err)
+		}
+		s.mu.Lock()
+		s.tcp = append(s.tcp, ln)
+		s.addrs = append(s.addrs, bound)
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, uc := range s.udp {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveUDP(uc)
+		}()
+	}
+	for _, ln := range s.tcp {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveTCP(ln)
+		}()
+	}
+	return nil
+}
+
+// Addrs are the bound addresses (with the ports chosen for ":0").
+func (s *Server) Addrs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.addrs...)
+}
+
+// Close stops the listeners and waits for the workers.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	for _, uc := range s.udp {
+		uc.Close()
+	}
+	for _, ln := range s.tcp {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// viewHolder keeps one read transaction per worker and renews it when a
+// commit lands or it gets old (DESIGN.md "A query": a bbolt transaction
+// per query takes a DB-wide lock).
+type viewHolder struct {
+	db    *zonedb.DB
+	v     *zonedb.View
+	gen   uint64
+	since time.Time
+}
+
+const viewMaxAge = time.Second
+
+func (h *viewHolder) get(now time.Time) (*zonedb.View, error) {
+	if h.v != nil && h.gen == h.db.Generation() && now.Sub(h.since) < viewMaxAge {
+		return h.v, nil
+	}
+	h.release()
+	gen := h.db.Generation()
+	v, err := h.db.BeginView()
+	if err != nil {
+		return nil, err
+	}
+	h.v, h.gen, h.since = v, gen, now
+	return v, nil
+}
+
+func (h *viewHolder) release() {
+	if h.v != nil {
+		h.v.Close()
+		h.v = nil
+	}
+}
+
+// handle answers one wire-format query; it returns the packed answer
+// (appended to out[:0]) or nil to send nothing.
+func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.Addr) []byte {
+	start := time.Now()
+	var resp *dns.Msg
+	if err := req.Unpack(in); err != nil {
+		resp = formerr(in)
+		if resp == nil {
+			return nil
+		}
+	} else {
+		v, err := h.get(start)
+		if err != nil {
+			s.log.Error("store read", "err", err)
+			resp = new(dns.Msg)
+			resp.SetRcode(req, dns.RcodeServerFailure)
+		} else {
+			resp = s.answer(v, req, proto, client)
+		}
+		if resp == nil {
+			return nil
+		}
+	}
+	b, err := resp.PackBuffer(out[:cap(out)])
+	if err != nil {
+		s.log.Error("pack answer", "err", err, "qname", qname(req))
+		return nil
+	}
+	if s.opts.Observe != nil {
+		var qt uint16
+		if len(resp.Question) > 0 {
+			qt = resp.Question[0].Qtype
+		}
+		s.opts.Observe(Observation{Proto: proto, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)})
+	}
+	return b
+}
+
+// answer runs the engine, turning a panic into SERVFAIL: one bad query
+// must not stop the server.
+func (s *Server) answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.Addr) (resp *dns.Msg) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic answering", "qname", qname(req), "panic", r)
+			resp = new(dns.Msg)
+			resp.SetRcode(req, dns.RcodeServerFailure)
+		}
+	}()
+	return s.eng.Answer(v, req, proto, client)
+}
+
+func qname(m *dns.Msg) string {
+	if len(m.Question) > 0 {
+		return m.Question[0].Name
+	}
+	return ""
+}
+
+// formerr answers a message that does not parse: FORMERR with its id when
+// the header is whole and it is a query, else nothing (a reply to garbage
+// can be used for amplification).
+func formerr(in []byte) *dns.Msg {
+	if len(in) < 12 || in[2]&0x80 != 0 {
+		return nil
+	}
+	m := new(dns.Msg)
+	m.Id = binary.BigEndian.Uint16(in)
+	m.Response = true
+	m.Opcode = int(in[2]>>3) & 0xf
+	m.Rcode = dns.RcodeFormatError
+	return m
+}
+
+func (s *Server) serveUDP(uc *net.UDPConn) {
+	h := &viewHolder{db: s.db}
+	defer h.release()
+	in := make([]byte, 65535)
+	out := make([]byte, 0, 65535)
+	req := new(dns.Msg)
+	for {
+		// Wake up now and then so an idle worker lets its read
+		// transaction go (old pages can then be reused).
+		_ = uc.SetReadDeadline(time.Now().Add(viewMaxAge))
+		n, from, err := uc.ReadFromUDPAddrPort(in)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				h.release()
+				continue
+			}
+			continue
+		}
+		*req = dns.Msg{}
+		b := s.handle(h, req, in[:n], out, UDP, from.Addr())
+		if b != nil {
+			_, _ = uc.WriteToUDPAddrPort(b, from)
+		}
+	}
+}
+
+func (s *Server) serveTCP(ln net.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		select {
+		case s.conns <- struct{}{}:
+		default:
+			// Over the cap: close at once (RFC 7766 section 6.2.2).
+			c.Close()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-s.conns }()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// serveConn answers the queries of one TCP connection, in order, until the
+// client closes it or stays idle (RFC 7766: several queries per connection,
+// pipelined; a length prefix that lies ends the connection).
+func (s *Server) serveConn(c net.Conn) {
+	defer c.Close()
+	h := &viewHolder{db: s.db}
+	defer h.release()
+	var client netip.Addr
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		client = ta.AddrPort().Addr()
+	}
+	in := make([]byte, 65535)
+	out := make([]byte, 2, 65537)
+	req := new(dns.Msg)
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(s.opts.TCPIdle))
+		if _, err := io.ReadFull(c, in[:2]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(in))
+		if n < 12 {
+			return
+		}
+		if _, err := io.ReadFull(c, in[:n]); err != nil {
+			return
+		}
+		*req = dns.Msg{}
+		b := s.handle(h, req, in[:n], out[2:], TCP, client)
+		h.release() // a TCP client may be slow: hold no transaction between queries
+		if b == nil {
+			continue
+		}
+		msg := append(out[:2], b...)
+		binary.BigEndian.PutUint16(msg, uint16(len(b)))
+		_ = c.SetWriteDeadline(time.Now().Add(s.opts.TCPIdle))
+		if _, err := c.Write(msg); err != nil {
+			return
+		}
+	}
+}
