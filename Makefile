@@ -9,12 +9,13 @@ FUZZTIME ?= 10s
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
 
-# Serve the example zone from a local store (127.0.0.1, unprivileged port).
+# Serve the example zone from a local store: DNS on 127.0.0.1:5300,
+# metrics on 127.0.0.1:9153. Try: dig @127.0.0.1 -p 5300 example.test MX
 run: build
 	@mkdir -p var
-	@if ! ./$(BIN) --db $(RUN_DB) zone info example.org >/dev/null 2>&1; then \
-		./$(BIN) --db $(RUN_DB) zone load --name example.org testdata/run/example.org.zone; fi
-	./$(BIN) --db $(RUN_DB) serve
+	@if ! ./$(BIN) --db $(RUN_DB) zone info example.test >/dev/null 2>&1; then \
+		./$(BIN) --db $(RUN_DB) zone load testdata/zones/example.test; fi
+	./$(BIN) --db $(RUN_DB) serve --listen 127.0.0.1:5300 --metrics-listen 127.0.0.1:9153
 
 deps:
 	@sh scripts/test-deps.sh

@@ -6,7 +6,7 @@
 set -eu
 
 # command:package pairs
-need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils"
+need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils promtool:prometheus"
 case "${1:-}" in
 bench) need="$need nsd:nsd dnsperf:dnsperf" ;;
 esac
@@ -27,7 +27,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
 	# Package installs may start the daemons; the tests run their own.
-	for svc in named bind9 knot unbound nsd; do
+	for svc in named bind9 knot unbound nsd prometheus prometheus-node-exporter; do
 		systemctl stop "$svc" >/dev/null 2>&1 || true
 	done
 	exit 0

@@ -341,3 +341,22 @@ func (v *View) Config() map[string]string {
 func (v *View) SGExists(name string) bool {
 	return v.tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(name))) != nil
 }
+
+// ZoneStates returns the state of every zone (PUBLISHED, DELETED or
+// DISABLED) from the name index alone.
+func (v *View) ZoneStates() []string {
+	var out []string
+	_ = v.tx.Bucket(bucketZoneNames).ForEach(func(_, val []byte) error {
+		switch {
+		case len(val) < 9:
+		case val[8]&zoneStateDeleted != 0:
+			out = append(out, "DELETED")
+		case val[8]&zoneStateDisabled != 0:
+			out = append(out, "DISABLED")
+		default:
+			out = append(out, "PUBLISHED")
+		}
+		return nil
+	})
+	return out
+}

@@ -18,8 +18,9 @@ import (
 
 // serveOptions are the flags of dms serve.
 type serveOptions struct {
-	logLevel string
-	dns      authserver.Options
+	logLevel      string
+	metricsListen string
+	dns           authserver.Options
 }
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -50,6 +51,7 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&o.dns.Config.Version, "chaos-version", "", "answer CHAOS version.bind with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.Identity, "chaos-identity", "", "answer CHAOS hostname.bind and id.server with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.NSID, "nsid", "", "NSID to return to clients that ask (RFC 5001)")
+	cmd.Flags().StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "address:port for /metrics (Prometheus) and /healthz; empty: none")
 	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
 	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
 	return cmd
@@ -70,13 +72,22 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	metricsAddr := "none"
+	if o.metricsListen != "" {
+		m := admin.NewMetrics(db)
+		o.dns.Observe = m.Observe
+		if metricsAddr, err = admin.ServeMetrics(ctx, o.metricsListen, m, db); err != nil {
+			ctl.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
 		return err
 	}
 	defer srv.Close()
-	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "))
+	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "), "metrics", metricsAddr)
 	err = ctl.Serve(ctx)
 	log.Info("stopped")
 	return err

@@ -3,14 +3,18 @@ package cli_test
 import (
 	"context"
 	"encoding/binary"
+	"io"
 	"net"
+	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 )
 
 const serveZone = `$TTL 3600
@@ -296,5 +300,82 @@ func TestServeWithDigAndKdig(t *testing.T) {
 		if tool[len(tool)-1] == "MX" && !strings.Contains(s, "mail.example.org.") {
 			t.Errorf("%v: no MX:\n%s", tool, s)
 		}
+	}
+}
+
+// TestServeMetrics scrapes /metrics, checks the counters move with
+// queries and commits, and lints the names and help texts with the rules
+// promtool check metrics applies (client_golang's testutil).
+func TestServeMetrics(t *testing.T) {
+	db, srv := startWithZone(t)
+	get := func(path string) string {
+		resp, err := http.Get("http://" + srv.metrics + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %s", path, resp.Status)
+		}
+		return string(b)
+	}
+	if h := get("/healthz"); h != "ok\n" {
+		t.Errorf("healthz %q", h)
+	}
+	value := func(text, series string) float64 {
+		for _, line := range strings.Split(text, "\n") {
+			if strings.HasPrefix(line, series+" ") {
+				v, _ := strconv.ParseFloat(strings.TrimPrefix(line, series+" "), 64)
+				return v
+			}
+		}
+		return 0
+	}
+	before := get("/metrics")
+	for range 3 {
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.org.", dns.TypeA)
+		exchange(t, "udp", srv.dns, m)
+		m.SetQuestion("nope.example.org.", dns.TypeAAAA)
+		exchange(t, "tcp", srv.dns, m)
+	}
+	m := new(dns.Msg)
+	m.SetQuestion("big.example.org.", dns.TypeTXT)
+	exchange(t, "udp", srv.dns, m)
+	run(t, db, "", "record", "add", "example.org", "m A 192.0.2.1")
+	after := get("/metrics")
+	for _, c := range []struct {
+		series string
+		delta  float64
+	}{
+		{`dms_dns_queries_total{proto="udp",qtype="A",rcode="NOERROR"}`, 3},
+		{`dms_dns_queries_total{proto="tcp",qtype="AAAA",rcode="NXDOMAIN"}`, 3},
+		{`dms_dns_responses_truncated_total`, 1},
+		{`dms_commits_total`, 1},
+		{`dms_dns_query_duration_seconds_count`, 7},
+	} {
+		if d := value(after, c.series) - value(before, c.series); d != c.delta {
+			t.Errorf("%s moved by %v, want %v", c.series, d, c.delta)
+		}
+	}
+	for _, s := range []string{`dms_zones{state="PUBLISHED"} 1`, "dms_store_size_bytes ", "process_resident_memory_bytes ", "go_goroutines "} {
+		if !strings.Contains(after, s) {
+			t.Errorf("no %q in /metrics", s)
+		}
+	}
+	// promtool check metrics runs this linter (promlint) on the same text.
+	probs, err := promlint.New(strings.NewReader(after)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range probs {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	// And promtool itself (Debian package prometheus; make test installs it).
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = strings.NewReader(after)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }

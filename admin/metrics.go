@@ -1,0 +1,168 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"dms/authserver"
+	"dms/zonedb"
+)
+
+// Metrics are dms's Prometheus metrics, on their own registry. Labels are
+// bounded: no zone label (100 000 zones must not be 100 000 series), qtype
+// from an allow-list plus "other".
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	queries   [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
+	duration  prometheus.Histogram
+	truncated prometheus.Counter
+	commits   prometheus.Counter
+}
+
+var (
+	metricQtypes = [...]uint16{dns.TypeA, dns.TypeAAAA, dns.TypeNS, dns.TypeSOA, dns.TypeMX, dns.TypeTXT, dns.TypeCNAME,
+		dns.TypePTR, dns.TypeSRV, dns.TypeCAA, dns.TypeDS, dns.TypeDNSKEY, dns.TypeHTTPS, dns.TypeSVCB, dns.TypeANY,
+		dns.TypeAXFR, dns.TypeIXFR}
+	metricRcodes = [...]int{dns.RcodeSuccess, dns.RcodeFormatError, dns.RcodeServerFailure, dns.RcodeNameError,
+		dns.RcodeNotImplemented, dns.RcodeRefused, dns.RcodeYXDomain, dns.RcodeBadVers}
+	metricProtos = []string{"udp", "tcp"}
+)
+
+func qtypeIndex(t uint16) int {
+	for i, x := range metricQtypes {
+		if x == t {
+			return i
+		}
+	}
+	return len(metricQtypes)
+}
+
+func rcodeIndex(rc int) int {
+	for i, x := range metricRcodes {
+		if x == rc {
+			return i
+		}
+	}
+	return len(metricRcodes)
+}
+
+// NewMetrics registers dms's metrics, the Go and process collectors, and
+// the store's gauges (read at scrape time) on a new registry.
+func NewMetrics(db *zonedb.DB) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{Registry: reg}
+	qv := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_dns_queries_total",
+		Help: "DNS queries answered, by transport, query type and response code.",
+	}, []string{"proto", "qtype", "rcode"})
+	for p, pn := range metricProtos {
+		for q := range len(metricQtypes) + 1 {
+			qn := "other"
+			if q < len(metricQtypes) {
+				qn = dns.TypeToString[metricQtypes[q]]
+			}
+			for r := range len(metricRcodes) + 1 {
+				rn := "other"
+				if r < len(metricRcodes) {
+					rn = dns.RcodeToString[metricRcodes[r]]
+				}
+				// Children made up front: the query path only increments.
+				m.queries[p][q][r] = qv.WithLabelValues(pn, qn, rn)
+			}
+		}
+	}
+	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dms_dns_query_duration_seconds",
+		Help:    "Time from reading a query to having its answer packed.",
+		Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1},
+	})
+	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dms_dns_responses_truncated_total",
+		Help: "UDP answers sent with TC set because they did not fit.",
+	})
+	m.commits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dms_commits_total",
+		Help: "Commits to the store (each may change several zones).",
+	})
+	reg.MustRegister(qv, m.duration, m.truncated, m.commits, &storeCollector{db: db},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
+	return m
+}
+
+// Observe counts one answered query (authserver.Options.Observe).
+func (m *Metrics) Observe(o authserver.Observation) {
+	m.queries[o.Proto][qtypeIndex(o.Qtype)][rcodeIndex(o.Rcode)].Inc()
+	m.duration.Observe(o.Duration.Seconds())
+	if o.Truncated {
+		m.truncated.Inc()
+	}
+}
+
+// storeCollector reads the store's gauges when scraped.
+type storeCollector struct{ db *zonedb.DB }
+
+var (
+	descZones = prometheus.NewDesc("dms_zones", "Zones in the store, by state.", []string{"state"}, nil)
+	descSize  = prometheus.NewDesc("dms_store_size_bytes", "Size of the store file.", nil, nil)
+)
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descZones
+	ch <- descSize
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := map[string]int{"PUBLISHED": 0, "DELETED": 0, "DISABLED": 0}
+	_ = c.db.View(func(v *zonedb.View) error {
+		for _, st := range v.ZoneStates() {
+			counts[st]++
+		}
+		return nil
+	})
+	for st, n := range counts {
+		ch <- prometheus.MustNewConstMetric(descZones, prometheus.GaugeValue, float64(n), st)
+	}
+	ch <- prometheus.MustNewConstMetric(descSize, prometheus.GaugeValue, float64(c.db.Size()))
+}
+
+// ServeMetrics serves /metrics and /healthz on addr until ctx ends. It
+// returns once listening (errors after that are logged by the caller's
+// http.Server ErrorLog).
+func ServeMetrics(ctx context.Context, addr string, m *Metrics, db *zonedb.DB) (string, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.View(func(v *zonedb.View) error { return nil }); err != nil {
+			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			_ = err
+		}
+	}()
+	return ln.Addr().String(), nil
+}
