@@ -35,7 +35,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCommit$$' -fuzztime $(FUZZTIME) ./zonedb
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./authserver
 
-bench: bench-go bench-store
+# dms against knotd and nsd on one zone, with dnsperf (see bench/run.sh).
+bench: build
+	@sh scripts/test-deps.sh bench
+	sh bench/run.sh
+	$(MAKE) bench-go
+
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,163 @@
+#!/bin/sh
+# make bench: dms, knotd and nsd serve the same 100 000-name zone, each
+# pinned to core 0 with one worker; dnsperf runs on core 1 for SECONDS per
+# run, the servers interleaved, ROUNDS rounds. Prints the median QPS of
+# each server, dms's ratio to each peer, each server's RSS, and dnsperf's
+# own CPU use (to show when the client is the limit).
+set -eu
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-3}
+BIN=${BIN:-$(pwd)/bin/dms}
+WORKERS=${WORKERS:-1}
+dir=$(mktemp -d /tmp/dms-bench.XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 0.5
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+echo "== generating zone and queries in $dir"
+sh "$(dirname "$0")/gen.sh" "$dir"
+echo "zone: $(grep -vc '^\$' "$dir/bench.example.zone") records; queries: $(wc -l < "$dir/queries.txt")"
+
+cores=$(nproc)
+server_cpus=0
+[ "$WORKERS" -gt 1 ] && server_cpus=0-$((WORKERS - 1))
+client_cpu=$((cores - 1))
+
+# dms
+dms_port=$(free_port)
+"$BIN" --db "$dir/dms.db" zone load "$dir/bench.example.zone" >/dev/null
+t0=$(date +%s%N)
+taskset -c "$server_cpus" "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --workers "$WORKERS" --metrics-listen "" --log-level warn &
+dms_pid=$!
+pids="$pids $dms_pid"
+until dig +short +time=1 +tries=1 @127.0.0.1 -p "$dms_port" h1.bench.example A >/dev/null 2>&1; do sleep 0.01; done
+t1=$(date +%s%N)
+echo "dms: first answer $(( (t1 - t0) / 1000000 )) ms after start"
+
+# knotd
+knot_port=$(free_port)
+mkdir -p "$dir/knot"
+cat > "$dir/knot/knot.conf" <<CONF
+server:
+    listen: 127.0.0.1@$knot_port
+    rundir: $dir/knot
+    udp-workers: $WORKERS
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: error
+database:
+    storage: $dir/knot
+template:
+  - id: default
+    storage: $dir
+    semantic-checks: off
+zone:
+  - domain: bench.example
+    file: bench.example.zone
+CONF
+taskset -c "$server_cpus" knotd -c "$dir/knot/knot.conf" &
+knot_pid=$!
+pids="$pids $knot_pid"
+
+# nsd
+nsd_port=$(free_port)
+mkdir -p "$dir/nsd"
+cat > "$dir/nsd/nsd.conf" <<CONF
+server:
+    ip-address: 127.0.0.1@$nsd_port
+    server-count: $WORKERS
+    username: ""
+    chroot: ""
+    zonesdir: "$dir"
+    database: ""
+    zonelistfile: "$dir/nsd/zone.list"
+    xfrdfile: "$dir/nsd/xfrd.state"
+    pidfile: "$dir/nsd/nsd.pid"
+    logfile: "$dir/nsd/nsd.log"
+    verbosity: 0
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
+remote-control:
+    control-enable: no
+zone:
+    name: bench.example
+    zonefile: bench.example.zone
+CONF
+taskset -c "$server_cpus" nsd -d -c "$dir/nsd/nsd.conf" &
+nsd_pid=$!
+pids="$pids $nsd_pid"
+
+for p in "$knot_port" "$nsd_port"; do
+	n=0
+	until dig +short +time=1 +tries=1 @127.0.0.1 -p "$p" h1.bench.example A | grep -q 10.0.0.1; do
+		n=$((n + 1)); [ $n -gt 600 ] && { echo "a peer on port $p did not start"; exit 1; }
+		sleep 0.1
+	done
+done
+
+# Check that all three give the same answers on a sample.
+for q in "h5.bench.example A" "nx1.bench.example A" "www.d3.bench.example A" "c2.bench.example A" "x.w.bench.example A"; do
+	for p in "$dms_port" "$knot_port" "$nsd_port"; do
+		# shellcheck disable=SC2086
+		dig +norec +noall +answer @127.0.0.1 -p "$p" $q | awk '{$2=""; print}' | sort > "$dir/ans.$p"
+		dig +norec @127.0.0.1 -p "$p" $q | grep -o 'status: [A-Z]*' >> "$dir/ans.$p"
+	done
+	cmp -s "$dir/ans.$dms_port" "$dir/ans.$knot_port" || echo "note: dms and knot differ on $q"
+	cmp -s "$dir/ans.$dms_port" "$dir/ans.$nsd_port" || echo "note: dms and nsd differ on $q"
+done
+
+rss() { # total RSS in MB of a server's processes
+	for p in $(procs "$1"); do ps -o rss= --pid "$p"; done | awk '{s+=$1} END {printf "%.1f", s/1024}'
+}
+
+# A server's processes: all whose command line names its files in $dir
+# (nsd forks its server and xfrd processes).
+procs() { pgrep -f "$dir/$1" | tr '\n' ' '; }
+
+ticks() { # busy ticks so far of the server's core(s) (nothing else runs there)
+	awk -v want="$server_cpus" 'BEGIN {n = split(want, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1])}
+		$1 ~ /^cpu[0-9]+$/ {c = substr($1, 4) + 0; if (c >= lo && c <= hi) s += $2 + $3 + $4 + $7 + $8}
+		END {print s + 0}' /proc/stat
+}
+
+run_perf() { # name port round
+	c0=$(ticks)
+	out=$(taskset -c "$client_cpu" /usr/bin/time -f "CPU %P" dnsperf -s 127.0.0.1 -p "$2" -d "$dir/queries.txt" \
+		-l "$SECONDS_PER_RUN" -c 16 -q 1000 -T 1 2>&1)
+	qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
+	lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
+	cpu=$(echo "$out" | awk '/^CPU/ {print $2}')
+	c1=$(ticks)
+	scpu=$(awk -v t=$((c1 - c0)) -v s="$SECONDS_PER_RUN" -v hz="$(getconf CLK_TCK)" -v w="$WORKERS" 'BEGIN {printf "%.0f", 100 * t / hz / s / w}')
+	per=$(awk -v q="$qps" -v c="$scpu" 'BEGIN {if (c > 0) printf "%.0f", q * 100 / c; else print 0}')
+	echo "$1 round $3: $qps QPS (lost $lost; server core busy $scpu%, so $per QPS per busy core; dnsperf CPU $cpu)"
+	echo "$1 $qps $per" >> "$dir/results"
+}
+
+for r in $(seq "$ROUNDS"); do
+	run_perf dms "$dms_port" "$r"
+	run_perf knot "$knot_port" "$r"
+	run_perf nsd "$nsd_port" "$r"
+done
+
+median() { grep "^$1 " "$dir/results" | awk -v f="$2" '{print $f}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+d=$(median dms 2); k=$(median knot 2); n=$(median nsd 2)
+dc=$(median dms 3); kc=$(median knot 3); nc=$(median nsd 3)
+echo
+echo "server  median QPS  QPS/busy core  RSS MB   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s)"
+printf "dms     %10.0f  %13.0f  %6s\n" "$d" "$dc" "$(rss dms.db)"
+printf "knotd   %10.0f  %13.0f  %6s\n" "$k" "$kc" "$(rss knot/knot.conf)"
+printf "nsd     %10.0f  %13.0f  %6s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
+awk -v d="$d" -v k="$k" -v n="$n" 'BEGIN {printf "QPS:           dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
+awk -v d="$dc" -v k="$kc" -v n="$nc" 'BEGIN {printf "QPS/busy core: dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
+echo "(when dnsperf's CPU is near 100%, the client is the limit and QPS/busy core compares the servers)"
