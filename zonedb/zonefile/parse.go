@@ -1,3 +1,7 @@
+// Package zonefile reads and writes zone text: RFC 1035 master files with
+// the dms flag comments (";!REF:ref", ";!LOCKPTR", ";!FORCEREV",
+// ";!TRACKREV", ";!DISABLE"), which apply to the next record and are kept
+// with it in the store.
 package zonefile
 
 import (
@@ -7,10 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"regexp"
 	"strconv"
 	"strings"
-	"time"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
 
@@ -19,532 +24,592 @@ import (
 
 // ParseOptions tell Parse where the text comes from and what it may do.
 type ParseOptions struct {
-	// File is the name shown in positions and errors.
+	// File is the name shown in errors.
 	File string
-	// Origin is the zone's name; it is the initial $ORIGIN, and every
-	// record must be at or below it.
+	// Origin is the zone's name (absolute); it is the initial $ORIGIN.
 	Origin string
-	// DefaultTTL is the TTL of records that give none before any $TTL
-	// (RFC 1035 section 5.1 takes the last TTL given; RFC 2308 section 4
-	// added $TTL); 0 means 86400.
+	// DefaultTTL is used for records without a TTL before any $TTL; 0
+	// means 86400.
 	DefaultTTL uint32
-	// AllowInclude permits $INCLUDE: zone files an admin loads from disk,
-	// never text from an editor or the API.
+	// AllowInclude permits $INCLUDE (zone files an admin loads from disk;
+	// never text from an editor or the API).
 	AllowInclude bool
-	// IncludeDir is the directory relative $INCLUDE paths start from; an
-	// included file must lie below it.
+	// IncludeDir is the directory relative $INCLUDE paths start from.
 	IncludeDir string
 }
 
-// maxText bounds the zone text Parse reads (a 10 million record zone
-// fits).
-const maxText = 2 << 30
+// Error is a zone text error with its place.
+type Error struct {
+	Pos zonedb.Pos
+	Msg string
+	Err error
+}
 
-// maxGenerated bounds the records all the $GENERATE directives of one
-// text make together (miekg/dns bounds each directive to 65536). A
-// variable so that tests can lower it.
-var maxGenerated = 1 << 20
+func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
 
-// ParseString parses zone text held in a string; see Parse.
+// Unwrap returns the parser's own error, when there is one.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoRecords: the text holds no records at all.
+var ErrNoRecords = errors.New("no records")
+
+// maxZoneText bounds what Parse reads (a 10 million record zone fits).
+const maxZoneText = 2 << 30
+
+// ParseString parses zone text held in a string.
 func ParseString(s string, opts ParseOptions) ([]zonedb.Record, error) {
-	return parseText([]byte(s), opts)
+	return Parse(strings.NewReader(s), opts)
 }
 
-// Parse reads RFC 1035 zone text with the dms flag comments and returns
-// its records, each with its flags and position. $ORIGIN, $TTL and
-// $GENERATE are read; $INCLUDE only when opts.AllowInclude (records from an
-// included file have positions in that file). Parse stops at the first
-// error, in the order of the text, and returns it as an *Error with its
-// position (with miekg/dns's *dns.ParseError in the chain when miekg found
-// it). Besides syntax it rejects records the store must never hold: a class
-// other than IN, query and meta types, a TTL above MaxTTL, an owner outside
-// the zone. Checks that need the whole zone (CNAME beside other data, the
-// apex SOA, glue) are zonedb's.
+// Parse reads zone text and returns its records with their flags and
+// positions. It stops at the first syntax error, returned as *Error (with
+// miekg/dns's *dns.ParseError in its chain when the parser found it).
+// Semantic checks (CNAME beside data, missing SOA, ...) are zonedb.Check's.
 func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
-	text, err := io.ReadAll(io.LimitReader(r, maxText+1))
+	text, err := io.ReadAll(io.LimitReader(r, maxZoneText+1))
 	if err != nil {
-		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "read zone text: " + err.Error(), Err: err}
+		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "read: " + err.Error(), Err: err}
 	}
-	return parseText(text, opts)
-}
-
-// parser is the state of one Parse.
-type parser struct {
-	opts      ParseOptions
-	origin    string
-	originKey []byte
-	defTTL    uint32
-	base      fs.FS // $INCLUDE files are read from here
-	stack     []*frame
-	out       []zonedb.Record
-	generated int
-	err       error // met inside a ZoneParser callback ($INCLUDE)
-	keyBuf    []byte
-	packBuf   []byte
-}
-
-// frame is a text being parsed: the caller's at the bottom, $INCLUDEd
-// ones above it.
-type frame struct {
-	src     *source
-	fsName  string // the name miekg/dns knows the text by ("" for the caller's)
-	nextGen int    // the next of src.gens to expand
-	nextInc int    // the next of src.incs to be opened
-	// lastTTL is the TTL of the last record read: without $TTL it is the
-	// default for the next (RFC 1035 section 5.1), which miekg/dns does
-	// not give to $GENERATE.
-	lastTTL uint32
-	closed  bool // the ZoneParser is done with it
-}
-
-func (p *parser) top() *frame { return p.stack[len(p.stack)-1] }
-
-func parseText(text []byte, opts ParseOptions) ([]zonedb.Record, error) {
-	whole := zonedb.Pos{File: opts.File}
-	if len(text) > maxText {
-		return nil, &Error{Pos: whole, Msg: fmt.Sprintf("zone text larger than %d bytes", maxText), Err: ErrTooLarge}
+	if len(text) > maxZoneText {
+		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "zone text larger than 2 GiB"}
 	}
 	origin := dns.Fqdn(opts.Origin)
-	originKey, err := zonedb.NameKey(origin, "")
-	if err != nil {
-		return nil, &Error{Pos: whole, Msg: fmt.Sprintf("bad zone name %q", opts.Origin), Err: ErrBadRecord}
-	}
-	if err := sniffBinary(text, opts.File, false); err != nil {
+	if err := sniffText(text, opts.File); err != nil {
 		return nil, err
 	}
-	p := &parser{
-		opts:      opts,
-		origin:    origin,
-		originKey: originKey,
-		defTTL:    cmp(opts.DefaultTTL, 86400),
-		packBuf:   make([]byte, 1<<16+1024),
-	}
-	src, scanErr := scan(text, opts.File, scanState{origin: origin, ttl: -1}, opts.AllowInclude)
-	p.stack = []*frame{{src: src, lastTTL: p.defTTL}}
-	p.out = make([]zonedb.Record, 0, len(src.entries))
-
-	zp := dns.NewZoneParser(bytes.NewReader(src.text), origin, "")
-	zp.SetDefaultTTL(p.defTTL)
+	var incFS fs.FS
 	if opts.AllowInclude {
-		p.base = os.DirFS(cmpStr(opts.IncludeDir, "."))
+		incFS = os.DirFS(cmpOr(opts.IncludeDir, "."))
+	}
+	ttl := opts.DefaultTTL
+	if ttl == 0 {
+		ttl = 86400
+	}
+	sc, err := prescan(text, opts.File, incFS, ttl)
+	if err != nil {
+		return nil, err
+	}
+	zp := dns.NewZoneParser(bytes.NewReader(sc.text), origin, opts.File)
+	zp.SetDefaultTTL(ttl)
+	if opts.AllowInclude {
 		zp.SetIncludeAllowed(true)
-		zp.SetIncludeFS(includeFS{p})
+		zp.SetIncludeFS(incFS)
 	}
-	for rr, ok := zp.Next(); ok && p.err == nil; rr, ok = zp.Next() {
-		if p.err = p.settle(); p.err != nil {
-			break
+	out := make([]zonedb.Record, 0, len(sc.entries))
+	// RRs without a marker come from $GENERATE (a known count) or $INCLUDE
+	// (any count), in the order of those directives.
+	dq := sc.directives
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		idx := markerIndex(zp.Comment())
+		if idx >= 0 {
+			for len(dq) > 0 && dq[0].entry < idx {
+				dq = dq[1:]
+			}
+		} else {
+			if len(dq) == 0 {
+				return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "internal error: a record without a position"}
+			}
+			idx = dq[0].entry
+			if dq[0].ttl >= 0 {
+				// miekg/dns gives $GENERATE records its own default TTL
+				// (3600), not the $TTL in force, as BIND does.
+				rr.Header().Ttl = uint32(dq[0].ttl)
+			}
+			if dq[0].count > 0 {
+				dq[0].count--
+				if dq[0].count == 0 {
+					dq = dq[1:]
+				}
+			}
 		}
-		f := p.top()
-		e, ok := markerIndex(zp.Comment())
-		if !ok || e >= len(f.src.entries) || f.src.entries[e].kind != kindRecord {
-			p.err = &Error{Pos: zonedb.Pos{File: f.src.name}, Msg: fmt.Sprintf("internal error: cannot place the record %q", rr.String())}
-			break
+		e := &sc.entries[idx]
+		h := rr.Header()
+		if h.Class != dns.ClassINET {
+			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("class %s is not served; only IN records belong in a zone", dns.ClassToString[h.Class])}
 		}
-		if p.err = p.expandGens(f, e, -1); p.err != nil {
-			break
+		if h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
+			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])}
 		}
-		en := &f.src.entries[e]
-		if p.err = p.add(rr, f.src.pos(e), en.flags, en.ref); p.err != nil {
-			break
+		if err := rrSane(rr); err != nil {
+			return nil, &Error{Pos: e.pos, Msg: err.Error()}
 		}
-		f.lastTTL = rr.Header().Ttl
-	}
-	if p.err != nil {
-		return nil, notZoneText(p.err, text, opts.File)
+		if !dns.IsSubDomain(origin, dns.CanonicalName(h.Name)) {
+			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)}
+		}
+		out = append(out, zonedb.Record{RR: rr, Flags: e.flags, Ref: e.ref, Pos: e.pos})
 	}
 	if err := zp.Err(); err != nil {
-		perr, fsName := p.parseError(err)
-		// $GENERATE lines before the error come before it.
-		if gerr := p.expandBefore(fsName, perr.Pos.Line); gerr != nil {
-			return nil, notZoneText(gerr, text, opts.File)
-		}
-		return nil, notZoneText(perr, text, opts.File)
+		return nil, wrapParseError(err, opts.File)
 	}
-	if err := p.settle(); err != nil {
-		return nil, err
+	if len(out) == 0 {
+		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
 	}
-	if err := p.expandGens(p.top(), len(src.entries), -1); err != nil {
-		return nil, notZoneText(err, text, opts.File)
-	}
-	if scanErr != nil {
-		return nil, notZoneText(scanErr, text, opts.File)
-	}
-	if len(p.out) == 0 {
-		return nil, &Error{Pos: whole, Msg: "no records: the text is empty, or has only comments and directives", Err: ErrNoRecords}
-	}
-	return p.out, nil
+	return out, nil
 }
 
-func cmp(a, b uint32) uint32 {
-	if a != 0 {
-		return a
-	}
-	return b
-}
-
-func cmpStr(a, b string) string {
+func cmpOr(a, b string) string {
 	if a != "" {
 		return a
 	}
 	return b
 }
 
-// markerIndex reads the entry number from the marker at the end of a
-// record's comment.
-func markerIndex(comment string) (int, bool) {
-	i := len(comment)
-	for i > 0 && isDigit(comment[i-1]) {
-		i--
-	}
-	if i == len(comment) || i < 2 || comment[i-2:i] != ";@" || len(comment)-i > 9 {
-		return 0, false
-	}
-	n, err := strconv.Atoi(comment[i:])
-	return n, err == nil
-}
-
-// settle leaves the $INCLUDEd texts the ZoneParser is done with,
-// expanding their last $GENERATE lines.
-func (p *parser) settle() error {
-	for len(p.stack) > 1 && p.top().closed {
-		f := p.top()
-		if err := p.expandGens(f, len(f.src.entries), -1); err != nil {
-			return err
-		}
-		p.stack = p.stack[:len(p.stack)-1]
+// rrSane catches RDATA that miekg/dns accepts but that cannot be packed.
+func rrSane(rr dns.RR) error {
+	buf := make([]byte, dns.Len(rr)+64)
+	if _, err := dns.PackRR(rr, buf, 0, nil, false); err != nil {
+		return fmt.Errorf("bad %s record: %v", dns.TypeToString[rr.Header().Rrtype], err)
 	}
 	return nil
 }
 
-// expandGens expands the $GENERATE directives of f before entry upto and,
-// when beforeLine > 0, before that line.
-func (p *parser) expandGens(f *frame, upto, beforeLine int) error {
-	for f.nextGen < len(f.src.gens) {
-		g := f.src.gens[f.nextGen]
-		if g.entry >= upto || beforeLine > 0 && int(f.src.entries[g.entry].line) >= beforeLine {
-			break
-		}
-		f.nextGen++
-		if err := p.expand(f, g); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+var (
+	reParseError = regexp.MustCompile(`dns: (.*) at line: (\d+):(\d+)$`)
+	reBadToken   = regexp.MustCompile(`^(not a TTL|unknown RR type|bad class): "(.*)"$`)
+	reTypeName   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
+)
 
-// expandBefore expands what comes before a ZoneParser error at line of
-// the text miekg/dns calls fsName.
-func (p *parser) expandBefore(fsName string, line int) error {
-	for len(p.stack) > 1 && p.top().closed && p.top().fsName != fsName {
-		f := p.top()
-		if err := p.expandGens(f, len(f.src.entries), -1); err != nil {
-			return err
+// wrapParseError turns miekg's error into an *Error with a position.
+func wrapParseError(err error, file string) error {
+	pe := &Error{Pos: zonedb.Pos{File: file}, Msg: err.Error(), Err: err}
+	var dpe *dns.ParseError
+	if errors.As(err, &dpe) {
+		msg := dpe.Error()
+		if i := strings.Index(msg, ": dns: "); i >= 0 && !strings.HasPrefix(msg, "dns: ") {
+			pe.Pos.File = msg[:i] // the file the error is in ($INCLUDE)
 		}
-		p.stack = p.stack[:len(p.stack)-1]
-	}
-	if f := p.top(); f.fsName == fsName && line > 0 {
-		return p.expandGens(f, len(f.src.entries), line)
-	}
-	return nil
-}
-
-// expand reads the records of one $GENERATE with a ZoneParser of its own.
-func (p *parser) expand(f *frame, g generate) error {
-	en := f.src.entries[g.entry]
-	pos := f.src.pos(g.entry)
-	ttl := f.lastTTL
-	if g.ttl >= 0 {
-		ttl = uint32(g.ttl)
-	}
-	zp := dns.NewZoneParser(bytes.NewReader(g.text), g.origin, "")
-	zp.SetDefaultTTL(ttl)
-	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		p.generated++
-		if p.generated > maxGenerated {
-			return &Error{Pos: pos, Msg: fmt.Sprintf("$GENERATE makes more than %d records in all: split the zone, or list the records", maxGenerated), Err: ErrBadRecord}
-		}
-		if !g.hasTTL {
-			// miekg/dns gives generated records a TTL of 3600, not the
-			// default in force as BIND does.
-			rr.Header().Ttl = ttl
-		}
-		if err := p.add(rr, pos, en.flags, en.ref); err != nil {
-			return err
-		}
-	}
-	if err := zp.Err(); err != nil {
-		pe, _ := p.parseError(err)
-		pe.Pos.File = f.src.name
-		pe.Pos.Line += int(en.line) - 1
-		if !strings.Contains(pe.Msg, "$GENERATE") {
-			// An error in a record the template makes: its column is
-			// one in the record, not in the line.
-			pe.Pos.Col = int(en.col)
-			pe.Msg = "in a record this $GENERATE makes: " + pe.Msg
-		}
-		return pe
-	}
-	return nil
-}
-
-// add checks a record the ZoneParser read and keeps it.
-func (p *parser) add(rr dns.RR, pos zonedb.Pos, flags zonedb.Flags, ref string) error {
-	h := rr.Header()
-	bad := func(format string, args ...any) error {
-		return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Err: ErrBadRecord}
-	}
-	if h.Class != dns.ClassINET {
-		return bad("class %s: a zone holds class IN records only", dns.Class(h.Class))
-	}
-	if msg := notZoneType(h.Rrtype); msg != "" {
-		return bad("%s", msg)
-	}
-	if h.Ttl > MaxTTL {
-		return bad("TTL %d is above %d, the largest TTL (RFC 2181 section 8)", h.Ttl, MaxTTL)
-	}
-	key, err := zonedb.AppendNameKey(p.keyBuf[:0], h.Name, "")
-	p.keyBuf = key
-	if err != nil {
-		return bad("bad owner name %q: %v", h.Name, err)
-	}
-	if !bytes.HasPrefix(key, p.originKey) {
-		return bad("%s is outside the zone %s (a missing or extra trailing dot, or a wrong $ORIGIN?)", h.Name, p.origin)
-	}
-	// miekg/dns reads some RDATA it cannot write (a name too long with
-	// the origin added, more than 65535 octets).
-	if _, err := dns.PackRR(rr, p.packBuf, 0, nil, false); err != nil {
-		return bad("bad %s record: %v", dns.Type(h.Rrtype), err)
-	}
-	p.out = append(p.out, zonedb.Record{RR: rr, Flags: flags, Ref: ref, Pos: pos})
-	return nil
-}
-
-// notZoneType says why an RR type cannot be in a zone, or "" when it can.
-func notZoneType(t uint16) string {
-	switch {
-	case t == 0:
-		return "type 0 is reserved (RFC 6895 section 3.1)"
-	case t == dns.TypeNULL:
-		return "type NULL cannot be in zone text (RFC 1035 section 3.3.10)"
-	case t == dns.TypeOPT:
-		return "type OPT is an EDNS pseudo-record, not zone data (RFC 6891)"
-	case t >= 128 && t <= 255:
-		return fmt.Sprintf("type %s is a query or meta type, not zone data (RFC 6895 section 3.1)", dns.Type(t))
-	}
-	return ""
-}
-
-// parseError turns a ZoneParser error into an *Error at its place and
-// says which text (by miekg's name for it) it is in.
-func (p *parser) parseError(err error) (*Error, string) {
-	var own *Error
-	if errors.As(err, &own) {
-		// Ours, from reading an $INCLUDEd text.
-		return own, ""
-	}
-	msg := err.Error()
-	fsName := ""
-	if !strings.HasPrefix(msg, "dns: ") {
-		if i := strings.Index(msg, ": dns: "); i >= 0 {
-			fsName, msg = msg[:i], msg[i+2:]
-		}
-	}
-	msg = strings.TrimPrefix(msg, "dns: ")
-	pos := zonedb.Pos{File: p.opts.File}
-	for i := len(p.stack) - 1; i >= 0; i-- {
-		if p.stack[i].fsName == fsName {
-			pos.File = p.stack[i].src.name
-			break
-		}
-	}
-	if i := strings.LastIndex(msg, " at line: "); i >= 0 {
-		if l, c, ok := strings.Cut(msg[i+len(" at line: "):], ":"); ok {
-			pos.Line, _ = strconv.Atoi(l)
-			pos.Col, _ = strconv.Atoi(c)
-			msg = msg[:i]
-		}
-	}
-	return &Error{Pos: pos, Msg: cleanMessage(msg), Err: err}, fsName
-}
-
-// cleanMessage rewords some of miekg/dns's messages.
-func cleanMessage(msg string) string {
-	what, tok, ok := strings.Cut(msg, ": ")
-	if !ok {
-		return msg
-	}
-	t, err := strconv.Unquote(tok)
-	if err != nil {
-		return msg
-	}
-	switch {
-	case t == what:
-		// "unknown RR type: "unknown RR type""
-		return what
-	case what == "not a TTL" || what == "bad class" || what == "unknown RR type":
-		// miekg/dns reads an unknown type where it expects a TTL.
-		if looksLikeTypeName(t) {
-			return fmt.Sprintf("unknown record type %q (or a misplaced TTL or class); unknown types are written TYPEnnn (RFC 3597)", t)
-		}
-	}
-	return msg
-}
-
-// looksLikeTypeName reports whether s could be meant as an RR type name
-// that miekg/dns does not know.
-func looksLikeTypeName(s string) bool {
-	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || isDigit(c) || c == '-') {
-			return false
-		}
-	}
-	up := strings.ToUpper(s)
-	_, isType := dns.StringToType[up]
-	return !isType && !isClassToken(up)
-}
-
-// sniffLen is how much of a text is looked at to tell it is not a zone.
-const sniffLen = 8192
-
-// sniffBinary rejects binary data: a NUL in the first kilobytes (zone
-// text never has one), or, when lenient is false and the text already
-// failed to parse, any control character or invalid UTF-8 there.
-func sniffBinary(text []byte, file string, strict bool) error {
-	head := text[:min(len(text), sniffLen)]
-	line, col := 1, 1
-	for i := 0; i < len(head); {
-		c := head[i]
-		bin := c == 0
-		n := 1
-		if strict && !bin {
-			switch {
-			case c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' && c != '\v', c == 0x7f:
-				bin = true
-			case c >= 0x80:
-				var r rune
-				r, n = decodeRune(head[i:])
-				bin = r < 0 && len(head)-i >= 4
+		if m := reParseError.FindStringSubmatch(msg); m != nil {
+			pe.Msg = m[1]
+			pe.Pos.Line, _ = strconv.Atoi(m[2])
+			pe.Pos.Col, _ = strconv.Atoi(m[3])
+			// miekg/dns reads an unknown type name as a bad TTL or class.
+			if t := reBadToken.FindStringSubmatch(pe.Msg); t != nil && reTypeName.MatchString(t[2]) {
+				name := strings.ToUpper(t[2])
+				_, isType := dns.StringToType[name]
+				_, isClass := dns.StringToClass[name]
+				if !isType && !isClass {
+					pe.Msg = fmt.Sprintf("unknown record type %q (or a misplaced TTL or class)", t[2])
+				}
 			}
 		}
-		if bin {
-			return &Error{Pos: zonedb.Pos{File: file, Line: line, Col: col}, Msg: "binary data: this is not a zone file", Err: ErrNotZoneText}
+	}
+	return pe
+}
+
+// sniffText rejects input that is plainly not zone text: binary data or
+// invalid UTF-8 in the first kilobytes.
+func sniffText(text []byte, file string) error {
+	head := text[:min(len(text), 8192)]
+	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 {
+		line := 1 + bytes.Count(head[:len(head)-len(t)], []byte("\n"))
+		switch t[0] {
+		case '{', '[':
+			return &Error{Pos: zonedb.Pos{File: file, Line: line, Col: 1}, Msg: "this looks like JSON, not a zone file"}
+		case '<':
+			return &Error{Pos: zonedb.Pos{File: file, Line: line, Col: 1}, Msg: "this looks like HTML or XML, not a zone file"}
 		}
+	}
+	line := 1
+	for i := 0; i < len(head); {
+		c := head[i]
 		if c == '\n' {
-			line, col = line+1, 0
+			line++
 		}
-		i += n
-		col += n
+		if c == 0 || c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' {
+			return &Error{Pos: zonedb.Pos{File: file, Line: line}, Msg: "binary data: this is not a zone file"}
+		}
+		if c >= 0x80 {
+			r, n := utf8.DecodeRune(head[i:])
+			if r == utf8.RuneError && n == 1 && len(head)-i >= utf8.UTFMax {
+				return &Error{Pos: zonedb.Pos{File: file, Line: line}, Msg: "binary data (not UTF-8): this is not a zone file"}
+			}
+			i += n
+			continue
+		}
+		i++
 	}
 	return nil
 }
 
-// notZoneText replaces a parse error by a clearer one when the text is
-// plainly something else: binary data, JSON, HTML or XML.
-func notZoneText(err error, text []byte, file string) error {
-	if errors.Is(err, ErrNotZoneText) {
-		return err
+const markerPrefix = ";@@dms:"
+
+// markerIndex finds our position marker in a record's comment.
+func markerIndex(comment string) int {
+	i := strings.LastIndex(comment, markerPrefix)
+	if i < 0 {
+		return -1
 	}
-	if bin := sniffBinary(text, file, true); bin != nil {
-		bin.(*Error).Err = errors.Join(ErrNotZoneText, err)
-		return bin
+	n, err := strconv.Atoi(strings.TrimSpace(comment[i+len(markerPrefix):]))
+	if err != nil {
+		return -1
 	}
-	t := bytes.TrimLeft(text[:min(len(text), sniffLen)], " \t\r\n")
-	if len(t) == 0 {
-		return err
-	}
-	var what string
-	switch t[0] {
-	case '{', '[':
-		what = "JSON"
-	case '<':
-		what = "HTML or XML"
-	default:
-		return err
-	}
-	line := 1 + bytes.Count(text[:len(text)-len(t)], []byte("\n"))
-	return &Error{
-		Pos: zonedb.Pos{File: file, Line: line, Col: 1},
-		Msg: fmt.Sprintf("this looks like %s, not a zone file", what),
-		Err: errors.Join(ErrNotZoneText, err),
-	}
+	return n
 }
 
-// includeFS gives the ZoneParser $INCLUDEd files, pre-scanned like the
-// caller's text, and keeps the stack of frames in step with it.
-type includeFS struct{ p *parser }
-
-// Open reads and pre-scans an included file.
-func (ifs includeFS) Open(name string) (fs.File, error) {
-	p := ifs.p
-	if err := p.settle(); err != nil {
-		p.err = err
-		return nil, err
-	}
-	parent := p.top()
-	if parent.nextInc >= len(parent.src.incs) {
-		p.err = &Error{Pos: zonedb.Pos{File: parent.src.name}, Msg: "internal error: an $INCLUDE the pre-scan did not see"}
-		return nil, p.err
-	}
-	inc := parent.src.incs[parent.nextInc]
-	parent.nextInc++
-	if err := p.expandGens(parent, inc.entry, -1); err != nil {
-		p.err = err
-		return nil, err
-	}
-	fh, err := p.base.Open(name)
-	if err != nil {
-		return nil, err // miekg/dns reports it at the $INCLUDE
-	}
-	defer fh.Close()
-	text, err := io.ReadAll(io.LimitReader(fh, maxText+1))
-	if err != nil {
-		return nil, err
-	}
-	display := name
-	if p.opts.IncludeDir != "" {
-		display = filepath.Join(p.opts.IncludeDir, filepath.FromSlash(name))
-	}
-	if len(text) > maxText {
-		p.err = &Error{Pos: zonedb.Pos{File: display}, Msg: fmt.Sprintf("zone text larger than %d bytes", maxText), Err: ErrTooLarge}
-		return nil, p.err
-	}
-	if err := sniffBinary(text, display, false); err != nil {
-		p.err = err
-		return nil, err
-	}
-	src, err := scan(text, display, scanState{origin: inc.origin, ttl: inc.ttl}, true)
-	if err != nil {
-		p.err = err
-		return nil, err
-	}
-	f := &frame{src: src, fsName: name, lastTTL: parent.lastTTL}
-	p.stack = append(p.stack, f)
-	return &includedFile{Reader: bytes.NewReader(src.text), f: f, name: name}, nil
+// directive is a $GENERATE (count: how many RRs it makes) or $INCLUDE
+// (count -1: unknown) entry.
+type directive struct {
+	entry int
+	count int
+	ttl   int64 // $GENERATE without its own TTL: the $TTL in force; else -1
 }
 
-// includedFile is a pre-scanned included text as an fs.File.
-type includedFile struct {
-	*bytes.Reader
-	f    *frame
-	name string
+// entry is one logical record or directive of the text.
+type entry struct {
+	pos   zonedb.Pos
+	flags zonedb.Flags
+	ref   string
 }
 
-func (f *includedFile) Stat() (fs.FileInfo, error) { return fileInfo{f}, nil }
+type scanned struct {
+	text       []byte      // the text with markers added
+	entries    []entry     // records and directives, in order
+	directives []directive // $GENERATE / $INCLUDE entries
+}
 
-func (f *includedFile) Close() error {
-	f.f.closed = true
+// prescan walks the text once: it finds where each record starts, reads
+// the ";!" flag comments (which miekg/dns discards), and appends a marker
+// comment to the last line of every record so that the RRs miekg returns
+// can be matched to their entries. Nothing before a line's end changes, so
+// miekg's line:column in errors stay right.
+func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, error) {
+	curTTL := int64(defTTL)
+	sc := &scanned{text: make([]byte, 0, len(text)+len(text)/8)}
+	var pendFlags zonedb.Flags
+	var pendRef string
+	var pendPos zonedb.Pos
+	pending := false
+
+	line := 1
+	depth := 0
+	inQuote := false
+	cur := -1 // entry open on this logical line, -1 none
+	curIsRecord := false
+	lineStart := 0
+	for lineStart < len(text) {
+		end := bytes.IndexByte(text[lineStart:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += lineStart
+		}
+		ln := text[lineStart:end]
+		// Scan the line for its content start, comment and parentheses.
+		commentAt := -1
+		first := -1
+		for i := 0; i < len(ln); i++ {
+			c := ln[i]
+			if c == '\\' {
+				if err := checkEscape(ln, i, zonedb.Pos{File: file, Line: line, Col: i + 1}); err != nil {
+					return nil, err
+				}
+			}
+			if inQuote {
+				switch c {
+				case '\\':
+					i++
+				case '"':
+					inQuote = false
+				}
+				continue
+			}
+			switch c {
+			case '\\':
+				if first < 0 {
+					first = i
+				}
+				i++
+			case '"':
+				inQuote = true
+				if first < 0 {
+					first = i
+				}
+			case ';':
+				commentAt = i
+			case '(':
+				depth++
+				if first < 0 {
+					first = i
+				}
+			case ')':
+				depth--
+				if depth < 0 {
+					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: i + 1}, Msg: "')' without '('"}
+				}
+			case ' ', '\t', '\r':
+			default:
+				if first < 0 {
+					first = i
+				}
+			}
+			if commentAt >= 0 {
+				break
+			}
+		}
+		startsEntry := cur < 0 && first >= 0
+		if startsEntry {
+			pos := zonedb.Pos{File: file, Line: line, Col: first + 1}
+			// An owner starts in column 1; a leading blank means "same
+			// owner", but the entry still starts at its first token.
+			tok := firstToken(ln[first:])
+			e := entry{pos: pos}
+			isDirective := strings.HasPrefix(tok, "$")
+			switch strings.ToUpper(tok) {
+			case "$GENERATE":
+				d := directive{entry: len(sc.entries), count: generateCount(ln[first:]), ttl: -1}
+				if !generateHasTTL(ln[first:]) {
+					d.ttl = curTTL
+				}
+				sc.directives = append(sc.directives, d)
+			case "$TTL":
+				if f := strings.Fields(string(ln[first:])); len(f) >= 2 {
+					if v, ok := ttlValue(f[1]); ok {
+						curTTL = v
+					}
+				}
+			case "$INCLUDE":
+				sc.directives = append(sc.directives, directive{entry: len(sc.entries), count: -1, ttl: -1})
+				{
+					if incFS == nil {
+						return nil, &Error{Pos: pos, Msg: "$INCLUDE is not allowed here; put the included records in the text itself"}
+					}
+					if err := checkInclude(incFS, ln[first:], pos); err != nil {
+						return nil, err
+					}
+					if pending {
+						return nil, &Error{Pos: pendPos, Msg: "flags before $INCLUDE: put them in the included file's records... which dms does not support; flag the records in this file instead"}
+					}
+				}
+			}
+			if !isDirective || strings.EqualFold(tok, "$GENERATE") {
+				if pending {
+					e.flags, e.ref = pendFlags, pendRef
+					pending, pendFlags, pendRef = false, 0, ""
+				}
+			}
+			cur = len(sc.entries)
+			curIsRecord = !isDirective
+			sc.entries = append(sc.entries, e)
+		}
+		// A comment: a flag line, a trailing flag comment, or just a comment.
+		if commentAt >= 0 && !inQuote && len(ln) > commentAt+1 && ln[commentAt+1] == '!' {
+			cpos := zonedb.Pos{File: file, Line: line, Col: commentAt + 1}
+			fl, ref, err := parseFlags(string(ln[commentAt+2:]), cpos)
+			if err != nil {
+				return nil, err
+			}
+			if cur >= 0 && (first >= 0 || depth > 0) {
+				// Trailing flags on the record's own line(s).
+				e := &sc.entries[cur]
+				e.flags |= fl
+				if ref != "" {
+					e.ref = ref
+				}
+			} else {
+				if !pending {
+					pendPos = cpos
+				}
+				pending = true
+				pendFlags |= fl
+				if ref != "" {
+					pendRef = ref
+				}
+			}
+		}
+		// Copy the line, with a marker when a record ends on it.
+		sc.text = append(sc.text, ln...)
+		if cur >= 0 && depth == 0 && !inQuote {
+			if curIsRecord {
+				sc.text = append(sc.text, ' ')
+				if commentAt < 0 {
+					sc.text = append(sc.text, ';')
+				}
+				sc.text = append(sc.text, markerPrefix...)
+				sc.text = strconv.AppendInt(sc.text, int64(cur), 10)
+			}
+			cur = -1
+		}
+		if end < len(text) {
+			sc.text = append(sc.text, '\n')
+		}
+		lineStart = end + 1
+		line++
+	}
+	if pending {
+		return nil, &Error{Pos: pendPos, Msg: "flags with no record after them; put the flag line just before the record it is for"}
+	}
+	return sc, nil
+}
+
+// generateCount is how many RRs "$GENERATE start-stop[/step] ..." makes
+// (-1 when the range cannot be read; miekg/dns reports that).
+func generateCount(line []byte) int {
+	f := strings.Fields(string(line))
+	if len(f) < 2 {
+		return -1
+	}
+	rng, step := f[1], 1
+	if i := strings.IndexByte(rng, '/'); i >= 0 {
+		s, err := strconv.Atoi(rng[i+1:])
+		if err != nil || s <= 0 {
+			return -1
+		}
+		rng, step = rng[:i], s
+	}
+	a, b, ok := strings.Cut(rng, "-")
+	if !ok {
+		return -1
+	}
+	start, err1 := strconv.Atoi(a)
+	stop, err2 := strconv.Atoi(b)
+	if err1 != nil || err2 != nil || stop < start {
+		return -1
+	}
+	return (stop-start)/step + 1
+}
+
+// checkEscape validates the escape at ln[i] (a backslash): RFC 1035
+// section 5.1 allows \X for a non-digit X and \DDD with three digits up to
+// 255. miekg/dns takes \999 as \231 and \12x as "12x", silently changing
+// the data, so those are errors here.
+func checkEscape(ln []byte, i int, pos zonedb.Pos) error {
+	if i+1 >= len(ln) {
+		return nil // a line-end escape: miekg/dns reports it
+	}
+	if !isDigit(ln[i+1]) {
+		return nil
+	}
+	if i+3 >= len(ln) || !isDigit(ln[i+2]) || !isDigit(ln[i+3]) {
+		end := min(len(ln), i+4)
+		return &Error{Pos: pos, Msg: fmt.Sprintf("bad escape %q: a backslash and a digit must be \\DDD, three digits 000 to 255 (RFC 1035 section 5.1)", ln[i:end])}
+	}
+	if v := int(ln[i+1]-'0')*100 + int(ln[i+2]-'0')*10 + int(ln[i+3]-'0'); v > 255 {
+		return &Error{Pos: pos, Msg: fmt.Sprintf("bad escape %q: \\DDD must be at most 255 (RFC 1035 section 5.1)", ln[i:i+4])}
+	}
 	return nil
 }
 
-type fileInfo struct{ f *includedFile }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func (fi fileInfo) Name() string       { return filepath.Base(fi.f.name) }
-func (fi fileInfo) Size() int64        { return fi.f.Reader.Size() }
-func (fi fileInfo) Mode() fs.FileMode  { return 0o444 }
-func (fi fileInfo) ModTime() time.Time { return time.Time{} }
-func (fi fileInfo) IsDir() bool        { return false }
-func (fi fileInfo) Sys() any           { return nil }
+// generateHasTTL reports whether a $GENERATE template names its own TTL:
+// "$GENERATE range owner [ttl] [class] [ttl] type rdata".
+func generateHasTTL(line []byte) bool {
+	f := strings.Fields(string(line))
+	for i := 3; i < len(f) && i < 6; i++ {
+		if _, isType := dns.StringToType[strings.ToUpper(f[i])]; isType {
+			return false
+		}
+		if _, ok := ttlValue(f[i]); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ttlValue reads a TTL as zone files write it: seconds, or BIND units
+// (1h30m, 7d, 1w).
+func ttlValue(s string) (int64, bool) {
+	var total, cur int64
+	digits := false
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case c >= '0' && c <= '9':
+			cur = cur*10 + int64(c-'0')
+			digits = true
+			if cur > 1<<32 {
+				return 0, false
+			}
+			continue
+		case !digits:
+			return 0, false
+		case c == 's':
+		case c == 'm':
+			cur *= 60
+		case c == 'h':
+			cur *= 3600
+		case c == 'd':
+			cur *= 86400
+		case c == 'w':
+			cur *= 7 * 86400
+		default:
+			return 0, false
+		}
+		total += cur
+		cur, digits = 0, false
+	}
+	if !digits && total == 0 {
+		return 0, false
+	}
+	return total + cur, total+cur <= 1<<32-1
+}
+
+func firstToken(b []byte) string {
+	i := bytes.IndexAny(b, " \t\r;(")
+	if i < 0 {
+		return string(b)
+	}
+	return string(b[:i])
+}
+
+// parseFlags reads the text after ";!": flags separated by blanks or
+// commas, e.g. "REF:cust42@ISP-NET LOCKPTR".
+func parseFlags(s string, pos zonedb.Pos) (zonedb.Flags, string, error) {
+	var fl zonedb.Flags
+	var ref string
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '\t' || r == ',' || r == '\r' })
+	if len(fields) == 0 {
+		return 0, "", &Error{Pos: pos, Msg: "empty flag comment ';!': give REF:reference, LOCKPTR, FORCEREV, TRACKREV or DISABLE"}
+	}
+	for i := 0; i < len(fields); i++ {
+		f := fields[i]
+		if len(f) >= 4 && strings.EqualFold(f[:4], "REF:") {
+			r := f[4:]
+			if r == "" && i+1 < len(fields) {
+				i++
+				r = fields[i]
+			}
+			if !zonedb.ValidReference(r) {
+				return 0, "", &Error{Pos: pos, Msg: fmt.Sprintf("bad reference %q in REF: flag: a reference has letters, digits and -_.@, starting with a letter or digit", r)}
+			}
+			ref = r
+			continue
+		}
+		if strings.EqualFold(f, "REF") && i+1 < len(fields) && strings.HasPrefix(fields[i+1], ":") {
+			i++
+			r := strings.TrimPrefix(fields[i], ":")
+			if !zonedb.ValidReference(r) {
+				return 0, "", &Error{Pos: pos, Msg: fmt.Sprintf("bad reference %q in REF: flag", r)}
+			}
+			ref = r
+			continue
+		}
+		v, ok := zonedb.FlagByName(f)
+		if !ok {
+			return 0, "", &Error{Pos: pos, Msg: fmt.Sprintf("unknown flag %q: the flags are REF:reference, LOCKPTR, FORCEREV, TRACKREV and DISABLE", f)}
+		}
+		fl |= v
+	}
+	return fl, ref, nil
+}
+
+// checkInclude refuses flag lines in an included file: they would be lost.
+func checkInclude(incFS fs.FS, line []byte, pos zonedb.Pos) error {
+	f := strings.Fields(string(line))
+	if len(f) < 2 {
+		return nil // miekg reports the missing file name
+	}
+	name := strings.Trim(f[1], `"`)
+	if path.IsAbs(name) {
+		return &Error{Pos: pos, Msg: "$INCLUDE of an absolute path is not allowed; give a path relative to the zone file"}
+	}
+	b, err := fs.ReadFile(incFS, path.Clean(name))
+	if err != nil {
+		return &Error{Pos: pos, Msg: fmt.Sprintf("$INCLUDE %s: %v", name, err), Err: err}
+	}
+	for i, l := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimLeft(l, " \t"); bytes.HasPrefix(t, []byte(";!")) {
+			return &Error{Pos: zonedb.Pos{File: name, Line: i + 1, Col: len(l) - len(t) + 1}, Msg: "flag comments are not supported in $INCLUDE files; move the flagged records into the zone file"}
+		}
+	}
+	return nil
+}
