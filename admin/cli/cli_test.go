@@ -225,6 +225,7 @@ func scenario(dir string) []step {
 		{name: "zone-rollback", args: []string{"zone", "rollback", "example.org", "2"}},
 		{name: "zone-show-after-rollback", args: []string{"zone", "show", "example.org"}},
 		{name: "zone-serial-set-back", args: []string{"zone", "serial", "example.org", "--set", "5"}, code: 1},
+		{name: "zone-serial-set", args: []string{"zone", "serial", "example.org", "--set", "3000000000"}},
 		{name: "zone-serial-wrap", args: []string{"zone", "serial", "example.org", "--wrap"}},
 		{name: "zone-set", args: []string{"zone", "set", "example.org", "--edit-lock", "--no-inc-updates"}},
 		{name: "zone-info-json", args: []string{"zone", "info", "example.org", "-o", "json"}},
