@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 
 	"dms/zonedb"
 )
@@ -208,6 +210,8 @@ type viewHolder struct {
 	v     *zonedb.View
 	gen   uint64
 	since time.Time
+	cache answerCache
+	key   []byte
 }
 
 const viewMaxAge = time.Second
@@ -234,9 +238,22 @@ func (h *viewHolder) release() {
 }
 
 // handle answers one wire-format query; it returns the packed answer
-// (appended to out[:0]) or nil to send nothing.
+// (appended to out[:0]) or nil to send nothing. Plain queries are answered
+// from the worker's cache when it has them.
 func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.Addr) []byte {
 	start := time.Now()
+	q, key, plain := parsePlain(in, proto, h.key)
+	h.key = key
+	gen := s.db.Generation()
+	if plain {
+		if e, ok := h.cache.get(gen, key); ok {
+			b := fromCache(e, in, q, out)
+			if s.opts.Observe != nil {
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start)})
+			}
+			return b
+		}
+	}
 	var resp *dns.Msg
 	if err := req.Unpack(in); err != nil {
 		resp = formerr(in)
@@ -260,6 +277,9 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	if err != nil {
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
 		return nil
+	}
+	if plain && resp.Rcode != dns.RcodeServerFailure && h.gen == gen {
+		h.cache.put(gen, key, cacheEntry{wire: append([]byte(nil), b...), rcode: resp.Rcode, truncated: resp.Truncated})
 	}
 	if s.opts.Observe != nil {
 		var qt uint16
@@ -306,17 +326,43 @@ func formerr(in []byte) *dns.Msg {
 	return m
 }
 
+// udpBatch is how many datagrams one recvmmsg/sendmmsg moves.
+const udpBatch = 32
+
+// batchConn is ipv4.PacketConn or ipv6.PacketConn: recvmmsg and sendmmsg.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
 func (s *Server) serveUDP(uc *net.UDPConn) {
 	h := &viewHolder{db: s.db}
 	defer h.release()
-	in := make([]byte, 65535)
-	out := make([]byte, 0, 65535)
+	var bc batchConn
+	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {
+		bc = ipv6.NewPacketConn(uc)
+	} else {
+		bc = ipv4.NewPacketConn(uc)
+	}
+	in := make([]ipv4.Message, udpBatch)
+	out := make([]ipv4.Message, udpBatch)
+	inBuf := make([]byte, udpBatch*4096)
+	outBuf := make([]byte, udpBatch*2048)
+	for i := range in {
+		in[i].Buffers = [][]byte{inBuf[i*4096 : (i+1)*4096]}
+		out[i].Buffers = [][]byte{nil}
+	}
 	req := new(dns.Msg)
+	var deadline time.Time
 	for {
 		// Wake up now and then so an idle worker lets its read
-		// transaction go (old pages can then be reused).
-		_ = uc.SetReadDeadline(time.Now().Add(viewMaxAge))
-		n, from, err := uc.ReadFromUDPAddrPort(in)
+		// transaction go (old pages can then be reused). Moving the
+		// deadline costs a timer update: do it at most every 100 ms.
+		if now := time.Now(); deadline.Sub(now) < viewMaxAge-100*time.Millisecond {
+			deadline = now.Add(viewMaxAge)
+			_ = uc.SetReadDeadline(deadline)
+		}
+		n, err := bc.ReadBatch(in, 0)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -324,14 +370,33 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				h.release()
-				continue
+				deadline = time.Time{}
 			}
 			continue
 		}
-		*req = dns.Msg{}
-		b := s.handle(h, req, in[:n], out, UDP, from.Addr())
-		if b != nil {
-			_, _ = uc.WriteToUDPAddrPort(b, from)
+		w := 0
+		for i := range n {
+			m := &in[i]
+			var client netip.Addr
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				client, _ = netip.AddrFromSlice(ua.IP)
+			}
+			*req = dns.Msg{}
+			ob := outBuf[w*2048 : w*2048 : (w+1)*2048]
+			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, client.Unmap())
+			if b == nil {
+				continue
+			}
+			out[w].Buffers[0] = b
+			out[w].Addr = m.Addr
+			w++
+		}
+		for sent := 0; sent < w; {
+			k, err := bc.WriteBatch(out[sent:w], 0)
+			if err != nil {
+				break
+			}
+			sent += k
 		}
 	}
 }
