@@ -6,8 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -377,5 +379,93 @@ func TestServeMetrics(t *testing.T) {
 	cmd.Stdin = strings.NewReader(after)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+// TestServeIPv6AndTwoListeners: --listen repeats; IPv6 works.
+func TestServeIPv6AndTwoListeners(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", serveZone)
+	if r := run(t, db, "", "zone", "load", filepath.Join(dir, "example.org")); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--metrics-listen", "")
+	logb := new(syncBuffer)
+	cmd.Stderr = logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	re := regexp.MustCompile(`dns="(\S+) (\S+)"`)
+	var m []string
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		if m = re.FindStringSubmatch(logb.String()); m != nil {
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no listen addresses in log:\n%s", logb.String())
+	}
+	for _, addr := range m[1:] {
+		for _, proto := range []string{"udp", "tcp"} {
+			q := new(dns.Msg)
+			q.SetQuestion("www.example.org.", dns.TypeA)
+			if r := exchange(t, proto, addr, q); len(r.Answer) != 1 {
+				t.Errorf("%s %s: %v", proto, addr, r)
+			}
+		}
+	}
+}
+
+// TestServeTCPLimits: idle connections are closed after --tcp-idle, and a
+// connection over --max-tcp is closed at once, while others are served.
+func TestServeTCPLimits(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", serveZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--tcp-idle", "300ms", "--max-tcp", "2")
+	logb := new(syncBuffer)
+	cmd.Stderr = logb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	re := regexp.MustCompile(`dns=(\S+)`)
+	var m []string
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		if m = re.FindStringSubmatch(logb.String()); m != nil {
+			break
+		}
+	}
+	if m == nil {
+		t.Fatalf("no address in log:\n%s", logb.String())
+	}
+	addr := m[1]
+	closed := func(c net.Conn, within time.Duration) bool {
+		c.SetReadDeadline(time.Now().Add(within))
+		_, err := c.Read(make([]byte, 1))
+		return err == io.EOF
+	}
+	a, _ := net.Dial("tcp", addr)
+	b, _ := net.Dial("tcp", addr)
+	time.Sleep(50 * time.Millisecond)
+	over, _ := net.Dial("tcp", addr)
+	if !closed(over, time.Second) {
+		t.Errorf("a third connection over --max-tcp 2 stayed open")
+	}
+	start := time.Now()
+	if !closed(a, 2*time.Second) || !closed(b, 2*time.Second) {
+		t.Errorf("idle connections not closed")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("idle close took %v", d)
+	}
+	// Slots are free again.
+	q := new(dns.Msg)
+	q.SetQuestion("www.example.org.", dns.TypeA)
+	if r := exchange(t, "tcp", addr, q); len(r.Answer) != 1 {
+		t.Errorf("after the limits: %v", r)
 	}
 }
