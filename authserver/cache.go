@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 )
 
 // The answer cache: packed answers of plain queries, per worker (no locks),
@@ -103,43 +104,89 @@ type cacheEntry struct {
 	truncated bool
 }
 
-// answerCache is one worker's cache.
+// answerCache is one worker's cache: the entries live in one byte arena
+// and an open-addressing table of arena offsets finds them, so the cache
+// holds no pointers for the garbage collector to scan and costs little
+// more than the answers themselves. Arena entry layout:
+//
+//	keylen (2) | key | rcode (1) | truncated (1) | wirelen (2) | wire
 type answerCache struct {
-	gen     uint64
-	entries map[string]cacheEntry
-	bytes   int
+	gen   uint64
+	seed  maphash.Seed
+	arena []byte
+	table []uint32 // arena offset + 1; 0 is empty
+	n     int
 }
 
 // Bounds of one worker's cache: past them it starts again empty.
 const (
 	cacheMaxEntries = 1 << 18
-	cacheMaxBytes   = 32 << 20
+	cacheMaxBytes   = 24 << 20
+	cacheTableSize  = 2 * cacheMaxEntries // load factor at most 1/2
 )
+
+func (c *answerCache) reset(gen uint64) {
+	c.gen, c.n = gen, 0
+	c.arena = c.arena[:0]
+	clear(c.table)
+}
+
+func (c *answerCache) slot(key []byte) uint32 {
+	return uint32(maphash.Bytes(c.seed, key)) & (cacheTableSize - 1)
+}
 
 func (c *answerCache) get(gen uint64, key []byte) (cacheEntry, bool) {
 	if c.gen != gen {
-		clear(c.entries)
-		c.gen, c.bytes = gen, 0
+		c.reset(gen)
 		return cacheEntry{}, false
 	}
-	e, ok := c.entries[string(key)]
-	return e, ok
+	if c.table == nil {
+		return cacheEntry{}, false
+	}
+	for i := c.slot(key); ; i = (i + 1) & (cacheTableSize - 1) {
+		off := c.table[i]
+		if off == 0 {
+			return cacheEntry{}, false
+		}
+		e := c.arena[off-1:]
+		kl := int(binary.BigEndian.Uint16(e))
+		if string(e[2:2+kl]) != string(key) {
+			continue
+		}
+		e = e[2+kl:]
+		wl := int(binary.BigEndian.Uint16(e[2:]))
+		return cacheEntry{wire: e[4 : 4+wl], rcode: int(e[0]), truncated: e[1] != 0}, true
+	}
 }
 
 func (c *answerCache) put(gen uint64, key []byte, e cacheEntry) {
-	if c.entries == nil {
-		c.entries = make(map[string]cacheEntry)
+	if c.table == nil {
+		c.table = make([]uint32, cacheTableSize)
+		c.seed = maphash.MakeSeed()
 	}
 	if c.gen != gen {
-		clear(c.entries)
-		c.gen, c.bytes = gen, 0
+		c.reset(gen)
 	}
-	if len(c.entries) >= cacheMaxEntries || c.bytes+len(e.wire) > cacheMaxBytes {
-		clear(c.entries)
-		c.bytes = 0
+	size := 2 + len(key) + 4 + len(e.wire)
+	if c.n >= cacheMaxEntries || len(c.arena)+size > cacheMaxBytes {
+		c.reset(gen)
 	}
-	c.entries[string(key)] = e
-	c.bytes += len(e.wire) + len(key)
+	off := len(c.arena)
+	c.arena = binary.BigEndian.AppendUint16(c.arena, uint16(len(key)))
+	c.arena = append(c.arena, key...)
+	t := byte(0)
+	if e.truncated {
+		t = 1
+	}
+	c.arena = append(c.arena, byte(e.rcode), t)
+	c.arena = binary.BigEndian.AppendUint16(c.arena, uint16(len(e.wire)))
+	c.arena = append(c.arena, e.wire...)
+	i := c.slot(key)
+	for c.table[i] != 0 {
+		i = (i + 1) & (cacheTableSize - 1)
+	}
+	c.table[i] = uint32(off + 1)
+	c.n++
 }
 
 // fromCache writes the cached answer for query in into out.
