@@ -202,7 +202,11 @@ func TestServeBadPackets(t *testing.T) {
 			}
 			defer c.Close()
 			c.Write(tc.pkt)
-			c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			wait := 3 * time.Second
+			if tc.rcode < 0 {
+				wait = 500 * time.Millisecond
+			}
+			c.SetReadDeadline(time.Now().Add(wait))
 			buf := make([]byte, 4096)
 			n, err := c.Read(buf)
 			if tc.rcode < 0 {
@@ -448,18 +452,35 @@ func TestServeTCPLimits(t *testing.T) {
 		_, err := c.Read(make([]byte, 1))
 		return err == io.EOF
 	}
-	a, _ := net.Dial("tcp", addr)
-	b, _ := net.Dial("tcp", addr)
-	time.Sleep(50 * time.Millisecond)
+	// Two connections, each known to be served (one answer each).
+	var conns []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		q := new(dns.Msg)
+		q.SetQuestion("www.example.org.", dns.TypeA)
+		dc := &dns.Conn{Conn: c}
+		if err := dc.WriteMsg(q); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dc.ReadMsg(); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	a, b := conns[0], conns[1]
 	over, _ := net.Dial("tcp", addr)
-	if !closed(over, time.Second) {
+	if !closed(over, 3*time.Second) {
 		t.Errorf("a third connection over --max-tcp 2 stayed open")
 	}
 	start := time.Now()
-	if !closed(a, 2*time.Second) || !closed(b, 2*time.Second) {
+	if !closed(a, 5*time.Second) || !closed(b, 5*time.Second) {
 		t.Errorf("idle connections not closed")
 	}
-	if d := time.Since(start); d > time.Second {
+	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("idle close took %v", d)
 	}
 	// Slots are free again.
