@@ -120,6 +120,44 @@ func probeFree(addr string) error {
 	return nil
 }
 
+// bindAddr opens the TCP listener and the workers' UDP sockets of one
+// address. For port 0 the TCP listener picks the port and the UDP sockets
+// join it; a port taken for UDP meanwhile means trying another.
+func bindAddr(ctx context.Context, lc net.ListenConfig, addr string, workers int) ([]*net.UDPConn, net.Listener, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	var lastErr error
+	for range tries {
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, err)
+		}
+		bound := ln.Addr().String()
+		var udp []*net.UDPConn
+		for range workers {
+			pc, err := lc.ListenPacket(ctx, "udp", bound)
+			if err != nil {
+				lastErr = fmt.Errorf("listen udp %s: %w", bound, err)
+				break
+			}
+			uc := pc.(*net.UDPConn)
+			_ = uc.SetReadBuffer(4 << 20)
+			udp = append(udp, uc)
+		}
+		if len(udp) == workers {
+			return udp, ln, nil
+		}
+		for _, uc := range udp {
+			uc.Close()
+		}
+		ln.Close()
+	}
+	return nil, nil, lastErr
+}
+
 // Start opens every socket and starts answering. It returns once all
 // sockets are open (or the first error, with nothing left open).
 func (s *Server) Start(ctx context.Context) error {
@@ -131,35 +169,15 @@ func (s *Server) Start(ctx context.Context) error {
 			s.Close()
 			return err
 		}
-		// The first UDP socket may pick the port (":0"); the others join it.
-		var bound string
-		for i := 0; i < s.opts.Workers; i++ {
-			a := addr
-			if bound != "" {
-				a = bound
-			}
-			pc, err := lc.ListenPacket(ctx, "udp", a)
-			if err != nil {
-				s.Close()
-				return fmt.Errorf("listen udp %s: %w", addr, err)
-			}
-			uc := pc.(*net.UDPConn)
-			if bound == "" {
-				bound = uc.LocalAddr().String()
-			}
-			_ = uc.SetReadBuffer(4 << 20)
-			s.mu.Lock()
-			s.udp = append(s.udp, uc)
-			s.mu.Unlock()
-		}
-		ln, err := lc.Listen(ctx, "tcp", bound)
+		udp, ln, err := bindAddr(ctx, lc, addr, s.opts.Workers)
 		if err != nil {
 			s.Close()
-			return fmt.Errorf("listen tcp %s: %w", bound, err)
+			return err
 		}
 		s.mu.Lock()
+		s.udp = append(s.udp, udp...)
 		s.tcp = append(s.tcp, ln)
-		s.addrs = append(s.addrs, bound)
+		s.addrs = append(s.addrs, ln.Addr().String())
 		s.mu.Unlock()
 	}
 	s.mu.Lock()
