@@ -230,7 +230,8 @@ type viewHolder struct {
 	since time.Time
 	cache answerCache
 	key   []byte
-	// noCache sends every query down the full path (benchmarks of it).
+	// noCache sends every query down the full path (TCP connections, and
+	// benchmarks of the full path).
 	noCache bool
 }
 
@@ -455,14 +456,18 @@ func (s *Server) serveTCP(ln net.Listener) {
 // pipelined; a length prefix that lies ends the connection).
 func (s *Server) serveConn(c net.Conn) {
 	defer c.Close()
-	h := &viewHolder{db: s.db}
+	// No answer cache per connection: its table alone is 2 MB, and up to
+	// MaxTCP connections may be open. TCP answers take the full path.
+	h := &viewHolder{db: s.db, noCache: true}
 	defer h.release()
 	var client netip.Addr
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		client = ta.AddrPort().Addr()
 	}
-	in := make([]byte, 65535)
-	out := make([]byte, 2, 65537)
+	// Buffers start small and grow to the largest message seen: up to
+	// MaxTCP connections may be open at once.
+	in := make([]byte, 512)
+	out := make([]byte, 2, 4096)
 	req := new(dns.Msg)
 	for {
 		_ = c.SetReadDeadline(time.Now().Add(s.opts.TCPIdle))
@@ -472,6 +477,9 @@ func (s *Server) serveConn(c net.Conn) {
 		n := int(binary.BigEndian.Uint16(in))
 		if n < 12 {
 			return
+		}
+		if n > len(in) {
+			in = make([]byte, n)
 		}
 		if _, err := io.ReadFull(c, in[:n]); err != nil {
 			return
@@ -483,6 +491,7 @@ func (s *Server) serveConn(c net.Conn) {
 			continue
 		}
 		msg := append(out[:2], b...)
+		out = msg[:2] // keep the grown buffer
 		binary.BigEndian.PutUint16(msg, uint16(len(b)))
 		_ = c.SetWriteDeadline(time.Now().Add(s.opts.TCPIdle))
 		if _, err := c.Write(msg); err != nil {
