@@ -126,21 +126,26 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-var reDNSAddr = regexp.MustCompile(`msg=serving .*dns=(\S+) metrics=(\S+)`)
+var reDNSAddr = regexp.MustCompile(`msg=serving .*dns=("[^"]+"|\S+) metrics=(\S+)`)
 
 // server is a running dms serve.
 type server struct {
 	cmd *exec.Cmd
 	log *syncBuffer
-	// dns and metrics are the addresses it answers DNS and /metrics on.
+	// dns and metrics are the addresses it answers DNS and /metrics on;
+	// all are every DNS address.
 	dns, metrics string
+	all          []string
 }
 
 // startServe runs dms serve on db (DNS on a free port of 127.0.0.1) and
 // waits for its control socket and DNS listener.
-func startServe(t *testing.T, db string) *server {
+func startServe(t *testing.T, db string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--workers", "2", "--metrics-listen", "127.0.0.1:0")
+	if len(args) == 0 {
+		args = []string{"--listen", "127.0.0.1:0", "--workers", "2", "--metrics-listen", "127.0.0.1:0"}
+	}
+	cmd := exec.Command(dmsBin, append([]string{"--db", db, "serve"}, args...)...)
 	errb := new(syncBuffer)
 	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
@@ -162,7 +167,8 @@ func startServe(t *testing.T, db string) *server {
 		if m := reDNSAddr.FindStringSubmatch(errb.String()); m != nil {
 			if c, err := admin.DialControl(admin.SocketPath(db)); err == nil {
 				c.Close()
-				return &server{cmd: cmd, log: errb, dns: m[1], metrics: m[2]}
+				addrs := strings.Fields(strings.Trim(m[1], `"`))
+				return &server{cmd: cmd, log: errb, dns: addrs[0], all: addrs, metrics: m[2]}
 			}
 		}
 		time.Sleep(20 * time.Millisecond)

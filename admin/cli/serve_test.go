@@ -6,10 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -394,24 +392,11 @@ func TestServeIPv6AndTwoListeners(t *testing.T) {
 	if r := run(t, db, "", "zone", "load", filepath.Join(dir, "example.org")); r.code != 0 {
 		t.Fatal(r.err)
 	}
-	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--metrics-listen", "")
-	logb := new(syncBuffer)
-	cmd.Stderr = logb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	srv := startServe(t, db, "--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--metrics-listen", "")
+	if len(srv.all) != 2 {
+		t.Fatalf("addresses %q", srv.all)
 	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	re := regexp.MustCompile(`dns="(\S+) (\S+)"`)
-	var m []string
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
-		if m = re.FindStringSubmatch(logb.String()); m != nil {
-			break
-		}
-	}
-	if m == nil {
-		t.Fatalf("no listen addresses in log:\n%s", logb.String())
-	}
-	for _, addr := range m[1:] {
+	for _, addr := range srv.all {
 		for _, proto := range []string{"udp", "tcp"} {
 			q := new(dns.Msg)
 			q.SetQuestion("www.example.org.", dns.TypeA)
@@ -429,24 +414,7 @@ func TestServeTCPLimits(t *testing.T) {
 	db := filepath.Join(dir, "dms.db")
 	writeFile(t, dir, "example.org", serveZone)
 	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
-	cmd := exec.Command(dmsBin, "--db", db, "serve", "--listen", "127.0.0.1:0", "--metrics-listen", "", "--tcp-idle", "300ms", "--max-tcp", "2")
-	logb := new(syncBuffer)
-	cmd.Stderr = logb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
-	re := regexp.MustCompile(`dns=(\S+)`)
-	var m []string
-	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
-		if m = re.FindStringSubmatch(logb.String()); m != nil {
-			break
-		}
-	}
-	if m == nil {
-		t.Fatalf("no address in log:\n%s", logb.String())
-	}
-	addr := m[1]
+	addr := startServe(t, db, "--listen", "127.0.0.1:0", "--metrics-listen", "", "--tcp-idle", "300ms", "--max-tcp", "2").dns
 	closed := func(c net.Conn, within time.Duration) bool {
 		c.SetReadDeadline(time.Now().Add(within))
 		_, err := c.Read(make([]byte, 1))
