@@ -180,3 +180,34 @@ func BenchmarkServeCached(b *testing.B) { benchServe(b, benchQueries(b), true) }
 
 // BenchmarkServeUncached: the full path (parse, lookup, pack).
 func BenchmarkServeUncached(b *testing.B) { benchServe(b, benchQueries(b), false) }
+
+// BenchmarkServeParallel runs the query path on every P, each goroutine a
+// worker with its own read transaction and cache, as in dms serve: run with
+// -cpu 1,2 to see that workers do not contend (no shared lock on the path).
+func BenchmarkServeParallel(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		name := "cached"
+		if !cached {
+			name = "uncached"
+		}
+		b.Run(name, func(b *testing.B) {
+			db := testStore(b, map[string]string{"bench.example.": benchZone(10000)})
+			s := NewServer(db, Options{}, nil)
+			queries := benchQueries(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				h := &viewHolder{db: db, noCache: !cached}
+				defer h.release()
+				out := make([]byte, 0, 65535)
+				req := new(dns.Msg)
+				i := 0
+				for pb.Next() {
+					*req = dns.Msg{}
+					s.handle(h, req, queries[i%len(queries)], out, UDP, netip.Addr{})
+					i++
+				}
+			})
+		})
+	}
+}
