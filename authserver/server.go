@@ -107,17 +107,36 @@ func probeFree(addr string) error {
 	if port == "0" {
 		return nil
 	}
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, port))
+	fam := family(addr)
+	pc, err := net.ListenPacket("udp"+fam, net.JoinHostPort(host, port))
 	if err != nil {
 		return fmt.Errorf("listen udp %s: %w (is another nameserver running there?)", addr, err)
 	}
 	pc.Close()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp"+fam, addr)
 	if err != nil {
 		return fmt.Errorf("listen tcp %s: %w (is another nameserver running there?)", addr, err)
 	}
 	ln.Close()
 	return nil
+}
+
+// family is "4" or "6" for an address literal, "" for a host name. An
+// IPv6 address, [::] included, then listens on IPv6 only (as BIND's
+// listen-on-v6), so [::]:53 and 0.0.0.0:53 can both be given.
+func family(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	ip, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return ""
+	case ip.Is4():
+		return "4"
+	}
+	return "6"
 }
 
 // bindAddr opens the TCP listener and the workers' UDP sockets of one
@@ -130,15 +149,16 @@ func bindAddr(ctx context.Context, lc net.ListenConfig, addr string, workers int
 		tries = 20
 	}
 	var lastErr error
+	fam := family(addr)
 	for range tries {
-		ln, err := lc.Listen(ctx, "tcp", addr)
+		ln, err := lc.Listen(ctx, "tcp"+fam, addr)
 		if err != nil {
 			return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, err)
 		}
 		bound := ln.Addr().String()
 		var udp []*net.UDPConn
 		for range workers {
-			pc, err := lc.ListenPacket(ctx, "udp", bound)
+			pc, err := lc.ListenPacket(ctx, "udp"+fam, bound)
 			if err != nil {
 				lastErr = fmt.Errorf("listen udp %s: %w", bound, err)
 				break

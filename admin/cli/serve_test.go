@@ -458,3 +458,29 @@ func TestServeTCPLimits(t *testing.T) {
 		t.Errorf("after the limits: %v", r)
 	}
 }
+
+// TestServeDualWildcards: [::]:P and 0.0.0.0:P together, as the packaged
+// unit gives them: IPv6 wildcards are IPv6-only, so both bind.
+func TestServeDualWildcards(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", serveZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	l.Close()
+	srv := startServe(t, db, "--listen", "[::]:"+port, "--listen", "0.0.0.0:"+port, "--metrics-listen", "")
+	if len(srv.all) != 2 {
+		t.Fatalf("addresses %q", srv.all)
+	}
+	for _, addr := range []string{"127.0.0.1:" + port, "[::1]:" + port} {
+		q := new(dns.Msg)
+		q.SetQuestion("www.example.org.", dns.TypeA)
+		if r := exchange(t, "udp", addr, q); len(r.Answer) != 1 {
+			t.Errorf("%s: %v", addr, r)
+		}
+	}
+}
