@@ -22,6 +22,16 @@ func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint1
 		if !ok {
 			return hop > 0 // a chain that leaves our zones ends here
 		}
+		if qtype == dns.TypeDS && qname != "." && dns.CountLabel(qname) == dns.CountLabel(z.Origin) {
+			// A DS belongs to the parent side of the cut (RFC 4035
+			// section 3.1.4.1): answer from the parent zone when it is
+			// served here too.
+			if i, end := dns.NextLabel(qname, 0); !end {
+				if pz, ok := v.FindZone(qname[i:]); ok {
+					z = pz
+				}
+			}
+		}
 		lq := strings.ToLower(qname)
 		for _, s := range seen {
 			if s == lq {

@@ -244,6 +244,11 @@ www A 192.0.2.201
 		// The child zone, served here too, answers for its names.
 		{name: "longest suffix wins", qname: "www.sub.example.org.", qtype: dns.TypeA, aa: true,
 			answer: []string{"www.sub.example.org. 86400 IN A 192.0.2.201"}},
+		{name: "child apex NS from the child", qname: "sub.example.org.", qtype: dns.TypeNS, aa: true,
+			answer: []string{"sub.example.org. 86400 IN NS ns1.example.org."}},
+		{name: "RFC 4035 3.1.4.1 DS at a child apex from the parent", qname: "sub.example.org.", qtype: dns.TypeDS, aa: true,
+			answer: []string{"sub.example.org. 3600 IN DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"}},
+		{name: "DS at an apex whose parent is not ours", qname: "example.org.", qtype: dns.TypeDS, aa: true, ns: []string{soaOrg}},
 	})
 	// Delete the child: the parent's referral comes back.
 	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "sub.example.org.", Update: func(z *zonedb.Zone) error { z.Deleted = true; return nil }}}}); err != nil {
