@@ -64,6 +64,14 @@ func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 	// Walk down from the apex: a zone cut or a DNAME above qname decides
 	// the answer; a missing name ends the walk at the closest encloser.
 	var node *zonedb.Node
+	if depth > 0 {
+		// A DNAME at the apex redirects every name below it (RFC 6672).
+		if apex := v.Node(z, z.Origin); apex.State == zonedb.NodeData {
+			if dn := apex.Get(dns.TypeDNAME); dn != nil {
+				return e.dname(v, z, resp, qname, z.Origin, dn, qtype, do)
+			}
+		}
+	}
 	for d := 1; d <= depth; d++ {
 		nm := name(d)
 		node = v.Node(z, nm)

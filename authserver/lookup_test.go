@@ -235,6 +235,22 @@ func TestLookupWildcards(t *testing.T) {
 	})
 }
 
+// TestDNAMEAtApex: RFC 6672 allows a DNAME at the apex; it redirects
+// every name below, not the apex itself.
+func TestDNAMEAtApex(t *testing.T) {
+	db := testStore(t, map[string]string{"example.net.": exampleNet, "example.com.": `@ SOA ns1.example.net. h.example.net. 1 2 3 4 5
+@ NS ns1.example.net.
+@ DNAME example.net.
+@ A 192.0.2.5
+`})
+	runCases(t, db, []tcase{
+		{name: "below the apex DNAME", qname: "www.example.com.", qtype: dns.TypeA, aa: true,
+			answer: []string{"example.com. 86400 IN DNAME example.net.", "www.example.com. 86400 IN CNAME www.example.net.", "www.example.net. 3600 IN A 198.51.100.80"}},
+		{name: "the apex itself", qname: "example.com.", qtype: dns.TypeA, aa: true,
+			answer: []string{"example.com. 86400 IN A 192.0.2.5"}},
+	})
+}
+
 func TestZoneSelection(t *testing.T) {
 	db := testStore(t, map[string]string{"example.org.": exampleOrg, "sub.example.org.": `@ SOA ns1.example.org. h.example.org. 1 2 3 4 5
 @ NS ns1.example.org.
