@@ -82,7 +82,7 @@ func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			continue
 		}
 		if ns := node.Get(dns.TypeNS); ns != nil && (d < depth || qtype != dns.TypeDS) {
-			e.referral(v, z, resp, nm, node, do)
+			e.referral(v, z, resp, nm, node, do, first)
 			return "", false
 		}
 		if d < depth {
@@ -193,8 +193,11 @@ func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg
 
 // referral answers for data at or below a zone cut: the NS in authority,
 // their in-zone addresses as glue, no AA (RFC 1034 section 4.3.2 step 3b).
-func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cut string, node *zonedb.Node, do bool) {
-	resp.Authoritative = false
+func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cut string, node *zonedb.Node, do, first bool) {
+	if first {
+		// After a CNAME, AA stays: it is about the query name's answer.
+		resp.Authoritative = false
+	}
 	ns := e.rrs(cut, dns.TypeNS, node.Get(dns.TypeNS))
 	var ds []dns.RR
 	if do {

@@ -25,6 +25,7 @@ www       A     192.0.2.80
 ftp       CNAME www
 ext       CNAME www.example.net.
 outside   CNAME www.example.com.
+tosub     CNAME www.sub
 loop1     CNAME loop2
 loop2     CNAME loop1
 a.b.c     A     192.0.2.1
@@ -175,6 +176,10 @@ func TestLookupRFC1034(t *testing.T) {
 			answer: []string{"ext.example.org. 3600 IN CNAME www.example.net.", "www.example.net. 3600 IN A 198.51.100.80"}},
 		{name: "CNAME out of our zones", qname: "outside.example.org.", qtype: dns.TypeA, aa: true,
 			answer: []string{"outside.example.org. 3600 IN CNAME www.example.com."}},
+		{name: "CNAME into a delegation: AA for the CNAME, then the referral", qname: "tosub.example.org.", qtype: dns.TypeA, aa: true,
+			answer: []string{"tosub.example.org. 3600 IN CNAME www.sub.example.org."},
+			ns:     []string{"sub.example.org. 3600 IN NS ns.example.net.", "sub.example.org. 3600 IN NS ns1.sub.example.org."},
+			extra:  []string{"ns1.sub.example.org. 3600 IN A 192.0.2.200"}},
 		{name: "CNAME loop stops", qname: "loop1.example.org.", qtype: dns.TypeA, aa: true,
 			answer: []string{"loop1.example.org. 3600 IN CNAME loop2.example.org.", "loop2.example.org. 3600 IN CNAME loop1.example.org."}},
 		{name: "referral with glue, no AA", qname: "www.sub.example.org.", qtype: dns.TypeA,
