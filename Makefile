@@ -4,7 +4,7 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go fuzz-smoke fuzz bench bench-go bench-store lint deps clean
+.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-go bench-store lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
@@ -20,10 +20,14 @@ run: build
 deps:
 	@sh scripts/test-deps.sh
 
-test: deps lint build test-go fuzz-smoke
+test: deps lint build test-go test-race fuzz-smoke
 
 test-go:
 	$(GO) test -count=1 -timeout 8m ./...
+
+# The packages with goroutines sharing the store, under the race detector.
+test-race:
+	$(GO) test -race -count=1 -timeout 5m ./authserver ./zonedb ./admin
 
 # A short run of every fuzz target (the corpora in testdata/ are replayed by
 # test-go as well).
