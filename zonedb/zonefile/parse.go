@@ -6,6 +6,7 @@ package zonefile
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -127,7 +128,7 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		if h.Class != dns.ClassINET {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("class %s is not served; only IN records belong in a zone", dns.ClassToString[h.Class])}
 		}
-		if h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
+		if h.Rrtype == 0 || h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])}
 		}
 		if err := rrSane(rr); err != nil {
@@ -157,10 +158,33 @@ func cmpOr(a, b string) string {
 // rrSane catches RDATA that miekg/dns accepts but that cannot be packed.
 func rrSane(rr dns.RR) error {
 	buf := make([]byte, dns.Len(rr)+64)
-	if _, err := dns.PackRR(rr, buf, 0, nil, false); err != nil {
+	off, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
 		return fmt.Errorf("bad %s record: %v", dns.TypeToString[rr.Header().Rrtype], err)
 	}
+	// Empty RDATA ("\# 0") is valid only for types whose RDATA may be
+	// empty; for the others miekg/dns makes a record it cannot print back.
+	if _, generic := rr.(*dns.RFC3597); !generic && rdlen(buf[:off]) == 0 {
+		switch rr.Header().Rrtype {
+		case dns.TypeNULL, dns.TypeAPL, dns.TypeOPT:
+		default:
+			return fmt.Errorf("empty RDATA for a %s record", dns.TypeToString[rr.Header().Rrtype])
+		}
+	}
 	return nil
+}
+
+// rdlen reads the RDLENGTH of the one RR packed in msg.
+func rdlen(msg []byte) int {
+	off := 0
+	for off < len(msg) && msg[off] != 0 {
+		off += int(msg[off]) + 1
+	}
+	off += 1 + 8
+	if off+2 > len(msg) {
+		return -1
+	}
+	return int(binary.BigEndian.Uint16(msg[off:]))
 }
 
 var (

@@ -106,8 +106,8 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 			t = fmt.Sprint(rh.Ttl)
 		}
 		typ := dns.TypeToString[rh.Rrtype]
-		if typ == "" {
-			typ = fmt.Sprintf("TYPE%d", rh.Rrtype)
+		if t, ok := dns.StringToType[typ]; !ok || t != rh.Rrtype {
+			typ = fmt.Sprintf("TYPE%d", rh.Rrtype) // RFC 3597
 		}
 		if soa, ok := r.RR.(*dns.SOA); ok {
 			fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s %s (\n", ownerWidth, name, t, typ, soa.Ns, soa.Mbox)
@@ -138,6 +138,16 @@ func typeRank(t uint16) int {
 
 // relName writes name relative to origin ("@" for the apex).
 func relName(name, origin string) string {
+	out := relName1(name, origin)
+	if strings.HasPrefix(out, "$") {
+		// A line starting with $ is a directive: escape it ($GENERATE
+		// makes such names from "$$").
+		out = "\\" + out
+	}
+	return out
+}
+
+func relName1(name, origin string) string {
 	cn := dns.CanonicalName(name)
 	if cn == origin {
 		return "@"

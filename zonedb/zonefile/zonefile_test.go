@@ -57,7 +57,16 @@ func canon(recs []zonedb.Record, zoneRef string) map[string]int {
 		if r.RR.Header().Rrtype == dns.TypeSOA {
 			ref = zoneRef
 		}
-		out[strings.ToLower(r.RR.String())+"|"+r.Flags.String()+"|"+ref]++
+		// Compare wire forms: "\\$" and a "$" made by $GENERATE are the
+		// same name written two ways.
+		rr := dns.Copy(r.RR)
+		rr.Header().Name = strings.ToLower(rr.Header().Name)
+		buf := make([]byte, dns.Len(rr)+512)
+		n, err := dns.PackRR(rr, buf, 0, nil, false)
+		if err != nil {
+			panic(err)
+		}
+		out[string(buf[:n])+"|"+r.Flags.String()+"|"+ref]++
 	}
 	return out
 }
