@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,7 +48,8 @@ func (f *Factory) Client(write bool) (admin.Client, error) {
 			return rc, nil
 		}
 	}
-	db, err := zonedb.Open(f.DBPath, zonedb.Options{ReadOnly: !write, Create: write})
+	// Another command may hold the store for a moment: wait for it.
+	db, err := zonedb.Open(f.DBPath, zonedb.Options{ReadOnly: !write, Create: write, LockTimeout: 5 * time.Second})
 	if err != nil {
 		if errors.Is(err, zonedb.ErrNoStore) {
 			return nil, &admin.Error{Code: admin.CodeStore, Message: fmt.Sprintf("no store at %s", f.DBPath),

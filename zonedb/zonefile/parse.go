@@ -131,9 +131,19 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		if h.Rrtype == 0 || h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])}
 		}
-		if err := rrSane(rr); err != nil {
+		rr, err = rrSane(rr)
+		if err == nil && e.generic {
+			// miekg/dns fills a known type from "\\#" RDATA leniently
+			// (an RT of two bytes gets an empty host): the record must
+			// read back from its own presentation form.
+			if _, perr := dns.NewRR(rr.String()); perr != nil {
+				err = fmt.Errorf("bad %s record: its RDATA does not make a whole %s", dns.TypeToString[h.Rrtype], dns.TypeToString[h.Rrtype])
+			}
+		}
+		if err != nil {
 			return nil, &Error{Pos: e.pos, Msg: err.Error()}
 		}
+		h = rr.Header()
 		if !dns.IsSubDomain(origin, dns.CanonicalName(h.Name)) {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)}
 		}
@@ -156,11 +166,18 @@ func cmpOr(a, b string) string {
 }
 
 // rrSane catches RDATA that miekg/dns accepts but that cannot be packed.
-func rrSane(rr dns.RR) error {
+func rrSane(rr dns.RR) (dns.RR, error) {
 	buf := make([]byte, dns.Len(rr)+64)
 	off, err := dns.PackRR(rr, buf, 0, nil, false)
 	if err != nil {
-		return fmt.Errorf("bad %s record: %v", dns.TypeToString[rr.Header().Rrtype], err)
+		return nil, fmt.Errorf("bad %s record: %v", dns.TypeToString[rr.Header().Rrtype], err)
+	}
+	// RDATA given in the generic form (RFC 3597) for a known type must
+	// decode as that type; miekg/dns would keep a half-filled record that
+	// cannot be printed back.
+	back, n, err := dns.UnpackRR(buf[:off], 0)
+	if err != nil || n != off || back.Header().Rrtype != rr.Header().Rrtype {
+		return nil, fmt.Errorf("bad %s record: its RDATA does not decode as %s", dns.TypeToString[rr.Header().Rrtype], dns.TypeToString[rr.Header().Rrtype])
 	}
 	// Empty RDATA ("\# 0") is valid only for types whose RDATA may be
 	// empty; for the others miekg/dns makes a record it cannot print back.
@@ -168,10 +185,12 @@ func rrSane(rr dns.RR) error {
 		switch rr.Header().Rrtype {
 		case dns.TypeNULL, dns.TypeAPL, dns.TypeOPT:
 		default:
-			return fmt.Errorf("empty RDATA for a %s record", dns.TypeToString[rr.Header().Rrtype])
+			return nil, fmt.Errorf("empty RDATA for a %s record", dns.TypeToString[rr.Header().Rrtype])
 		}
 	}
-	return nil
+	// The record as decoded from its wire form: what the store will hold,
+	// and what prints back as the same record.
+	return back, nil
 }
 
 // rdlen reads the RDLENGTH of the one RR packed in msg.
@@ -283,6 +302,8 @@ type entry struct {
 	pos   zonedb.Pos
 	flags zonedb.Flags
 	ref   string
+	// generic: the record uses the RFC 3597 "\\#" RDATA form.
+	generic bool
 }
 
 type scanned struct {
@@ -321,6 +342,7 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 		// Scan the line for its content start, comment and parentheses.
 		commentAt := -1
 		first := -1
+		lineGeneric := false
 		for i := 0; i < len(ln); i++ {
 			c := ln[i]
 			if c == '\\' {
@@ -341,6 +363,9 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 			case '\\':
 				if first < 0 {
 					first = i
+				}
+				if i+1 < len(ln) && ln[i+1] == '#' {
+					lineGeneric = true
 				}
 				i++
 			case '"':
@@ -414,6 +439,9 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 			cur = len(sc.entries)
 			curIsRecord = !isDirective
 			sc.entries = append(sc.entries, e)
+		}
+		if lineGeneric && cur >= 0 {
+			sc.entries[cur].generic = true
 		}
 		// A comment: a flag line, a trailing flag comment, or just a comment.
 		if commentAt >= 0 && !inQuote && len(ln) > commentAt+1 && ln[commentAt+1] == '!' {

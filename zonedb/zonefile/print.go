@@ -40,7 +40,7 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 	sorted := slices.Clone(recs)
 	keys := make(map[dns.RR]string, len(sorted))
 	for _, r := range sorted {
-		keys[r.RR] = zonedb.RdataText(r.RR)
+		keys[r.RR] = rdataText(r.RR)
 	}
 	slices.SortStableFunc(sorted, func(a, b zonedb.Record) int {
 		ah, bh := a.RR.Header(), b.RR.Header()
@@ -123,6 +123,22 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 		fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s\n", ownerWidth, name, t, typ, keys[r.RR])
 	}
 	return bw.Flush()
+}
+
+// rdataText is the RDATA as zone text. NULL has no presentation format
+// (miekg/dns prints its raw bytes): it is written in the RFC 3597 generic
+// form, which reads back.
+func rdataText(rr dns.RR) string {
+	if rr.Header().Rrtype != dns.TypeNULL {
+		return zonedb.RdataText(rr)
+	}
+	buf := make([]byte, dns.Len(rr)+512)
+	off, err := dns.PackRR(rr, buf, 0, nil, false)
+	if err != nil {
+		return zonedb.RdataText(rr)
+	}
+	n := rdlen(buf[:off])
+	return fmt.Sprintf("\\# %d %x", n, buf[off-n:off])
 }
 
 // typeRank orders types within a name: SOA, NS, then by number.
