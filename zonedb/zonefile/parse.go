@@ -100,17 +100,23 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 	// RRs without a marker come from $GENERATE (a known count) or $INCLUDE
 	// (any count), in the order of those directives.
 	dq := sc.directives
+	last := -1 // the entry the last record came from
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
 		idx := markerIndex(zp.Comment())
 		if idx >= 0 {
 			for len(dq) > 0 && dq[0].entry < idx {
 				dq = dq[1:]
 			}
+			last = idx
+		} else if nr := sc.nextRecord(last); nr >= 0 && (len(dq) == 0 || nr < dq[0].entry) {
+			// A record whose marker miekg/dns read as part of its RDATA:
+			// it is the next record entry after the last one seen.
+			idx, last = nr, nr
+		} else if len(dq) == 0 {
+			return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "internal error: a record without a position"}
 		} else {
-			if len(dq) == 0 {
-				return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "internal error: a record without a position"}
-			}
 			idx = dq[0].entry
+			last = idx
 			if dq[0].ttl >= 0 {
 				// miekg/dns gives $GENERATE records its own default TTL
 				// (3600), not the $TTL in force, as BIND does.
@@ -128,16 +134,22 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		if h.Class != dns.ClassINET {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("class %s is not served; only IN records belong in a zone", dns.ClassToString[h.Class])}
 		}
+		switch h.Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeNSEC3PARAM:
+			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s records are made by dms itself when the zone is signed; remove them (zones are loaded unsigned)", dns.TypeToString[h.Rrtype])}
+		}
 		if h.Rrtype == 0 || h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])}
 		}
 		rr, err = rrSane(rr)
-		if err == nil && e.generic {
+		if err == nil && (e.generic || !commonTypes[h.Rrtype]) {
 			// miekg/dns fills a known type from "\\#" RDATA leniently
 			// (an RT of two bytes gets an empty host): the record must
 			// read back from its own presentation form.
-			if _, perr := dns.NewRR(rr.String()); perr != nil {
-				err = fmt.Errorf("bad %s record: its RDATA does not make a whole %s", dns.TypeToString[h.Rrtype], dns.TypeToString[h.Rrtype])
+			// Rare types get the same check: miekg/dns does not print
+			// every one of them back faithfully (X25 loses escapes).
+			if again, perr := dns.NewRR(rr.String()); perr != nil || !sameWire(again, rr) {
+				err = fmt.Errorf("bad %s record: its RDATA does not make a whole %s that can be written back", dns.TypeToString[h.Rrtype], dns.TypeToString[h.Rrtype])
 			}
 		}
 		if err != nil {
@@ -289,6 +301,37 @@ func markerIndex(comment string) int {
 	return n
 }
 
+// commonTypes are the types whose presentation form miekg/dns writes back
+// faithfully (the fuzz targets check it); records of other types are
+// checked one by one as they are read.
+var commonTypes = map[uint16]bool{
+	dns.TypeA: true, dns.TypeAAAA: true, dns.TypeNS: true, dns.TypeCNAME: true, dns.TypeSOA: true,
+	dns.TypeMX: true, dns.TypeTXT: true, dns.TypeSRV: true, dns.TypePTR: true, dns.TypeCAA: true,
+	dns.TypeDS: true, dns.TypeDNSKEY: true, dns.TypeTLSA: true, dns.TypeDNAME: true, dns.TypeSSHFP: true,
+}
+
+// sameWire reports whether two RRs pack to the same bytes.
+func sameWire(a, b dns.RR) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ba := make([]byte, dns.Len(a)+512)
+	bb := make([]byte, dns.Len(b)+512)
+	na, err1 := dns.PackRR(a, ba, 0, nil, false)
+	nb, err2 := dns.PackRR(b, bb, 0, nil, false)
+	return err1 == nil && err2 == nil && bytes.Equal(ba[:na], bb[:nb])
+}
+
+// nextRecord is the first record entry after entry i, or -1.
+func (sc *scanned) nextRecord(i int) int {
+	for j := i + 1; j < len(sc.entries); j++ {
+		if sc.entries[j].record {
+			return j
+		}
+	}
+	return -1
+}
+
 // directive is a $GENERATE (count: how many RRs it makes) or $INCLUDE
 // (count -1: unknown) entry.
 type directive struct {
@@ -304,6 +347,8 @@ type entry struct {
 	ref   string
 	// generic: the record uses the RFC 3597 "\\#" RDATA form.
 	generic bool
+	// record: a resource record (not a directive).
+	record bool
 }
 
 type scanned struct {
@@ -438,6 +483,7 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 			}
 			cur = len(sc.entries)
 			curIsRecord = !isDirective
+			e.record = curIsRecord
 			sc.entries = append(sc.entries, e)
 		}
 		if lineGeneric && cur >= 0 {
@@ -525,8 +571,8 @@ func generateCount(line []byte) int {
 // 255. miekg/dns takes \999 as \231 and \12x as "12x", silently changing
 // the data, so those are errors here.
 func checkEscape(ln []byte, i int, pos zonedb.Pos) error {
-	if i+1 >= len(ln) {
-		return nil // a line-end escape: miekg/dns reports it
+	if i+1 >= len(ln) || ln[i+1] == '\r' && i+2 == len(ln) {
+		return &Error{Pos: pos, Msg: "a backslash at the end of a line escapes nothing; write \\\\ for a backslash"}
 	}
 	if !isDigit(ln[i+1]) {
 		return nil
