@@ -42,15 +42,26 @@ func SerialAdd(s, n uint32) (uint32, error) {
 	return s + n, nil
 }
 
-// NextSerial is the YYYYMMDDNN policy: today's date with NN = 00 when that
-// is higher than old (RFC 1982), else old + 1. So the serial never goes
-// backwards, and past NN = 99 it keeps counting into tomorrow's numbers
-// (2026112299 -> 2026112300), which is harmless: tomorrow continues from
-// there. An old serial that is not a date (a counter such as 7, or a Unix
-// time such as 1700000000) is below today's date and jumps to it; one that is
-// "ahead" of the date in RFC 1982 terms (e.g. 3000000000, which is greater
-// than 2026112200 as 3000000000 - 2026112200 < 2^31) is incremented by one,
-// since moving to the date would go backwards.
+// NextSerial is the YYYYMMDDNN policy (DESIGN.md, "Serial numbers"): the
+// candidate is now's date in UTC with NN = 00 (YYYYMMDD*100); it is used
+// when it is greater than old in RFC 1982 terms, else the result is
+// old + 1 (mod 2^32). So the serial always increases in RFC 1982 terms and
+// secondaries always transfer the new version:
+//
+//   - same day: 2026112205 -> 2026112206; past NN = 99 it keeps counting
+//     into tomorrow's numbers (2026112299 -> 2026112300), which is harmless:
+//     tomorrow goes on from there (2026112300 -> 2026112301);
+//   - clock set back, or a serial already "from tomorrow": old + 1;
+//   - an old serial that is not a date is handled by the same rule. A small
+//     counter (7) or a Unix time of today (1700000000) is below the date
+//     and jumps to it. A serial ahead of the date in RFC 1982 terms (such
+//     as 3000000000: 3000000000 - 2026112200 < 2^31) only gets + 1, as
+//     moving to the date would go backwards; one --wrap and then one --set
+//     bring such a zone back to date serials.
+//     A serial more than 2^31 above the date (4200000000) is, in RFC 1982
+//     terms, below it (the distance wraps around), so it jumps to the date:
+//     numerically lower, but newer for every secondary. A serial exactly
+//     2^31 from the date (incomparable) gets + 1.
 func NextSerial(old uint32, now time.Time) uint32 {
 	y, m, d := now.UTC().Date()
 	date := uint32(y*1000000 + int(m)*10000 + d*100)
@@ -60,11 +71,16 @@ func NextSerial(old uint32, now time.Time) uint32 {
 	return old + 1
 }
 
-// WrapSerial is one step of a deliberate wrap: old + (2^31 - 1), the
-// largest increment RFC 1982 allows (section 7).
+// WrapSerial is one step of a deliberate wrap: old + (2^31 - 1) mod 2^32,
+// the largest increment RFC 1982 allows (section 3.1). RFC 1982 section 7
+// describes going to a lower serial in such steps, each taken only after
+// every secondary has the previous one; SerialWrapNote tells the admin.
 func WrapSerial(old uint32) uint32 { return old + MaxSerialIncrement }
 
-// SerialWrapNote tells an admin what a wrap step does and how to finish it.
+// SerialWrapNote tells an admin what a wrap step does and how to finish
+// it: secondaries see a higher serial and transfer; once they all have it,
+// a --set reaches the wanted lower value. Two steps before the secondaries
+// transferred would look like a decrease to them.
 const SerialWrapNote = `The serial moved forward by 2^31-1, the largest step RFC 1982 allows, so it
 may now be numerically lower: secondaries still see it as newer and transfer
 the zone. Wait until every secondary has the new serial (dms zone info, or
@@ -73,8 +89,11 @@ dms zone serial ZONE --set N. Never make two wrap steps before the
 secondaries have caught up: they would see the second as older and stop
 transferring.`
 
-// SerialSetAllowed checks an administrative serial change: next must be
-// greater than old in RFC 1982 terms (so by at most 2^31-1).
+// SerialSetAllowed checks an administrative serial change: nil when next is
+// greater than old in RFC 1982 terms (an increment of at most 2^31-1), else
+// an error saying why not (equal, lower, or exactly 2^31 away, which RFC
+// 1982 leaves undefined) and that dms zone serial ZONE --wrap is the way
+// down.
 func SerialSetAllowed(old, next uint32) error {
 	switch SerialCompare(old, next) {
 	case -1:
