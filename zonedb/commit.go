@@ -87,6 +87,10 @@ type ZoneChange struct {
 	NewZI bool
 	// Comment is kept with the zone instance (e.g. "rollback to 12").
 	Comment string
+
+	// catalog marks dms's own changes of a catalog zone: nobody else may
+	// change one.
+	catalog bool
 }
 
 // ChangeSet is one atomic commit: every zone change lands, or none does.
@@ -108,6 +112,9 @@ type ZoneCommit struct {
 	Created   bool     `json:"created,omitempty"`
 	Destroyed bool     `json:"destroyed,omitempty"`
 	Warnings  Problems `json:"warnings,omitempty"`
+
+	// cat are the catalog membership changes the commit caused.
+	cat []catalogChange
 }
 
 // CheckError is returned when semantic checks block a commit.
@@ -146,12 +153,21 @@ func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		results = results[:0]
 		now := db.now().UTC().Truncate(time.Second)
+		var cat []catalogChange
 		for i := range cs.Zones {
 			res, err := commitZone(tx, cs.ChangeBy, &cs.Zones[i], now)
 			if err != nil {
 				return err
 			}
 			results = append(results, res)
+			cat = append(cat, res.cat...)
+		}
+		if len(cat) > 0 {
+			more, err := applyCatalogChanges(tx, cs.ChangeBy, cat, now)
+			if err != nil {
+				return err
+			}
+			results = append(results, more...)
 		}
 		m := tx.Bucket(bucketMeta)
 		gen = u64(m.Get(keyGeneration)) + 1
@@ -192,8 +208,8 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 			return res, err
 		}
 		z.CTime, z.MTime, z.ZI, z.Serial = now, now, 0, 0
-		if z.SG != "" && tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(z.SG))) == nil {
-			return res, fmt.Errorf("%w: %s", ErrSGNotFound, z.SG)
+		if err := checkZoneSGs(tx, z); err != nil {
+			return res, err
 		}
 		res.Created = true
 	case idx == nil:
@@ -206,10 +222,20 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 	}
 	res.ID = z.ID
 	res.OldSerial = z.Serial
+	if z.CatalogOf != "" && !zc.catalog {
+		return res, fmt.Errorf("%w: %s is the catalog zone of server group %s; dms keeps it and it cannot be edited (dms sg set %s --catalog-zone renames it)",
+			ErrBadInput, name, z.CatalogOf, z.CatalogOf)
+	}
+	var before *Zone
+	if zc.Create == nil {
+		b := *z
+		before = &b
+	}
 
 	if zc.Destroy {
 		res.Destroyed = true
 		res.Serial = z.Serial
+		res.cat = membershipChanges(before, nil)
 		return res, destroyZone(tx, z, zkey)
 	}
 	if zc.ExpectZI != 0 && z.ZI != zc.ExpectZI {
@@ -232,9 +258,12 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		if err := zc.Update(z); err != nil {
 			return res, err
 		}
-		if z.SG != "" && tx.Bucket(bucketSGs).Get([]byte(strings.ToLower(z.SG))) == nil {
-			return res, fmt.Errorf("%w: %s", ErrSGNotFound, z.SG)
+		if err := checkZoneSGs(tx, z); err != nil {
+			return res, err
 		}
+	}
+	if err := apexNSFromSG(tx, z, zc); err != nil {
+		return res, err
 	}
 	if zc.Create != nil && !zc.Replace {
 		return res, fmt.Errorf("%w: a new zone needs its records (Replace)", ErrBadInput)
@@ -268,7 +297,85 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 	if err := putZone(tx, z, zkey); err != nil {
 		return res, err
 	}
+	res.cat = membershipChanges(before, z)
 	return res, nil
+}
+
+// checkZoneSGs checks that a zone's server groups exist.
+func checkZoneSGs(tx *bolt.Tx, z *Zone) error {
+	if z.AltSG != "" && strings.EqualFold(z.AltSG, z.SG) {
+		return fmt.Errorf("%w: %s is already the zone's primary server group", ErrBadInput, z.AltSG)
+	}
+	for _, s := range []string{z.SG, z.AltSG} {
+		if s != "" && tx.Bucket(bucketSGs).Get(sgKey(s)) == nil {
+			return fmt.Errorf("%w: %s (see dms sg ls)", ErrSGNotFound, s)
+		}
+	}
+	return nil
+}
+
+// apexNSFromSG makes the zone's apex NS records those of its primary SG
+// when the zone has use_apex_ns on and the SG names apex NS: a new zone's
+// records are rewritten, an existing zone gets a replacing op when its
+// apex NS differ.
+func apexNSFromSG(tx *bolt.Tx, z *Zone, zc *ZoneChange) error {
+	if !z.UseApexNS || z.CatalogOf != "" || z.SG == "" || z.Deleted {
+		return nil
+	}
+	sg, err := getSG(tx, z.SG)
+	if err != nil || len(sg.ApexNS) == 0 {
+		return err
+	}
+	if zc.Replace {
+		var ttl uint32
+		kept := zc.Records[:0:0]
+		for _, r := range zc.Records {
+			h := r.RR.Header()
+			switch {
+			case h.Rrtype == dns.TypeNS && dns.CanonicalName(h.Name) == z.Name:
+				if ttl == 0 {
+					ttl = h.Ttl
+				}
+				continue
+			case h.Rrtype == dns.TypeSOA && dns.CanonicalName(h.Name) == z.Name && ttl == 0:
+				ttl = h.Ttl
+			}
+			kept = append(kept, r)
+		}
+		zc.Records = append(kept, apexNSRecords(z.Name, sg, ttl)...)
+		return nil
+	}
+	if z.ZI == 0 {
+		return nil
+	}
+	rrb := tx.Bucket(bucketRR)
+	key, err := AppendRRsetKey(nil, z.ID, z.Name, z.Name, dns.TypeNS)
+	if err != nil {
+		return err
+	}
+	var ttl uint32
+	var have []string
+	if v := rrb.Get(key); v != nil {
+		recs, err := decodeRRset(nil, z.Name, dns.TypeNS, v)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			ttl = r.RR.Header().Ttl
+			have = append(have, dns.CanonicalName(r.RR.(*dns.NS).Ns))
+		}
+	}
+	if ttl == 0 {
+		if soa, err := decodeRRset(nil, z.Name, dns.TypeSOA, rrb.Get(soaKeyOf(z))); err == nil && len(soa) > 0 {
+			ttl = soa[0].RR.Header().Ttl
+		}
+	}
+	slices.Sort(have)
+	if slices.Equal(have, sg.ApexNS) {
+		return nil
+	}
+	zc.Ops = append(zc.Ops, RecordOp{Kind: OpReplaceRRset, Records: apexNSRecords(z.Name, sg, ttl)})
+	return nil
 }
 
 func putZone(tx *bolt.Tx, z *Zone, zkey []byte) error {

@@ -42,7 +42,13 @@
 //	ref       ref id (8) -> Reference as JSON
 //	refname   lower-cased reference name -> ref id (8)
 //	refzone   ref id (8) | zone id (8) -> empty (zones of a reference)
-//	sg        lower-cased server group name -> server group (later issues)
+//	sg        lower-cased server group name -> SG as JSON (servers.go)
+//	server    lower-cased server name -> Server as JSON
+//	tsig      absolute lower-case key name -> TSIGKey as JSON
+//
+// A catalog zone (RFC 9432) is an ordinary zone with CatalogOf set; Commit
+// adds and removes its member PTR records in the transaction that changes a
+// zone's server groups or state.
 //
 // Name keys (keys.go): the labels from the root down, each lowercased, with
 // 0x00 and 0x01 escaped as 0x01 0x01 and 0x01 0x02, each followed by 0x00.

@@ -19,11 +19,14 @@ var (
 	bucketRefNames  = []byte("refname")
 	bucketRefZones  = []byte("refzone")
 	bucketSGs       = []byte("sg")
+	bucketServers   = []byte("server")
+	bucketTSIG      = []byte("tsig")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
+	bucketServers, bucketTSIG,
 }
 
 var (

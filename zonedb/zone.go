@@ -21,6 +21,8 @@ type Zone struct {
 	Ref   string `json:"-"`
 	SG    string `json:"sg,omitempty"`
 	AltSG string `json:"alt_sg,omitempty"`
+	// CatalogOf is set on a catalog zone: the server group it lists.
+	CatalogOf string `json:"catalog_of,omitempty"`
 
 	Deleted   bool       `json:"deleted,omitempty"`
 	DeletedAt *time.Time `json:"deleted_at,omitempty"`

@@ -1,0 +1,743 @@
+package zonedb
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Server groups, the secondaries in them, and TSIG keys (DESIGN.md,
+// "Transfers and NOTIFY"). A zone belongs to a primary SG and optionally an
+// alternate one; the servers of both may transfer it and are notified of its
+// changes. Each SG has a catalog zone (RFC 9432, version 2) that lists its
+// zones; Commit keeps it current in the same transaction as the zones.
+
+// SG is a server group.
+type SG struct {
+	Name string `json:"name"`
+	// ApexNS are the apex NS names of the zones whose primary SG this is
+	// and that have use_apex_ns on.
+	ApexNS []string `json:"apex_ns,omitempty"`
+	// SOAMname is the SOA MNAME of new zones of the SG.
+	SOAMname string `json:"soa_mname,omitempty"`
+	// MasterAddress are the addresses (host or host:port) at which the
+	// SG's secondaries reach dms; used in the configurations dms prints.
+	MasterAddress []string `json:"master_address,omitempty"`
+	// AllowQuery, when set, are the prefixes a private SG's secondaries
+	// should answer (printed in their configurations).
+	AllowQuery []string `json:"allow_query,omitempty"`
+	// CatalogZone is the name of the SG's catalog zone.
+	CatalogZone string    `json:"catalog_zone"`
+	CTime       time.Time `json:"ctime"`
+	MTime       time.Time `json:"mtime"`
+}
+
+// Server is a secondary nameserver fed by dms.
+type Server struct {
+	Name string `json:"name"`
+	// Address is the server's address with its DNS port (netip.AddrPort
+	// text: 192.0.2.1:53, [2001:db8::1]:53).
+	Address  string    `json:"address"`
+	SG       string    `json:"sg"`
+	Type     string    `json:"type"` // bind9, knot, nsd
+	TSIGKey  string    `json:"tsig_key,omitempty"`
+	Disabled bool      `json:"disabled,omitempty"`
+	CTime    time.Time `json:"ctime"`
+	MTime    time.Time `json:"mtime"`
+}
+
+// AddrPort is the server's parsed address.
+func (s *Server) AddrPort() netip.AddrPort {
+	ap, _ := netip.ParseAddrPort(s.Address)
+	return ap
+}
+
+// TSIGKey is a shared secret for TSIG (RFC 8945).
+type TSIGKey struct {
+	Name      string    `json:"name"`      // absolute, lower case
+	Algorithm string    `json:"algorithm"` // miekg/dns name, e.g. hmac-sha256.
+	Secret    string    `json:"secret"`    // base64
+	CTime     time.Time `json:"ctime"`
+}
+
+// Server types.
+var ServerTypes = []string{"bind9", "knot", "nsd"}
+
+// TSIGAlgorithms maps the short names admins type to the algorithm names
+// on the wire.
+var TSIGAlgorithms = map[string]string{
+	"hmac-sha256": dns.HmacSHA256,
+	"hmac-sha512": dns.HmacSHA512,
+	"hmac-sha1":   dns.HmacSHA1,
+	"hmac-sha384": dns.HmacSHA384,
+	"hmac-sha224": dns.HmacSHA224,
+}
+
+// ShortAlgorithm is the admin's name of a wire algorithm name
+// ("hmac-sha256." -> "hmac-sha256").
+func ShortAlgorithm(alg string) string { return strings.TrimSuffix(strings.ToLower(alg), ".") }
+
+// Errors of server groups, servers and keys.
+var (
+	ErrSGExists       = errors.New("server group already exists")
+	ErrSGInUse        = errors.New("server group is in use")
+	ErrServerNotFound = errors.New("server not found")
+	ErrServerExists   = errors.New("server already exists")
+	ErrKeyNotFound    = errors.New("TSIG key not found")
+	ErrKeyExists      = errors.New("TSIG key already exists")
+	ErrKeyInUse       = errors.New("TSIG key is in use")
+)
+
+// DefaultCatalogZone is the catalog zone name of an SG that names none.
+func DefaultCatalogZone(sg string) string { return strings.ToLower(sg) + ".catalog.invalid." }
+
+// ValidSGName reports whether s can name a server group or a server: a
+// letter or digit, then letters, digits, '-', '_' and '.', at most 63.
+func ValidSGName(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_' || r == '.')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseServerAddress parses a server address: an IPv4 or IPv6 address with
+// an optional port (192.0.2.1, 192.0.2.1:5353, 2001:db8::1,
+// [2001:db8::1]:5353); the port defaults to 53.
+func ParseServerAddress(s string) (netip.AddrPort, error) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return netip.AddrPort{}, fmt.Errorf("%w: address %q has a zone index; give a global or unique local address", ErrBadInput, s)
+		}
+		return netip.AddrPortFrom(a.Unmap(), 53), nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || ap.Port() == 0 || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("%w: %q is not an address: give an IPv4 or IPv6 address with an optional port, such as 192.0.2.1, 192.0.2.1:5353, 2001:db8::1 or [2001:db8::1]:5353", ErrBadInput, s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// ---- reading ----
+
+func sgKey(name string) []byte     { return []byte(strings.ToLower(name)) }
+func serverKey(name string) []byte { return []byte(strings.ToLower(name)) }
+
+func getJSON[T any](b *bolt.Bucket, key []byte, what string) (*T, bool, error) {
+	val := b.Get(key)
+	if val == nil {
+		return nil, false, nil
+	}
+	v := new(T)
+	if err := json.Unmarshal(val, v); err != nil {
+		return nil, true, fmt.Errorf("%s %s: corrupt record: %w", what, key, err)
+	}
+	return v, true, nil
+}
+
+func allJSON[T any](b *bolt.Bucket, what string) ([]T, error) {
+	var out []T
+	err := b.ForEach(func(k, val []byte) error {
+		var v T
+		if err := json.Unmarshal(val, &v); err != nil {
+			return fmt.Errorf("%s %s: corrupt record: %w", what, k, err)
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	val, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, val)
+}
+
+func getSG(tx *bolt.Tx, name string) (*SG, error) {
+	sg, ok, err := getJSON[SG](tx.Bucket(bucketSGs), sgKey(name), "server group")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrSGNotFound, name)
+	}
+	return sg, err
+}
+
+// SG returns the server group called name.
+func (v *View) SG(name string) (*SG, error) { return getSG(v.tx, name) }
+
+// SGs returns every server group, by name.
+func (v *View) SGs() ([]SG, error) { return allJSON[SG](v.tx.Bucket(bucketSGs), "server group") }
+
+// Server returns the server called name.
+func (v *View) Server(name string) (*Server, error) {
+	s, ok, err := getJSON[Server](v.tx.Bucket(bucketServers), serverKey(name), "server")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrServerNotFound, name)
+	}
+	return s, err
+}
+
+// Servers returns every server, by name.
+func (v *View) Servers() ([]Server, error) { return allJSON[Server](v.tx.Bucket(bucketServers), "server") }
+
+// TSIGKey returns the key called name.
+func (v *View) TSIGKey(name string) (*TSIGKey, error) {
+	k, ok, err := getJSON[TSIGKey](v.tx.Bucket(bucketTSIG), []byte(dns.CanonicalName(name)), "TSIG key")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrKeyNotFound, dns.CanonicalName(name))
+	}
+	return k, err
+}
+
+// TSIGKeys returns every TSIG key, by name.
+func (v *View) TSIGKeys() ([]TSIGKey, error) { return allJSON[TSIGKey](v.tx.Bucket(bucketTSIG), "TSIG key") }
+
+// ZoneCount is the number of zones (deleted ones excluded) whose primary or
+// alternate SG is sg.
+func (v *View) ZoneCount(sg string) (primary, alt int, err error) {
+	err = v.tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
+		var z struct {
+			SG      string `json:"sg"`
+			AltSG   string `json:"alt_sg"`
+			Deleted bool   `json:"deleted"`
+			Catalog string `json:"catalog_of"`
+		}
+		if err := json.Unmarshal(val, &z); err != nil {
+			return err
+		}
+		if z.Deleted || z.Catalog != "" {
+			return nil
+		}
+		if strings.EqualFold(z.SG, sg) {
+			primary++
+		}
+		if strings.EqualFold(z.AltSG, sg) {
+			alt++
+		}
+		return nil
+	})
+	return
+}
+
+// ---- writing ----
+
+// update runs fn in a write transaction, bumps the generation and
+// publishes the zones fn committed.
+func (db *DB) update(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error)) ([]ZoneCommit, error) {
+	var results []ZoneCommit
+	var gen uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
+			return err
+		}
+		m := tx.Bucket(bucketMeta)
+		gen = u64(m.Get(keyGeneration)) + 1
+		return m.Put(keyGeneration, be64(gen))
+	})
+	if err != nil {
+		return nil, err
+	}
+	db.publish(Event{Generation: gen, Zones: results})
+	return results, nil
+}
+
+func normalizeSG(sg *SG) error {
+	if !ValidSGName(sg.Name) {
+		return fmt.Errorf("%w: %q is not a server group name (letters, digits, '-', '_', '.'; at most 63)", ErrBadInput, sg.Name)
+	}
+	for i, n := range sg.ApexNS {
+		cn, err := CanonicalZoneName(n)
+		if err != nil || cn == "." {
+			return fmt.Errorf("%w: apex NS %q is not a host name", ErrBadInput, n)
+		}
+		sg.ApexNS[i] = cn
+	}
+	slices.Sort(sg.ApexNS)
+	sg.ApexNS = slices.Compact(sg.ApexNS)
+	if sg.SOAMname != "" {
+		cn, err := CanonicalZoneName(sg.SOAMname)
+		if err != nil {
+			return fmt.Errorf("%w: soa_mname %q is not a host name", ErrBadInput, sg.SOAMname)
+		}
+		sg.SOAMname = cn
+	}
+	for _, a := range sg.MasterAddress {
+		if _, err := ParseServerAddress(a); err != nil {
+			return fmt.Errorf("%w: master address %q is not an IP address with an optional port", ErrBadInput, a)
+		}
+	}
+	for _, p := range sg.AllowQuery {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fmt.Errorf("%w: allow-query %q is not an address or prefix (192.0.2.0/24, 2001:db8::/32)", ErrBadInput, p)
+			}
+		}
+	}
+	if sg.CatalogZone == "" {
+		sg.CatalogZone = DefaultCatalogZone(sg.Name)
+	}
+	cn, err := CanonicalZoneName(sg.CatalogZone)
+	if err != nil || cn == "." {
+		return fmt.Errorf("%w: catalog zone %q is not a zone name", ErrBadInput, sg.CatalogZone)
+	}
+	sg.CatalogZone = cn
+	return nil
+}
+
+// CreateSG makes a server group and its catalog zone.
+func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
+	if err := normalizeSG(&sg); err != nil {
+		return nil, err
+	}
+	return db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketSGs)
+		if b.Get(sgKey(sg.Name)) != nil {
+			return nil, fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
+		}
+		sg.CTime, sg.MTime = now, now
+		if err := putJSON(b, sgKey(sg.Name), &sg); err != nil {
+			return nil, err
+		}
+		res, err := createCatalog(tx, changeBy, &sg, now)
+		if err != nil {
+			return nil, err
+		}
+		return []ZoneCommit{res}, nil
+	})
+}
+
+// UpdateSG changes a server group. A new apex NS set is written into every
+// zone of the SG that has use_apex_ns on (a new instance each); a new
+// catalog zone name makes a new catalog zone with the same members (and
+// destroys the old one).
+func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneCommit, error) {
+	return db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		old, err := getSG(tx, name)
+		if err != nil {
+			return nil, err
+		}
+		sg := *old
+		sg.ApexNS = slices.Clone(old.ApexNS)
+		sg.MasterAddress = slices.Clone(old.MasterAddress)
+		sg.AllowQuery = slices.Clone(old.AllowQuery)
+		if err := fn(&sg); err != nil {
+			return nil, err
+		}
+		sg.Name = old.Name
+		if err := normalizeSG(&sg); err != nil {
+			return nil, err
+		}
+		sg.MTime = now
+		if err := putJSON(tx.Bucket(bucketSGs), sgKey(sg.Name), &sg); err != nil {
+			return nil, err
+		}
+		var results []ZoneCommit
+		if sg.CatalogZone != old.CatalogZone {
+			if err := destroyCatalog(tx, old.CatalogZone); err != nil {
+				return nil, err
+			}
+			res, err := createCatalog(tx, changeBy, &sg, now)
+			if err != nil {
+				return nil, err
+			}
+			results = append(results, res)
+		}
+		if !slices.Equal(sg.ApexNS, old.ApexNS) && len(sg.ApexNS) > 0 {
+			var ids []uint64
+			err := tx.Bucket(bucketZones).ForEach(func(k, val []byte) error {
+				var z Zone
+				if err := json.Unmarshal(val, &z); err != nil {
+					return err
+				}
+				if strings.EqualFold(z.SG, sg.Name) && z.UseApexNS && !z.Deleted && z.CatalogOf == "" {
+					ids = append(ids, z.ID)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range ids {
+				z, err := getZone(tx, id, false)
+				if err != nil {
+					return nil, err
+				}
+				zc := ZoneChange{Zone: z.Name, Comment: "apex NS from server group " + sg.Name}
+				res, err := commitZone(tx, changeBy, &zc, now)
+				if err != nil {
+					return nil, err
+				}
+				if res.ZI != 0 {
+					results = append(results, res)
+				}
+			}
+		}
+		return results, nil
+	})
+}
+
+// DeleteSG removes an empty server group (no zones, no servers) and its
+// catalog zone.
+func (db *DB) DeleteSG(name string) error {
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		sg, err := getSG(tx, name)
+		if err != nil {
+			return nil, err
+		}
+		v := &View{tx: tx}
+		p, a, err := v.ZoneCount(sg.Name)
+		if err != nil {
+			return nil, err
+		}
+		if p+a > 0 {
+			return nil, fmt.Errorf("%w: %s has %d zone(s) (%d as alternate SG); move them first (dms zone set-sg, dms zone alt-sg clear)", ErrSGInUse, sg.Name, p+a, a)
+		}
+		servers, err := v.Servers()
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range servers {
+			if strings.EqualFold(s.SG, sg.Name) {
+				return nil, fmt.Errorf("%w: server %s is in %s; move or delete it first (dms server move, dms server delete)", ErrSGInUse, s.Name, sg.Name)
+			}
+		}
+		// Deleted zones may still name the SG: they keep the name, and
+		// undelete checks it again.
+		if err := destroyCatalog(tx, sg.CatalogZone); err != nil {
+			return nil, err
+		}
+		return nil, tx.Bucket(bucketSGs).Delete(sgKey(sg.Name))
+	})
+	return err
+}
+
+func checkServer(tx *bolt.Tx, s *Server) error {
+	if !ValidSGName(s.Name) {
+		return fmt.Errorf("%w: %q is not a server name (letters, digits, '-', '_', '.'; at most 63)", ErrBadInput, s.Name)
+	}
+	ap, err := ParseServerAddress(s.Address)
+	if err != nil {
+		return err
+	}
+	s.Address = ap.String()
+	sg, err := getSG(tx, s.SG)
+	if err != nil {
+		return err
+	}
+	s.SG = sg.Name
+	if !slices.Contains(ServerTypes, s.Type) {
+		return fmt.Errorf("%w: server type %q: use one of %s", ErrBadInput, s.Type, strings.Join(ServerTypes, ", "))
+	}
+	if s.TSIGKey != "" {
+		s.TSIGKey = dns.CanonicalName(s.TSIGKey)
+		if tx.Bucket(bucketTSIG).Get([]byte(s.TSIGKey)) == nil {
+			return fmt.Errorf("%w: %s (create it with dms tsig create %s)", ErrKeyNotFound, s.TSIGKey, strings.TrimSuffix(s.TSIGKey, "."))
+		}
+	}
+	// Two servers at one address would be one secondary seen twice.
+	return tx.Bucket(bucketServers).ForEach(func(k, val []byte) error {
+		var o Server
+		if err := json.Unmarshal(val, &o); err != nil {
+			return err
+		}
+		if !strings.EqualFold(o.Name, s.Name) && o.Address == s.Address {
+			return fmt.Errorf("%w: server %s already has address %s", ErrServerExists, o.Name, s.Address)
+		}
+		return nil
+	})
+}
+
+// CreateServer adds a server.
+func (db *DB) CreateServer(s Server) (*Server, error) {
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketServers)
+		if b.Get(serverKey(s.Name)) != nil {
+			return nil, fmt.Errorf("%w: %s", ErrServerExists, s.Name)
+		}
+		if err := checkServer(tx, &s); err != nil {
+			return nil, err
+		}
+		s.CTime, s.MTime = now, now
+		return nil, putJSON(b, serverKey(s.Name), &s)
+	})
+	return &s, err
+}
+
+// UpdateServer changes a server (its name too: a rename).
+func (db *DB) UpdateServer(name string, fn func(s *Server) error) (*Server, error) {
+	var out *Server
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketServers)
+		s, ok, err := getJSON[Server](b, serverKey(name), "server")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: %s", ErrServerNotFound, name)
+		}
+		if err := fn(s); err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(s.Name, name) {
+			if b.Get(serverKey(s.Name)) != nil {
+				return nil, fmt.Errorf("%w: %s", ErrServerExists, s.Name)
+			}
+			if err := b.Delete(serverKey(name)); err != nil {
+				return nil, err
+			}
+		}
+		if err := checkServer(tx, s); err != nil {
+			return nil, err
+		}
+		s.MTime = now
+		out = s
+		return nil, putJSON(b, serverKey(s.Name), s)
+	})
+	return out, err
+}
+
+// DeleteServer removes a server.
+func (db *DB) DeleteServer(name string) error {
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketServers)
+		if b.Get(serverKey(name)) == nil {
+			return nil, fmt.Errorf("%w: %s", ErrServerNotFound, name)
+		}
+		return nil, b.Delete(serverKey(name))
+	})
+	return err
+}
+
+// CheckTSIGKey validates a key: its name, algorithm and base64 secret.
+func CheckTSIGKey(k *TSIGKey) error {
+	name, err := CanonicalZoneName(k.Name)
+	if err != nil || name == "." {
+		return fmt.Errorf("%w: TSIG key name %q is not a domain name", ErrBadInput, k.Name)
+	}
+	k.Name = name
+	alg, ok := TSIGAlgorithms[ShortAlgorithm(k.Algorithm)]
+	if !ok {
+		return fmt.Errorf("%w: TSIG algorithm %q: use hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1", ErrBadInput, k.Algorithm)
+	}
+	k.Algorithm = alg
+	sec, err := base64.StdEncoding.DecodeString(k.Secret)
+	if err != nil || len(sec) == 0 {
+		return fmt.Errorf("%w: TSIG secret is not base64", ErrBadInput)
+	}
+	if len(sec) < 16 {
+		return fmt.Errorf("%w: TSIG secret is %d bytes; RFC 8945 section 6 asks for at least as long as the hash (use dms tsig create to make one)", ErrBadInput, len(sec))
+	}
+	return nil
+}
+
+// PutTSIGKey stores a new key.
+func (db *DB) PutTSIGKey(k TSIGKey) (*TSIGKey, error) {
+	if err := CheckTSIGKey(&k); err != nil {
+		return nil, err
+	}
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketTSIG)
+		if b.Get([]byte(k.Name)) != nil {
+			return nil, fmt.Errorf("%w: %s", ErrKeyExists, k.Name)
+		}
+		k.CTime = now
+		return nil, putJSON(b, []byte(k.Name), &k)
+	})
+	return &k, err
+}
+
+// DeleteTSIGKey removes a key no server uses.
+func (db *DB) DeleteTSIGKey(name string) error {
+	name = dns.CanonicalName(name)
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketTSIG)
+		if b.Get([]byte(name)) == nil {
+			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+		}
+		servers, err := (&View{tx: tx}).Servers()
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range servers {
+			if s.TSIGKey == name {
+				return nil, fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set-key)", ErrKeyInUse, s.Name, name)
+			}
+		}
+		return nil, b.Delete([]byte(name))
+	})
+	return err
+}
+
+// ---- catalog zones (RFC 9432) ----
+
+// CatalogMemberLabel is the stable member id of a zone in catalogs: it
+// stays the same while the zone exists (moves between SGs included).
+func CatalogMemberLabel(zoneID uint64) string { return "z" + strconv.FormatUint(zoneID, 36) }
+
+// catalogRecords is the content of a new catalog zone.
+func catalogRecords(name string, members map[string]string) []Record {
+	soa := &dns.SOA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 0},
+		Ns: "invalid.", Mbox: "invalid.", Refresh: 3600, Retry: 600, Expire: 2419200, Minttl: 0}
+	ns := &dns.NS{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 0}, Ns: "invalid."}
+	ver := &dns.TXT{Hdr: dns.RR_Header{Name: "version." + name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0}, Txt: []string{"2"}}
+	recs := []Record{{RR: soa}, {RR: ns}, {RR: ver}}
+	for label, zone := range members {
+		recs = append(recs, Record{RR: catalogPTR(name, label, zone)})
+	}
+	return recs
+}
+
+func catalogPTR(catalog, label, zone string) *dns.PTR {
+	return &dns.PTR{Hdr: dns.RR_Header{Name: label + ".zones." + catalog, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 0}, Ptr: zone}
+}
+
+// catalogMember reports whether z belongs in catalogs: a published zone
+// that is not itself a catalog.
+func catalogMember(z *Zone) bool { return z != nil && !z.Deleted && !z.Disabled && z.CatalogOf == "" }
+
+// zoneSGs are the SGs whose catalogs list z.
+func zoneSGs(z *Zone) []string {
+	if !catalogMember(z) {
+		return nil
+	}
+	var out []string
+	for _, s := range []string{z.SG, z.AltSG} {
+		if s != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, s) }) {
+			out = append(out, strings.ToLower(s))
+		}
+	}
+	return out
+}
+
+func createCatalog(tx *bolt.Tx, changeBy string, sg *SG, now time.Time) (ZoneCommit, error) {
+	members := map[string]string{}
+	err := tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
+		var z Zone
+		if err := json.Unmarshal(val, &z); err != nil {
+			return err
+		}
+		if slices.Contains(zoneSGs(&z), strings.ToLower(sg.Name)) {
+			members[CatalogMemberLabel(z.ID)] = z.Name
+		}
+		return nil
+	})
+	if err != nil {
+		return ZoneCommit{}, err
+	}
+	zc := ZoneChange{Zone: sg.CatalogZone, Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
+		Records: catalogRecords(sg.CatalogZone, members), Comment: "catalog zone of server group " + sg.Name, catalog: true}
+	res, err := commitZone(tx, changeBy, &zc, now)
+	if errors.Is(err, ErrZoneExists) {
+		return res, fmt.Errorf("%w: the catalog zone %s of server group %s exists already as a zone; choose another catalog zone name", ErrZoneExists, sg.CatalogZone, sg.Name)
+	}
+	return res, err
+}
+
+func destroyCatalog(tx *bolt.Tx, name string) error {
+	zkey, err := ZoneKey(name)
+	if err != nil {
+		return err
+	}
+	idx := tx.Bucket(bucketZoneNames).Get(zkey)
+	if idx == nil {
+		return nil
+	}
+	z, err := getZone(tx, u64(idx[:8]), false)
+	if err != nil {
+		return err
+	}
+	if z.CatalogOf == "" {
+		return nil
+	}
+	return destroyZone(tx, z, zkey)
+}
+
+// catalogChange is one membership change found by Commit.
+type catalogChange struct {
+	sg, label, zone string
+	add             bool
+}
+
+// membershipChanges compares a zone's catalog membership before and after
+// a change.
+func membershipChanges(before, after *Zone) []catalogChange {
+	var out []catalogChange
+	b, a := zoneSGs(before), zoneSGs(after)
+	for _, s := range b {
+		if !slices.Contains(a, s) {
+			out = append(out, catalogChange{sg: s, label: CatalogMemberLabel(before.ID), zone: before.Name})
+		}
+	}
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			out = append(out, catalogChange{sg: s, label: CatalogMemberLabel(after.ID), zone: after.Name, add: true})
+		}
+	}
+	return out
+}
+
+// applyCatalogChanges writes membership changes into the catalog zones, one
+// new instance per catalog.
+func applyCatalogChanges(tx *bolt.Tx, changeBy string, changes []catalogChange, now time.Time) ([]ZoneCommit, error) {
+	var sgs []string
+	ops := map[string][]RecordOp{}
+	for _, c := range changes {
+		if _, ok := ops[c.sg]; !ok {
+			sgs = append(sgs, c.sg)
+		}
+		k := OpDelete
+		if c.add {
+			k = OpAdd
+		}
+		ops[c.sg] = append(ops[c.sg], RecordOp{Kind: k, Record: Record{RR: catalogPTR("", c.label, c.zone)}})
+	}
+	var results []ZoneCommit
+	for _, s := range sgs {
+		sg, err := getSG(tx, s)
+		if err != nil {
+			if errors.Is(err, ErrSGNotFound) {
+				continue // a deleted zone naming a deleted SG
+			}
+			return nil, err
+		}
+		list := ops[s]
+		for i := range list {
+			ptr := list[i].Record.RR.(*dns.PTR)
+			ptr.Hdr.Name += sg.CatalogZone
+		}
+		zc := ZoneChange{Zone: sg.CatalogZone, Ops: list, Comment: "catalog members", catalog: true}
+		res, err := commitZone(tx, changeBy, &zc, now)
+		if err != nil {
+			return nil, fmt.Errorf("catalog zone %s: %w", sg.CatalogZone, err)
+		}
+		results = append(results, res)
+	}
+	return results, nil
+}
+
+// apexNSRecords are the apex NS records a zone of sg gets, with ttl.
+func apexNSRecords(zone string, sg *SG, ttl uint32) []Record {
+	out := make([]Record, len(sg.ApexNS))
+	for i, n := range sg.ApexNS {
+		out[i] = Record{RR: &dns.NS{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: ttl}, Ns: n}}
+	}
+	return out
+}
