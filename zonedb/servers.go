@@ -195,7 +195,9 @@ func (v *View) Server(name string) (*Server, error) {
 }
 
 // Servers returns every server, by name.
-func (v *View) Servers() ([]Server, error) { return allJSON[Server](v.tx.Bucket(bucketServers), "server") }
+func (v *View) Servers() ([]Server, error) {
+	return allJSON[Server](v.tx.Bucket(bucketServers), "server")
+}
 
 // TSIGKey returns the key called name.
 func (v *View) TSIGKey(name string) (*TSIGKey, error) {
@@ -207,7 +209,9 @@ func (v *View) TSIGKey(name string) (*TSIGKey, error) {
 }
 
 // TSIGKeys returns every TSIG key, by name.
-func (v *View) TSIGKeys() ([]TSIGKey, error) { return allJSON[TSIGKey](v.tx.Bucket(bucketTSIG), "TSIG key") }
+func (v *View) TSIGKeys() ([]TSIGKey, error) {
+	return allJSON[TSIGKey](v.tx.Bucket(bucketTSIG), "TSIG key")
+}
 
 // ZoneCount is the number of zones (deleted ones excluded) whose primary or
 // alternate SG is sg.
