@@ -31,7 +31,7 @@ func pack(t testing.TB, name string, qtype uint16, edit func(*dns.Msg)) []byte {
 func TestCacheSameAnswers(t *testing.T) {
 	db := testStore(t, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet})
 	s := NewServer(db, Options{}, nil)
-	client := netip.MustParseAddr("192.0.2.9")
+	client := netip.MustParseAddrPort("192.0.2.9:5300")
 	names := []string{"www.example.org.", "WwW.ExAmple.ORG.", "ftp.example.org.", "nope.example.org.", "a.wild.example.org.",
 		"x.sub.example.org.", "www.old.example.org.", "example.org.", "b.c.example.org.", "www.example.com."}
 	types := []uint16{dns.TypeA, dns.TypeAAAA, dns.TypeMX, dns.TypeNS, dns.TypeTXT, dns.TypeANY}
@@ -51,15 +51,15 @@ func TestCacheSameAnswers(t *testing.T) {
 				for _, proto := range []Proto{UDP, TCP} {
 					in := pack(t, name, qt, edit)
 					cold := &viewHolder{db: db}
-					want := append([]byte(nil), s.handle(cold, new(dns.Msg), in, make([]byte, 0, 65535), proto, client)...)
+					want := append([]byte(nil), s.handle(cold, new(dns.Msg), in, make([]byte, 0, 65535), proto, client, nil)...)
 					cold.release()
 					// The first query fills the cache (from another case of
 					// the name), the second is answered from it.
-					s.handle(warm, new(dns.Msg), pack(t, lowerFirst(name), qt, edit), make([]byte, 0, 65535), proto, client)
+					s.handle(warm, new(dns.Msg), pack(t, lowerFirst(name), qt, edit), make([]byte, 0, 65535), proto, client, nil)
 					if _, _, ok := parsePlain(in, proto, nil); !ok {
 						t.Fatalf("%s %s %s: not a plain query", name, dns.TypeToString[qt], en)
 					}
-					got := s.handle(warm, new(dns.Msg), in, make([]byte, 0, 65535), proto, client)
+					got := s.handle(warm, new(dns.Msg), in, make([]byte, 0, 65535), proto, client, nil)
 					// Names compare without case (the cached answer's names
 					// may point at the question and take its case), except
 					// the question, which echoes the query exactly.
@@ -89,7 +89,7 @@ func TestCacheSeesCommits(t *testing.T) {
 	h := &viewHolder{db: db}
 	defer h.release()
 	ask := func() *dns.Msg {
-		b := s.handle(h, new(dns.Msg), pack(t, "new.example.org.", dns.TypeA, nil), make([]byte, 0, 65535), UDP, netip.Addr{})
+		b := s.handle(h, new(dns.Msg), pack(t, "new.example.org.", dns.TypeA, nil), make([]byte, 0, 65535), UDP, netip.AddrPort{}, nil)
 		var m dns.Msg
 		if err := m.Unpack(b); err != nil {
 			t.Fatal(err)
@@ -150,13 +150,13 @@ func benchServe(b *testing.B, queries [][]byte, cached bool) {
 	out := make([]byte, 0, 65535)
 	req := new(dns.Msg)
 	for _, q := range queries {
-		s.handle(h, req, q, out, UDP, netip.Addr{})
+		s.handle(h, req, q, out, UDP, netip.AddrPort{}, nil)
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		*req = dns.Msg{}
-		if s.handle(h, req, queries[i%len(queries)], out, UDP, netip.Addr{}) == nil {
+		if s.handle(h, req, queries[i%len(queries)], out, UDP, netip.AddrPort{}, nil) == nil {
 			b.Fatal("no answer")
 		}
 		i++
@@ -204,7 +204,7 @@ func BenchmarkServeParallel(b *testing.B) {
 				i := 0
 				for pb.Next() {
 					*req = dns.Msg{}
-					s.handle(h, req, queries[i%len(queries)], out, UDP, netip.Addr{})
+					s.handle(h, req, queries[i%len(queries)], out, UDP, netip.AddrPort{}, nil)
 					i++
 				}
 			})

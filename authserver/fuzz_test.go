@@ -29,10 +29,10 @@ func FuzzHandle(f *testing.F) {
 	h := &viewHolder{db: db}
 	f.Cleanup(h.release)
 	out := make([]byte, 0, 65535)
-	client := netip.MustParseAddr("192.0.2.7")
+	client := netip.MustParseAddrPort("192.0.2.7:5300")
 	f.Fuzz(func(t *testing.T, pkt []byte) {
 		req := new(dns.Msg)
-		b := s.handle(h, req, pkt, out, UDP, client)
+		b := s.handle(h, req, pkt, out, UDP, client, nil)
 		if b == nil {
 			return
 		}

@@ -38,6 +38,14 @@ type Options struct {
 	Config Config
 	// Observe, when set, is told about every answered query.
 	Observe func(Observation)
+	// Transfer, when set, answers AXFR and IXFR requests: it writes the
+	// answer messages through send, which signs them (when the request was
+	// signed with key) and writes them out. Without it transfers are
+	// refused.
+	Transfer func(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error)
+	// Notify, when set, is told about every NOTIFY received (which dms, as
+	// the primary, refuses) with its client and whether it was signed.
+	Notify func(req *dns.Msg, client netip.AddrPort, signed bool)
 }
 
 // Observation is what metrics learn about one query.
@@ -281,7 +289,7 @@ func (h *viewHolder) release() {
 // handle answers one wire-format query; it returns the packed answer
 // (appended to out[:0]) or nil to send nothing. Plain queries are answered
 // from the worker's cache when it has them.
-func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.Addr) []byte {
+func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.AddrPort, tw *tcpWriter) []byte {
 	start := time.Now()
 	q, key, plain := parsePlain(in, proto, h.key)
 	h.key = key
@@ -297,6 +305,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		}
 	}
 	var resp *dns.Msg
+	var sr *signedRequest
 	if err := req.Unpack(in); err != nil {
 		resp = formerr(in)
 		if resp == nil {
@@ -304,33 +313,184 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		}
 	} else {
 		v, err := h.get(start)
-		if err != nil {
+		switch {
+		case err != nil:
 			s.log.Error("store read", "err", err)
 			resp = new(dns.Msg)
 			resp.SetRcode(req, dns.RcodeServerFailure)
-		} else {
-			resp = s.answer(v, req, proto, client)
+		case req.IsTsig() != nil && !req.Response:
+			var errResp *dns.Msg
+			if sr, errResp = verifyTSIG(v, req, in, start); errResp != nil {
+				s.log.Warn("TSIG failed", "client", client.String(), "key", req.IsTsig().Hdr.Name,
+					"error", dns.RcodeToString[int(errResp.IsTsig().Error)], "qname", qname(req))
+				b, err := packTSIGError(errResp, sr)
+				if err != nil {
+					return nil
+				}
+				s.observe(req, errResp, proto, start)
+				return b
+			}
+		}
+		if resp == nil && s.special(req) {
+			return s.handleSpecial(req, proto, client, sr, tw, start)
+		}
+		if resp == nil {
+			resp = s.answer(v, req, proto, client.Addr())
 		}
 		if resp == nil {
 			return nil
 		}
 	}
-	b, err := resp.PackBuffer(out[:cap(out)])
+	var b []byte
+	var err error
+	if sr != nil {
+		if proto == UDP {
+			shrinkForTSIG(resp, req, sr)
+		}
+		b, _, err = signTSIG(resp, sr, sr.mac, false, start)
+	} else {
+		b, err = resp.PackBuffer(out[:cap(out)])
+	}
 	if err != nil {
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
 		return nil
 	}
-	if plain && resp.Rcode != dns.RcodeServerFailure && h.gen == gen {
+	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && h.gen == gen {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated})
 	}
-	if s.opts.Observe != nil {
-		var qt uint16
-		if len(resp.Question) > 0 {
-			qt = resp.Question[0].Qtype
-		}
-		s.opts.Observe(Observation{Proto: proto, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)})
-	}
+	s.observe(req, resp, proto, start)
 	return b
+}
+
+func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
+	if s.opts.Observe == nil {
+		return
+	}
+	var qt uint16
+	if len(resp.Question) > 0 {
+		qt = resp.Question[0].Qtype
+	} else if len(req.Question) > 0 {
+		qt = req.Question[0].Qtype
+	}
+	s.opts.Observe(Observation{Proto: proto, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)})
+}
+
+// special reports whether req is for handleSpecial: a zone transfer or a
+// NOTIFY.
+func (s *Server) special(req *dns.Msg) bool {
+	if req.Response || len(req.Question) != 1 {
+		return false
+	}
+	switch req.Opcode {
+	case dns.OpcodeNotify:
+		return true
+	case dns.OpcodeQuery:
+		t := req.Question[0].Qtype
+		return t == dns.TypeAXFR || t == dns.TypeIXFR
+	}
+	return false
+}
+
+// handleSpecial answers a zone transfer (through Options.Transfer) or a
+// NOTIFY (refused: dms is the primary and takes no NOTIFY). On TCP the
+// answer messages are written to tw and nil is returned; on UDP the one
+// answer is returned packed.
+func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort, sr *signedRequest, tw *tcpWriter, start time.Time) []byte {
+	var key *zonedb.TSIGKey
+	if sr != nil {
+		key = sr.key
+	}
+	var udpAnswer []byte
+	var first *dns.Msg
+	prevMAC := ""
+	if sr != nil {
+		prevMAC = sr.mac
+	}
+	n := 0
+	send := func(m *dns.Msg) error {
+		if first == nil {
+			first = m
+		}
+		var b []byte
+		var err error
+		if sr != nil {
+			// RFC 8945 section 5.3.1: every message is signed; the MAC of
+			// each covers the one before.
+			b, prevMAC, err = signTSIG(m, sr, prevMAC, n > 0, time.Now())
+		} else {
+			b, err = m.Pack()
+		}
+		if err != nil {
+			return err
+		}
+		n++
+		if proto == UDP {
+			if n == 1 {
+				udpAnswer = b
+			}
+			return nil
+		}
+		return tw.write(b)
+	}
+	if req.Opcode == dns.OpcodeNotify {
+		if s.opts.Notify != nil {
+			s.opts.Notify(req, client, sr != nil)
+		}
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeRefused)
+		_ = send(m)
+	} else if s.opts.Transfer == nil {
+		m := new(dns.Msg)
+		m.SetRcode(req, dns.RcodeRefused)
+		_ = send(m)
+	} else {
+		s.opts.Transfer(req, client, proto == TCP, key, send)
+	}
+	if first != nil {
+		s.observe(req, first, proto, start)
+	}
+	return udpAnswer
+}
+
+// shrinkForTSIG truncates a UDP answer that would not fit with its TSIG
+// record: the answer sections go and TC is set.
+func shrinkForTSIG(resp, req *dns.Msg, sr *signedRequest) {
+	size := 512
+	if o := req.IsEdns0(); o != nil {
+		size = max(512, min(int(o.UDPSize()), OurUDPSize))
+	}
+	// The TSIG record: owner, fixed fields, algorithm name, MAC (up to 64).
+	tsigLen := len(sr.key.Name) + 1 + 10 + len(sr.key.Algorithm) + 1 + 16 + 64
+	if resp.Len()+tsigLen <= size {
+		return
+	}
+	resp.Truncated = true
+	resp.Answer, resp.Ns = nil, nil
+	var extra []dns.RR
+	for _, rr := range resp.Extra {
+		if rr.Header().Rrtype == dns.TypeOPT {
+			extra = append(extra, rr)
+		}
+	}
+	resp.Extra = extra
+}
+
+// tcpWriter writes length-prefixed messages to a TCP connection.
+type tcpWriter struct {
+	c    net.Conn
+	buf  []byte
+	idle time.Duration
+}
+
+func (w *tcpWriter) write(b []byte) error {
+	if len(b) > 65535 {
+		return errors.New("message larger than 65535 bytes")
+	}
+	w.buf = binary.BigEndian.AppendUint16(w.buf[:0], uint16(len(b)))
+	w.buf = append(w.buf, b...)
+	_ = w.c.SetWriteDeadline(time.Now().Add(w.idle))
+	_, err := w.c.Write(w.buf)
+	return err
 }
 
 // answer runs the engine, turning a panic into SERVFAIL: one bad query
@@ -425,7 +585,11 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 			}
 			*req = dns.Msg{}
 			ob := outBuf[w*2048 : w*2048 : (w+1)*2048]
-			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, client.Unmap())
+			var port int
+			if ua, ok := m.Addr.(*net.UDPAddr); ok {
+				port = ua.Port
+			}
+			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, netip.AddrPortFrom(client.Unmap(), uint16(port)), nil)
 			if b == nil {
 				continue
 			}
@@ -480,10 +644,11 @@ func (s *Server) serveConn(c net.Conn) {
 	// MaxTCP connections may be open. TCP answers take the full path.
 	h := &viewHolder{db: s.db, noCache: true}
 	defer h.release()
-	var client netip.Addr
+	var client netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		client = ta.AddrPort().Addr()
+		client = netip.AddrPortFrom(ta.AddrPort().Addr().Unmap(), ta.AddrPort().Port())
 	}
+	tw := &tcpWriter{c: c, idle: s.opts.TCPIdle}
 	// Buffers start small and grow to the largest message seen: up to
 	// MaxTCP connections may be open at once.
 	in := make([]byte, 512)
@@ -505,7 +670,7 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		*req = dns.Msg{}
-		b := s.handle(h, req, in[:n], out[2:], TCP, client)
+		b := s.handle(h, req, in[:n], out[2:], TCP, client, tw)
 		h.release() // a TCP client may be slow: hold no transaction between queries
 		if b == nil {
 			continue

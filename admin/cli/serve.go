@@ -14,6 +14,7 @@ import (
 
 	"dms/admin"
 	"dms/authserver"
+	"dms/xfr"
 	"dms/zonedb"
 )
 
@@ -89,6 +90,8 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 	}
+	xs := xfr.NewServer(db, log)
+	o.dns.Transfer = xs.Serve
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()

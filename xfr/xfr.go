@@ -1,0 +1,457 @@
+package xfr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// Result is how a transfer request ended, for metrics and logs.
+type Result string
+
+const (
+	ResultOK       Result = "ok"
+	ResultRefused  Result = "refused"  // not allowed
+	ResultNotAuth  Result = "notauth"  // not a zone we serve
+	ResultFormErr  Result = "formerr"  // malformed request
+	ResultUpToDate Result = "uptodate" // IXFR: the client has the current serial
+	ResultFailed   Result = "failed"   // store error, or the client went away
+)
+
+// Transfer reports one finished transfer request.
+type Transfer struct {
+	Type     string // AXFR, IXFR, IXFR-AXFR (a full zone in IXFR form), IXFR-UDP
+	Zone     string
+	Client   netip.AddrPort
+	Result   Result
+	Messages int
+	Records  int
+	Bytes    int
+	Duration time.Duration
+	Err      error
+}
+
+// Server answers AXFR and IXFR (RFC 5936, RFC 1995) from the store.
+type Server struct {
+	db  *zonedb.DB
+	log *slog.Logger
+	// Observe, when set, is told about every transfer request.
+	Observe func(Transfer)
+	// MaxMessage is the size at which an answer message is cut (bytes of
+	// uncompressed records); a TCP DNS message holds at most 65535.
+	MaxMessage int
+}
+
+// NewServer returns a transfer server on db.
+func NewServer(db *zonedb.DB, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{db: db, log: log.With("component", "xfr"), MaxMessage: 60000}
+}
+
+// ConfigAllow is the config key of the global allow list: prefixes (or
+// addresses) that may transfer every zone, such as monitoring hosts.
+const ConfigAllow = "xfr_allow"
+
+// Allowed says whether client, whose request was signed with key (nil:
+// unsigned), may transfer zone z: a server of the zone's primary or
+// alternate SG at that address (with its TSIG key when it has one), or an
+// address in the global allow list. It returns why not, for the log.
+func Allowed(v *zonedb.View, z *zonedb.Zone, client netip.Addr, key *zonedb.TSIGKey) (bool, string) {
+	client = client.Unmap()
+	for _, p := range strings.FieldsFunc(v.Config()[ConfigAllow], func(r rune) bool { return r == ' ' || r == ',' }) {
+		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
+			return true, ""
+		}
+		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
+			return true, ""
+		}
+	}
+	if z.SG == "" && z.AltSG == "" {
+		return false, "the zone has no server group"
+	}
+	servers, err := v.Servers()
+	if err != nil {
+		return false, err.Error()
+	}
+	why := fmt.Sprintf("%s is not a server of server group %s", client, z.SG)
+	if z.AltSG != "" {
+		why = fmt.Sprintf("%s is not a server of server groups %s or %s", client, z.SG, z.AltSG)
+	}
+	for _, s := range servers {
+		if !strings.EqualFold(s.SG, z.SG) && !strings.EqualFold(s.SG, z.AltSG) {
+			continue
+		}
+		if s.AddrPort().Addr() != client {
+			continue
+		}
+		switch {
+		case s.TSIGKey == "":
+			return true, ""
+		case key == nil:
+			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, s.TSIGKey)
+		case key.Name == s.TSIGKey:
+			return true, ""
+		default:
+			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, s.TSIGKey, key.Name)
+		}
+	}
+	return false, why
+}
+
+// Serve answers one AXFR or IXFR request. tcp says how it came; send
+// writes one answer message (the caller signs it when key is set, and
+// frames it). The answer goes out in one or more messages; the error is
+// the reason the transfer stopped early (for the caller's log), already
+// reported to Observe.
+func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error) {
+	start := time.Now()
+	q := req.Question[0]
+	t := Transfer{Type: dns.TypeToString[q.Qtype], Zone: strings.ToLower(q.Name), Client: client}
+	if q.Qtype == dns.TypeIXFR && !tcp {
+		t.Type = "IXFR-UDP"
+	}
+	err := s.db.View(func(v *zonedb.View) error { return s.serve(v, req, client, tcp, key, send, &t) })
+	t.Duration = time.Since(start)
+	if err != nil && t.Err == nil {
+		t.Err = err
+		if t.Result == "" || t.Result == ResultOK {
+			t.Result = ResultFailed
+		}
+	}
+	lvl := slog.LevelInfo
+	if t.Result != ResultOK && t.Result != ResultUpToDate {
+		lvl = slog.LevelWarn
+	}
+	attrs := []any{"type", t.Type, "zone", t.Zone, "client", t.Client.String(), "result", string(t.Result),
+		"messages", t.Messages, "records", t.Records, "bytes", t.Bytes, "duration", t.Duration.Round(time.Microsecond).String()}
+	if key != nil {
+		attrs = append(attrs, "key", key.Name)
+	}
+	if t.Err != nil {
+		attrs = append(attrs, "err", t.Err.Error())
+	}
+	s.log.Log(context.Background(), lvl, "transfer", attrs...)
+	if s.Observe != nil {
+		s.Observe(t)
+	}
+}
+
+func reply(req *dns.Msg, rcode int) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetRcode(req, rcode)
+	m.Authoritative = rcode == dns.RcodeSuccess
+	return m
+}
+
+func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, t *Transfer) error {
+	q := req.Question[0]
+	fail := func(r Result, rcode int, why error) error {
+		t.Result, t.Err = r, why
+		return send(reply(req, rcode))
+	}
+	if q.Qclass != dns.ClassINET {
+		return fail(ResultNotAuth, dns.RcodeNotAuth, errors.New("class is not IN"))
+	}
+	z, err := v.Zone(q.Name)
+	if err != nil || z.Deleted || z.Disabled {
+		return fail(ResultNotAuth, dns.RcodeNotAuth, errors.New("not a zone served here"))
+	}
+	t.Zone = z.Name
+	if ok, why := Allowed(v, z, client.Addr(), key); !ok {
+		return fail(ResultRefused, dns.RcodeRefused, errors.New(why))
+	}
+	if q.Qtype == dns.TypeAXFR {
+		if !tcp {
+			// RFC 5936 section 4.2: AXFR is TCP only.
+			return fail(ResultFormErr, dns.RcodeFormatError, errors.New("AXFR over UDP"))
+		}
+		return s.axfr(v, z, req, send, t)
+	}
+	// IXFR: the client's SOA is in the authority section (RFC 1995 section 3).
+	var clientSOA *dns.SOA
+	if len(req.Ns) == 1 {
+		clientSOA, _ = req.Ns[0].(*dns.SOA)
+	}
+	if clientSOA == nil || !strings.EqualFold(clientSOA.Hdr.Name, z.Name) {
+		return fail(ResultFormErr, dns.RcodeFormatError, errors.New("IXFR without the client's SOA in the authority section"))
+	}
+	soa, err := currentSOA(v, z)
+	if err != nil {
+		return err
+	}
+	if !zonedb.SerialLess(clientSOA.Serial, soa.Serial) {
+		// RFC 1995 section 2: the same or a newer serial gets our SOA.
+		t.Result = ResultUpToDate
+		m := reply(req, dns.RcodeSuccess)
+		m.Answer = []dns.RR{soa}
+		return s.sendCount(m, send, t)
+	}
+	if !tcp {
+		// A difference does not fit a datagram: our SOA tells the client
+		// it is behind, TC that it must ask over TCP (RFC 1995 section 2).
+		t.Result = ResultOK
+		m := reply(req, dns.RcodeSuccess)
+		m.Answer = []dns.RR{soa}
+		m.Truncated = true
+		return s.sendCount(m, send, t)
+	}
+	diff, err := s.condensed(v, z, clientSOA.Serial)
+	if err != nil {
+		return err
+	}
+	if diff == nil {
+		// The journal does not reach the client's serial, or the
+		// difference is larger than the zone: the whole zone, IXFR form.
+		t.Type = "IXFR-AXFR"
+		return s.axfr(v, z, req, send, t)
+	}
+	w := s.newWriter(req, send, t)
+	w.add(soa)
+	w.add(diff.oldSOA)
+	for _, r := range diff.removed {
+		w.add(r)
+	}
+	w.add(soa)
+	for _, r := range diff.added {
+		w.add(r)
+	}
+	w.add(soa)
+	if err := w.flush(); err != nil {
+		return err
+	}
+	t.Result = ResultOK
+	return nil
+}
+
+func (s *Server) sendCount(m *dns.Msg, send func(*dns.Msg) error, t *Transfer) error {
+	t.Messages++
+	t.Records += len(m.Answer)
+	return send(m)
+}
+
+func currentSOA(v *zonedb.View, z *zonedb.Zone) (*dns.SOA, error) {
+	recs, err := v.RRset(z, z.Name, dns.TypeSOA)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) != 1 {
+		return nil, fmt.Errorf("zone %s has %d SOA records", z.Name, len(recs))
+	}
+	return recs[0].RR.(*dns.SOA), nil
+}
+
+// writer cuts a stream of records into messages.
+type writer struct {
+	s    *Server
+	req  *dns.Msg
+	send func(*dns.Msg) error
+	t    *Transfer
+	m    *dns.Msg
+	size int
+	err  error
+}
+
+func (s *Server) newWriter(req *dns.Msg, send func(*dns.Msg) error, t *Transfer) *writer {
+	return &writer{s: s, req: req, send: send, t: t}
+}
+
+func (w *writer) add(rr dns.RR) {
+	if w.err != nil {
+		return
+	}
+	n := dns.Len(rr)
+	if w.m != nil && w.size+n > w.s.MaxMessage {
+		w.err = w.flush()
+		if w.err != nil {
+			return
+		}
+	}
+	if w.m == nil {
+		w.m = reply(w.req, dns.RcodeSuccess)
+		w.m.Compress = true
+		// Only the first message repeats the question (RFC 5936 section 2.2).
+		if w.t.Messages > 0 {
+			w.m.Question = nil
+		}
+		w.size = 12
+	}
+	w.m.Answer = append(w.m.Answer, rr)
+	w.size += n
+	w.t.Records++
+}
+
+func (w *writer) flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.m == nil {
+		return nil
+	}
+	m := w.m
+	w.m = nil
+	w.t.Messages++
+	w.t.Bytes += w.size
+	if err := w.send(m); err != nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// axfr streams the zone: SOA, every other published record in canonical
+// order, SOA (RFC 5936 section 2.2), from the one read transaction v.
+func (s *Server) axfr(v *zonedb.View, z *zonedb.Zone, req *dns.Msg, send func(*dns.Msg) error, t *Transfer) error {
+	soa, err := currentSOA(v, z)
+	if err != nil {
+		return err
+	}
+	w := s.newWriter(req, send, t)
+	w.add(soa)
+	err = v.RRsets(z, func(name string, rrtype uint16, recs []zonedb.Record) bool {
+		if rrtype == dns.TypeSOA && name == z.Name {
+			return true
+		}
+		for _, r := range recs {
+			if r.Flags&zonedb.FlagDisable == 0 {
+				w.add(r.RR)
+			}
+		}
+		return w.err == nil
+	})
+	if err != nil {
+		return err
+	}
+	w.add(soa)
+	if err := w.flush(); err != nil {
+		return err
+	}
+	t.Result = ResultOK
+	return nil
+}
+
+// diff is a condensed IXFR difference.
+type diff struct {
+	oldSOA         dns.RR
+	removed, added []dns.RR
+}
+
+// condensed returns the net difference from serial to the current
+// instance: each record removed or added once, a record added and then
+// removed not at all (RFC 1995 section 5 allows condensing). nil when the
+// journal does not reach serial or the difference is larger than the zone.
+func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff, error) {
+	zis, err := v.ZIs(z)
+	if err != nil {
+		return nil, err
+	}
+	start := -1
+	for i := len(zis) - 1; i >= 0; i-- {
+		if zis[i].ID > z.ZI {
+			continue // not published yet
+		}
+		if zis[i].Serial == serial {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return nil, nil
+	}
+	// A difference larger than the zone is not worth sending: past a few
+	// thousand records, compare with the zone's size (a scan, so only then).
+	limit := -1
+	removed := map[string]dns.RR{}
+	added := map[string]dns.RR{}
+	var order []string
+	var oldSOA dns.RR
+	count := 0
+	for _, zi := range zis[start+1:] {
+		if zi.ID > z.ZI {
+			break
+		}
+		if zi.Base {
+			return nil, nil // the zone was replaced wholesale here
+		}
+		d, err := v.ZIDiff(z, zi.ID)
+		if err != nil {
+			if errors.Is(err, zonedb.ErrHistoryGone) {
+				return nil, nil
+			}
+			return nil, err
+		}
+		count += len(d.Removed) + len(d.Added)
+		if count > 4096 {
+			if limit < 0 {
+				limit = v.NumRRsets(z)
+			}
+			if count > 2*limit+4 {
+				return nil, nil
+			}
+		}
+		for _, r := range d.Removed {
+			if r.Flags&zonedb.FlagDisable != 0 {
+				continue
+			}
+			if r.RR.Header().Rrtype == dns.TypeSOA {
+				if oldSOA == nil {
+					oldSOA = r.RR
+				}
+				continue
+			}
+			k := r.RR.String()
+			if _, ok := added[k]; ok {
+				delete(added, k)
+				continue
+			}
+			if _, ok := removed[k]; !ok {
+				order = append(order, k)
+			}
+			removed[k] = r.RR
+		}
+		for _, r := range d.Added {
+			if r.Flags&zonedb.FlagDisable != 0 || r.RR.Header().Rrtype == dns.TypeSOA {
+				continue
+			}
+			k := r.RR.String()
+			if _, ok := removed[k]; ok {
+				delete(removed, k)
+				continue
+			}
+			if _, ok := added[k]; !ok {
+				order = append(order, k)
+			}
+			added[k] = r.RR
+		}
+	}
+	if oldSOA == nil {
+		// No instance after serial changed the SOA: build the client's.
+		cur, err := currentSOA(v, z)
+		if err != nil {
+			return nil, err
+		}
+		o := dns.Copy(cur).(*dns.SOA)
+		o.Serial = serial
+		oldSOA = o
+	}
+	out := &diff{oldSOA: oldSOA}
+	for _, k := range order {
+		if rr, ok := removed[k]; ok {
+			out.removed = append(out.removed, rr)
+			delete(removed, k)
+		}
+		if rr, ok := added[k]; ok {
+			out.added = append(out.added, rr)
+			delete(added, k)
+		}
+	}
+	return out, nil
+}
