@@ -2,12 +2,15 @@ package admin
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"dms/zonedb"
 )
 
 // ConfigKey describes one configuration key: its default, what values it
@@ -22,6 +25,7 @@ type ConfigKey struct {
 // configKeys are the keys of the old system's show_config plus dms's own
 // (auto-PTR switches, apex_ns), in display order.
 var configKeys = []ConfigKey{
+	{"also_notify", "", "addrs", "addresses (host or host:port) notified of every zone change besides the SG servers"},
 	{"apex_ns", "", "names", "apex NS names for new zones when they have no server group (space or comma separated)"},
 	{"auto_create_ipv4_ptr", "false", "bool", "A records feed auto-PTR (AAAA always do)"},
 	{"auto_create_ipv6_ptr", "true", "bool", "AAAA records feed auto-PTR"},
@@ -34,6 +38,7 @@ var configKeys = []ConfigKey{
 	{"edit_lock", "false", "bool", "new zones lock while someone edits them"},
 	{"event_max_age", "120", "float", "days to keep events"},
 	{"inc_updates", "false", "bool", "new zones take incremental updates (auto-PTR, dynamic DNS)"},
+	{"notify_source", "", "ips", "local addresses NOTIFY is sent from, one IPv4 and one IPv6 (secondaries accept NOTIFY only from their primaries)"},
 	{"nsec3", "true", "bool", "signed zones use NSEC3 (else NSEC)"},
 	{"soa_expire", "7d", "ttl", "SOA expire of new zones"},
 	{"soa_minimum", "10m", "ttl", "SOA minimum (negative caching TTL) of new zones"},
@@ -44,6 +49,7 @@ var configKeys = []ConfigKey{
 	{"soa_ttl", "", "ttl", "TTL of the SOA record of new zones (empty: zone_ttl)"},
 	{"syslog_max_age", "120", "float", "days to keep log events"},
 	{"use_apex_ns", "true", "bool", "apex NS of new zones come from their server group"},
+	{"xfr_allow", "", "prefixes", "addresses or prefixes (monitoring hosts) that may transfer every zone"},
 	{"zi_max_age", "90", "float", "days to keep old zone instances"},
 	{"zi_max_num", "25", "int", "zone instances to keep per zone"},
 	{"zone_del_age", "0", "float", "days before deleted zones are destroyed (0: never)"},
@@ -124,6 +130,38 @@ func normalizeConfig(key, value string) (string, error) {
 			return "", fmt.Errorf("%w: %s takes a reference (letters, digits and -_.@), not %q", ErrUsage, key, value)
 		}
 		return value, nil
+	case "addrs":
+		var out []string
+		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+			ap, err := zonedb.ParseServerAddress(a)
+			if err != nil {
+				return "", fmt.Errorf("%w: %s takes addresses with optional ports (192.0.2.1, [2001:db8::1]:5353), and %q is not one", ErrUsage, key, a)
+			}
+			out = append(out, ap.String())
+		}
+		return strings.Join(out, " "), nil
+	case "ips":
+		var out []string
+		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+			ip, err := netip.ParseAddr(a)
+			if err != nil || ip.Zone() != "" {
+				return "", fmt.Errorf("%w: %s takes IP addresses, and %q is not one", ErrUsage, key, a)
+			}
+			out = append(out, ip.Unmap().String())
+		}
+		return strings.Join(out, " "), nil
+	case "prefixes":
+		var out []string
+		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+			if p, err := netip.ParsePrefix(a); err == nil {
+				out = append(out, p.Masked().String())
+			} else if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+				out = append(out, ip.Unmap().String())
+			} else {
+				return "", fmt.Errorf("%w: %s takes addresses or prefixes (192.0.2.0/24, 2001:db8::/32), and %q is neither", ErrUsage, key, a)
+			}
+		}
+		return strings.Join(out, " "), nil
 	case "stype":
 		if value != "bind9" && value != "knot" && value != "nsd" {
 			return "", fmt.Errorf("%w: %s takes bind9, knot or nsd, not %q", ErrUsage, key, value)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"dms/authserver"
+	"dms/xfr"
 	"dms/zonedb"
 )
 
@@ -26,6 +27,10 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	truncated prometheus.Counter
 	commits   prometheus.Counter
+
+	xfr         *prometheus.CounterVec
+	xfrDuration *prometheus.HistogramVec
+	notify      *prometheus.CounterVec
 }
 
 var (
@@ -93,7 +98,29 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 		Name: "dms_commits_total",
 		Help: "Commits to the store (each may change several zones).",
 	})
-	reg.MustRegister(qv, m.duration, m.truncated, m.commits, &storeCollector{db: db},
+	m.xfr = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_xfr_total",
+		Help: "Zone transfer requests, by type (AXFR, IXFR, IXFR-AXFR, IXFR-UDP) and result.",
+	}, []string{"type", "result"})
+	m.xfrDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "dms_xfr_duration_seconds",
+		Help:    "Time to answer a zone transfer request, by type.",
+		Buckets: []float64{1e-4, 1e-3, 0.01, 0.1, 0.5, 1, 5, 30, 120},
+	}, []string{"type"})
+	m.notify = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_notify_total",
+		Help: "NOTIFY messages sent, by result (ok, refused, retry, failed).",
+	}, []string{"result"})
+	for _, t := range []string{"AXFR", "IXFR", "IXFR-AXFR", "IXFR-UDP"} {
+		m.xfrDuration.WithLabelValues(t)
+		for _, r := range []xfr.Result{xfr.ResultOK, xfr.ResultRefused, xfr.ResultNotAuth, xfr.ResultFormErr, xfr.ResultUpToDate, xfr.ResultFailed} {
+			m.xfr.WithLabelValues(t, string(r))
+		}
+	}
+	for _, r := range []xfr.NotifyResult{xfr.NotifyOK, xfr.NotifyRefused, xfr.NotifyRetry, xfr.NotifyFailed} {
+		m.notify.WithLabelValues(string(r))
+	}
+	reg.MustRegister(qv, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
 	return m
@@ -106,6 +133,17 @@ func (m *Metrics) Observe(o authserver.Observation) {
 	if o.Truncated {
 		m.truncated.Inc()
 	}
+}
+
+// ObserveTransfer counts one transfer request (xfr.Server.Observe).
+func (m *Metrics) ObserveTransfer(t xfr.Transfer) {
+	m.xfr.WithLabelValues(t.Type, string(t.Result)).Inc()
+	m.xfrDuration.WithLabelValues(t.Type).Observe(t.Duration.Seconds())
+}
+
+// ObserveNotify counts one NOTIFY attempt (xfr.NotifyOptions.OnResult).
+func (m *Metrics) ObserveNotify(ev xfr.NotifyEvent) {
+	m.notify.WithLabelValues(string(ev.Result)).Inc()
 }
 
 // storeCollector reads the store's gauges when scraped.

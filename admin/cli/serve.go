@@ -81,17 +81,23 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	xs := xfr.NewServer(db, log)
+	o.dns.Transfer = xs.Serve
+	var nopts xfr.NotifyOptions
 	metricsAddr := "none"
 	if o.metricsListen != "" {
 		m := admin.NewMetrics(db)
 		o.dns.Observe = m.Observe
+		xs.Observe = m.ObserveTransfer
+		nopts.OnResult = m.ObserveNotify
 		if metricsAddr, err = admin.ServeMetrics(ctx, o.metricsListen, m, db); err != nil {
 			ctl.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 	}
-	xs := xfr.NewServer(db, log)
-	o.dns.Transfer = xs.Serve
+	notifier := xfr.NewNotifier(db, nopts, log)
+	db.Subscribe(notifier.OnCommit)
+	go notifier.Run(ctx)
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()

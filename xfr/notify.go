@@ -1,0 +1,424 @@
+package xfr
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// NOTIFY out (RFC 1996): after every commit that makes a new instance of a
+// zone, each enabled server of the zone's primary and alternate SGs (and
+// every also_notify address) is told, over UDP, until it answers. A newer
+// commit of the same zone replaces a NOTIFY still waiting.
+
+// Config keys read by the notifier.
+const (
+	// ConfigAlsoNotify: addresses (host or host:port) notified of every
+	// zone's changes besides the SG servers.
+	ConfigAlsoNotify = "also_notify"
+	// ConfigNotifySource: local addresses NOTIFY is sent from, one per
+	// address family (secondaries accept NOTIFY only from their primaries'
+	// addresses).
+	ConfigNotifySource = "notify_source"
+)
+
+// NotifyResult is how one NOTIFY ended.
+type NotifyResult string
+
+const (
+	NotifyOK      NotifyResult = "ok"      // answered NOERROR
+	NotifyRefused NotifyResult = "refused" // answered with an error rcode
+	NotifyRetry   NotifyResult = "retry"   // no answer yet; tried again later
+	NotifyFailed  NotifyResult = "failed"  // no answer after every try
+)
+
+// NotifyEvent reports one NOTIFY attempt.
+type NotifyEvent struct {
+	Zone    string
+	Server  string // server name, or the address for also_notify
+	Address netip.AddrPort
+	Serial  uint32
+	Attempt int
+	Result  NotifyResult
+	Err     error
+}
+
+// NotifyOptions tune the notifier.
+type NotifyOptions struct {
+	// Timeout is how long one try waits for the answer (default 2 s).
+	Timeout time.Duration
+	// Tries is how many times a NOTIFY is sent before giving up
+	// (default 5); the wait doubles from Backoff (default 1 s).
+	Tries   int
+	Backoff time.Duration
+	// Concurrency bounds the NOTIFYs in flight (default 64).
+	Concurrency int
+	// OnResult, when set, is told about every attempt.
+	OnResult func(NotifyEvent)
+}
+
+type notifyKey struct {
+	addr netip.AddrPort
+	zone string
+}
+
+type notifyJob struct {
+	key     notifyKey
+	server  string
+	keyName string // TSIG key, "" for none
+	serial  uint32
+	attempt int
+	due     time.Time
+	version int // bumped when the job is replaced; stale heap entries are skipped
+	running bool
+	index   int
+}
+
+// Notifier sends NOTIFY after commits.
+type Notifier struct {
+	db   *zonedb.DB
+	log  *slog.Logger
+	opts NotifyOptions
+
+	mu      sync.Mutex
+	inbox   []string // zones committed, to resolve into jobs
+	jobs    map[notifyKey]*notifyJob
+	queue   jobHeap
+	wake    chan struct{}
+	started bool
+}
+
+// NewNotifier returns a notifier; subscribe OnCommit to the store and run
+// Run.
+func NewNotifier(db *zonedb.DB, opts NotifyOptions, log *slog.Logger) *Notifier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.Tries <= 0 {
+		opts.Tries = 5
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 64
+	}
+	return &Notifier{db: db, log: log.With("component", "notify"), opts: opts,
+		jobs: map[notifyKey]*notifyJob{}, wake: make(chan struct{}, 1)}
+}
+
+// OnCommit queues NOTIFYs for the zones a commit gave a new instance. It
+// does not block (it runs in the committer's goroutine).
+func (n *Notifier) OnCommit(ev zonedb.Event) {
+	n.mu.Lock()
+	for _, zc := range ev.Zones {
+		if zc.ZI != 0 && !zc.Destroyed {
+			n.inbox = append(n.inbox, zc.Zone)
+		}
+	}
+	n.mu.Unlock()
+	n.poke()
+}
+
+// NotifyZone queues a NOTIFY for zone now, as after a commit.
+func (n *Notifier) NotifyZone(zone string) {
+	n.mu.Lock()
+	n.inbox = append(n.inbox, dns.CanonicalName(zone))
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *Notifier) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Pending is the number of NOTIFYs not yet answered.
+func (n *Notifier) Pending() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return len(n.jobs) + len(n.inbox)
+}
+
+// Run sends NOTIFYs until ctx ends.
+func (n *Notifier) Run(ctx context.Context) {
+	sem := make(chan struct{}, n.opts.Concurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		n.resolve()
+		now := time.Now()
+		var due []*notifyJob
+		n.mu.Lock()
+		next := time.Hour
+		for n.queue.Len() > 0 {
+			j := n.queue[0]
+			if d := j.due.Sub(now); d > 0 {
+				next = d
+				break
+			}
+			heap.Pop(&n.queue)
+			j.running = true
+			due = append(due, j)
+		}
+		n.mu.Unlock()
+		for _, j := range due {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Add(1)
+			go func(j *notifyJob, version int) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				n.send(ctx, j, version)
+			}(j, j.version)
+		}
+		if len(due) > 0 {
+			continue
+		}
+		timer.Reset(next)
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// target is one address to notify for a zone.
+type target struct {
+	server  string
+	addr    netip.AddrPort
+	keyName string
+}
+
+// resolve turns committed zone names into jobs: who to notify, with which
+// key, for which serial.
+func (n *Notifier) resolve() {
+	n.mu.Lock()
+	zones := n.inbox
+	n.inbox = nil
+	n.mu.Unlock()
+	if len(zones) == 0 {
+		return
+	}
+	type want struct {
+		zone    string
+		serial  uint32
+		targets []target
+	}
+	var wants []want
+	err := n.db.View(func(v *zonedb.View) error {
+		servers, err := v.Servers()
+		if err != nil {
+			return err
+		}
+		also := parseAddrs(v.Config()[ConfigAlsoNotify], n.log)
+		for _, name := range zones {
+			z, err := v.Zone(name)
+			if err != nil || z.Deleted || z.Disabled {
+				continue
+			}
+			w := want{zone: z.Name, serial: z.Serial}
+			for _, s := range servers {
+				if s.Disabled || (!strings.EqualFold(s.SG, z.SG) && !strings.EqualFold(s.SG, z.AltSG)) || z.SG == "" && z.AltSG == "" {
+					continue
+				}
+				w.targets = append(w.targets, target{server: s.Name, addr: s.AddrPort(), keyName: s.TSIGKey})
+			}
+			for _, a := range also {
+				w.targets = append(w.targets, target{server: a.String(), addr: a})
+			}
+			wants = append(wants, w)
+		}
+		return nil
+	})
+	if err != nil {
+		n.log.Error("reading zones to notify", "err", err)
+		return
+	}
+	now := time.Now()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, w := range wants {
+		for _, t := range w.targets {
+			k := notifyKey{addr: t.addr, zone: w.zone}
+			j, ok := n.jobs[k]
+			if !ok {
+				j = &notifyJob{key: k, index: -1}
+				n.jobs[k] = j
+			}
+			j.server, j.keyName, j.serial, j.attempt, j.due = t.server, t.keyName, w.serial, 0, now
+			j.version++
+			if j.index >= 0 {
+				heap.Fix(&n.queue, j.index)
+			} else if !j.running {
+				heap.Push(&n.queue, j)
+			}
+		}
+	}
+}
+
+func parseAddrs(s string, log *slog.Logger) []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' }) {
+		ap, err := zonedb.ParseServerAddress(f)
+		if err != nil {
+			log.Warn("bad address in config", "value", f, "err", err)
+			continue
+		}
+		out = append(out, ap)
+	}
+	return out
+}
+
+// send makes one try of job j (as it was at version).
+func (n *Notifier) send(ctx context.Context, j *notifyJob, version int) {
+	n.mu.Lock()
+	zone, addr, serial, keyName, server := j.key.zone, j.key.addr, j.serial, j.keyName, j.server
+	j.attempt++
+	attempt := j.attempt
+	n.mu.Unlock()
+
+	err := n.exchange(ctx, zone, addr, serial, keyName)
+	ev := NotifyEvent{Zone: zone, Server: server, Address: addr, Serial: serial, Attempt: attempt, Err: err}
+	var rcodeErr *rcodeError
+	switch {
+	case err == nil:
+		ev.Result = NotifyOK
+	case errors.As(err, &rcodeErr):
+		ev.Result = NotifyRefused
+	case attempt >= n.opts.Tries:
+		ev.Result = NotifyFailed
+	default:
+		ev.Result = NotifyRetry
+	}
+
+	n.mu.Lock()
+	j.running = false
+	switch {
+	case j.version != version:
+		// Replaced by a newer commit while in flight: send the new one.
+		j.due = time.Now()
+		heap.Push(&n.queue, j)
+	case ev.Result == NotifyRetry:
+		j.due = time.Now().Add(n.opts.Backoff << (attempt - 1))
+		heap.Push(&n.queue, j)
+	default:
+		delete(n.jobs, j.key)
+	}
+	n.mu.Unlock()
+	n.poke()
+
+	switch ev.Result {
+	case NotifyOK:
+		n.log.Debug("notified", "zone", zone, "server", server, "addr", addr.String(), "serial", serial, "attempt", attempt)
+	case NotifyRetry:
+		n.log.Debug("NOTIFY unanswered, will retry", "zone", zone, "server", server, "addr", addr.String(), "attempt", attempt, "err", err)
+	default:
+		n.log.Warn("NOTIFY failed", "zone", zone, "server", server, "addr", addr.String(), "serial", serial, "attempts", attempt, "result", string(ev.Result), "err", err)
+	}
+	if n.opts.OnResult != nil {
+		n.opts.OnResult(ev)
+	}
+}
+
+// rcodeError is an answer with an error rcode.
+type rcodeError struct{ rcode int }
+
+func (e *rcodeError) Error() string { return "answered " + dns.RcodeToString[e.rcode] }
+
+func (n *Notifier) exchange(ctx context.Context, zone string, addr netip.AddrPort, serial uint32, keyName string) error {
+	m := new(dns.Msg)
+	m.SetNotify(zone)
+	m.Authoritative = true
+	// The SOA in the answer section tells the new serial (RFC 1996
+	// section 3.7).
+	m.Answer = []dns.RR{&dns.SOA{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeSOA, Class: dns.ClassINET}, Ns: ".", Mbox: ".", Serial: serial}}
+	c := &dns.Client{Net: "udp", Timeout: n.opts.Timeout}
+	var src string
+	err := n.db.View(func(v *zonedb.View) error {
+		cfg := v.Config()
+		src = cfg[ConfigNotifySource]
+		if keyName == "" {
+			return nil
+		}
+		k, err := v.TSIGKey(keyName)
+		if err != nil {
+			return err
+		}
+		m.SetTsig(k.Name, k.Algorithm, 300, time.Now().Unix())
+		c.TsigSecret = map[string]string{k.Name: k.Secret}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range strings.Fields(src) {
+		a, err := netip.ParseAddr(f)
+		if err == nil && a.Is4() == addr.Addr().Is4() {
+			c.Dialer = &net.Dialer{Timeout: n.opts.Timeout, LocalAddr: &net.UDPAddr{IP: a.AsSlice()}}
+		}
+	}
+	r, _, err := c.ExchangeContext(ctx, m, addr.String())
+	if err != nil {
+		return err
+	}
+	if r.Opcode != dns.OpcodeNotify {
+		return fmt.Errorf("answer has opcode %s", dns.OpcodeToString[r.Opcode])
+	}
+	if r.Rcode != dns.RcodeSuccess {
+		return &rcodeError{rcode: r.Rcode}
+	}
+	return nil
+}
+
+// jobHeap orders jobs by due time.
+type jobHeap []*notifyJob
+
+func (h jobHeap) Len() int           { return len(h) }
+func (h jobHeap) Less(i, j int) bool { return h[i].due.Before(h[j].due) }
+func (h jobHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *jobHeap) Push(x any) {
+	j := x.(*notifyJob)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *jobHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	j.index = -1
+	*h = old[:len(old)-1]
+	return j
+}

@@ -1,0 +1,201 @@
+package xfr
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// fakeSecondary answers NOTIFY on a UDP port of 127.0.0.1 and records what
+// it got.
+type fakeSecondary struct {
+	addr  netip.AddrPort
+	rcode int  // answer with this rcode
+	mute  bool // never answer
+	tsig  bool // require a valid TSIG
+
+	mu  sync.Mutex
+	got []*dns.Msg
+	bad int // requests without a valid TSIG when one is required
+}
+
+func startFake(t *testing.T, f *fakeSecondary) *fakeSecondary {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.addr = pc.LocalAddr().(*net.UDPAddr).AddrPort()
+	srv := &dns.Server{PacketConn: pc, TsigSecret: map[string]string{"k1.": testSecret}}
+	srv.Handler = dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.tsig && (r.IsTsig() == nil || w.TsigStatus() != nil) {
+			f.bad++
+			m := new(dns.Msg)
+			m.SetRcode(r, dns.RcodeNotAuth)
+			w.WriteMsg(m)
+			return
+		}
+		f.got = append(f.got, r)
+		if f.mute {
+			return
+		}
+		m := new(dns.Msg)
+		m.SetRcode(r, f.rcode)
+		if t := r.IsTsig(); t != nil {
+			m.SetTsig(t.Hdr.Name, t.Algorithm, 300, time.Now().Unix())
+		}
+		w.WriteMsg(m)
+	})
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go srv.ActivateAndServe()
+	<-started
+	t.Cleanup(func() { srv.Shutdown() })
+	return f
+}
+
+func (f *fakeSecondary) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.got)
+}
+
+func TestNotify(t *testing.T) {
+	db, _ := setup(t)
+	ok := startFake(t, &fakeSecondary{})
+	signed := startFake(t, &fakeSecondary{tsig: true})
+	mute := startFake(t, &fakeSecondary{mute: true})
+	refusing := startFake(t, &fakeSecondary{rcode: dns.RcodeRefused})
+	also := startFake(t, &fakeSecondary{})
+	disabled := startFake(t, &fakeSecondary{})
+	// Replace the setup's servers by ones at the fakes' addresses.
+	for _, n := range []string{"s1", "s2"} {
+		if err := db.DeleteServer(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range []zonedb.Server{
+		{Name: "ok", Address: ok.addr.String(), SG: "ext", Type: "bind9"},
+		{Name: "signed", Address: signed.addr.String(), SG: "ext", Type: "knot", TSIGKey: "k1"},
+		{Name: "mute", Address: mute.addr.String(), SG: "ext", Type: "nsd"},
+		{Name: "refusing", Address: refusing.addr.String(), SG: "ext", Type: "nsd"},
+		{Name: "off", Address: disabled.addr.String(), SG: "ext", Type: "nsd", Disabled: true},
+	} {
+		if _, err := db.CreateServer(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetConfig(map[string]string{ConfigAlsoNotify: also.addr.String()}); err != nil {
+		t.Fatal(err)
+	}
+
+	var mu sync.Mutex
+	results := map[string][]NotifyEvent{}
+	n := NewNotifier(db, NotifyOptions{Timeout: 100 * time.Millisecond, Tries: 3, Backoff: 20 * time.Millisecond,
+		OnResult: func(ev NotifyEvent) {
+			mu.Lock()
+			results[ev.Server] = append(results[ev.Server], ev)
+			mu.Unlock()
+		}}, nil)
+	db.Subscribe(n.OnCommit)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	serial := commitOps(t, db, add(t, "n1.example.org. 3600 IN A 192.0.2.1"))
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if p := n.Pending(); p != 0 {
+		t.Fatalf("%d NOTIFYs still pending", p)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	last := func(server string) NotifyEvent {
+		evs := results[server]
+		if len(evs) == 0 {
+			t.Fatalf("no NOTIFY result for %s (have %v)", server, results)
+		}
+		return evs[len(evs)-1]
+	}
+	for _, s := range []string{"ok", "signed", also.addr.String()} {
+		if ev := last(s); ev.Result != NotifyOK || ev.Serial != serial || ev.Attempt != 1 {
+			t.Errorf("%s: %+v", s, ev)
+		}
+	}
+	signed.mu.Lock()
+	if signed.bad != 0 {
+		t.Errorf("the TSIG secondary got %d NOTIFYs without a valid signature", signed.bad)
+	}
+	signed.mu.Unlock()
+	ok.mu.Lock()
+	got := ok.got[0]
+	ok.mu.Unlock()
+	if got.Opcode != dns.OpcodeNotify || !got.Authoritative || got.Question[0].Name != "example.org." || got.Question[0].Qtype != dns.TypeSOA ||
+		len(got.Answer) != 1 || got.Answer[0].(*dns.SOA).Serial != serial {
+		t.Errorf("NOTIFY as sent: %v", got)
+	}
+	if ev := last("mute"); ev.Result != NotifyFailed || ev.Attempt != 3 || len(results["mute"]) != 3 || mute.count() != 3 {
+		t.Errorf("mute secondary: %+v, %d results, %d received", ev, len(results["mute"]), mute.count())
+	}
+	if ev := last("refusing"); ev.Result != NotifyRefused || len(results["refusing"]) != 1 {
+		t.Errorf("refusing secondary: %+v", results["refusing"])
+	}
+	if disabled.count() != 0 || len(results["off"]) != 0 {
+		t.Errorf("a disabled server was notified")
+	}
+	// The catalog zone did not change (no new zone), so only example.org
+	// was notified.
+	for _, ev := range results["ok"] {
+		if ev.Zone != "example.org." {
+			t.Errorf("unexpected NOTIFY for %s", ev.Zone)
+		}
+	}
+}
+
+func TestNotifyNewerCommitReplacesPending(t *testing.T) {
+	db, _ := setup(t)
+	mute := startFake(t, &fakeSecondary{mute: true})
+	for _, n := range []string{"s1", "s2"} {
+		db.DeleteServer(n)
+	}
+	if _, err := db.CreateServer(zonedb.Server{Name: "mute", Address: mute.addr.String(), SG: "ext", Type: "nsd"}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var evs []NotifyEvent
+	n := NewNotifier(db, NotifyOptions{Timeout: 50 * time.Millisecond, Tries: 2, Backoff: 10 * time.Millisecond,
+		OnResult: func(ev NotifyEvent) { mu.Lock(); evs = append(evs, ev); mu.Unlock() }}, nil)
+	db.Subscribe(n.OnCommit)
+	commitOps(t, db, add(t, "a.example.org. 3600 IN A 192.0.2.1"))
+	s2 := commitOps(t, db, add(t, "b.example.org. 3600 IN A 192.0.2.2"))
+	if p := n.Pending(); p != 2 {
+		t.Fatalf("pending before Run: %d (two commits queued)", p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	// One job (the newest serial) tried twice, not two jobs.
+	if len(evs) != 2 || evs[0].Serial != s2 || evs[1].Serial != s2 || evs[1].Result != NotifyFailed {
+		t.Fatalf("events %+v", evs)
+	}
+}
