@@ -84,9 +84,16 @@ func AsError(err error) *Error {
 	case errors.Is(err, zonedb.ErrSGNotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list server groups with: dms sg ls"
-	case errors.Is(err, zonedb.ErrZoneExists), errors.Is(err, zonedb.ErrRefExists):
+	case errors.Is(err, zonedb.ErrServerNotFound):
+		e.Code = CodeNotFound
+		e.Hint = "list servers with: dms server ls"
+	case errors.Is(err, zonedb.ErrKeyNotFound):
+		e.Code = CodeNotFound
+		e.Hint = "list TSIG keys with: dms tsig ls"
+	case errors.Is(err, zonedb.ErrZoneExists), errors.Is(err, zonedb.ErrRefExists), errors.Is(err, zonedb.ErrSGExists),
+		errors.Is(err, zonedb.ErrServerExists), errors.Is(err, zonedb.ErrKeyExists):
 		e.Code = CodeExists
-	case errors.Is(err, zonedb.ErrRefInUse):
+	case errors.Is(err, zonedb.ErrRefInUse), errors.Is(err, zonedb.ErrSGInUse), errors.Is(err, zonedb.ErrKeyInUse):
 		e.Code = CodeInUse
 	case errors.Is(err, zonedb.ErrSerial):
 		e.Code = CodeSerial

@@ -51,6 +51,33 @@ var ops = map[string]opFunc{
 	"ref.list":      op((*Service).RefList),
 	"ref.rename":    op((*Service).RefRename),
 	"ref.delete":    op((*Service).RefDelete),
+
+	"tsig.create": op((*Service).TSIGCreate),
+	"tsig.import": op((*Service).TSIGImport),
+	"tsig.list":   op((*Service).TSIGList),
+	"tsig.show":   op((*Service).TSIGShow),
+	"tsig.delete": op((*Service).TSIGDelete),
+
+	"sg.create": op((*Service).SGCreate),
+	"sg.set":    op((*Service).SGSet),
+	"sg.show":   op((*Service).SGShow),
+	"sg.list":   op((*Service).SGList),
+	"sg.delete": op((*Service).SGDelete),
+
+	"server.create":      op((*Service).ServerCreate),
+	"server.show":        op((*Service).ServerShow),
+	"server.list":        op((*Service).ServerList),
+	"server.enable":      op((*Service).ServerEnable),
+	"server.disable":     op((*Service).ServerDisable),
+	"server.rename":      op((*Service).ServerRename),
+	"server.move":        op((*Service).ServerMove),
+	"server.set_address": op((*Service).ServerSetAddress),
+	"server.set":         op((*Service).ServerSet),
+	"server.delete":      op((*Service).ServerDelete),
+	"server.config":      op((*Service).ServerConfig),
+
+	"zone.set_sg": op((*Service).ZoneSetSG),
+	"zone.alt_sg": op((*Service).ZoneAltSG),
 }
 
 // Do runs operation name with JSON arguments and returns the JSON result.

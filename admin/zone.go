@@ -72,8 +72,23 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 		return nil, err
 	}
 	meta := s.newZoneMeta(cfg, req.SG, req.IncUpdates, req.EditLock, req.DNSSEC, req.NSEC3, req.UseApexNS)
+	// The zone's SG may give the SOA MNAME and, with use_apex_ns, the apex
+	// NS (zonedb.Commit writes the SG's NS over the config's).
+	needed := []string{"soa_mname", "soa_rname", "apex_ns"}
+	if meta.SG != "" {
+		var sg *zonedb.SG
+		if err := s.db.View(func(v *zonedb.View) error { sg, err = v.SG(meta.SG); return err }); err != nil {
+			return nil, err
+		}
+		if sg.SOAMname != "" {
+			cfg["soa_mname"] = sg.SOAMname
+		}
+		if meta.UseApexNS && len(sg.ApexNS) > 0 {
+			needed = needed[:2]
+		}
+	}
 	var missing []string
-	for _, k := range []string{"soa_mname", "soa_rname", "apex_ns"} {
+	for _, k := range needed {
 		if cfg[k] == "" {
 			missing = append(missing, k)
 		}
