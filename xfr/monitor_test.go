@@ -39,7 +39,7 @@ type fakeQuery struct {
 	rd          bool
 }
 
-func startFake(t *testing.T, key map[string]string) *fake {
+func startSOAFake(t *testing.T, key map[string]string) *fake {
 	t.Helper()
 	f := &fake{key: key, serials: map[string]uint32{}}
 	var pc net.PacketConn
@@ -281,7 +281,7 @@ func (c *changes) take(name string) []ServerStatus {
 
 func TestMonitorOKAndLagging(t *testing.T) {
 	db := monitorStore(t, "example.org", "example.net")
-	current, lagging := startFake(t, nil), startFake(t, nil)
+	current, lagging := startSOAFake(t, nil), startSOAFake(t, nil)
 	addServer(t, db, zonedb.Server{Name: "s1", Address: current.addr})
 	addServer(t, db, zonedb.Server{Name: "s2", Address: lagging.addr})
 	ours := ourSerials(t, db)
@@ -407,7 +407,7 @@ func TestMonitorRetry(t *testing.T) {
 
 func TestMonitorBrokenAndBack(t *testing.T) {
 	db := monitorStore(t, "example.org")
-	f := startFake(t, nil)
+	f := startSOAFake(t, nil)
 	f.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "s1", Address: f.addr})
 	var ch changes
@@ -449,7 +449,7 @@ func TestMonitorBrokenAndBack(t *testing.T) {
 
 func TestMonitorDisabled(t *testing.T) {
 	db := monitorStore(t, "example.org")
-	f := startFake(t, nil)
+	f := startSOAFake(t, nil)
 	f.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "s1", Address: f.addr, Disabled: true})
 	addServer(t, db, zonedb.Server{Name: "s0", Address: "192.0.2.1:53", Disabled: true})
@@ -489,9 +489,9 @@ func TestMonitorDisabled(t *testing.T) {
 
 func TestMonitorTSIG(t *testing.T) {
 	db := monitorStore(t, "example.org")
-	strict := startFake(t, map[string]string{"k1.": testSecret})
+	strict := startSOAFake(t, map[string]string{"k1.": testSecret})
 	strict.set(ourSerials(t, db))
-	other := startFake(t, map[string]string{"k1.": testSecret})
+	other := startSOAFake(t, map[string]string{"k1.": testSecret})
 	other.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "signed", Address: strict.addr, TSIGKey: "k1"})
 	addServer(t, db, zonedb.Server{Name: "unsigned", Address: other.addr})
@@ -519,7 +519,7 @@ func TestMonitorTSIG(t *testing.T) {
 
 func TestMonitorTCPFallback(t *testing.T) {
 	db := monitorStore(t, "example.org")
-	f := startFake(t, nil)
+	f := startSOAFake(t, nil)
 	f.set(ourSerials(t, db))
 	f.mu.Lock()
 	f.truncate = true
@@ -546,7 +546,7 @@ func TestMonitorTCPFallback(t *testing.T) {
 func TestMonitorSampleRotation(t *testing.T) {
 	zones := []string{"a.example", "b.example", "c.example", "d.example", "e.example", "f.example", "g.example"}
 	db := monitorStore(t, zones...)
-	f := startFake(t, nil)
+	f := startSOAFake(t, nil)
 	f.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "s1", Address: f.addr})
 	m := NewMonitor(db, MonitorOptions{Timeout: time.Second, Sample: 3}, nil)
@@ -616,7 +616,7 @@ func TestMonitorSampleRotation(t *testing.T) {
 
 func TestMonitorRun(t *testing.T) {
 	db := monitorStore(t, "example.org")
-	f := startFake(t, nil)
+	f := startSOAFake(t, nil)
 	f.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "s1", Address: f.addr})
 	addServer(t, db, zonedb.Server{Name: "s2", Address: dropper(t)})
@@ -636,7 +636,7 @@ func TestMonitorRun(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Servers added while running are picked up.
-	g := startFake(t, nil)
+	g := startSOAFake(t, nil)
 	g.set(ourSerials(t, db))
 	addServer(t, db, zonedb.Server{Name: "s3", Address: g.addr})
 	for len(m.Status()) != 3 || status(t, m, "s3").State != StateOK {
