@@ -47,6 +47,10 @@ var configKeys = []ConfigKey{
 	{"soa_retry", "600", "ttl", "SOA retry of new zones"},
 	{"soa_rname", "", "name", "SOA RNAME (hostmaster mailbox as a name) of new zones"},
 	{"soa_ttl", "", "ttl", "TTL of the SOA record of new zones (empty: zone_ttl)"},
+	{"status_broken_after", "30m", "ttl", "a secondary unanswering this long goes from RETRY to BROKEN"},
+	{"status_interval", "30s", "ttl", "how often dms serve polls each secondary's serials"},
+	{"status_lag_threshold", "5m", "ttl", "a secondary behind on a zone this long is LAGGING"},
+	{"status_sample", "20", "int", "member zones checked per secondary per poll, besides the catalog"},
 	{"syslog_max_age", "120", "float", "days to keep log events"},
 	{"use_apex_ns", "true", "bool", "apex NS of new zones come from their server group"},
 	{"xfr_allow", "", "prefixes", "addresses or prefixes (monitoring hosts) that may transfer every zone"},
@@ -236,6 +240,9 @@ func ParseTTL(s string) (uint32, error) {
 // Config is the effective configuration: stored values over defaults.
 type Config map[string]string
 
+// EffectiveConfig is the stored configuration over the defaults.
+func EffectiveConfig(stored map[string]string) Config { return effectiveConfig(stored) }
+
 func effectiveConfig(stored map[string]string) Config {
 	c := Config{}
 	for _, k := range configKeys {
@@ -249,6 +256,9 @@ func effectiveConfig(stored map[string]string) Config {
 
 // Bool reads a boolean key.
 func (c Config) Bool(key string) bool { b, _ := parseBool(c[key]); return b }
+
+// Int reads a whole-number key (0 when unset or bad).
+func (c Config) Int(key string) int { n, _ := strconv.Atoi(c[key]); return n }
 
 // TTL reads a TTL key (0 when unset or bad).
 func (c Config) TTL(key string) uint32 { t, _ := ParseTTL(c[key]); return t }

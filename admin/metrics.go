@@ -135,6 +135,40 @@ func (m *Metrics) Observe(o authserver.Observation) {
 	}
 }
 
+// WatchSecondaries exports the secondaries' states from mon at scrape
+// time: dms_secondary_state{server,state} (1 for the current state) and
+// dms_secondary_serial_lag{server}. A server per series is bounded by the
+// few dozen secondaries an SG has.
+func (m *Metrics) WatchSecondaries(mon *xfr.Monitor) {
+	m.Registry.MustRegister(&secondaryCollector{mon: mon})
+}
+
+type secondaryCollector struct{ mon *xfr.Monitor }
+
+var (
+	descSecState = prometheus.NewDesc("dms_secondary_state", "State of each secondary server (1 for its current state).", []string{"server", "state"}, nil)
+	descSecLag   = prometheus.NewDesc("dms_secondary_serial_lag", "Zones checked in the last poll on which the secondary is behind the master.", []string{"server"}, nil)
+	secStates    = []xfr.ServerState{xfr.StateOK, xfr.StateLagging, xfr.StateRetry, xfr.StateBroken, xfr.StateDisabled}
+)
+
+func (c *secondaryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSecState
+	ch <- descSecLag
+}
+
+func (c *secondaryCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, st := range c.mon.Status() {
+		for _, s := range secStates {
+			v := 0.0
+			if st.State == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descSecState, prometheus.GaugeValue, v, st.Name, string(s))
+		}
+		ch <- prometheus.MustNewConstMetric(descSecLag, prometheus.GaugeValue, float64(st.SerialLag), st.Name)
+	}
+}
+
 // ObserveTransfer counts one transfer request (xfr.Server.Observe).
 func (m *Metrics) ObserveTransfer(t xfr.Transfer) {
 	m.xfr.WithLabelValues(t.Type, string(t.Result)).Inc()

@@ -76,6 +76,8 @@ var ops = map[string]opFunc{
 	"server.delete":      op((*Service).ServerDelete),
 	"server.config":      op((*Service).ServerConfig),
 
+	"status": op((*Service).Status),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }

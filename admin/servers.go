@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"dms/xfr"
 	"dms/zonedb"
 )
 
@@ -312,6 +313,8 @@ type ServerRequest struct {
 type ServerInfo struct {
 	zonedb.Server
 	Zones int `json:"zones"`
+	// Status is the server's state from polling (dms serve only).
+	Status *xfr.ServerStatus `json:"status,omitempty"`
 }
 
 // ServerCreate adds a secondary server to an SG.
@@ -344,7 +347,7 @@ func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (
 			return err
 		}
 		p, a, err := v.ZoneCount(srv.SG)
-		out = &ServerInfo{Server: *srv, Zones: p + a}
+		out = &ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv.Name)}
 		return err
 	})
 	return out, err
@@ -365,7 +368,7 @@ func (s *Service) ServerList(ctx context.Context, c Caller, req ServerRequest) (
 		}
 		for _, srv := range servers {
 			if req.SG == "" || strings.EqualFold(srv.SG, req.SG) {
-				out = append(out, ServerInfo{Server: srv})
+				out = append(out, ServerInfo{Server: srv, Status: s.serverStatus(srv.Name)})
 			}
 		}
 		return nil

@@ -52,8 +52,9 @@ func Hostname() string {
 
 // Service performs admin operations on an open store.
 type Service struct {
-	db  *zonedb.DB
-	log *slog.Logger
+	db   *zonedb.DB
+	log  *slog.Logger
+	live *Live
 }
 
 // New returns a Service on db. log may be nil.

@@ -33,26 +33,29 @@ const (
 
 // ServerStatus is what the monitor knows about one secondary.
 type ServerStatus struct {
-	Name, Address, SG string
-	State             ServerState
+	Name    string      `json:"name"`
+	Address string      `json:"address"`
+	SG      string      `json:"sg"`
+	State   ServerState `json:"state"`
 	// LastReply is the last time the server answered any SOA query (zero
 	// if never); LastCheck the start of its last round.
-	LastReply time.Time
-	LastCheck time.Time
+	LastReply time.Time `json:"last_reply"`
+	LastCheck time.Time `json:"last_check"`
 	// SerialLag is the number of zones checked in the last round that are
 	// behind ours (the server has an older serial, or does not serve the
 	// zone).
-	SerialLag int
-	// MaxLag is how long the oldest still-behind zone has been behind.
-	MaxLag time.Duration
+	SerialLag int `json:"serial_lag"`
+	// MaxLag is how long the oldest still-behind zone has been behind
+	// (nanoseconds in JSON).
+	MaxLag time.Duration `json:"max_lag"`
 	// LastError is the first problem of the last round (a query without an
 	// answer, an answer without the zone's SOA); empty when there was none.
-	LastError string
+	LastError string `json:"last_error,omitempty"`
 	// Since is when the server entered State.
-	Since time.Time
+	Since time.Time `json:"since"`
 	// Checked is the number of zones checked in the last round (the
 	// catalog zone included).
-	Checked int
+	Checked int `json:"checked"`
 }
 
 // MonitorOptions tune a Monitor. Zero values get the defaults.

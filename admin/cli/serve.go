@@ -83,6 +83,15 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}
 	xs := xfr.NewServer(db, log)
 	o.dns.Transfer = xs.Serve
+	var cfg admin.Config
+	if err := db.View(func(v *zonedb.View) error { cfg = admin.EffectiveConfig(v.Config()); return nil }); err != nil {
+		ctl.Close()
+		return err
+	}
+	sec := func(k string) time.Duration { return time.Duration(cfg.TTL(k)) * time.Second }
+	mopts := xfr.MonitorOptions{Interval: sec("status_interval"), LagThreshold: sec("status_lag_threshold"),
+		BrokenAfter: sec("status_broken_after"), Sample: cfg.Int("status_sample")}
+	monitor := xfr.NewMonitor(db, mopts, log)
 	var nopts xfr.NotifyOptions
 	metricsAddr := "none"
 	if o.metricsListen != "" {
@@ -90,6 +99,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		o.dns.Observe = m.Observe
 		xs.Observe = m.ObserveTransfer
 		nopts.OnResult = m.ObserveNotify
+		m.WatchSecondaries(monitor)
 		if metricsAddr, err = admin.ServeMetrics(ctx, o.metricsListen, m, db); err != nil {
 			ctl.Close()
 			return fmt.Errorf("metrics listener: %w", err)
@@ -98,12 +108,14 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	notifier := xfr.NewNotifier(db, nopts, log)
 	db.Subscribe(notifier.OnCommit)
 	go notifier.Run(ctx)
+	go monitor.Run(ctx)
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
 		return err
 	}
 	defer srv.Close()
+	svc.SetLive(&admin.Live{Started: time.Now(), DNS: srv.Addrs(), Metrics: metricsAddr, Notifier: notifier, Monitor: monitor})
 	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "), "metrics", metricsAddr)
 	err = ctl.Serve(ctx)
 	log.Info("stopped")

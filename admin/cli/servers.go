@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -339,6 +340,15 @@ func printServer(w io.Writer, s *admin.ServerInfo) {
 	if s.Zones > 0 {
 		row("zone_count", s.Zones)
 	}
+	if st := s.Status; st != nil {
+		row("state", st.State)
+		row("since", fmtTime(st.Since))
+		row("last_reply", fmtTime(st.LastReply))
+		row("last_check", fmtTime(st.LastCheck))
+		row("zones_behind", st.SerialLag)
+		row("max_lag", st.MaxLag.Round(time.Second))
+		row("retry_msg", orNone(st.LastError))
+	}
 	row("ctime", fmtTime(s.CTime))
 	row("mtime", fmtTime(s.MTime))
 	tw.Flush()
@@ -393,4 +403,58 @@ delete_zone_alt_sg.`,
 		},
 	)
 	return cmd
+}
+
+func newCmdStatus(f *Factory) *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the master and each secondary's state (the old show_dms_status)",
+		Long: `Show the running master (listeners, store, zones, NOTIFYs waiting) and each
+secondary server with its state: OK, LAGGING (behind on a zone for longer than
+status_lag_threshold), RETRY (not answering; see its error), BROKEN (RETRY for
+longer than status_broken_after) or DISABLED. Needs a running dms serve.`,
+		Example: "  dms status\n  dms status --check",
+		Args:    exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd.Context(), f, false, "status", admin.StatusRequest{Check: check}, printStatus)
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "poll every secondary now, before showing")
+	return cmd
+}
+
+func printStatus(w io.Writer, st *admin.Status) {
+	m := st.Master
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
+	fmt.Fprintln(tw, "master:")
+	row("  host", m.Host)
+	row("  started", fmtTime(m.Started))
+	row("  dns", strings.Join(m.DNS, " "))
+	row("  metrics", m.Metrics)
+	row("  store", fmt.Sprintf("%s (%d bytes, generation %d)", m.Store, m.StoreBytes, m.Generation))
+	var zs []string
+	for _, k := range []string{"PUBLISHED", "DISABLED", "DELETED", "CATALOG"} {
+		zs = append(zs, fmt.Sprintf("%d %s", m.Zones[k], strings.ToLower(k)))
+	}
+	row("  zones", strings.Join(zs, ", "))
+	row("  notify_pending", m.NotifyPending)
+	tw.Flush()
+	fmt.Fprintln(w, "\nservers:")
+	if len(st.Servers) == 0 {
+		fmt.Fprintln(w, "  (none polled yet; dms server ls lists them)")
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NAME\tADDRESS\tSG\tSTATE\tSINCE\tLAST_REPLY\tBEHIND\tCHECKED")
+	for _, s := range st.Servers {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", s.Name, s.Address, s.SG, s.State, fmtTime(s.Since), fmtTime(s.LastReply), s.SerialLag, s.Checked)
+	}
+	tw.Flush()
+	for _, s := range st.Servers {
+		if s.LastError != "" {
+			fmt.Fprintf(w, "  %s retry_msg:\n    %s\n", s.Name, s.LastError)
+		}
+	}
 }
