@@ -151,9 +151,9 @@ type SGRequest struct {
 // SGInfo is a server group with its zone and server counts.
 type SGInfo struct {
 	zonedb.SG
-	Zones    int      `json:"zones"`
-	AltZones int      `json:"alt_zones"`
-	Servers  []string `json:"servers"`
+	Zones    int                 `json:"zones"`
+	AltZones int                 `json:"alt_zones"`
+	Servers  []string            `json:"servers"`
 	Commits  []zonedb.ZoneCommit `json:"commits,omitempty"`
 }
 
