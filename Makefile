@@ -4,7 +4,7 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-go bench-store lint deps clean
+.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-go bench-store bench-xfr lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
@@ -27,7 +27,7 @@ test-go:
 
 # The packages with goroutines sharing the store, under the race detector.
 test-race:
-	$(GO) test -race -count=1 -timeout 5m ./authserver ./zonedb ./admin
+	$(GO) test -race -count=1 -timeout 5m ./authserver ./zonedb ./admin ./xfr
 
 # A short run of every fuzz target from the seeds in the repository only
 # (a fresh fuzz cache, so inputs gathered by earlier runs on this machine
@@ -67,3 +67,9 @@ clean:
 # The store figures of issue 2: 1M-record load, record add latency, 10k zones.
 bench-store: build
 	sh scripts/bench-store.sh
+
+# AXFR of a 1 000 000-record zone from dms and knotd, and an IXFR after one
+# change (see bench/xfr.sh).
+bench-xfr: build
+	@sh scripts/test-deps.sh bench
+	sh bench/xfr.sh
