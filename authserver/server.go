@@ -42,7 +42,8 @@ type Options struct {
 	// answer messages through send, which signs them (when the request was
 	// signed with key) and writes them out. Without it transfers are
 	// refused.
-	Transfer func(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error)
+	// sendWire is the same for a message already packed.
+	Transfer func(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, sendWire func([]byte) error)
 	// Notify, when set, is told about every NOTIFY received (which dms, as
 	// the primary, refuses) with its client and whether it was signed.
 	Notify func(req *dns.Msg, client netip.AddrPort, signed bool)
@@ -407,6 +408,16 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 		prevMAC = sr.mac
 	}
 	n := 0
+	emit := func(b []byte) error {
+		n++
+		if proto == UDP {
+			if n == 1 {
+				udpAnswer = append([]byte(nil), b...)
+			}
+			return nil
+		}
+		return tw.write(b)
+	}
 	send := func(m *dns.Msg) error {
 		if first == nil {
 			first = m
@@ -423,14 +434,25 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 		if err != nil {
 			return err
 		}
-		n++
-		if proto == UDP {
-			if n == 1 {
-				udpAnswer = b
-			}
-			return nil
+		return emit(b)
+	}
+	var signer *wireSigner
+	sendWire := func(b []byte) error {
+		if first == nil {
+			first = &dns.Msg{MsgHdr: dns.MsgHdr{Rcode: dns.RcodeSuccess}, Question: req.Question}
 		}
-		return tw.write(b)
+		if sr != nil {
+			var err error
+			if signer == nil {
+				if signer, err = newWireSigner(sr.key); err != nil {
+					return err
+				}
+			}
+			if b, prevMAC, err = signer.sign(b, prevMAC, n > 0, time.Now()); err != nil {
+				return err
+			}
+		}
+		return emit(b)
 	}
 	if req.Opcode == dns.OpcodeNotify {
 		if s.opts.Notify != nil {
@@ -444,7 +466,7 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 		m.SetRcode(req, dns.RcodeRefused)
 		_ = send(m)
 	} else {
-		s.opts.Transfer(req, client, proto == TCP, key, send)
+		s.opts.Transfer(req, client, proto == TCP, key, send, sendWire)
 	}
 	if first != nil {
 		s.observe(req, first, proto, start)

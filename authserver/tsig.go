@@ -1,8 +1,15 @@
 package authserver
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"hash"
 	"strings"
 	"time"
 
@@ -45,20 +52,11 @@ func verifyTSIG(v *zonedb.View, req *dns.Msg, in []byte, now time.Time) (*signed
 		ts.OtherLen = 6
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], uint64(now.Unix()))
-		ts.OtherData = strings.ToUpper(hexBytes(b[2:]))
+		ts.OtherData = hex.EncodeToString(b[2:])
 		return &signedRequest{key: key, mac: t.MAC}, resp
 	default:
 		return nil, tsigError(req, t, dns.RcodeBadSig, now)
 	}
-}
-
-func hexBytes(b []byte) string {
-	const digits = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		out = append(out, digits[c>>4], digits[c&15])
-	}
-	return string(out)
 }
 
 // tsigError is the NOTAUTH answer for a TSIG failure, with a TSIG record
@@ -99,4 +97,94 @@ func packTSIGError(resp *dns.Msg, sr *signedRequest) ([]byte, error) {
 	}
 	b, _, err := dns.TsigGenerate(resp, sr.key.Secret, sr.mac, false)
 	return b, err
+}
+
+// wireSigner signs packed messages of a transfer without unpacking them:
+// the HMAC of RFC 8945 section 4.3 over the prior MAC, the message and the
+// TSIG variables (all of them on the first message, the timers on the
+// rest), with the TSIG record appended and ARCOUNT raised.
+type wireSigner struct {
+	key     *zonedb.TSIGKey
+	secret  []byte
+	name    []byte // key name, canonical wire form
+	alg     []byte // algorithm name, canonical wire form
+	newHash func() hash.Hash
+	buf     []byte
+}
+
+func newWireSigner(k *zonedb.TSIGKey) (*wireSigner, error) {
+	secret, err := base64.StdEncoding.DecodeString(k.Secret)
+	if err != nil {
+		return nil, err
+	}
+	w := &wireSigner{key: k, secret: secret}
+	switch dns.CanonicalName(k.Algorithm) {
+	case dns.HmacSHA1:
+		w.newHash = sha1.New
+	case dns.HmacSHA224:
+		w.newHash = sha256.New224
+	case dns.HmacSHA256:
+		w.newHash = sha256.New
+	case dns.HmacSHA384:
+		w.newHash = sha512.New384
+	case dns.HmacSHA512:
+		w.newHash = sha512.New
+	default:
+		return nil, dns.ErrKeyAlg
+	}
+	var b [256]byte
+	n, err := dns.PackDomainName(dns.CanonicalName(k.Name), b[:], 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	w.name = append([]byte(nil), b[:n]...)
+	n, err = dns.PackDomainName(dns.CanonicalName(k.Algorithm), b[:], 0, nil, false)
+	if err != nil {
+		return nil, err
+	}
+	w.alg = append([]byte(nil), b[:n]...)
+	return w, nil
+}
+
+// sign returns msg with its TSIG record and the MAC (hex, as miekg/dns
+// keeps it) that the next message's MAC covers.
+func (w *wireSigner) sign(msg []byte, prevMAC string, timersOnly bool, now time.Time) ([]byte, string, error) {
+	prev, err := hex.DecodeString(prevMAC)
+	if err != nil {
+		return nil, "", err
+	}
+	h := hmac.New(w.newHash, w.secret)
+	if len(prev) > 0 {
+		h.Write([]byte{byte(len(prev) >> 8), byte(len(prev))})
+		h.Write(prev)
+	}
+	h.Write(msg)
+	t := uint64(now.Unix())
+	timers := []byte{byte(t >> 40), byte(t >> 32), byte(t >> 24), byte(t >> 16), byte(t >> 8), byte(t), tsigFudge >> 8, tsigFudge & 0xff}
+	if timersOnly {
+		h.Write(timers)
+	} else {
+		h.Write(w.name)
+		h.Write([]byte{0, 255, 0, 0, 0, 0}) // class ANY, TTL 0
+		h.Write(w.alg)
+		h.Write(timers)
+		h.Write([]byte{0, 0, 0, 0}) // error, other len
+	}
+	mac := h.Sum(nil)
+	out := append(w.buf[:0], msg...)
+	out = append(out, w.name...)
+	out = binary.BigEndian.AppendUint16(out, dns.TypeTSIG)
+	out = binary.BigEndian.AppendUint16(out, dns.ClassANY)
+	out = binary.BigEndian.AppendUint32(out, 0)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(w.alg)+len(timers)+2+len(mac)+6))
+	out = append(out, w.alg...)
+	out = append(out, timers...)
+	out = binary.BigEndian.AppendUint16(out, uint16(len(mac)))
+	out = append(out, mac...)
+	out = append(out, msg[0], msg[1]) // original id
+	out = append(out, 0, 0, 0, 0)     // error, other len
+	ar := binary.BigEndian.Uint16(out[10:])
+	binary.BigEndian.PutUint16(out[10:], ar+1)
+	w.buf = out
+	return out, hex.EncodeToString(mac), nil
 }

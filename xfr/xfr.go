@@ -113,14 +113,17 @@ func Allowed(v *zonedb.View, z *zonedb.Zone, client netip.Addr, key *zonedb.TSIG
 // frames it). The answer goes out in one or more messages; the error is
 // the reason the transfer stopped early (for the caller's log), already
 // reported to Observe.
-func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error) {
+//
+// sendWire writes a message already packed (AXFR packs straight from the
+// store).
+func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, sendWire func([]byte) error) {
 	start := time.Now()
 	q := req.Question[0]
 	t := Transfer{Type: dns.TypeToString[q.Qtype], Zone: strings.ToLower(q.Name), Client: client}
 	if q.Qtype == dns.TypeIXFR && !tcp {
 		t.Type = "IXFR-UDP"
 	}
-	err := s.db.View(func(v *zonedb.View) error { return s.serve(v, req, client, tcp, key, send, &t) })
+	err := s.db.View(func(v *zonedb.View) error { return s.serve(v, req, client, tcp, key, send, sendWire, &t) })
 	t.Duration = time.Since(start)
 	if err != nil && t.Err == nil {
 		t.Err = err
@@ -153,7 +156,7 @@ func reply(req *dns.Msg, rcode int) *dns.Msg {
 	return m
 }
 
-func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, t *Transfer) error {
+func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, sendWire func([]byte) error, t *Transfer) error {
 	q := req.Question[0]
 	fail := func(r Result, rcode int, why error) error {
 		t.Result, t.Err = r, why
@@ -175,7 +178,7 @@ func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp 
 			// RFC 5936 section 4.2: AXFR is TCP only.
 			return fail(ResultFormErr, dns.RcodeFormatError, errors.New("AXFR over UDP"))
 		}
-		return s.axfr(v, z, req, send, t)
+		return s.axfrWire(v, z, req, sendWire, t)
 	}
 	// IXFR: the client's SOA is in the authority section (RFC 1995 section 3).
 	var clientSOA *dns.SOA
@@ -213,7 +216,7 @@ func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp 
 		// The journal does not reach the client's serial, or the
 		// difference is larger than the zone: the whole zone, IXFR form.
 		t.Type = "IXFR-AXFR"
-		return s.axfr(v, z, req, send, t)
+		return s.axfrWire(v, z, req, sendWire, t)
 	}
 	w := s.newWriter(req, send, t)
 	w.add(soa)
@@ -305,37 +308,6 @@ func (w *writer) flush() error {
 		w.err = err
 	}
 	return w.err
-}
-
-// axfr streams the zone: SOA, every other published record in canonical
-// order, SOA (RFC 5936 section 2.2), from the one read transaction v.
-func (s *Server) axfr(v *zonedb.View, z *zonedb.Zone, req *dns.Msg, send func(*dns.Msg) error, t *Transfer) error {
-	soa, err := currentSOA(v, z)
-	if err != nil {
-		return err
-	}
-	w := s.newWriter(req, send, t)
-	w.add(soa)
-	err = v.RRsets(z, func(name string, rrtype uint16, recs []zonedb.Record) bool {
-		if rrtype == dns.TypeSOA && name == z.Name {
-			return true
-		}
-		for _, r := range recs {
-			if r.Flags&zonedb.FlagDisable == 0 {
-				w.add(r.RR)
-			}
-		}
-		return w.err == nil
-	})
-	if err != nil {
-		return err
-	}
-	w.add(soa)
-	if err := w.flush(); err != nil {
-		return err
-	}
-	t.Result = ResultOK
-	return nil
 }
 
 // diff is a condensed IXFR difference.

@@ -97,12 +97,8 @@ func run(t *testing.T, s *Server, req *dns.Msg, client netip.AddrPort, tcp bool,
 	t.Helper()
 	r := new(result)
 	s.Observe = func(tr Transfer) { r.t = tr }
-	s.Serve(req, client, tcp, key, func(m *dns.Msg) error {
-		// What goes on the wire must pack and unpack.
-		b, err := m.Pack()
-		if err != nil {
-			t.Fatalf("pack: %v", err)
-		}
+	sendWire := func(b []byte) error {
+		// What goes on the wire must unpack.
 		if len(b) > 65535 {
 			t.Fatalf("message of %d bytes", len(b))
 		}
@@ -110,9 +106,19 @@ func run(t *testing.T, s *Server, req *dns.Msg, client netip.AddrPort, tcp bool,
 		if err := u.Unpack(b); err != nil {
 			t.Fatal(err)
 		}
+		if u.Id != req.Id || !u.Response || u.Opcode != req.Opcode {
+			t.Fatalf("answer header %v for request id %d", u.MsgHdr, req.Id)
+		}
 		r.msgs = append(r.msgs, u)
 		return nil
-	})
+	}
+	s.Serve(req, client, tcp, key, func(m *dns.Msg) error {
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatalf("pack: %v", err)
+		}
+		return sendWire(b)
+	}, sendWire)
 	if len(r.msgs) == 0 {
 		t.Fatal("no answer")
 	}
@@ -372,6 +378,9 @@ func BenchmarkAXFR(b *testing.B) {
 			out, err := m.Pack()
 			bytes += len(out)
 			return err
+		}, func(b []byte) error {
+			bytes += len(b)
+			return nil
 		})
 	}
 	b.ReportMetric(float64(bytes), "bytes/xfr")

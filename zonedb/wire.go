@@ -1,0 +1,121 @@
+package zonedb
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+)
+
+// WireRRset is one stored RRset in wire form, for zone transfers that pack
+// messages straight from the store (xfr).
+type WireRRset struct {
+	// Owner is the owner name's labels below the zone apex in wire form
+	// (length-prefixed, lower case, no terminating root label); empty for
+	// the apex.
+	Owner []byte
+	// NewOwner is false when Owner is the same as the previous RRset's.
+	NewOwner bool
+	Type     uint16
+	TTL      uint32
+	// RDATA are the published (not DISABLE) RDATAs, uncompressed.
+	RDATA [][]byte
+}
+
+// WireRRsets calls fn for every RRset of z in canonical order (apex
+// first) until it returns false. The slices in the WireRRset are valid
+// only during the call (they point into the store's memory or are reused).
+// This is AXFR's scan: no record is decoded into a dns.RR.
+func (v *View) WireRRsets(z *Zone, fn func(rs *WireRRset) bool) error {
+	prefix := be64(z.ID)
+	c := v.tx.Bucket(bucketRR).Cursor()
+	var rs WireRRset
+	var lastKey []byte
+	first := true
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		_, nk, t, ok := SplitRRsetKey(k)
+		if !ok {
+			return fmt.Errorf("zone %s: corrupt rr key %x", z.Name, k)
+		}
+		rs.NewOwner = first || !bytes.Equal(nk, lastKey)
+		first = false
+		if rs.NewOwner {
+			var err error
+			if rs.Owner, err = appendWireOwner(rs.Owner[:0], nk); err != nil {
+				return fmt.Errorf("zone %s: %w", z.Name, err)
+			}
+			lastKey = append(lastKey[:0], nk...)
+		}
+		rs.Type = t
+		if len(val) < 6 {
+			return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
+		}
+		rs.TTL = binary.BigEndian.Uint32(val)
+		n := int(binary.BigEndian.Uint16(val[4:]))
+		val = val[6:]
+		rs.RDATA = rs.RDATA[:0]
+		for range n {
+			if len(val) < 2 {
+				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
+			}
+			f, rl := Flags(val[0]), int(val[1])
+			if len(val) < 2+rl+2 {
+				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
+			}
+			val = val[2+rl:]
+			dl := int(binary.BigEndian.Uint16(val))
+			if len(val) < 2+dl {
+				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
+			}
+			if f&FlagDisable == 0 {
+				rs.RDATA = append(rs.RDATA, val[2:2+dl:2+dl])
+			}
+			val = val[2+dl:]
+		}
+		if len(rs.RDATA) == 0 {
+			continue
+		}
+		if !fn(&rs) {
+			break
+		}
+	}
+	return nil
+}
+
+// appendWireOwner turns a relative name key (labels from the apex down,
+// escaped, each ending in 0x00) into wire labels from the owner up.
+func appendWireOwner(dst, key []byte) ([]byte, error) {
+	var ends [maxLabels]int
+	n := 0
+	for i, c := range key {
+		if c == 0 {
+			if n == maxLabels {
+				return dst, errBadValue
+			}
+			ends[n] = i
+			n++
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		start := 0
+		if i > 0 {
+			start = ends[i-1] + 1
+		}
+		lenAt := len(dst)
+		dst = append(dst, 0)
+		l := key[start:ends[i]]
+		for j := 0; j < len(l); j++ {
+			c := l[j]
+			if c == 1 && j+1 < len(l) {
+				j++
+				c = l[j] - 1 // 0x01 0x01 -> 0x00, 0x01 0x02 -> 0x01
+			}
+			dst = append(dst, c)
+		}
+		ll := len(dst) - lenAt - 1
+		if ll == 0 || ll > 63 {
+			return dst, errBadValue
+		}
+		dst[lenAt] = byte(ll)
+	}
+	return dst, nil
+}
