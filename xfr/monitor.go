@@ -618,3 +618,37 @@ func (m *Monitor) update(t *tracked, now time.Time, name string, p *plan, planEr
 		m.opts.OnChange(cur)
 	}
 }
+
+// NotifyFailed tells the monitor that a server left a NOTIFY unanswered
+// after every try: the server goes to RETRY with that as its error until a
+// poll finds it answering again (xfr.NotifyOptions.OnResult feeds it).
+func (m *Monitor) NotifyFailed(ev NotifyEvent) {
+	if ev.Result != NotifyFailed {
+		return
+	}
+	now := time.Now()
+	m.mu.Lock()
+	t := m.servers[strings.ToLower(ev.Server)]
+	if t == nil || t.st.State == StateDisabled {
+		m.mu.Unlock()
+		return
+	}
+	prev := t.st.State
+	t.st.LastError = fmt.Sprintf("NOTIFY for %s (serial %d) unanswered after %d tries: %v", ev.Zone, ev.Serial, ev.Attempt, ev.Err)
+	if t.failing.IsZero() {
+		t.failing = now
+	}
+	if prev != StateRetry && prev != StateBroken {
+		t.st.State, t.st.Since = StateRetry, now
+	}
+	cur := t.st
+	m.mu.Unlock()
+	if prev != cur.State {
+		m.log.Warn("secondary state", "server", cur.Name, "address", cur.Address, "sg", cur.SG, "state", string(cur.State), "was", string(prev), "err", cur.LastError)
+		if m.opts.OnChange != nil {
+			m.cbMu.Lock()
+			defer m.cbMu.Unlock()
+			m.opts.OnChange(cur)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package xfr
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -652,5 +653,32 @@ func TestMonitorRun(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
+	}
+}
+
+// TestMonitorNotifyFailed: a server that leaves a NOTIFY unanswered goes to
+// RETRY with that error until a poll finds it answering.
+func TestMonitorNotifyFailed(t *testing.T) {
+	db := monitorStore(t, "example.org")
+	f := startSOAFake(t, nil)
+	addServer(t, db, zonedb.Server{Name: "s1", Address: f.addr})
+	f.set(ourSerials(t, db))
+	m := NewMonitor(db, MonitorOptions{Timeout: time.Second}, nil)
+	m.CheckNow(context.Background())
+	if st := status(t, m, "s1"); st.State != StateOK {
+		t.Fatalf("before: %+v", st)
+	}
+	m.NotifyFailed(NotifyEvent{Zone: "example.org.", Server: "s1", Serial: 7, Attempt: 5, Result: NotifyRetry})
+	if st := status(t, m, "s1"); st.State != StateOK {
+		t.Fatalf("a retry (not the last try) changed the state: %+v", st)
+	}
+	m.NotifyFailed(NotifyEvent{Zone: "example.org.", Server: "s1", Serial: 7, Attempt: 5, Result: NotifyFailed, Err: errors.New("i/o timeout")})
+	st := status(t, m, "s1")
+	if st.State != StateRetry || !strings.Contains(st.LastError, "NOTIFY for example.org. (serial 7) unanswered after 5 tries: i/o timeout") {
+		t.Fatalf("after a failed NOTIFY: %+v", st)
+	}
+	m.CheckNow(context.Background())
+	if st := status(t, m, "s1"); st.State != StateOK || st.LastError != "" {
+		t.Fatalf("after a good poll: %+v", st)
 	}
 }

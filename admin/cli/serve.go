@@ -92,20 +92,24 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	mopts := xfr.MonitorOptions{Interval: sec("status_interval"), LagThreshold: sec("status_lag_threshold"),
 		BrokenAfter: sec("status_broken_after"), Sample: cfg.Int("status_sample")}
 	monitor := xfr.NewMonitor(db, mopts, log)
-	var nopts xfr.NotifyOptions
+	onNotify := []func(xfr.NotifyEvent){monitor.NotifyFailed}
 	metricsAddr := "none"
 	if o.metricsListen != "" {
 		m := admin.NewMetrics(db)
 		o.dns.Observe = m.Observe
 		xs.Observe = m.ObserveTransfer
-		nopts.OnResult = m.ObserveNotify
+		onNotify = append(onNotify, m.ObserveNotify)
 		m.WatchSecondaries(monitor)
 		if metricsAddr, err = admin.ServeMetrics(ctx, o.metricsListen, m, db); err != nil {
 			ctl.Close()
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 	}
-	notifier := xfr.NewNotifier(db, nopts, log)
+	notifier := xfr.NewNotifier(db, xfr.NotifyOptions{OnResult: func(ev xfr.NotifyEvent) {
+		for _, f := range onNotify {
+			f(ev)
+		}
+	}}, log)
 	db.Subscribe(notifier.OnCommit)
 	go notifier.Run(ctx)
 	go monitor.Run(ctx)
