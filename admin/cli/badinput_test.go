@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,5 +278,67 @@ func TestReadOnlyCommands(t *testing.T) {
 		if !bytes.Equal(before, after) {
 			t.Fatalf("dms %v changed the store", args)
 		}
+	}
+}
+
+// TestTransferCommandsBadInput: the secondary-feeding commands refuse bad
+// input with a clear error and change nothing; dms status needs a server.
+func TestTransferCommandsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	if r := run(t, db, "", "sg", "create", "ext"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status"}, "needs a running dms serve"},
+		{[]string{"tsig", "create", "k", "--alg", "hmac-md5"}, "use hmac-sha256 (default)"},
+		{[]string{"tsig", "import", "k", "c2hvcnQ="}, "at least as long as the hash"},
+		{[]string{"tsig", "show", "missing"}, "TSIG key not found"},
+		{[]string{"sg", "create", "ext"}, "already exists"},
+		{[]string{"sg", "create", "x", "--master-address", "example.net"}, "not an IP address"},
+		{[]string{"sg", "create", "x", "--allow-query", "10.0.0.0/33"}, "not an address or prefix"},
+		{[]string{"sg", "create", "x", "--apex-ns", "bad..name"}, "not a host name"},
+		{[]string{"sg", "set", "ext"}, "give at least one setting"},
+		{[]string{"sg", "set", "nope", "--soa-mname", "a.example."}, "server group not found"},
+		{[]string{"server", "create", "s", "[2001:db8::1]"}, "give the server's group"},
+		{[]string{"server", "create", "s", "2001:db8::1%eth0", "--sg", "ext"}, "zone index"},
+		{[]string{"server", "create", "s", "192.0.2.1:0", "--sg", "ext"}, "is not an address"},
+		{[]string{"server", "create", "s", "192.0.2.1", "--sg", "ext", "--type", "powerdns"}, "use one of bind9, knot, nsd"},
+		{[]string{"server", "config", "missing"}, "server not found"},
+		{[]string{"zone", "alt-sg", "swap", "missing.example"}, "zone not found"},
+	} {
+		r := run(t, db, "", c.args...)
+		if r.code == 0 || !strings.Contains(r.err, c.want) {
+			t.Errorf("dms %s: exit %d, stderr %q; want an error saying %q", strings.Join(c.args, " "), r.code, r.err, c.want)
+		}
+	}
+	if r := run(t, db, "", "server", "ls"); r.code != 0 || strings.Count(r.out, "\n") != 1 {
+		t.Errorf("servers after the refusals:\n%s%s", r.out, r.err)
+	}
+	if r := run(t, db, "", "sg", "ls"); r.code != 0 || strings.Count(r.out, "\n") != 2 {
+		t.Errorf("server groups after the refusals:\n%s%s", r.out, r.err)
+	}
+	// tsig create makes a fresh 32-byte secret each time, shown in each
+	// program's syntax; tsig ls never shows it.
+	a, b := run(t, db, "", "tsig", "create", "k1", "-o", "json"), run(t, db, "", "tsig", "create", "k2")
+	if a.code != 0 || b.code != 0 {
+		t.Fatalf("tsig create: %s %s", a.err, b.err)
+	}
+	var k struct{ Secret, BIND, Knot string }
+	if err := json.Unmarshal([]byte(a.out), &k); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := base64.StdEncoding.DecodeString(k.Secret)
+	if err != nil || len(sec) != 32 || !strings.Contains(k.BIND, `secret "`+k.Secret+`";`) || !strings.Contains(k.Knot, "secret: "+k.Secret) {
+		t.Errorf("tsig create: %+v", k)
+	}
+	if strings.Contains(b.out, k.Secret) || !strings.Contains(b.out, "algorithm hmac-sha256;") {
+		t.Errorf("second key:\n%s", b.out)
+	}
+	if ls := run(t, db, "", "tsig", "ls"); strings.Contains(ls.out, k.Secret) || !strings.Contains(ls.out, "k1.") {
+		t.Errorf("tsig ls:\n%s", ls.out)
 	}
 }
