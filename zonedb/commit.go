@@ -148,16 +148,13 @@ func (e *StaleError) Unwrap() error { return ErrStale }
 // Commit applies a change set in one write transaction and, once it is
 // durable, publishes a commit event. On any error nothing is written.
 func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
-	var results []ZoneCommit
-	var gen uint64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		results = results[:0]
-		now := db.now().UTC().Truncate(time.Second)
+	return db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		var results []ZoneCommit
 		var cat []catalogChange
 		for i := range cs.Zones {
 			res, err := commitZone(tx, cs.ChangeBy, &cs.Zones[i], now)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			results = append(results, res)
 			cat = append(cat, res.cat...)
@@ -165,9 +162,23 @@ func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 		if len(cat) > 0 {
 			more, err := applyCatalogChanges(tx, cs.ChangeBy, cat, now)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			results = append(results, more...)
+		}
+		return results, nil
+	})
+}
+
+// update runs fn in a write transaction, bumps the generation and
+// publishes the zones fn committed.
+func (db *DB) update(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error)) ([]ZoneCommit, error) {
+	var results []ZoneCommit
+	var gen uint64
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		var err error
+		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
+			return err
 		}
 		m := tx.Bucket(bucketMeta)
 		gen = u64(m.Get(keyGeneration)) + 1

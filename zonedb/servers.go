@@ -242,27 +242,6 @@ func (v *View) ZoneCount(sg string) (primary, alt int, err error) {
 
 // ---- writing ----
 
-// update runs fn in a write transaction, bumps the generation and
-// publishes the zones fn committed.
-func (db *DB) update(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error)) ([]ZoneCommit, error) {
-	var results []ZoneCommit
-	var gen uint64
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
-			return err
-		}
-		m := tx.Bucket(bucketMeta)
-		gen = u64(m.Get(keyGeneration)) + 1
-		return m.Put(keyGeneration, be64(gen))
-	})
-	if err != nil {
-		return nil, err
-	}
-	db.publish(Event{Generation: gen, Zones: results})
-	return results, nil
-}
-
 func normalizeSG(sg *SG) error {
 	if !ValidSGName(sg.Name) {
 		return fmt.Errorf("%w: %q is not a server group name (letters, digits, '-', '_', '.'; at most 63)", ErrBadInput, sg.Name)
