@@ -96,7 +96,11 @@ type Notifier struct {
 	jobs    map[notifyKey]*notifyJob
 	queue   jobHeap
 	wake    chan struct{}
-	started bool
+
+	// resolvedZI is the store's last zone instance when zones were last
+	// resolved into jobs; savedZI what was last recorded with
+	// SetNotified.
+	resolvedZI, savedZI uint64
 }
 
 // NewNotifier returns a notifier; subscribe OnCommit to the store and run
@@ -149,6 +153,53 @@ func (n *Notifier) poke() {
 	}
 }
 
+// Startup queues NOTIFYs for the zones whose current instance came after
+// the last one recorded as notified: commits made while no server ran (the
+// CLI then writes the store directly). On a store that never recorded one,
+// every zone is notified, as BIND does when it loads its zones.
+func (n *Notifier) Startup() (int, error) {
+	var zones []string
+	err := n.db.View(func(v *zonedb.View) error {
+		done := v.Notified()
+		n.mu.Lock()
+		n.savedZI = done
+		n.mu.Unlock()
+		return v.Zones(func(z *zonedb.Zone) bool {
+			if z.ZI > done && !z.Deleted && !z.Disabled {
+				zones = append(zones, z.Name)
+			}
+			return true
+		})
+	})
+	if err != nil {
+		return 0, err
+	}
+	n.mu.Lock()
+	n.inbox = append(n.inbox, zones...)
+	n.mu.Unlock()
+	n.poke()
+	return len(zones), nil
+}
+
+// saveProgress records, when no NOTIFY is waiting, that every instance up
+// to the last resolved one was notified.
+func (n *Notifier) saveProgress() {
+	n.mu.Lock()
+	zi := n.resolvedZI
+	idle := len(n.jobs) == 0 && len(n.inbox) == 0 && zi > n.savedZI
+	n.mu.Unlock()
+	if !idle {
+		return
+	}
+	if err := n.db.SetNotified(zi); err != nil {
+		n.log.Warn("recording NOTIFY progress", "err", err)
+		return
+	}
+	n.mu.Lock()
+	n.savedZI = max(n.savedZI, zi)
+	n.mu.Unlock()
+}
+
 // Pending is the number of NOTIFYs not yet answered.
 func (n *Notifier) Pending() int {
 	n.mu.Lock()
@@ -196,6 +247,7 @@ func (n *Notifier) Run(ctx context.Context) {
 		if len(due) > 0 {
 			continue
 		}
+		n.saveProgress()
 		timer.Reset(next)
 		select {
 		case <-ctx.Done():
@@ -235,7 +287,9 @@ func (n *Notifier) resolve() {
 		targets []target
 	}
 	var wants []want
+	var lastZI uint64
 	err := n.db.View(func(v *zonedb.View) error {
+		lastZI = v.LastZI()
 		servers, err := v.Servers()
 		if err != nil {
 			return err
@@ -267,6 +321,7 @@ func (n *Notifier) resolve() {
 	now := time.Now()
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.resolvedZI = max(n.resolvedZI, lastZI)
 	for _, w := range wants {
 		for _, t := range w.targets {
 			k := notifyKey{addr: t.addr, zone: w.zone}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -197,5 +198,62 @@ func TestNotifyNewerCommitReplacesPending(t *testing.T) {
 	// One job (the newest serial) tried twice, not two jobs.
 	if len(evs) != 2 || evs[0].Serial != s2 || evs[1].Serial != s2 || evs[1].Result != NotifyFailed {
 		t.Fatalf("events %+v", evs)
+	}
+}
+
+// TestNotifyStartup: a starting server notifies the zones committed while
+// none ran, and only those, once it has recorded its progress.
+func TestNotifyStartup(t *testing.T) {
+	db, _ := setup(t)
+	sec := startFake(t, &fakeSecondary{})
+	for _, n := range []string{"s1", "s2"} {
+		db.DeleteServer(n)
+	}
+	if _, err := db.CreateServer(zonedb.Server{Name: "sec", Address: sec.addr.String(), SG: "ext", Type: "bind9"}); err != nil {
+		t.Fatal(err)
+	}
+	runOnce := func() []string {
+		t.Helper()
+		var mu sync.Mutex
+		var zones []string
+		n := NewNotifier(db, NotifyOptions{Timeout: 200 * time.Millisecond, OnResult: func(ev NotifyEvent) {
+			mu.Lock()
+			zones = append(zones, ev.Zone)
+			mu.Unlock()
+		}}, nil)
+		if _, err := n.Startup(); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { n.Run(ctx); close(done) }()
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			var notified, last uint64
+			db.View(func(v *zonedb.View) error { notified, last = v.Notified(), v.LastZI(); return nil })
+			if n.Pending() == 0 && notified == last {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		slices.Sort(zones)
+		return zones
+	}
+	// Never recorded: every zone, the catalog too.
+	if got := runOnce(); !slices.Equal(got, []string{"example.org.", "ext.catalog.invalid."}) {
+		t.Fatalf("first start notified %v", got)
+	}
+	// Nothing changed: nothing to notify.
+	if got := runOnce(); len(got) != 0 {
+		t.Fatalf("second start notified %v", got)
+	}
+	// A commit while no server ran: that zone only.
+	commitOps(t, db, add(t, "offline.example.org. 3600 IN A 192.0.2.1"))
+	if got := runOnce(); !slices.Equal(got, []string{"example.org."}) {
+		t.Fatalf("after an offline commit, notified %v", got)
 	}
 }

@@ -21,6 +21,8 @@
 //	meta      "schema"     -> schema version, decimal text (SchemaVersion)
 //	          "generation" -> commit generation (8 bytes)
 //	          "created"    -> RFC 3339 time the store was made
+//	          "notified_zi" -> every zone instance up to this id was
+//	                          notified to the secondaries (8 bytes)
 //	zonename  ZoneKey(name) = name key | 0x00 -> zone id (8) | state (1)
 //	          state bits: 1 deleted, 2 disabled; 0 means served. The query
 //	          path reads only this index; its longest-suffix match is a Get

@@ -33,6 +33,7 @@ var (
 	keySchema     = []byte("schema")
 	keyGeneration = []byte("generation")
 	keyCreated    = []byte("created")
+	keyNotified   = []byte("notified_zi")
 )
 
 // zone name index values: id (8 bytes) | state (1 byte).

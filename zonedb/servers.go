@@ -724,3 +724,25 @@ func apexNSRecords(zone string, sg *SG, ttl uint32) []Record {
 	}
 	return out
 }
+
+// LastZI is the highest zone instance id handed out so far (ids come from
+// one sequence for the whole store).
+func (v *View) LastZI() uint64 { return v.tx.Bucket(bucketZI).Sequence() }
+
+// Notified is the zone instance id up to which every instance was
+// notified to the secondaries (SetNotified); 0 when never recorded.
+func (v *View) Notified() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyNotified)) }
+
+// SetNotified records that every zone instance up to zi was notified, so a
+// restarted server notifies only what came after (commits made while it
+// was stopped). It is bookkeeping, not zone data: the generation does not
+// move and no event is published.
+func (db *DB) SetNotified(zi uint64) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bucketMeta)
+		if u64(m.Get(keyNotified)) >= zi {
+			return nil
+		}
+		return m.Put(keyNotified, be64(zi))
+	})
+}

@@ -111,6 +111,11 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		}
 	}}, log)
 	db.Subscribe(notifier.OnCommit)
+	if n, err := notifier.Startup(); err != nil {
+		log.Error("finding zones to notify at start", "err", err)
+	} else if n > 0 {
+		log.Info("notifying zones changed while no server ran", "zones", n)
+	}
 	go notifier.Run(ctx)
 	go monitor.Run(ctx)
 	srv := authserver.NewServer(db, o.dns, log)
