@@ -333,10 +333,16 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 			}
 		}
 		if resp == nil && s.special(req) {
+			// A transfer reads in its own transaction, and may last: hold
+			// no other meanwhile (a remap would wait on it).
+			h.release()
 			return s.handleSpecial(req, proto, client, sr, tw, start)
 		}
 		if resp == nil {
 			resp = s.answer(v, req, proto, client.Addr())
+			if resp != nil && resp.Rcode == dns.RcodeRefused && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 {
+				resp = s.catalogAnswer(v, req, resp, proto, client.Addr(), sr)
+			}
 		}
 		if resp == nil {
 			return nil
@@ -356,7 +362,9 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
 		return nil
 	}
-	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && h.gen == gen {
+	// REFUSED is not cached: a name in a catalog zone is refused to
+	// strangers but answered to the SG's servers (catalogAnswer).
+	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused && h.gen == gen {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated})
 	}
 	s.observe(req, resp, proto, start)
@@ -374,6 +382,30 @@ func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
 		qt = req.Question[0].Qtype
 	}
 	s.opts.Observe(Observation{Proto: proto, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)})
+}
+
+// catalogAnswer answers a query refused because its name is in a catalog
+// zone (RFC 9432): the zone's SG servers, which poll its SOA, may read it
+// like they may transfer it; everyone else stays refused (the catalog lists
+// every zone of the SG).
+func (s *Server) catalogAnswer(v *zonedb.View, req, refused *dns.Msg, proto Proto, client netip.Addr, sr *signedRequest) *dns.Msg {
+	z, ok := v.CatalogZoneOf(req.Question[0].Name)
+	if !ok {
+		return refused
+	}
+	keyName := ""
+	if sr != nil {
+		keyName = sr.key.Name
+	}
+	if ok, _ := v.TransferAllowed(z, client, keyName); !ok {
+		return refused
+	}
+	v.ServeCatalogs(true)
+	defer v.ServeCatalogs(false)
+	if resp := s.answer(v, req, proto, client); resp != nil {
+		return resp
+	}
+	return refused
 }
 
 // special reports whether req is for handleSpecial: a zone transfer or a

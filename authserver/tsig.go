@@ -73,7 +73,9 @@ func tsigError(req *dns.Msg, t *dns.TSIG, code uint16, now time.Time) *dns.Msg {
 		Error:      code,
 	})
 	if code == dns.RcodeBadTime {
-		resp.Extra[0].(*dns.TSIG).TimeSigned = uint64(now.Unix())
+		// RFC 8945 section 5.2.3: the client's time and fudge, so the
+		// client can verify the answer; our time goes in Other Data.
+		resp.Extra[0].(*dns.TSIG).Fudge = t.Fudge
 	}
 	return resp
 }

@@ -80,7 +80,7 @@ type notifyJob struct {
 	serial  uint32
 	attempt int
 	due     time.Time
-	version int // bumped when the job is replaced; stale heap entries are skipped
+	version int // bumped when the job is replaced while a try is in flight
 	running bool
 	index   int
 }
@@ -91,11 +91,14 @@ type Notifier struct {
 	log  *slog.Logger
 	opts NotifyOptions
 
-	mu      sync.Mutex
-	inbox   []string // zones committed, to resolve into jobs
-	jobs    map[notifyKey]*notifyJob
-	queue   jobHeap
-	wake    chan struct{}
+	mu    sync.Mutex
+	inbox []string // zones committed, to resolve into jobs
+	jobs  map[notifyKey]*notifyJob
+	queue jobHeap
+	wake  chan struct{}
+	// resolving counts zones taken from inbox and not yet turned into
+	// jobs, so Pending never drops to 0 in between.
+	resolving int
 
 	// resolvedZI is the store's last zone instance when zones were last
 	// resolved into jobs; savedZI what was last recorded with
@@ -186,7 +189,7 @@ func (n *Notifier) Startup() (int, error) {
 func (n *Notifier) saveProgress() {
 	n.mu.Lock()
 	zi := n.resolvedZI
-	idle := len(n.jobs) == 0 && len(n.inbox) == 0 && zi > n.savedZI
+	idle := len(n.jobs) == 0 && len(n.inbox) == 0 && n.resolving == 0 && zi > n.savedZI
 	n.mu.Unlock()
 	if !idle {
 		return
@@ -200,11 +203,12 @@ func (n *Notifier) saveProgress() {
 	n.mu.Unlock()
 }
 
-// Pending is the number of NOTIFYs not yet answered.
+// Pending is the number of NOTIFYs not yet answered (a zone not yet
+// resolved into its servers counts once).
 func (n *Notifier) Pending() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return len(n.jobs) + len(n.inbox)
+	return len(n.jobs) + len(n.inbox) + n.resolving
 }
 
 // Run sends NOTIFYs until ctx ends.
@@ -277,10 +281,16 @@ func (n *Notifier) resolve() {
 	n.mu.Lock()
 	zones := n.inbox
 	n.inbox = nil
+	n.resolving = len(zones)
 	n.mu.Unlock()
 	if len(zones) == 0 {
 		return
 	}
+	defer func() {
+		n.mu.Lock()
+		n.resolving = 0
+		n.mu.Unlock()
+	}()
 	type want struct {
 		zone    string
 		serial  uint32

@@ -60,52 +60,17 @@ func NewServer(db *zonedb.DB, log *slog.Logger) *Server {
 
 // ConfigAllow is the config key of the global allow list: prefixes (or
 // addresses) that may transfer every zone, such as monitoring hosts.
-const ConfigAllow = "xfr_allow"
+const ConfigAllow = zonedb.ConfigXfrAllow
 
 // Allowed says whether client, whose request was signed with key (nil:
-// unsigned), may transfer zone z: a server of the zone's primary or
-// alternate SG at that address (with its TSIG key when it has one), or an
-// address in the global allow list. It returns why not, for the log.
+// unsigned), may transfer zone z (zonedb.View.TransferAllowed), and why
+// not.
 func Allowed(v *zonedb.View, z *zonedb.Zone, client netip.Addr, key *zonedb.TSIGKey) (bool, string) {
-	client = client.Unmap()
-	for _, p := range strings.FieldsFunc(v.Config()[ConfigAllow], func(r rune) bool { return r == ' ' || r == ',' }) {
-		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
-			return true, ""
-		}
-		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
-			return true, ""
-		}
+	name := ""
+	if key != nil {
+		name = key.Name
 	}
-	if z.SG == "" && z.AltSG == "" {
-		return false, "the zone has no server group"
-	}
-	servers, err := v.Servers()
-	if err != nil {
-		return false, err.Error()
-	}
-	why := fmt.Sprintf("%s is not a server of server group %s", client, z.SG)
-	if z.AltSG != "" {
-		why = fmt.Sprintf("%s is not a server of server groups %s or %s", client, z.SG, z.AltSG)
-	}
-	for _, s := range servers {
-		if !strings.EqualFold(s.SG, z.SG) && !strings.EqualFold(s.SG, z.AltSG) {
-			continue
-		}
-		if s.AddrPort().Addr() != client {
-			continue
-		}
-		switch {
-		case s.TSIGKey == "":
-			return true, ""
-		case key == nil:
-			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, s.TSIGKey)
-		case key.Name == s.TSIGKey:
-			return true, ""
-		default:
-			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, s.TSIGKey, key.Name)
-		}
-	}
-	return false, why
+	return v.TransferAllowed(z, client, name)
 }
 
 // Serve answers one AXFR or IXFR request. tcp says how it came; send

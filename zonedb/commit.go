@@ -325,6 +325,20 @@ func checkZoneSGs(tx *bolt.Tx, z *Zone) error {
 	return nil
 }
 
+// opTouches reports whether op changes the RRset name/rrtype.
+func opTouches(op RecordOp, name string, rrtype uint16) bool {
+	switch op.Kind {
+	case OpAdd, OpDelete:
+		h := op.Record.RR.Header()
+		return h.Rrtype == rrtype && dns.CanonicalName(h.Name) == name
+	case OpDeleteRRset:
+		return op.Type == rrtype && dns.CanonicalName(op.Name) == name
+	case OpReplaceRRset:
+		return len(op.Records) > 0 && op.Records[0].RR.Header().Rrtype == rrtype && dns.CanonicalName(op.Records[0].RR.Header().Name) == name
+	}
+	return false
+}
+
 // apexNSFromSG makes the zone's apex NS records those of its primary SG
 // when the zone has use_apex_ns on and the SG names apex NS: a new zone's
 // records are rewritten, an existing zone gets a replacing op when its
@@ -382,10 +396,13 @@ func apexNSFromSG(tx *bolt.Tx, z *Zone, zc *ZoneChange) error {
 		}
 	}
 	slices.Sort(have)
-	if slices.Equal(have, sg.ApexNS) {
+	// The change's own ops may touch the apex NS: the SG's set then goes
+	// last, so it wins (an edit cannot take the zone off its SG's NS).
+	touched := slices.ContainsFunc(zc.Ops, func(op RecordOp) bool { return opTouches(op, z.Name, dns.TypeNS) })
+	if slices.Equal(have, sg.ApexNS) && !touched {
 		return nil
 	}
-	zc.Ops = append(zc.Ops, RecordOp{Kind: OpReplaceRRset, Records: apexNSRecords(z.Name, sg, ttl)})
+	zc.Ops = append(slices.Clip(zc.Ops), RecordOp{Kind: OpReplaceRRset, Records: apexNSRecords(z.Name, sg, ttl)})
 	return nil
 }
 
@@ -410,6 +427,9 @@ func putZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
 	}
 	if z.Disabled {
 		state |= zoneStateDisabled
+	}
+	if z.CatalogOf != "" {
+		state |= zoneStateCatalog
 	}
 	return tx.Bucket(bucketZoneNames).Put(zkey, append(be64(z.ID), state))
 }

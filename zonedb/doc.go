@@ -24,7 +24,8 @@
 //	          "notified_zi" -> every zone instance up to this id was
 //	                          notified to the secondaries (8 bytes)
 //	zonename  ZoneKey(name) = name key | 0x00 -> zone id (8) | state (1)
-//	          state bits: 1 deleted, 2 disabled; 0 means served. The query
+//	          state bits: 1 deleted, 2 disabled, 4 catalog zone; 0 means
+//	          served (catalog zones only to their SG's servers). The query
 //	          path reads only this index; its longest-suffix match is a Get
 //	          per label of the query name, whatever the number of zones.
 //	zone      zone id (8) -> Zone as JSON (metadata, current ZI and serial)

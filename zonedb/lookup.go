@@ -19,7 +19,8 @@ type ZoneHandle struct {
 
 // FindZone returns the served zone with the longest name that is a suffix
 // of qname: one index Get per label of qname, whatever the number of zones.
-// Deleted and disabled zones are skipped (a served parent answers instead).
+// Deleted and disabled zones are skipped (a served parent answers instead),
+// and so are catalog zones unless ServeCatalogs is on.
 func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 	var err error
 	v.key, err = AppendNameKey(v.key[:0], qname, "")
@@ -43,7 +44,7 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 	for j := n - 1; j >= 0; j-- {
 		k := append(append(kb[:0], full[:ends[j]]...), 0)
 		val := idx.Get(k)
-		if len(val) < 9 || val[8] != 0 {
+		if len(val) < 9 || val[8] != 0 && !(v.catalogs && val[8] == zoneStateCatalog) {
 			continue
 		}
 		// The origin is the last j labels of qname.
@@ -139,4 +140,21 @@ func RRs(dst []dns.RR, name string, rrtype uint16, val []byte) ([]dns.RR, error)
 		dst = append(dst, rr)
 	}
 	return dst, nil
+}
+
+// CatalogZoneOf returns the catalog zone qname is in, if any: the zone a
+// query was refused for because only its SG's servers may read it.
+func (v *View) CatalogZoneOf(qname string) (*Zone, bool) {
+	was := v.catalogs
+	v.catalogs = true
+	h, ok := v.FindZone(qname)
+	v.catalogs = was
+	if !ok {
+		return nil, false
+	}
+	z, err := v.ZoneByID(h.ID)
+	if err != nil || z.CatalogOf == "" {
+		return nil, false
+	}
+	return z, true
 }

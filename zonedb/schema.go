@@ -40,4 +40,7 @@ var (
 const (
 	zoneStateDeleted  = 1 << 0
 	zoneStateDisabled = 1 << 1
+	// zoneStateCatalog: a catalog zone, answered only to the servers that
+	// may transfer it (View.ServeCatalogs).
+	zoneStateCatalog = 1 << 2
 )

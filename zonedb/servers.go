@@ -746,3 +746,52 @@ func (db *DB) SetNotified(zi uint64) error {
 		return m.Put(keyNotified, be64(zi))
 	})
 }
+
+// ConfigXfrAllow is the config key of the global transfer allow list:
+// addresses or prefixes (monitoring hosts) that may transfer every zone.
+const ConfigXfrAllow = "xfr_allow"
+
+// TransferAllowed says whether client, whose request was signed with the
+// TSIG key keyName ("" when unsigned and verified by the caller), may
+// transfer zone z (and read it, for a catalog zone): a server of the zone's
+// primary or alternate SG at that address, with its TSIG key when it has
+// one, or an address in the xfr_allow list. Disabled servers still may (dms
+// only stops notifying and polling them). It returns why not, for the log.
+func (v *View) TransferAllowed(z *Zone, client netip.Addr, keyName string) (bool, string) {
+	client = client.Unmap()
+	for _, p := range strings.FieldsFunc(v.Config()[ConfigXfrAllow], func(r rune) bool { return r == ' ' || r == ',' }) {
+		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
+			return true, ""
+		}
+		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
+			return true, ""
+		}
+	}
+	if z.SG == "" && z.AltSG == "" {
+		return false, "the zone has no server group"
+	}
+	servers, err := v.Servers()
+	if err != nil {
+		return false, err.Error()
+	}
+	why := fmt.Sprintf("%s is not a server of server group %s", client, z.SG)
+	if z.AltSG != "" {
+		why = fmt.Sprintf("%s is not a server of server groups %s or %s", client, z.SG, z.AltSG)
+	}
+	for _, s := range servers {
+		if !strings.EqualFold(s.SG, z.SG) && !strings.EqualFold(s.SG, z.AltSG) || s.AddrPort().Addr() != client {
+			continue
+		}
+		switch {
+		case s.TSIGKey == "":
+			return true, ""
+		case keyName == "":
+			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, s.TSIGKey)
+		case dns.CanonicalName(keyName) == s.TSIGKey:
+			return true, ""
+		default:
+			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, s.TSIGKey, dns.CanonicalName(keyName))
+		}
+	}
+	return false, why
+}

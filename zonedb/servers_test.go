@@ -283,3 +283,33 @@ func TestServersAndKeys(t *testing.T) {
 		return nil
 	})
 }
+
+// TestApexNSOpsCannotLeaveTheSG: with use_apex_ns, record edits of the
+// apex NS give way to the SG's set; the caller's change is not modified.
+func TestApexNSOpsCannotLeaveTheSG(t *testing.T) {
+	db := openTest(t)
+	if _, err := db.CreateSG(SG{Name: "ext", ApexNS: []string{"ns1.example.net"}}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	zc := zoneWithSG("example.org", "ext")
+	zc.Records = recs(t, baseZone...)
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{zc}}); err != nil {
+		t.Fatal(err)
+	}
+	ops := make([]RecordOp, 1, 4)
+	ops[0] = RecordOp{Kind: OpAdd, Record: recs(t, "example.org. 3600 IN NS rogue.example.com.")[0]}
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.org", Ops: ops}}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 1 || ops[:2][1].Kind != OpAdd || ops[:2][1].Record.RR != nil {
+		t.Errorf("the caller's ops were changed: %+v", ops[:2])
+	}
+	db.View(func(v *View) error {
+		z, _ := v.Zone("example.org")
+		ns, _ := v.RRset(z, "example.org.", dns.TypeNS)
+		if len(ns) != 1 || ns[0].RR.(*dns.NS).Ns != "ns1.example.net." {
+			t.Errorf("apex NS after an edit: %v", ns)
+		}
+		return nil
+	})
+}

@@ -109,7 +109,13 @@ type View struct {
 	// node and rrc serve Node (the query path) without allocating.
 	node Node
 	rrc  *bolt.Cursor
+	// catalogs makes FindZone find catalog zones too (ServeCatalogs).
+	catalogs bool
 }
+
+// ServeCatalogs makes FindZone find catalog zones (for a client that may
+// transfer them) until it is turned off again.
+func (v *View) ServeCatalogs(on bool) { v.catalogs = on }
 
 func (v *View) rrCursor() *bolt.Cursor {
 	if v.rrc == nil {

@@ -118,3 +118,85 @@ func TestServeTransferBadInput(t *testing.T) {
 		t.Errorf("the reset transfers were not logged as failed:\n%s", grepLines(srv.log.String(), "transfer"))
 	}
 }
+
+// TestServeCatalogAccess: a catalog zone lists every zone of its SG, so
+// only the SG's servers (with their TSIG key) may read it; TSIG errors are
+// answered as RFC 8945 says.
+func TestServeCatalogAccess(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	secret := "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+	for _, args := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."},
+		{"config", "set", "soa_rname", "hostmaster.example.net."},
+		{"sg", "create", "ext", "--apex-ns", "ns1.example.net"},
+		{"tsig", "import", "k", secret},
+		{"server", "create", "s", "127.0.0.1", "--sg", "ext", "--tsig", "k"},
+		{"zone", "create", "example.com", "--sg", "ext"},
+	} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+	}
+	srv := startServe(t, db)
+	ask := func(name string, qtype uint16, signed bool, local string, fudgeSkew int64) *dns.Msg {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion(name, qtype)
+		c := &dns.Client{Timeout: 2 * time.Second}
+		if signed {
+			fudge := uint16(300)
+			if fudgeSkew != 0 {
+				fudge = 77
+			}
+			m.SetTsig("k.", dns.HmacSHA256, fudge, time.Now().Unix()+fudgeSkew)
+			c.TsigSecret = map[string]string{"k.": secret}
+		}
+		if local != "" {
+			c.Dialer = &net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(local)}, Timeout: 2 * time.Second}
+		}
+		// Unsigned twice: the second may come from a worker's answer
+		// cache. (Signing takes the TSIG out of m: signed once.)
+		var r *dns.Msg
+		tries := 2
+		if signed {
+			tries = 1
+		}
+		for range tries {
+			var err error
+			r, _, err = c.Exchange(m, srv.dns)
+			if r == nil {
+				t.Fatalf("%s %s: %v", name, dns.TypeToString[qtype], err)
+			}
+		}
+		return r
+	}
+	cat := "ext.catalog.invalid."
+	if r := ask(cat, dns.TypeSOA, false, "", 0); r.Rcode != dns.RcodeRefused {
+		t.Errorf("catalog SOA unsigned from the server's address: %v, want REFUSED (the server has a key)", r)
+	}
+	if r := ask(cat, dns.TypeSOA, true, "", 0); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || !r.Authoritative {
+		t.Errorf("catalog SOA signed by the SG's server: %v", r)
+	}
+	if r := ask(cat, dns.TypeSOA, true, "127.0.0.2", 0); r.Rcode != dns.RcodeRefused {
+		t.Errorf("catalog SOA from another address: %v, want REFUSED", r)
+	}
+	for _, signed := range []bool{false, true} {
+		r := ask("z1.zones."+cat, dns.TypePTR, signed, "127.0.0.3", 0)
+		if r.Rcode != dns.RcodeRefused {
+			t.Errorf("a catalog member from a stranger (signed %v): %v", signed, r)
+		}
+	}
+	// Ordinary zones are answered to everyone, as before.
+	if r := ask("example.com.", dns.TypeSOA, false, "127.0.0.3", 0); r.Rcode != dns.RcodeSuccess {
+		t.Errorf("an ordinary zone: %v", r)
+	}
+	// A clock an hour off: BADTIME with the client's time and fudge (RFC
+	// 8945 section 5.2.3), signed.
+	r := ask("example.com.", dns.TypeSOA, true, "", -3600)
+	ts := r.IsTsig()
+	if r.Rcode != dns.RcodeNotAuth || ts == nil || ts.Error != dns.RcodeBadTime || ts.Fudge != 77 ||
+		int64(ts.TimeSigned) > time.Now().Unix()-3500 || ts.MACSize == 0 || ts.OtherLen != 6 {
+		t.Errorf("skewed clock: %v", r)
+	}
+}
