@@ -24,6 +24,17 @@ func FuzzHandle(f *testing.F) {
 		b, _ = m.Pack()
 		f.Add(b)
 	}
+	// Signed requests (the store has no such key: BADKEY), a transfer and
+	// a NOTIFY.
+	for _, m := range []*dns.Msg{new(dns.Msg).SetQuestion("example.org.", dns.TypeSOA), new(dns.Msg).SetAxfr("example.org."),
+		new(dns.Msg).SetIxfr("example.org.", 1, "ns.example.org.", "h.example.org."), new(dns.Msg).SetNotify("example.org.")} {
+		m.SetTsig("k.", dns.HmacSHA256, 300, 1700000000)
+		b, _, err := dns.TsigGenerate(m, "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "", false)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
 	db := testStore(f, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet})
 	s := NewServer(db, Options{Config: Config{NSID: "dms-1", Version: "dms"}}, nil)
 	h := &viewHolder{db: db}

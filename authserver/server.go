@@ -322,8 +322,11 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		case req.IsTsig() != nil && !req.Response:
 			var errResp *dns.Msg
 			if sr, errResp = verifyTSIG(v, req, in, start); errResp != nil {
-				s.log.Warn("TSIG failed", "client", client.String(), "key", req.IsTsig().Hdr.Name,
-					"error", dns.RcodeToString[int(errResp.IsTsig().Error)], "qname", qname(req))
+				tsigErr := "malformed TSIG"
+				if et := errResp.IsTsig(); et != nil {
+					tsigErr = dns.RcodeToString[int(et.Error)]
+				}
+				s.log.Warn("TSIG failed", "client", client.String(), "key", req.IsTsig().Hdr.Name, "error", tsigErr, "qname", qname(req))
 				b, err := packTSIGError(errResp, sr)
 				if err != nil {
 					return nil

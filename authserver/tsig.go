@@ -35,6 +35,13 @@ type signedRequest struct {
 // success, or the error answer to send (RFC 8945 section 5.2).
 func verifyTSIG(v *zonedb.View, req *dns.Msg, in []byte, now time.Time) (*signedRequest, *dns.Msg) {
 	t := req.IsTsig()
+	if t.Hdr.Class != dns.ClassANY || t.Algorithm == "" || t.Algorithm == "." {
+		// Not a TSIG record anyone signed (RFC 8945 section 4.2): no
+		// error TSIG to send back, just FORMERR.
+		resp := new(dns.Msg)
+		resp.SetRcode(req, dns.RcodeFormatError)
+		return nil, resp
+	}
 	key, err := v.TSIGKey(t.Hdr.Name)
 	if err == nil && !strings.EqualFold(key.Algorithm, t.Algorithm) {
 		err = errors.New("algorithm differs")
@@ -91,8 +98,11 @@ func signTSIG(resp *dns.Msg, sr *signedRequest, prevMAC string, timersOnly bool,
 }
 
 // packTSIGError packs a TSIG error answer: unsigned for BADKEY and BADSIG,
-// signed for BADTIME.
+// signed for BADTIME; a FORMERR for a malformed TSIG has no TSIG.
 func packTSIGError(resp *dns.Msg, sr *signedRequest) ([]byte, error) {
+	if resp.IsTsig() == nil {
+		return resp.Pack()
+	}
 	if sr == nil {
 		b, _, err := dns.TsigGenerate(resp, "", "", false)
 		return b, err
