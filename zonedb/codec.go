@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/miekg/dns"
 )
@@ -178,4 +179,20 @@ func rrFromRdata(name string, rrtype uint16, ttl uint32, rdata []byte) (dns.RR, 
 		return nil, fmt.Errorf("%w: %s %s: %v", errBadValue, name, dns.TypeToString[rrtype], err)
 	}
 	return rr, nil
+}
+
+// SameRdata reports whether a and b are the same record apart from TTL:
+// dns.IsDuplicate (which ignores the case of names) or equal RDATA on the
+// wire (hex and base64 fields, whose text case IsDuplicate compares).
+func SameRdata(a, b dns.RR) bool {
+	if dns.IsDuplicate(a, b) {
+		return true
+	}
+	ha, hb := a.Header(), b.Header()
+	if ha.Rrtype != hb.Rrtype || ha.Class != hb.Class || !strings.EqualFold(ha.Name, hb.Name) {
+		return false
+	}
+	ra, _, err1 := rdataOf(nil, a)
+	rb, _, err2 := rdataOf(nil, b)
+	return err1 == nil && err2 == nil && bytes.Equal(ra, rb)
 }

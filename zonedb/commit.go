@@ -88,9 +88,17 @@ type ZoneChange struct {
 	// Comment is kept with the zone instance (e.g. "rollback to 12").
 	Comment string
 
+	// SetKeys, when set, replaces the zone's DNSSEC keys (ids are given to
+	// new ones); SignAll re-signs every RRset and rebuilds the NSEC3 chain
+	// (dnssec enable, a key or parameter change).
+	SetKeys *[]DNSSECKey
+	SignAll bool
+
 	// catalog marks dms's own changes of a catalog zone: nobody else may
 	// change one.
 	catalog bool
+	// signer is the store's Signer (set by Commit).
+	signer Signer
 }
 
 // ChangeSet is one atomic commit: every zone change lands, or none does.
@@ -152,6 +160,7 @@ func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 		var results []ZoneCommit
 		var cat []catalogChange
 		for i := range cs.Zones {
+			cs.Zones[i].signer = db.signer
 			res, err := commitZone(tx, cs.ChangeBy, &cs.Zones[i], now)
 			if err != nil {
 				return nil, err
@@ -279,13 +288,25 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 	if zc.Create != nil && !zc.Replace {
 		return res, fmt.Errorf("%w: a new zone needs its records (Replace)", ErrBadInput)
 	}
-	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto
+	if zc.SetKeys != nil {
+		if _, err := setZoneKeys(tx, z.ID, *zc.SetKeys); err != nil {
+			return res, err
+		}
+	}
+	unsign := before != nil && before.DNSSEC && !z.DNSSEC
+	if unsign {
+		if _, err := setZoneKeys(tx, z.ID, nil); err != nil {
+			return res, err
+		}
+		z.Params = nil
+	}
+	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto || zc.SetKeys != nil || zc.SignAll || unsign
 	if z.Deleted && touchesRecords {
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
 	}
 
 	if touchesRecords {
-		if err := commitRecords(tx, changeBy, z, zc, now, &res); err != nil {
+		if err := commitRecords(tx, changeBy, z, zc, unsign, now, &res); err != nil {
 			return res, err
 		}
 	}
@@ -323,6 +344,19 @@ func checkZoneSGs(tx *bolt.Tx, z *Zone) error {
 		}
 	}
 	return nil
+}
+
+// opSignerType reports whether op is about a type the signer owns.
+func opSignerType(op RecordOp) bool {
+	switch op.Kind {
+	case OpAdd, OpDelete:
+		return SignerType(op.Record.RR.Header().Rrtype)
+	case OpDeleteRRset:
+		return SignerType(op.Type)
+	case OpReplaceRRset:
+		return len(op.Records) > 0 && SignerType(op.Records[0].RR.Header().Rrtype)
+	}
+	return false
 }
 
 // opTouches reports whether op changes the RRset name/rrtype.
@@ -542,6 +576,18 @@ func commitNewZone(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	if err != nil {
 		return err
 	}
+	if z.DNSSEC {
+		extra, err := signChanges(tx, tx.Bucket(bucketRR), z, zc, nil, true, now)
+		if err != nil {
+			return err
+		}
+		for _, e := range extra {
+			if e.new != nil {
+				c, _ := countRRs(e.new)
+				n += c
+			}
+		}
+	}
 	id, err := tx.Bucket(bucketZI).NextSequence()
 	if err != nil {
 		return err
@@ -550,7 +596,7 @@ func commitNewZone(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		Base: true, Added: n, Comment: zc.Comment}, res)
 }
 
-func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now time.Time, res *ZoneCommit) error {
+func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign bool, now time.Time, res *ZoneCommit) error {
 	rrb := tx.Bucket(bucketRR)
 	var changes []rrsetChange
 	var err error
@@ -595,7 +641,16 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 	if err != nil {
 		return err
 	}
-	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto {
+	if unsign {
+		// The signer's records go with DNSSEC (keys are already gone).
+		gone, err := signerRRsets(rrb, z)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, gone...)
+	}
+	signing := z.DNSSEC && (len(changes) > 0 || zc.NewZI || zc.SignAll || zc.SetKeys != nil || zc.Serial != SerialAuto)
+	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto && !signing {
 		return nil // nothing changed: no new instance, no new serial
 	}
 
@@ -669,6 +724,13 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		if err != nil {
 			return err
 		}
+	}
+	if z.DNSSEC {
+		extra, err := signChanges(tx, rrb, z, zc, changes, false, now)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, extra...)
 	}
 	// Removed RRs first, then added ones, each side SOA first.
 	adds := make([]encSet, len(changes))
@@ -792,6 +854,11 @@ func forRRsets(ks []keyedRecord, recs []Record, fn func(key []byte, group []Reco
 // replaceChanges merges the zone's stored RRsets with the new content in
 // one cursor scan and returns only the RRsets that differ.
 func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, error) {
+	if z.DNSSEC {
+		// The signer's records are the signer's: text (a rollback, an
+		// edit) cannot bring in or take out signatures and chains.
+		recs = slices.DeleteFunc(slices.Clone(recs), func(r Record) bool { return SignerType(r.RR.Header().Rrtype) })
+	}
 	ks, err := sortRecords(z, recs)
 	if err != nil {
 		return nil, err
@@ -805,6 +872,9 @@ func replaceChanges(rrb *bolt.Bucket, z *Zone, recs []Record) ([]rrsetChange, er
 		_, nk, t, ok := SplitRRsetKey(k)
 		if !ok {
 			return fmt.Errorf("zone %s: corrupt rr key %x", z.Name, k)
+		}
+		if z.DNSSEC && (SignerType(t) || isNSEC3Key(nk)) {
+			return nil
 		}
 		name, err := DecodeNameKey(nk, z.Name)
 		if err != nil {
@@ -906,6 +976,9 @@ func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error)
 		return s, nil
 	}
 	for _, op := range ops {
+		if z.DNSSEC && opSignerType(op) {
+			continue // the signer's (refused to admins before this)
+		}
 		switch op.Kind {
 		case OpAdd, OpDelete:
 			h := op.Record.RR.Header()
@@ -930,7 +1003,7 @@ func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error)
 					h = rr.Header()
 				}
 			}
-			i := slices.IndexFunc(s.recs, func(r Record) bool { return dns.IsDuplicate(r.RR, op.Record.RR) })
+			i := slices.IndexFunc(s.recs, func(r Record) bool { return SameRdata(r.RR, op.Record.RR) })
 			if op.Kind == OpAdd {
 				if i >= 0 {
 					// Same RDATA: the new TTL and flags win.
@@ -1026,7 +1099,7 @@ func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, e
 			if nv, ok := newVals[string(k)]; ok {
 				v = nv
 			}
-			if v == nil {
+			if v == nil || z.DNSSEC && SignerType(binary.BigEndian.Uint16(k[len(k)-2:])) {
 				continue
 			}
 			var err error
@@ -1044,4 +1117,49 @@ func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, e
 		}
 	}
 	return Check(z.Name, recs, CheckOptions{Partial: true}), nil
+}
+
+// signChanges runs the signer for a signed zone after its changed RRsets
+// are written, and returns the RRsets the signer wrote.
+func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes []rrsetChange, full bool, now time.Time) ([]rrsetChange, error) {
+	if zc.signer == nil {
+		return nil, fmt.Errorf("zone %s is signed but this store has no signer (a dms built without DNSSEC?)", z.Name)
+	}
+	keys, err := zoneKeys(tx, z.ID)
+	if err != nil {
+		return nil, err
+	}
+	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
+	for _, ch := range changes {
+		if !SignerType(ch.rrtype) {
+			sc.Changed = append(sc.Changed, ChangedRRset{Name: ch.name, Type: ch.rrtype, Deleted: ch.new == nil})
+		}
+	}
+	if err := zc.signer.Sign(sc); err != nil {
+		return nil, fmt.Errorf("signing zone %s: %w", z.Name, err)
+	}
+	return sc.extra, nil
+}
+
+// signerRRsets lists the deletion of every RRset the signer owns in z (the
+// NSEC3 chain included), for turning DNSSEC off.
+func signerRRsets(rrb *bolt.Bucket, z *Zone) ([]rrsetChange, error) {
+	var out []rrsetChange
+	prefix := be64(z.ID)
+	c := rrb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		_, nk, t, ok := SplitRRsetKey(k)
+		if !ok {
+			return nil, fmt.Errorf("zone %s: corrupt rr key %x", z.Name, k)
+		}
+		if !SignerType(t) && !isNSEC3Key(nk) {
+			continue
+		}
+		name, err := DecodeNameKey(nk, z.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rrsetChange{key: bytes.Clone(k), name: name, rrtype: t, old: bytes.Clone(v)})
+	}
+	return out, nil
 }

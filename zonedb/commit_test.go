@@ -345,3 +345,24 @@ func TestDeleteDestroy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeleteRecordWithHexRdata: a record whose text has hex or base64
+// (DS, TLSA, SSHFP) is found for deletion whatever the case of its digits
+// (dns.IsDuplicate compares those fields as text).
+func TestDeleteRecordWithHexRdata(t *testing.T) {
+	db := openTest(t)
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.org", Create: &Zone{}, Replace: true, Records: recs(t, baseZone...)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"sub.example.org. 3600 IN DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+		"_443._tcp.www.example.org. 3600 IN TLSA 3 1 1 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789",
+		"www.example.org. 3600 IN SSHFP 4 2 ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789",
+	} {
+		for _, kind := range []OpKind{OpAdd, OpDelete} {
+			if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.org", Ops: []RecordOp{{Kind: kind, Record: recs(t, line)[0]}}}}}); err != nil {
+				t.Fatalf("%v %s: %v", kind, line, err)
+			}
+		}
+	}
+}

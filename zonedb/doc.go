@@ -48,6 +48,10 @@
 //	sg        lower-cased server group name -> SG as JSON (servers.go)
 //	server    lower-cased server name -> Server as JSON
 //	tsig      absolute lower-case key name -> TSIGKey as JSON
+//	dkey      zone id (8) | key id (8) -> DNSSECKey as JSON (dnssec.go)
+//
+// A signed zone's NSEC3 records are in rr under the name key 0x01 0xFF |
+// raw hash | 0x00, which no owner name has (dnssec.go).
 //
 // A catalog zone (RFC 9432) is an ordinary zone with CatalogOf set; Commit
 // adds and removes its member PTR records in the transaction that changes a

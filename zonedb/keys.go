@@ -72,6 +72,12 @@ func NameKey(name, origin string) ([]byte, error) { return AppendNameKey(nil, na
 // DecodeNameKey turns a key made by AppendNameKey back into a presentation
 // name, appending origin (an absolute name) to the decoded labels.
 func DecodeNameKey(key []byte, origin string) (string, error) {
+	if isNSEC3Key(key) {
+		if len(key) < len(nsec3Mark)+2 || key[len(key)-1] != 0 {
+			return "", fmt.Errorf("bad NSEC3 name key")
+		}
+		return nsec3Label(key) + "." + dns.Fqdn(origin), nil
+	}
 	var labels [][]byte
 	start := 0
 	var cur []byte

@@ -21,12 +21,14 @@ var (
 	bucketSGs       = []byte("sg")
 	bucketServers   = []byte("server")
 	bucketTSIG      = []byte("tsig")
+	// bucketDNSSECKeys: zone id (8) | key id (8) -> DNSSECKey as JSON.
+	bucketDNSSECKeys = []byte("dkey")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
-	bucketServers, bucketTSIG,
+	bucketServers, bucketTSIG, bucketDNSSECKeys,
 }
 
 var (

@@ -364,6 +364,7 @@ func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneComm
 					return nil, err
 				}
 				zc := ZoneChange{Zone: z.Name, Comment: "apex NS from server group " + sg.Name}
+				zc.signer = db.signer
 				res, err := commitZone(tx, changeBy, &zc, now)
 				if err != nil {
 					return nil, err

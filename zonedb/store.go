@@ -30,6 +30,9 @@ type DB struct {
 
 	// now is the clock (tests replace it).
 	now func() time.Time
+
+	// signer signs signed zones' commits (SetSigner).
+	signer Signer
 }
 
 // Options tune Open.

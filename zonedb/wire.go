@@ -84,6 +84,10 @@ func (v *View) WireRRsets(z *Zone, fn func(rs *WireRRset) bool) error {
 // appendWireOwner turns a relative name key (labels from the apex down,
 // escaped, each ending in 0x00) into wire labels from the owner up.
 func appendWireOwner(dst, key []byte) ([]byte, error) {
+	if isNSEC3Key(key) {
+		l := nsec3Label(key)
+		return append(append(dst, byte(len(l))), l...), nil
+	}
 	var ends [maxLabels]int
 	n := 0
 	for i, c := range key {

@@ -32,6 +32,8 @@ type Zone struct {
 	EditLock   bool `json:"edit_lock,omitempty"`
 	DNSSEC     bool `json:"dnssec,omitempty"`
 	NSEC3      bool `json:"nsec3,omitempty"`
+	// Params are a signed zone's DNSSEC settings (nil when unsigned).
+	Params *DNSSECParams `json:"dnssec_params,omitempty"`
 	UseApexNS  bool `json:"use_apex_ns,omitempty"`
 
 	CTime time.Time `json:"ctime"`

@@ -1,0 +1,763 @@
+package dnssec
+
+import (
+	"encoding/base32"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// Default signing parameters (RFC 9276: NSEC3 without extra iterations or
+// salt).
+const (
+	DefaultValidity = 14 * 24 * time.Hour
+	DefaultRefresh  = 7 * 24 * time.Hour
+)
+
+// DefaultParams are the DNSSEC settings of a newly signed zone.
+func DefaultParams() zonedb.DNSSECParams {
+	return zonedb.DNSSECParams{NSEC3: true, Validity: DefaultValidity, Refresh: DefaultRefresh}
+}
+
+// Signer signs zones inside zonedb.Commit (zonedb.Signer): the RRSIGs of
+// exactly the RRsets a commit changed, the NSEC3 records whose owners or
+// neighbours changed, and the DNSKEY RRset from the zone's keys.
+type Signer struct {
+	mu   sync.Mutex
+	keys map[string]*Key // parsed keys by their private text's hash
+}
+
+// NewSigner returns a signer.
+func NewSigner() *Signer { return &Signer{keys: map[string]*Key{}} }
+
+// zoneKey is a stored key, parsed.
+type zoneKey struct {
+	meta zonedb.DNSSECKey
+	key  *Key
+}
+
+func (s *Signer) parse(dk zonedb.DNSSECKey) (*Key, error) {
+	id := dk.DNSKEY + "\x00" + dk.Private
+	s.mu.Lock()
+	k, ok := s.keys[id]
+	s.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	k, err := ParseKey(dk.DNSKEY, dk.Private)
+	if err != nil {
+		return nil, fmt.Errorf("key %d (tag %d): %w", dk.ID, dk.Tag, err)
+	}
+	s.mu.Lock()
+	s.keys[id] = k
+	s.mu.Unlock()
+	return k, nil
+}
+
+// job is the state of one Sign call.
+type job struct {
+	sc     *zonedb.SignContext
+	zone   string
+	params zonedb.DNSSECParams
+	salt   string
+	// published keys (DNSKEY RRset), signing keys by role.
+	dnskeys   []dns.RR
+	zsks      []*Key // sign everything but the apex key RRsets
+	ksks      []*Key // sign DNSKEY, CDS, CDNSKEY
+	inception time.Time
+	soaMin    uint32
+	// cut caches whether a name is at or below a delegation.
+	cut map[string]cutState
+}
+
+type cutState uint8
+
+const (
+	cutNone  cutState = iota + 1 // authoritative data
+	cutAt                        // a delegation point (NS below the apex)
+	cutBelow                     // occluded: glue or data below a cut
+)
+
+// Sign implements zonedb.Signer.
+func (s *Signer) Sign(sc *zonedb.SignContext) error {
+	j := &job{sc: sc, zone: sc.Zone.Name, cut: map[string]cutState{}}
+	if sc.Zone.Params != nil {
+		j.params = *sc.Zone.Params
+	} else {
+		j.params = DefaultParams()
+	}
+	if j.params.Validity <= 0 {
+		j.params.Validity = DefaultValidity
+	}
+	j.salt = strings.ToUpper(j.params.Salt)
+	if j.salt == "" {
+		j.salt = "-"
+	}
+	for _, dk := range sc.Keys {
+		if dk.State == "removed" {
+			continue
+		}
+		k, err := s.parse(dk)
+		if err != nil {
+			return err
+		}
+		j.dnskeys = append(j.dnskeys, k.DNSKEY)
+		if dk.State != "active" {
+			continue
+		}
+		switch dk.Role {
+		case "csk":
+			j.zsks, j.ksks = append(j.zsks, k), append(j.ksks, k)
+		case "ksk":
+			j.ksks = append(j.ksks, k)
+		default:
+			j.zsks = append(j.zsks, k)
+		}
+	}
+	if len(j.zsks) == 0 || len(j.ksks) == 0 {
+		return fmt.Errorf("zone %s has no active signing key for every role (run dms dnssec keys %s)", j.zone, strings.TrimSuffix(j.zone, "."))
+	}
+	// Signatures start an hour back (clock skew) from the hour of the
+	// commit: the same commit time gives the same window.
+	j.inception = sc.Now.Truncate(time.Hour).Add(-time.Hour)
+	soa, err := sc.RRset(j.zone, dns.TypeSOA)
+	if err != nil || len(soa) != 1 {
+		return fmt.Errorf("zone %s: no SOA to sign", j.zone)
+	}
+	s0 := soa[0].(*dns.SOA)
+	j.soaMin = min(s0.Hdr.Ttl, s0.Minttl)
+
+	// The apex records that follow from the keys and parameters.
+	if err := j.putApex(); err != nil {
+		return err
+	}
+	if sc.Full {
+		return j.signAll()
+	}
+	return j.signChanged()
+}
+
+// putApex writes the DNSKEY RRset (and NSEC3PARAM) when they differ.
+func (j *job) putApex() error {
+	ttl := j.soaMin
+	if soa, _ := j.sc.RRset(j.zone, dns.TypeSOA); len(soa) == 1 {
+		ttl = soa[0].Header().Ttl
+	}
+	keys := make([]dns.RR, len(j.dnskeys))
+	for i, k := range j.dnskeys {
+		c := dns.Copy(k).(*dns.DNSKEY)
+		c.Hdr.Name, c.Hdr.Ttl = j.zone, ttl
+		keys[i] = c
+	}
+	if err := j.putIfChanged(j.zone, dns.TypeDNSKEY, keys); err != nil {
+		return err
+	}
+	var param []dns.RR
+	if j.params.NSEC3 {
+		flags := uint8(0)
+		param = []dns.RR{&dns.NSEC3PARAM{Hdr: dns.RR_Header{Name: j.zone, Rrtype: dns.TypeNSEC3PARAM, Class: dns.ClassINET},
+			Hash: dns.SHA1, Flags: flags, Iterations: j.params.Iterations, SaltLength: uint8(len(j.params.Salt) / 2), Salt: j.salt}}
+		if j.params.Salt == "" {
+			param[0].(*dns.NSEC3PARAM).Salt = ""
+		}
+	}
+	return j.putIfChanged(j.zone, dns.TypeNSEC3PARAM, param)
+}
+
+// putIfChanged writes an apex RRset the signer owns and records it as
+// changed so it gets signed.
+func (j *job) putIfChanged(name string, t uint16, rrs []dns.RR) error {
+	old, err := j.sc.RRset(name, t)
+	if err != nil {
+		return err
+	}
+	if sameRRs(old, rrs) {
+		return nil
+	}
+	if err := j.sc.Put(name, t, rrs); err != nil {
+		return err
+	}
+	j.sc.Changed = append(j.sc.Changed, zonedb.ChangedRRset{Name: name, Type: t, Deleted: len(rrs) == 0})
+	return nil
+}
+
+func sameRRs(a, b []dns.RR) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.ContainsFunc(b, func(y dns.RR) bool { return zonedb.SameRdata(x, y) && x.Header().Ttl == y.Header().Ttl }) {
+			return false
+		}
+	}
+	return true
+}
+
+// cutOf says whether name is authoritative, a delegation point, or below
+// one.
+func (j *job) cutOf(name string) (cutState, error) {
+	if c, ok := j.cut[name]; ok {
+		return c, nil
+	}
+	state := cutNone
+	if name != j.zone {
+		parent := parentName(name)
+		ps, err := j.cutOf(parent)
+		if err != nil {
+			return 0, err
+		}
+		switch ps {
+		case cutAt, cutBelow:
+			state = cutBelow
+		default:
+			types, err := j.sc.Types(name)
+			if err != nil {
+				return 0, err
+			}
+			if slices.Contains(types, dns.TypeNS) {
+				state = cutAt
+			}
+		}
+	}
+	j.cut[name] = state
+	return state, nil
+}
+
+func parentName(name string) string {
+	i, end := dns.NextLabel(name, 0)
+	if end {
+		return "."
+	}
+	return name[i:]
+}
+
+// signedType reports whether the RRset name/t gets RRSIGs.
+func (j *job) signedType(name string, t uint16) (bool, error) {
+	if t == dns.TypeRRSIG {
+		return false, nil
+	}
+	c, err := j.cutOf(name)
+	if err != nil {
+		return false, err
+	}
+	switch c {
+	case cutBelow:
+		return false, nil // glue and occluded data
+	case cutAt:
+		return t == dns.TypeDS, nil // the child's NS are not ours to sign
+	}
+	return true, nil
+}
+
+// expiration is the end of the validity window of an RRset: the validity
+// less a jitter of up to a tenth of it, fixed per owner and type, so the
+// zone's signatures do not all come due at once.
+func (j *job) expiration(name string, t uint16) time.Time {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	h.Write([]byte{byte(t >> 8), byte(t)})
+	span := j.params.Validity / 10
+	jitter := time.Duration(0)
+	if span > time.Hour {
+		jitter = time.Duration(uint64(h.Sum32())%uint64(span/time.Hour)) * time.Hour
+	}
+	return j.inception.Add(time.Hour + j.params.Validity - jitter)
+}
+
+// sigTask is one RRset to sign.
+type sigTask struct {
+	name string
+	t    uint16
+	rrs  []dns.RR
+	sigs []dns.RR
+	err  error
+}
+
+// signTasks makes the RRSIGs of tasks, on every core.
+func (j *job) signTasks(tasks []sigTask) error {
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(tasks)/64))
+	var wg sync.WaitGroup
+	next := make(chan int, len(tasks))
+	for i := range tasks {
+		next <- i
+	}
+	close(next)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := &tasks[i]
+				keys := j.zsks
+				if t.t == dns.TypeDNSKEY || t.t == dns.TypeCDS || t.t == dns.TypeCDNSKEY {
+					keys = j.ksks
+				}
+				exp := j.expiration(t.name, t.t)
+				for _, k := range keys {
+					sig, err := Sign(k, t.rrs, j.inception, exp)
+					if err != nil {
+						t.err = fmt.Errorf("%s %s: %w", t.name, dns.TypeToString[t.t], err)
+						break
+					}
+					t.sigs = append(t.sigs, sig)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range tasks {
+		if tasks[i].err != nil {
+			return tasks[i].err
+		}
+	}
+	return nil
+}
+
+// writeSigs replaces, at each task's owner, the RRSIGs covering its type.
+func (j *job) writeSigs(tasks []sigTask, deleted map[string][]uint16) error {
+	byName := map[string][]int{}
+	var names []string
+	for i, t := range tasks {
+		if _, ok := byName[t.name]; !ok {
+			names = append(names, t.name)
+		}
+		byName[t.name] = append(byName[t.name], i)
+	}
+	for n := range deleted {
+		if _, ok := byName[n]; !ok {
+			names = append(names, n)
+			byName[n] = nil
+		}
+	}
+	for _, n := range names {
+		old, err := j.sc.RRset(n, dns.TypeRRSIG)
+		if err != nil {
+			return err
+		}
+		drop := map[uint16]bool{}
+		for _, i := range byName[n] {
+			drop[tasks[i].t] = true
+		}
+		for _, t := range deleted[n] {
+			drop[t] = true
+		}
+		var sigs []dns.RR
+		for _, rr := range old {
+			if !drop[rr.(*dns.RRSIG).TypeCovered] {
+				sigs = append(sigs, rr)
+			}
+		}
+		for _, i := range byName[n] {
+			sigs = append(sigs, tasks[i].sigs...)
+		}
+		if err := j.sc.Put(n, dns.TypeRRSIG, sigs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// signAll signs every RRset and rebuilds the NSEC3 chain.
+func (j *job) signAll() error {
+	var tasks []sigTask
+	var names []nameInfo
+	var err error
+	flush := func() error {
+		if len(tasks) == 0 {
+			return nil
+		}
+		if err := j.signTasks(tasks); err != nil {
+			return err
+		}
+		if err := j.writeSigs(tasks, nil); err != nil {
+			return err
+		}
+		tasks = tasks[:0]
+		return nil
+	}
+	var scanErr error
+	err = j.sc.Names(func(name string, types []uint16) bool {
+		names = append(names, nameInfo{name: name, types: slices.Clone(types)})
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	for _, ni := range names {
+		for _, t := range ni.types {
+			ok, err := j.signedType(ni.name, t)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			rrs, err := j.sc.RRset(ni.name, t)
+			if err != nil {
+				return err
+			}
+			if len(rrs) == 0 {
+				continue
+			}
+			tasks = append(tasks, sigTask{name: ni.name, t: t, rrs: rrs})
+			if len(tasks) >= 4096 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		// Signatures of types no longer signed (a new cut) go.
+	}
+	if scanErr != nil {
+		return scanErr
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return j.rebuildChain(names)
+}
+
+// signChanged signs the RRsets the commit changed and mends the chain.
+func (j *job) signChanged() error {
+	seen := map[string]bool{}
+	var tasks []sigTask
+	deleted := map[string][]uint16{}
+	touched := map[string]bool{}
+	cutChanged := false
+	for _, ch := range j.sc.Changed {
+		touched[ch.Name] = true
+		if ch.Type == dns.TypeNS && ch.Name != j.zone {
+			cutChanged = true
+		}
+		k := ch.Name + "/" + dns.TypeToString[ch.Type]
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		rrs, err := j.sc.RRset(ch.Name, ch.Type)
+		if err != nil {
+			return err
+		}
+		ok, err := j.signedType(ch.Name, ch.Type)
+		if err != nil {
+			return err
+		}
+		if len(rrs) == 0 || !ok {
+			deleted[ch.Name] = append(deleted[ch.Name], ch.Type)
+			continue
+		}
+		tasks = append(tasks, sigTask{name: ch.Name, t: ch.Type, rrs: rrs})
+	}
+	if cutChanged {
+		// A delegation came or went: what is signed below it changes.
+		// Re-sign the whole zone (rare, and correct).
+		return j.signAll()
+	}
+	if err := j.signTasks(tasks); err != nil {
+		return err
+	}
+	if err := j.writeSigs(tasks, deleted); err != nil {
+		return err
+	}
+	if !j.params.NSEC3 {
+		return nil
+	}
+	// The names whose NSEC3 may change: the touched ones and their
+	// ancestors (empty non-terminals come and go with their children).
+	var names []string
+	seenName := map[string]bool{}
+	for n := range touched {
+		for x := n; ; x = parentName(x) {
+			if seenName[x] {
+				break
+			}
+			seenName[x] = true
+			names = append(names, x)
+			if x == j.zone || x == "." {
+				break
+			}
+		}
+	}
+	slices.Sort(names)
+	return j.mendChain(names)
+}
+
+// nameInfo is an owner name with its types.
+type nameInfo struct {
+	name  string
+	types []uint16
+}
+
+// ---- NSEC3 ----
+
+func (j *job) hash(name string) ([]byte, error) {
+	h := dns.HashName(name, dns.SHA1, j.params.Iterations, j.params.Salt)
+	if h == "" {
+		return nil, fmt.Errorf("cannot hash %s", name)
+	}
+	return b32decode(h)
+}
+
+// want says whether name has an NSEC3 record and with which types.
+func (j *job) want(name string, types []uint16, hasChildren bool) (bool, []uint16, error) {
+	c, err := j.cutOf(name)
+	if err != nil {
+		return false, nil, err
+	}
+	if c == cutBelow {
+		return false, nil, nil
+	}
+	if len(types) == 0 {
+		return hasChildren, nil, nil // an empty non-terminal: empty bitmap
+	}
+	if c == cutAt {
+		hasDS := slices.Contains(types, dns.TypeDS)
+		if !hasDS && j.params.OptOut {
+			return false, nil, nil // opt-out: insecure delegations are skipped
+		}
+		bm := []uint16{dns.TypeNS}
+		if hasDS {
+			bm = append(bm, dns.TypeDS, dns.TypeRRSIG)
+		}
+		return true, bm, nil
+	}
+	bm := slices.Clone(types)
+	if !slices.Contains(bm, dns.TypeRRSIG) {
+		bm = append(bm, dns.TypeRRSIG)
+	}
+	slices.Sort(bm)
+	return true, bm, nil
+}
+
+func (j *job) nsec3(hash, next []byte, types []uint16) *dns.NSEC3 {
+	flags := uint8(0)
+	if j.params.OptOut {
+		flags = 1
+	}
+	salt := j.params.Salt
+	return &dns.NSEC3{
+		Hdr:  dns.RR_Header{Name: zonedb.NSEC3Owner(hash, j.zone), Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: j.soaMin},
+		Hash: dns.SHA1, Flags: flags, Iterations: j.params.Iterations, SaltLength: uint8(len(salt) / 2), Salt: salt,
+		HashLength: uint8(len(next)), NextDomain: b32encode(next), TypeBitMap: types,
+	}
+}
+
+// rebuildChain replaces the whole NSEC3 chain from the zone's names.
+func (j *job) rebuildChain(names []nameInfo) error {
+	var old [][]byte
+	j.sc.NSEC3Hashes(func(h []byte) bool { old = append(old, slices.Clone(h)); return true })
+	for _, h := range old {
+		if err := j.sc.PutNSEC3(h, dns.TypeNSEC3, nil); err != nil {
+			return err
+		}
+		if err := j.sc.PutNSEC3(h, dns.TypeRRSIG, nil); err != nil {
+			return err
+		}
+	}
+	if !j.params.NSEC3 {
+		return nil
+	}
+	type entry struct {
+		hash  []byte
+		types []uint16
+	}
+	var chain []entry
+	present := map[string]bool{}
+	for _, ni := range names {
+		present[ni.name] = true
+	}
+	// Empty non-terminals: ancestors of names that hold no data.
+	ents := map[string]bool{}
+	for _, ni := range names {
+		for x := parentName(ni.name); x != j.zone && dns.IsSubDomain(j.zone, x) && !present[x]; x = parentName(x) {
+			ents[x] = true
+		}
+	}
+	add := func(name string, types []uint16, children bool) error {
+		ok, bm, err := j.want(name, types, children)
+		if err != nil || !ok {
+			return err
+		}
+		h, err := j.hash(name)
+		if err != nil {
+			return err
+		}
+		chain = append(chain, entry{hash: h, types: bm})
+		return nil
+	}
+	for _, ni := range names {
+		if err := add(ni.name, ni.types, false); err != nil {
+			return err
+		}
+	}
+	for e := range ents {
+		if err := add(e, nil, true); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(chain, func(a, b entry) int { return compareBytes(a.hash, b.hash) })
+	var tasks []sigTask
+	for i, e := range chain {
+		next := chain[(i+1)%len(chain)].hash
+		rr := j.nsec3(e.hash, next, e.types)
+		if err := j.sc.PutNSEC3(e.hash, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
+			return err
+		}
+		tasks = append(tasks, sigTask{name: rr.Hdr.Name, t: dns.TypeNSEC3, rrs: []dns.RR{rr}})
+	}
+	return j.signNSEC3(tasks)
+}
+
+func (j *job) signNSEC3(tasks []sigTask) error {
+	for len(tasks) > 0 {
+		n := min(len(tasks), 4096)
+		batch := tasks[:n]
+		tasks = tasks[n:]
+		if err := j.signTasks(batch); err != nil {
+			return err
+		}
+		for _, t := range batch {
+			h, err := b32decode(strings.ToUpper(t.name[:strings.IndexByte(t.name, '.')]))
+			if err != nil {
+				return err
+			}
+			if err := j.sc.PutNSEC3(h, dns.TypeRRSIG, t.sigs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mendChain brings the NSEC3 records of names up to date, with their
+// neighbours' next-hash fields, after a small change.
+func (j *job) mendChain(names []string) error {
+	dirty := map[string][]byte{} // hash (string) -> hash
+	type change struct {
+		hash  []byte
+		types []uint16
+		keep  bool
+	}
+	var changes []change
+	for _, n := range names {
+		types, err := j.sc.Types(n)
+		if err != nil {
+			return err
+		}
+		types = slices.DeleteFunc(types, func(t uint16) bool { return t == dns.TypeRRSIG || t == dns.TypeNSEC3PARAM && n != j.zone })
+		children, err := j.sc.HasDescendants(n)
+		if err != nil {
+			return err
+		}
+		if n == j.zone {
+			children = true
+		}
+		ok, bm, err := j.want(n, types, children)
+		if err != nil {
+			return err
+		}
+		h, err := j.hash(n)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, change{hash: h, types: bm, keep: ok})
+	}
+	// Removals and additions first, so neighbours are known.
+	for _, c := range changes {
+		cur, err := j.sc.NSEC3(c.hash)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !c.keep && cur != nil:
+			prev, _ := j.sc.NSEC3Neighbours(c.hash)
+			if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, nil); err != nil {
+				return err
+			}
+			if err := j.sc.PutNSEC3(c.hash, dns.TypeRRSIG, nil); err != nil {
+				return err
+			}
+			delete(dirty, string(c.hash))
+			if prev != nil {
+				dirty[string(prev)] = prev
+			}
+		case c.keep:
+			existed := cur != nil
+			if !existed || !slices.Equal(cur[0].(*dns.NSEC3).TypeBitMap, c.types) {
+				rr := j.nsec3(c.hash, c.hash, c.types) // next fixed below
+				if existed {
+					rr.NextDomain = cur[0].(*dns.NSEC3).NextDomain
+				}
+				if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
+					return err
+				}
+				dirty[string(c.hash)] = c.hash
+			}
+			if !existed {
+				if prev, _ := j.sc.NSEC3Neighbours(c.hash); prev != nil {
+					dirty[string(prev)] = prev
+				}
+			}
+		}
+	}
+	var tasks []sigTask
+	for _, h := range dirty {
+		cur, err := j.sc.NSEC3(h)
+		if err != nil {
+			return err
+		}
+		if cur == nil {
+			continue
+		}
+		_, next := j.sc.NSEC3Neighbours(h)
+		if next == nil {
+			next = h // a chain of one
+		}
+		rr := cur[0].(*dns.NSEC3)
+		rr.NextDomain, rr.HashLength = b32encode(next), uint8(len(next))
+		if err := j.sc.PutNSEC3(h, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
+			return err
+		}
+		tasks = append(tasks, sigTask{name: rr.Hdr.Name, t: dns.TypeNSEC3, rrs: []dns.RR{rr}})
+	}
+	slices.SortFunc(tasks, func(a, b sigTask) int { return strings.Compare(a.name, b.name) })
+	return j.signNSEC3(tasks)
+}
+
+func compareBytes(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return len(a) - len(b)
+}
+
+var b32 = base32.HexEncoding.WithPadding(base32.NoPadding)
+
+func b32decode(s string) ([]byte, error) {
+	return b32.DecodeString(strings.ToUpper(s))
+}
+
+func b32encode(b []byte) string { return b32.EncodeToString(b) }
+
+// saltHex checks a salt given as hex ("" or "-" for none).
+func saltHex(s string) (string, error) {
+	if s == "" || s == "-" {
+		return "", nil
+	}
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) > 255 {
+		return "", fmt.Errorf("NSEC3 salt %q is not hex of at most 255 bytes", s)
+	}
+	return strings.ToUpper(hex.EncodeToString(b)), nil
+}

@@ -1,0 +1,222 @@
+package dnssec
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+const signZone = `example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 300
+example.org. 3600 IN NS ns1.example.org.
+example.org. 3600 IN NS ns2.example.net.
+example.org. 3600 IN MX 10 mail.example.org.
+ns1.example.org. 3600 IN A 192.0.2.53
+mail.example.org. 3600 IN A 192.0.2.25
+www.example.org. 3600 IN A 192.0.2.80
+www.example.org. 3600 IN AAAA 2001:db8::80
+*.wild.example.org. 3600 IN TXT "wild"
+a.b.c.example.org. 3600 IN A 192.0.2.9
+sub.example.org. 3600 IN NS ns.sub.example.org.
+ns.sub.example.org. 3600 IN A 192.0.2.99
+secure.example.org. 3600 IN NS ns.example.net.
+secure.example.org. 3600 IN DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+alias.example.org. 3600 IN CNAME www.example.org.
+`
+
+func records(t testing.TB, text string) []zonedb.Record {
+	t.Helper()
+	var out []zonedb.Record
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		rr, err := dns.NewRR(l)
+		if err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		out = append(out, zonedb.Record{RR: rr})
+	}
+	return out
+}
+
+// signedStore makes a store with example.org signed by a new CSK.
+func signedStore(t testing.TB, params zonedb.DNSSECParams, alg uint8) (*zonedb.DB, *time.Time) {
+	t.Helper()
+	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Now().UTC()
+	db.SetClock(func() time.Time { return now })
+	db.SetSigner(NewSigner())
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Create: &zonedb.Zone{}, Replace: true, Records: records(t, signZone)}}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := GenerateKey("example.org.", alg, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []zonedb.DNSSECKey{{Tag: k.Tag(), Algorithm: k.Algorithm(), Role: "csk", State: "active", DNSKEY: k.DNSKEY.String(), Private: k.MarshalPrivate(), Created: now}}
+	_, err = db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: true,
+		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &params; return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, &now
+}
+
+// zoneText is the zone as AXFR would give it, in master file format.
+func zoneText(t testing.TB, db *zonedb.DB) string {
+	t.Helper()
+	var b strings.Builder
+	err := db.View(func(v *zonedb.View) error {
+		z, err := v.Zone("example.org")
+		if err != nil {
+			return err
+		}
+		recs, err := v.Records(z)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			b.WriteString(r.RR.String())
+			b.WriteByte('\n')
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// verify runs ldns-verify-zone and dnssec-verify on the zone.
+func verify(t *testing.T, db *zonedb.DB, what string) {
+	t.Helper()
+	text := zoneText(t, db)
+	f := filepath.Join(t.TempDir(), "example.org.zone")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{
+		{"ldns-verify-zone", f},
+		{"dnssec-verify", "-z", "-o", "example.org", f}, // -z: a CSK (KSK flag) signs everything
+	} {
+		pkg := map[string]string{"ldns-verify-zone": "ldnsutils", "dnssec-verify": "bind9-utils"}[c[0]]
+		if _, err := exec.LookPath(c[0]); err != nil {
+			t.Fatalf("%s not found: install the Debian package %s (make test does)", c[0], pkg)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		out, err := exec.CommandContext(ctx, c[0], c[1:]...).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %s rejects the zone: %v\n%s\nzone:\n%s", what, c[0], err, out, text)
+		}
+	}
+}
+
+func commitOps(t *testing.T, db *zonedb.DB, ops ...zonedb.RecordOp) zonedb.ZoneCommit {
+	t.Helper()
+	res, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Ops: ops}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+func op(t *testing.T, kind zonedb.OpKind, line string) zonedb.RecordOp {
+	return zonedb.RecordOp{Kind: kind, Record: records(t, line)[0]}
+}
+
+// TestSignedZoneVerifies: a zone signed at enable, and after each kind of
+// change, passes both validators' zone checks.
+func TestSignedZoneVerifies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params zonedb.DNSSECParams
+		alg    uint8
+	}{
+		{"nsec3", DefaultParams(), dns.ECDSAP256SHA256},
+		{"nsec3-salt-iter-optout", zonedb.DNSSECParams{NSEC3: true, Iterations: 5, Salt: "ABCDEF01", OptOut: true, Validity: DefaultValidity}, dns.ED25519},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := signedStore(t, tc.params, tc.alg)
+			verify(t, db, "after enable")
+			steps := []struct {
+				what string
+				ops  []zonedb.RecordOp
+			}{
+				{"a new name", []zonedb.RecordOp{op(t, zonedb.OpAdd, "new.example.org. 3600 IN A 192.0.2.1")}},
+				{"a new type at a name", []zonedb.RecordOp{op(t, zonedb.OpAdd, "www.example.org. 3600 IN TXT \"hello\"")}},
+				{"a name with new empty non-terminals", []zonedb.RecordOp{op(t, zonedb.OpAdd, "x.y.z.example.org. 3600 IN A 192.0.2.2")}},
+				{"a deleted name and its non-terminals", []zonedb.RecordOp{op(t, zonedb.OpDelete, "x.y.z.example.org. 3600 IN A 192.0.2.2")}},
+				{"a deleted name", []zonedb.RecordOp{op(t, zonedb.OpDelete, "mail.example.org. 3600 IN A 192.0.2.25")}},
+				{"a new delegation", []zonedb.RecordOp{op(t, zonedb.OpAdd, "deleg.example.org. 3600 IN NS ns.example.net.")}},
+				{"a DS at a delegation", []zonedb.RecordOp{op(t, zonedb.OpAdd, "sub.example.org. 3600 IN DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF")}},
+				{"a removed delegation", []zonedb.RecordOp{op(t, zonedb.OpDelete, "sub.example.org. 3600 IN NS ns.sub.example.org."),
+					op(t, zonedb.OpDelete, "sub.example.org. 3600 IN DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF")}},
+			}
+			for _, s := range steps {
+				commitOps(t, db, s.ops...)
+				verify(t, db, "after "+s.what)
+			}
+		})
+	}
+}
+
+// TestSignedCommitIsSmall: one added record changes only its RRset, its
+// RRSIG, the SOA and its RRSIG, and two NSEC3 records with their RRSIGs.
+func TestSignedCommitIsSmall(t *testing.T) {
+	db, _ := signedStore(t, DefaultParams(), dns.ECDSAP256SHA256)
+	res := commitOps(t, db, op(t, zonedb.OpAdd, "new.example.org. 3600 IN A 192.0.2.1"))
+	var d *zonedb.Diff
+	db.View(func(v *zonedb.View) error {
+		z, _ := v.Zone("example.org")
+		var err error
+		d, err = v.ZIDiff(z, res.ZI)
+		return err
+	})
+	count := func(rs []zonedb.Record) map[string]int {
+		m := map[string]int{}
+		for _, r := range rs {
+			m[dns.TypeToString[r.RR.Header().Rrtype]]++
+		}
+		return m
+	}
+	rem, add := count(d.Removed), count(d.Added)
+	// Removed: SOA, RRSIG(SOA), the new name's predecessor NSEC3 and its
+	// RRSIG. Added: those again plus the A, its RRSIG, and the new NSEC3
+	// with its RRSIG.
+	if fmt.Sprint(rem) != "map[NSEC3:1 RRSIG:2 SOA:1]" || fmt.Sprint(add) != "map[A:1 NSEC3:2 RRSIG:4 SOA:1]" {
+		t.Errorf("diff removed %v added %v", rem, add)
+	}
+}
+
+// TestSigningIsReproducible: the same commit time gives byte-identical
+// zones.
+func TestSigningIsReproducible(t *testing.T) {
+	a, _ := signedStore(t, DefaultParams(), dns.ECDSAP256SHA256)
+	text := zoneText(t, a)
+	// Re-sign the same zone at the same time: the same signatures.
+	var keys []zonedb.DNSSECKey
+	a.View(func(v *zonedb.View) error {
+		z, _ := v.Zone("example.org")
+		keys, _ = v.DNSSECKeys(z)
+		return nil
+	})
+	if _, err := a.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SignAll: true, Serial: zonedb.SerialKeep}}}); err != nil {
+		t.Fatal(err)
+	}
+	again := zoneText(t, a)
+	if text != again {
+		t.Errorf("re-signing at the same time changed the zone")
+	}
+	_ = keys
+}
