@@ -33,8 +33,8 @@ type Zone struct {
 	DNSSEC     bool `json:"dnssec,omitempty"`
 	NSEC3      bool `json:"nsec3,omitempty"`
 	// Params are a signed zone's DNSSEC settings (nil when unsigned).
-	Params *DNSSECParams `json:"dnssec_params,omitempty"`
-	UseApexNS  bool `json:"use_apex_ns,omitempty"`
+	Params    *DNSSECParams `json:"dnssec_params,omitempty"`
+	UseApexNS bool          `json:"use_apex_ns,omitempty"`
 
 	CTime time.Time `json:"ctime"`
 	MTime time.Time `json:"mtime"`
