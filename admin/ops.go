@@ -78,6 +78,11 @@ var ops = map[string]opFunc{
 
 	"status": op((*Service).Status),
 
+	"dnssec.enable":  op((*Service).DNSSECEnable),
+	"dnssec.disable": op((*Service).DNSSECDisable),
+	"dnssec.keys":    op((*Service).DNSSECKeys),
+	"dnssec.import":  op((*Service).DNSSECImport),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }

@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"time"
 
+	"dms/dnssec"
 	"dms/zonedb"
 )
 
@@ -62,6 +63,9 @@ func New(db *zonedb.DB, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Every commit path (socket, direct CLI, HTTP) goes through here, so
+	// signed zones are always signed at commit.
+	db.SetSigner(dnssec.NewSigner())
 	return &Service{db: db, log: log.With("component", "admin")}
 }
 
@@ -73,6 +77,11 @@ func (s *Service) config(v *zonedb.View) Config { return effectiveConfig(v.Confi
 func (s *Service) commit(ctx context.Context, c Caller, zcs ...zonedb.ZoneChange) ([]zonedb.ZoneCommit, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	for i := range zcs {
+		if err := signNewZone(&zcs[i]); err != nil {
+			return nil, err
+		}
 	}
 	start := time.Now()
 	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs})

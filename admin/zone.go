@@ -257,6 +257,28 @@ func recKey(r zonedb.Record) string {
 // contentAt rebuilds the zone's records as of instance ziID by undoing the
 // diffs of the later instances, newest first.
 func contentAt(v *zonedb.View, z *zonedb.Zone, ziID uint64) ([]zonedb.Record, error) {
+	recs, err := contentNow(v, z, ziID)
+	if err != nil {
+		return nil, err
+	}
+	return editable(z, recs), nil
+}
+
+// editable leaves out what the signer owns: the zone's editors see and
+// write only the data (RRSIG, NSEC and NSEC3 can never be theirs; DNSKEY,
+// CDS and CDNSKEY are the signer's while the zone is signed).
+func editable(z *zonedb.Zone, recs []zonedb.Record) []zonedb.Record {
+	return slices.DeleteFunc(recs, func(r zonedb.Record) bool {
+		switch t := r.RR.Header().Rrtype; t {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeNSEC3PARAM:
+			return true
+		default:
+			return z.DNSSEC && zonedb.SignerType(t)
+		}
+	})
+}
+
+func contentNow(v *zonedb.View, z *zonedb.Zone, ziID uint64) ([]zonedb.Record, error) {
 	recs, err := v.Records(z)
 	if err != nil {
 		return nil, err

@@ -300,7 +300,7 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		}
 		z.Params = nil
 	}
-	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto || zc.SetKeys != nil || zc.SignAll || unsign
+	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto || zc.SetKeys != nil && z.DNSSEC || zc.SignAll || unsign
 	if z.Deleted && touchesRecords {
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
 	}

@@ -1,0 +1,350 @@
+package admin
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/dnssec"
+	"dms/zonedb"
+)
+
+// DNSSEC operations: enable, disable, keys, DS, import (DESIGN.md,
+// "DNSSEC: online signing with NSEC3").
+
+// DNSSECRequest names a zone and, for enable, how to sign it.
+type DNSSECRequest struct {
+	Name string `json:"name"`
+	// Algorithm: 13 (default), 15 or 8.
+	Algorithm uint8 `json:"algorithm,omitempty"`
+	// Split makes a KSK and a ZSK instead of one CSK.
+	Split bool `json:"split,omitempty"`
+	// NSEC denies with NSEC instead of NSEC3.
+	NSEC       bool   `json:"nsec,omitempty"`
+	Iterations uint16 `json:"iterations,omitempty"`
+	Salt       string `json:"salt,omitempty"`
+	OptOut     bool   `json:"opt_out,omitempty"`
+	// Digest is the DS digest type: 2 (default) or 4.
+	Digest uint8 `json:"digest,omitempty"`
+	// DSRemoved is the admin's word that the parent's DS is gone (disable).
+	DSRemoved bool `json:"ds_removed,omitempty"`
+	// KeyFile and PrivateFile are BIND key files' contents (import).
+	KeyFile     string `json:"key_file,omitempty"`
+	PrivateFile string `json:"private_file,omitempty"`
+}
+
+// KeyInfo is one key as dms dnssec keys shows it.
+type KeyInfo struct {
+	ID        uint64    `json:"id"`
+	Tag       uint16    `json:"tag"`
+	Algorithm uint8     `json:"algorithm"`
+	Role      string    `json:"role"`
+	State     string    `json:"state"`
+	Created   time.Time `json:"created"`
+	Published time.Time `json:"published,omitempty"`
+	Activated time.Time `json:"activated,omitempty"`
+	Retired   time.Time `json:"retired,omitempty"`
+	DS        []string  `json:"ds,omitempty"`
+}
+
+// DNSSECInfo is a zone's DNSSEC state.
+type DNSSECInfo struct {
+	Zone    string               `json:"zone"`
+	Signed  bool                 `json:"signed"`
+	Params  *zonedb.DNSSECParams `json:"params,omitempty"`
+	Keys    []KeyInfo            `json:"keys"`
+	Commits []zonedb.ZoneCommit  `json:"commits,omitempty"`
+}
+
+// newKeys makes the keys of a zone being signed: one CSK, or a KSK and a
+// ZSK.
+func newKeys(zone string, alg uint8, split bool, now time.Time) ([]zonedb.DNSSECKey, error) {
+	if alg == 0 {
+		alg = dns.ECDSAP256SHA256
+	}
+	if alg != dns.ECDSAP256SHA256 && alg != dns.ED25519 && alg != dns.RSASHA256 {
+		return nil, usagef("DNSSEC algorithm %d: use 13 (ECDSAP256SHA256, default), 15 (ED25519) or 8 (RSASHA256)", alg)
+	}
+	roles := []string{"csk"}
+	if split {
+		roles = []string{"ksk", "zsk"}
+	}
+	var out []zonedb.DNSSECKey
+	for _, role := range roles {
+		k, err := dnssec.GenerateKey(zone, alg, role != "zsk")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, storedKey(k, role, "active", now))
+	}
+	return out, nil
+}
+
+func storedKey(k *dnssec.Key, role, state string, now time.Time) zonedb.DNSSECKey {
+	dk := zonedb.DNSSECKey{Tag: k.Tag(), Algorithm: k.Algorithm(), Role: role, State: state, DNSKEY: k.DNSKEY.String(),
+		Private: k.MarshalPrivate(), Created: now, Published: now}
+	if state == "active" {
+		dk.Activated = now
+	}
+	return dk
+}
+
+// signNewZone gives a zone being created with DNSSEC on its keys and
+// parameters (one CSK of algorithm 13, NSEC3 per RFC 9276).
+func signNewZone(zc *zonedb.ZoneChange) error {
+	if zc.Create == nil || !zc.Create.DNSSEC || zc.SetKeys != nil {
+		return nil
+	}
+	name, err := zonedb.CanonicalZoneName(zc.Zone)
+	if err != nil {
+		return err
+	}
+	keys, err := newKeys(name, 0, false, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	p := dnssec.DefaultParams()
+	p.NSEC3 = true
+	zc.Create.Params = &p
+	zc.SetKeys = &keys
+	return nil
+}
+
+// DNSSECEnable signs a zone: new keys (or the ones imported), the
+// parameters given, every RRset signed and the NSEC3 chain built, in one
+// commit.
+func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	if req.NSEC {
+		return nil, usagef("NSEC denial is not built yet: sign with NSEC3 (the default; --nsec3-iterations 0 and no salt per RFC 9276)")
+	}
+	salt := ""
+	if req.Salt != "" && req.Salt != "-" {
+		b := strings.ToUpper(req.Salt)
+		if _, err := hex.DecodeString(b); err != nil || len(b) > 510 {
+			return nil, usagef("--nsec3-salt takes hex (at most 255 bytes) or -, not %q", req.Salt)
+		}
+		salt = b
+	}
+	if req.Iterations > 100 {
+		return nil, usagef("--nsec3-iterations %d: RFC 9276 asks for 0, and validators treat more than 100 as insecure", req.Iterations)
+	}
+	var existing []zonedb.DNSSECKey
+	var z *zonedb.Zone
+	if err := s.db.View(func(v *zonedb.View) error {
+		var err error
+		if z, err = v.Zone(name); err != nil {
+			return err
+		}
+		existing, err = v.DNSSECKeys(z)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if z.DNSSEC {
+		return nil, usagef("zone %s is signed already (dms dnssec keys %s shows its keys)", name, strings.TrimSuffix(name, "."))
+	}
+	now := time.Now().UTC()
+	keys := existing
+	if len(keys) == 0 {
+		if keys, err = newKeys(name, req.Algorithm, req.Split, now); err != nil {
+			return nil, err
+		}
+	} else {
+		// Imported keys: a lone SEP key signs everything (a CSK).
+		haveZSK := false
+		for _, k := range keys {
+			haveZSK = haveZSK || k.Role == "zsk"
+		}
+		for i := range keys {
+			if !haveZSK {
+				keys[i].Role = "csk"
+			}
+			keys[i].State, keys[i].Activated = "active", now
+		}
+	}
+	p := dnssec.DefaultParams()
+	p.Iterations, p.Salt, p.OptOut = req.Iterations, salt, req.OptOut
+	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, SignAll: true,
+		Comment: "DNSSEC enabled",
+		Update: func(z *zonedb.Zone) error {
+			if z.DNSSEC {
+				return usagef("zone %s is signed already", name)
+			}
+			z.DNSSEC, z.NSEC3, z.Params = true, true, &p
+			return nil
+		}})
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	info.Commits = res
+	return info, nil
+}
+
+// DNSSECDisable takes a zone's signatures, chain and keys away. It refuses
+// while the parent may still publish a DS for it (validators would then
+// find the zone bogus): the admin removes the DS at the parent, waits its
+// TTL, then confirms with DSRemoved. A parent zone served here is checked.
+func (s *Service) DNSSECDisable(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	var parentDS []string
+	if err := s.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		if !z.DNSSEC {
+			return usagef("zone %s is not signed", name)
+		}
+		// A parent zone of ours with a DS for this one.
+		for p := name; p != "."; {
+			i, end := dns.NextLabel(p, 0)
+			if end {
+				break
+			}
+			p = p[i:]
+			pz, err := v.Zone(p)
+			if err != nil {
+				continue
+			}
+			ds, err := v.RRset(pz, name, dns.TypeDS)
+			if err == nil {
+				for _, r := range ds {
+					parentDS = append(parentDS, r.RR.String())
+				}
+			}
+			break
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if len(parentDS) > 0 {
+		return nil, &Error{Code: CodeInUse, Message: fmt.Sprintf("zone %s has DS records in its parent zone on this server: validators would find it bogus unsigned", name),
+			Hint: fmt.Sprintf("delete them first (dms record delete PARENT '%s DS'), wait for their TTL to pass, then run dms dnssec disable %s --ds-removed",
+				name, strings.TrimSuffix(name, "."))}
+	}
+	if !req.DSRemoved {
+		return nil, &Error{Code: CodeBadInput, Message: fmt.Sprintf("turning DNSSEC off for %s while its parent publishes a DS makes the zone bogus for validating resolvers", name),
+			Hint: fmt.Sprintf("remove the DS at the parent (registrar) first, wait for the DS TTL (often a day) to pass, then run dms dnssec disable %s --ds-removed",
+				strings.TrimSuffix(name, "."))}
+	}
+	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, Comment: "DNSSEC disabled",
+		Update: func(z *zonedb.Zone) error { z.DNSSEC = false; return nil }})
+	if err != nil {
+		return nil, err
+	}
+	return &DNSSECInfo{Zone: name, Commits: res, Keys: []KeyInfo{}}, nil
+}
+
+// DNSSECKeys lists a zone's keys with their DS records.
+func (s *Service) DNSSECKeys(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	digest := req.Digest
+	if digest == 0 {
+		digest = dns.SHA256
+	}
+	if digest != dns.SHA256 && digest != dns.SHA384 {
+		return nil, usagef("DS digest %d: use 2 (SHA-256, default) or 4 (SHA-384)", digest)
+	}
+	info := &DNSSECInfo{Zone: name, Keys: []KeyInfo{}}
+	err = s.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		info.Signed, info.Params = z.DNSSEC, z.Params
+		keys, err := v.DNSSECKeys(z)
+		if err != nil {
+			return err
+		}
+		for _, dk := range keys {
+			ki := KeyInfo{ID: dk.ID, Tag: dk.Tag, Algorithm: dk.Algorithm, Role: dk.Role, State: dk.State,
+				Created: dk.Created, Published: dk.Published, Activated: dk.Activated, Retired: dk.Retired}
+			if dk.Role != "zsk" && dk.State != "removed" {
+				k, err := dnssec.ParseKey(dk.DNSKEY, dk.Private)
+				if err != nil {
+					return fmt.Errorf("key %d of %s: %w", dk.Tag, name, err)
+				}
+				ds, err := dnssec.DS(k, digest, 3600)
+				if err != nil {
+					return err
+				}
+				ki.DS = append(ki.DS, ds.String())
+			}
+			info.Keys = append(info.Keys, ki)
+		}
+		return nil
+	})
+	return info, err
+}
+
+// DNSSECImport stores a key made by BIND's dnssec-keygen, so a zone moves
+// from BIND with its DS unchanged. Imported into an unsigned zone, the keys
+// sign it at dms dnssec enable; into a signed zone, the key is published
+// (not signing) for a rollover.
+func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	k, err := dnssec.ImportBIND(name, []byte(req.KeyFile), []byte(req.PrivateFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	var keys []zonedb.DNSSECKey
+	var signed bool
+	if err := s.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		signed = z.DNSSEC
+		keys, err = v.DNSSECKeys(z)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, dk := range keys {
+		if dk.Tag == k.Tag() && dk.Algorithm == k.Algorithm() {
+			return nil, usagef("zone %s already has key %d (algorithm %d)", name, dk.Tag, dk.Algorithm)
+		}
+	}
+	role := "zsk"
+	if k.IsSEP() {
+		role = "ksk"
+	}
+	state := "active"
+	if signed {
+		state = "published"
+	}
+	keys = append(keys, storedKey(k, role, state, time.Now().UTC()))
+	zc := zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: fmt.Sprintf("key %d imported", k.Tag())}
+	res, err := s.commit(ctx, c, zc)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	info.Commits = res
+	return info, nil
+}
