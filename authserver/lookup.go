@@ -68,7 +68,7 @@ func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		// A DNAME at the apex redirects every name below it (RFC 6672).
 		if apex := v.Node(z, z.Origin); apex.State == zonedb.NodeData {
 			if dn := apex.Get(dns.TypeDNAME); dn != nil {
-				return e.dname(v, z, resp, qname, z.Origin, dn, qtype, do)
+				return e.dname(v, z, resp, qname, z.Origin, dn, e.sigsIf(do, apex, z.Origin, dns.TypeDNAME), qtype, do)
 			}
 		}
 	}
@@ -87,7 +87,7 @@ func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		}
 		if d < depth {
 			if dn := node.Get(dns.TypeDNAME); dn != nil {
-				return e.dname(v, z, resp, qname, nm, dn, qtype, do)
+				return e.dname(v, z, resp, qname, nm, dn, e.sigsIf(do, node, nm, dns.TypeDNAME), qtype, do)
 			}
 		}
 	}
@@ -96,7 +96,8 @@ func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 	}
 	if node.State == zonedb.NodeENT {
 		// An empty non-terminal: NODATA (RFC 4592 section 2.2.2).
-		e.nodata(v, z, resp, first)
+		e.nodata(v, z, resp, first, do)
+		e.nodataProof(v, z, resp, do, qname)
 		return "", false
 	}
 	return e.answerNode(v, z, resp, node, qname, qname, qtype, do, first)
@@ -108,6 +109,12 @@ func (e *Engine) answerNode(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 	if first {
 		resp.Authoritative = true
 	}
+	// A wildcard's NODATA is proved by the caller (it knows the closest
+	// encloser); an existing name's here.
+	proof := owner
+	if nodeName != owner {
+		proof = ""
+	}
 	if qtype == dns.TypeANY {
 		// RFC 8482: one RRset is enough.
 		for i, t := range node.Types {
@@ -116,15 +123,18 @@ func (e *Engine) answerNode(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			}
 			if rrs := e.rrs(owner, t, node.Vals[i]); len(rrs) > 0 {
 				resp.Answer = append(resp.Answer, rrs...)
+				resp.Answer = append(resp.Answer, e.sigsIf(do, node, owner, t)...)
 				return "", false
 			}
 		}
-		e.nodata(v, z, resp, first)
+		e.nodata(v, z, resp, first, do)
+		e.nodataProof(v, z, resp, do, proof)
 		return "", false
 	}
 	if val := node.Get(qtype); val != nil {
 		if rrs := e.rrs(owner, qtype, val); len(rrs) > 0 {
 			resp.Answer = append(resp.Answer, rrs...)
+			resp.Answer = append(resp.Answer, e.sigsIf(do, node, owner, qtype)...)
 			e.additional(v, z, resp, rrs)
 			return "", false
 		}
@@ -133,12 +143,33 @@ func (e *Engine) answerNode(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		if val := node.Get(dns.TypeCNAME); val != nil {
 			if rrs := e.rrs(owner, dns.TypeCNAME, val); len(rrs) > 0 {
 				resp.Answer = append(resp.Answer, rrs[0])
+				resp.Answer = append(resp.Answer, e.sigsIf(do, node, owner, dns.TypeCNAME)...)
 				return rrs[0].(*dns.CNAME).Target, true
 			}
 		}
 	}
-	e.nodata(v, z, resp, first)
+	e.nodata(v, z, resp, first, do)
+	e.nodataProof(v, z, resp, do, proof)
 	return "", false
+}
+
+// sigsIf is sigs when do is set.
+func (e *Engine) sigsIf(do bool, node *zonedb.Node, owner string, t uint16) []dns.RR {
+	if !do {
+		return nil
+	}
+	return e.sigs(node, owner, t)
+}
+
+// nodataProof proves with NSEC3 that name has no RRset of the type asked
+// (the name's own NSEC3, or under opt-out the closest provable encloser's).
+func (e *Engine) nodataProof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, do bool, name string) {
+	if !do || name == "" {
+		return
+	}
+	if p, ok := e.zoneNSEC3(v, z); ok {
+		e.insecureDelegationProof(v, z, resp, p, name)
+	}
 }
 
 // wildcard handles a name that does not exist below closest encloser ce:
@@ -154,29 +185,51 @@ func (e *Engine) wildcard(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qn
 	case zonedb.NodeMissing:
 		// After a CNAME chain the rcode is the last name's (RFC 6604).
 		resp.Rcode = dns.RcodeNameError
-		e.soaAuthority(v, z, resp)
+		e.soaAuthority(v, z, resp, do)
 		if first {
 			resp.Authoritative = true
 		}
+		if p, ok := e.zoneNSEC3(v, z); ok && do {
+			// RFC 5155 section 7.2.2: the closest encloser proof and no
+			// wildcard at it.
+			e.closestEncloserProof(v, z, resp, p, qname, ce)
+			e.nsec3Proof(v, z, resp, p, wname, false)
+		}
 		return "", false
 	case zonedb.NodeENT:
-		e.nodata(v, z, resp, first)
+		e.nodata(v, z, resp, first, do)
+		if p, ok := e.zoneNSEC3(v, z); ok && do {
+			e.closestEncloserProof(v, z, resp, p, qname, ce)
+			e.nsec3Proof(v, z, resp, p, wname, true)
+		}
 		return "", false
 	}
-	return e.answerNode(v, z, resp, node, wname, qname, qtype, do, first)
+	before := len(resp.Answer)
+	target, follow := e.answerNode(v, z, resp, node, wname, qname, qtype, do, first)
+	if p, ok := e.zoneNSEC3(v, z); ok && do {
+		if len(resp.Answer) > before {
+			// RFC 5155 section 7.2.6: the query name itself does not exist.
+			e.nsec3Proof(v, z, resp, p, nextCloser(qname, ce), false)
+		} else {
+			// Section 7.2.5: wildcard NODATA.
+			e.closestEncloserProof(v, z, resp, p, qname, ce)
+			e.nsec3Proof(v, z, resp, p, wname, true)
+		}
+	}
+	return target, follow
 }
 
 // nodata answers NOERROR with no data: the SOA in authority.
-func (e *Engine) nodata(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, first bool) {
+func (e *Engine) nodata(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, first, do bool) {
 	if first {
 		resp.Authoritative = true
 	}
-	e.soaAuthority(v, z, resp)
+	e.soaAuthority(v, z, resp, do)
 }
 
 // soaAuthority adds the zone's SOA for a negative answer, with TTL
 // min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3).
-func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg) {
+func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, do bool) {
 	node := v.Node(z, z.Origin)
 	val := node.Get(dns.TypeSOA)
 	if val == nil {
@@ -189,6 +242,12 @@ func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg
 	soa := rrs[0].(*dns.SOA)
 	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
 	resp.Ns = append(resp.Ns, soa)
+	// The RRSIG keeps the SOA's original TTL in its field; its own TTL
+	// follows the SOA's in the answer (RFC 4035 section 2.2).
+	for _, rr := range e.sigsIf(do, node, z.Origin, dns.TypeSOA) {
+		rr.Header().Ttl = soa.Hdr.Ttl
+		resp.Ns = append(resp.Ns, rr)
+	}
 }
 
 // referral answers for data at or below a zone cut: the NS in authority,
@@ -203,10 +262,17 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 	if do {
 		if val := node.Get(dns.TypeDS); val != nil {
 			ds = e.rrs(cut, dns.TypeDS, val)
+			ds = append(ds, e.sigs(node, cut, dns.TypeDS)...)
 		}
 	}
 	resp.Ns = append(resp.Ns, ns...)
 	resp.Ns = append(resp.Ns, ds...)
+	if do && len(ds) == 0 {
+		// An insecure delegation: prove there is no DS.
+		if p, ok := e.zoneNSEC3(v, z); ok {
+			e.insecureDelegationProof(v, z, resp, p, cut)
+		}
+	}
 	for _, rr := range ns {
 		e.addAddresses(v, z, resp, rr.(*dns.NS).Ns)
 	}
@@ -214,7 +280,7 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 
 // dname synthesizes the CNAME for qname below the DNAME at owner (RFC 6672
 // section 2.2) and returns the target to follow.
-func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname, owner string, val []byte, qtype uint16, do bool) (string, bool) {
+func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname, owner string, val []byte, sigs []dns.RR, qtype uint16, do bool) (string, bool) {
 	rrs := e.rrs(owner, dns.TypeDNAME, val)
 	if len(rrs) == 0 {
 		return "", false
@@ -222,6 +288,7 @@ func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname
 	resp.Authoritative = true
 	d := rrs[0].(*dns.DNAME)
 	resp.Answer = append(resp.Answer, d)
+	resp.Answer = append(resp.Answer, sigs...)
 	prefix := qname[:len(qname)-len(owner)]
 	target := prefix + d.Target
 	if d.Target == "." {

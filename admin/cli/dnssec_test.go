@@ -1,0 +1,173 @@
+package cli_test
+
+import (
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const signedZone = `$TTL 3600
+@       IN SOA  ns1.example.org. hostmaster.example.org. 1 600 600 604800 300
+        IN NS   ns1.example.org.
+        IN MX   10 mail
+ns1     IN A    192.0.2.53
+mail    IN A    192.0.2.25
+www     IN A    192.0.2.80
+        IN AAAA 2001:db8::80
+alias   IN CNAME www
+*.wild  IN TXT  "wild"
+a.b.c   IN A    192.0.2.9
+sub     IN NS   ns.sub
+ns.sub  IN A    192.0.2.99
+secure  IN NS   ns.example.net.
+secure  IN DS   12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+`
+
+// unbound runs a validating unbound with anchor as the trust anchor of
+// example.org and a stub zone pointing at dms.
+func startUnbound(t *testing.T, dmsAddr, anchor string) string {
+	t.Helper()
+	bin := tool(t, "unbound", "unbound")
+	dir := t.TempDir()
+	port := freeDNSPort(t)
+	host, dport, _ := strings.Cut(dmsAddr, ":")
+	conf := fmt.Sprintf(`server:
+    interface: 127.0.0.1
+    port: %d
+    do-ip6: no
+    username: ""
+    chroot: ""
+    directory: "%s"
+    pidfile: "%s/unbound.pid"
+    use-syslog: no
+    logfile: ""
+    verbosity: 1
+    val-log-level: 2
+    do-not-query-localhost: no
+    module-config: "validator iterator"
+    trust-anchor: "%s"
+    cache-max-ttl: 0
+    cache-max-negative-ttl: 0
+stub-zone:
+    name: "example.org"
+    stub-addr: %s@%s
+remote-control:
+    control-enable: no
+`, port, dir, dir, anchor, host, dport)
+	writeFile(t, dir, "unbound.conf", conf)
+	if out, err := exec.Command(tool(t, "unbound-checkconf", "unbound"), filepath.Join(dir, "unbound.conf")).CombinedOutput(); err != nil {
+		t.Fatalf("unbound-checkconf: %v\n%s", err, out)
+	}
+	startDaemon(t, "unbound", bin, "-d", "-c", filepath.Join(dir, "unbound.conf"))
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitFor(t, "unbound answering", 10*time.Second, func() bool { return query(addr, "ns1.example.org", dns.TypeA) != nil })
+	return addr
+}
+
+// validate asks the resolver with DO and returns the answer.
+func validate(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.SetEdns0(1232, true)
+	c := &dns.Client{Timeout: 5 * time.Second}
+	r, _, err := c.Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("%s %s: %v", name, dns.TypeToString[qtype], err)
+	}
+	return r
+}
+
+// TestDNSSECValidatesWithUnbound: every kind of answer from a zone dms
+// signs is secure for unbound with the zone's DS as trust anchor, before and
+// after a commit; a wrong anchor gives SERVFAIL.
+func TestDNSSECValidatesWithUnbound(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", signedZone)
+	for _, args := range [][]string{
+		{"zone", "load", filepath.Join(dir, "example.org")},
+		{"dnssec", "enable", "example.org"},
+	} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+	}
+	ds := run(t, db, "", "dnssec", "ds", "example.org")
+	if ds.code != 0 || !strings.Contains(strings.Join(strings.Fields(ds.out), " "), " IN DS ") {
+		t.Fatalf("dnssec ds: %s %s", ds.out, ds.err)
+	}
+	anchor := strings.Join(strings.Fields(strings.Split(ds.out, "\n")[0]), " ")
+	srv := startServe(t, db)
+	good := startUnbound(t, srv.dns, anchor)
+
+	cases := []struct {
+		name  string
+		qtype uint16
+		rcode int
+		what  string
+	}{
+		{"www.example.org.", dns.TypeA, dns.RcodeSuccess, "a positive answer"},
+		{"WwW.ExAmPlE.oRg.", dns.TypeAAAA, dns.RcodeSuccess, "mixed case"},
+		{"example.org.", dns.TypeMX, dns.RcodeSuccess, "the apex"},
+		{"nope.example.org.", dns.TypeA, dns.RcodeNameError, "NXDOMAIN"},
+		{"deep.nope.example.org.", dns.TypeA, dns.RcodeNameError, "NXDOMAIN two labels down"},
+		{"www.example.org.", dns.TypeTXT, dns.RcodeSuccess, "NODATA"},
+		{"c.example.org.", dns.TypeA, dns.RcodeSuccess, "an empty non-terminal"},
+		{"x.wild.example.org.", dns.TypeTXT, dns.RcodeSuccess, "a wildcard answer"},
+		{"x.y.wild.example.org.", dns.TypeTXT, dns.RcodeSuccess, "a wildcard answer two labels down"},
+		{"x.wild.example.org.", dns.TypeA, dns.RcodeSuccess, "wildcard NODATA"},
+		{"alias.example.org.", dns.TypeA, dns.RcodeSuccess, "a CNAME"},
+		{"sub.example.org.", dns.TypeDS, dns.RcodeSuccess, "no DS at an insecure delegation"},
+		{"secure.example.org.", dns.TypeDS, dns.RcodeSuccess, "the DS of a secure delegation"},
+		{"example.org.", dns.TypeDNSKEY, dns.RcodeSuccess, "the DNSKEY RRset"},
+	}
+	check := func(stage string) {
+		t.Helper()
+		for _, c := range cases {
+			r := validate(t, good, c.name, c.qtype)
+			if r.Rcode != c.rcode || !r.AuthenticatedData {
+				t.Errorf("%s, %s (%s %s): rcode %s, AD %v; want %s with AD\n%v", stage, c.what, c.name, dns.TypeToString[c.qtype],
+					dns.RcodeToString[r.Rcode], r.AuthenticatedData, dns.RcodeToString[c.rcode], r)
+			}
+		}
+	}
+	check("after enable")
+
+	if r := run(t, db, "", "record", "add", "example.org", "new A 192.0.2.1", "x.y.z TXT \"deep\"", "www TXT \"now there\""); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	cases = append(cases,
+		struct {
+			name  string
+			qtype uint16
+			rcode int
+			what  string
+		}{"new.example.org.", dns.TypeA, dns.RcodeSuccess, "a name added by a commit"},
+		struct {
+			name  string
+			qtype uint16
+			rcode int
+			what  string
+		}{"y.z.example.org.", dns.TypeA, dns.RcodeSuccess, "an empty non-terminal added by a commit"},
+	)
+	cases[5].what, cases[5].rcode = "a type added by a commit", dns.RcodeSuccess
+	check("after a commit")
+
+	// The test can fail: a wrong anchor makes everything bogus.
+	wrong := strings.Replace(anchor, " 13 2 ", " 13 2 00", 1)
+	wrong = wrong[:len(wrong)-2]
+	bad := startUnbound(t, srv.dns, wrong)
+	if r := validate(t, bad, "www.example.org.", dns.TypeA); r.Rcode != dns.RcodeServerFailure {
+		t.Errorf("with a wrong trust anchor: %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+	}
+	if t.Failed() {
+		out, _ := exec.Command("dig", "+dnssec", "+norec", "@"+strings.Split(srv.dns, ":")[0], "-p", strings.Split(srv.dns, ":")[1], "nope.example.org", "A").CombinedOutput()
+		t.Logf("dms answer to nope.example.org A:\n%s", out)
+	}
+}
