@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"dms/authserver"
+	"dms/dnssec"
 	"dms/xfr"
 	"dms/zonedb"
 )
@@ -167,6 +168,43 @@ func (c *secondaryCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(descSecLag, prometheus.GaugeValue, float64(st.SerialLag), st.Name)
 	}
+}
+
+// WatchDNSSEC exports the signer's and the re-signer's figures:
+// dms_dnssec_signatures_total, dms_dnssec_resign_pending,
+// dms_dnssec_earliest_expiry_timestamp_seconds (the alert: the soonest RRSIG
+// expiry over all zones) and dms_dnssec_keys_awaiting_ds.
+func (m *Metrics) WatchDNSSEC(signer *dnssec.Signer, r *dnssec.Resigner) {
+	m.Registry.MustRegister(&dnssecCollector{signer: signer, r: r})
+}
+
+type dnssecCollector struct {
+	signer *dnssec.Signer
+	r      *dnssec.Resigner
+}
+
+var (
+	descSigs     = prometheus.NewDesc("dms_dnssec_signatures_total", "RRSIGs made since start (at commit and by the re-signer).", nil, nil)
+	descPending  = prometheus.NewDesc("dms_dnssec_resign_pending", "Signed zones whose signatures were due for renewal at the last check.", nil, nil)
+	descEarliest = prometheus.NewDesc("dms_dnssec_earliest_expiry_timestamp_seconds", "The soonest RRSIG expiry over all signed zones (Unix time); alert when it comes near.", nil, nil)
+	descAwaiting = prometheus.NewDesc("dms_dnssec_keys_awaiting_ds", "KSKs and CSKs whose DS at the parent is not confirmed (dms dnssec ds-seen).", nil, nil)
+)
+
+func (c *dnssecCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSigs
+	ch <- descPending
+	ch <- descEarliest
+	ch <- descAwaiting
+}
+
+func (c *dnssecCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(descSigs, prometheus.CounterValue, float64(c.signer.Signatures()))
+	st := c.r.Stats()
+	ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(st.Pending))
+	if !st.Earliest.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descEarliest, prometheus.GaugeValue, float64(st.Earliest.Unix()))
+	}
+	ch <- prometheus.MustNewConstMetric(descAwaiting, prometheus.GaugeValue, float64(st.AwaitingDS))
 }
 
 // ObserveTransfer counts one transfer request (xfr.Server.Observe).

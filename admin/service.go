@@ -53,10 +53,14 @@ func Hostname() string {
 
 // Service performs admin operations on an open store.
 type Service struct {
-	db   *zonedb.DB
-	log  *slog.Logger
-	live *Live
+	db     *zonedb.DB
+	log    *slog.Logger
+	live   *Live
+	signer *dnssec.Signer
 }
+
+// Signer is the store's DNSSEC signer (for its metrics).
+func (s *Service) Signer() *dnssec.Signer { return s.signer }
 
 // New returns a Service on db. log may be nil.
 func New(db *zonedb.DB, log *slog.Logger) *Service {
@@ -65,8 +69,9 @@ func New(db *zonedb.DB, log *slog.Logger) *Service {
 	}
 	// Every commit path (socket, direct CLI, HTTP) goes through here, so
 	// signed zones are always signed at commit.
-	db.SetSigner(dnssec.NewSigner())
-	return &Service{db: db, log: log.With("component", "admin")}
+	signer := dnssec.NewSigner()
+	db.SetSigner(signer)
+	return &Service{db: db, log: log.With("component", "admin"), signer: signer}
 }
 
 // DB is the store the service works on.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -34,7 +35,11 @@ func DefaultParams() zonedb.DNSSECParams {
 type Signer struct {
 	mu   sync.Mutex
 	keys map[string]*Key // parsed keys by their private text's hash
+	made atomic.Uint64
 }
+
+// Signatures is the number of RRSIGs made since start.
+func (s *Signer) Signatures() uint64 { return s.made.Load() }
 
 // NewSigner returns a signer.
 func NewSigner() *Signer { return &Signer{keys: map[string]*Key{}} }
@@ -77,6 +82,10 @@ type job struct {
 	soaMin    uint32
 	// cut caches whether a name is at or below a delegation.
 	cut map[string]cutState
+	// minExp is the soonest expiry of the signatures made.
+	minExp time.Time
+	mu     sync.Mutex
+	made   *atomic.Uint64
 }
 
 type cutState uint8
@@ -89,7 +98,7 @@ const (
 
 // Sign implements zonedb.Signer.
 func (s *Signer) Sign(sc *zonedb.SignContext) error {
-	j := &job{sc: sc, zone: sc.Zone.Name, cut: map[string]cutState{}}
+	j := &job{sc: sc, zone: sc.Zone.Name, cut: map[string]cutState{}, made: &s.made}
 	if sc.Zone.Params != nil {
 		j.params = *sc.Zone.Params
 	} else {
@@ -140,10 +149,115 @@ func (s *Signer) Sign(sc *zonedb.SignContext) error {
 	if err := j.putApex(); err != nil {
 		return err
 	}
-	if sc.Full {
-		return j.signAll()
+	var err2 error
+	switch {
+	case sc.Full:
+		err2 = j.signAll()
+	case sc.Resign:
+		return j.resign()
+	default:
+		err2 = j.signChanged()
 	}
-	return j.signChanged()
+	if err2 != nil {
+		return err2
+	}
+	// The soonest expiry only moves up when the re-signer renews the
+	// oldest signatures; new ones are later. Keep the earlier of the two.
+	if !j.minExp.IsZero() && (sc.Zone.SigExpiry.IsZero() || sc.Full || j.minExp.Before(sc.Zone.SigExpiry)) {
+		sc.Zone.SigExpiry = j.minExp
+	}
+	sc.Zone.ResignAt = sc.Zone.SigExpiry.Add(-j.params.Refresh)
+	return nil
+}
+
+// maxResign bounds the RRsets one re-signing commit renews, so secondaries
+// get a steady trickle of small IXFRs, never the whole zone at once.
+const maxResign = 5000
+
+// resign renews the signatures due within the hour (expiring less than
+// Refresh from now), oldest first, and works out when the next are due.
+func (j *job) resign() error {
+	sc := j.sc
+	due := sc.Now.Add(j.params.Refresh + time.Hour)
+	type item struct {
+		name string
+		hash []byte
+		t    uint16
+		exp  time.Time
+	}
+	var items []item
+	var soonest time.Time
+	err := sc.Signatures(func(name string, hash []byte, sigs []dns.RR) bool {
+		for _, rr := range sigs {
+			sig := rr.(*dns.RRSIG)
+			exp := time.Unix(int64(sig.Expiration), 0).UTC()
+			if exp.Before(due) {
+				items = append(items, item{name: name, hash: hash, t: sig.TypeCovered, exp: exp})
+			} else if soonest.IsZero() || exp.Before(soonest) {
+				soonest = exp
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(items, func(a, b item) int { return a.exp.Compare(b.exp) })
+	seen := map[string]bool{}
+	var tasks, nsec3 []sigTask
+	for _, it := range items {
+		k := it.name + "/" + dns.TypeToString[it.t]
+		if seen[k] {
+			continue
+		}
+		if len(tasks)+len(nsec3) >= maxResign {
+			// Left for the next commit: it is due now.
+			if soonest.IsZero() || it.exp.Before(soonest) {
+				soonest = it.exp
+			}
+			continue
+		}
+		seen[k] = true
+		if it.hash != nil {
+			rrs, err := sc.NSEC3(it.hash)
+			if err != nil {
+				return err
+			}
+			if len(rrs) > 0 {
+				nsec3 = append(nsec3, sigTask{name: it.name, t: dns.TypeNSEC3, rrs: rrs})
+			}
+			continue
+		}
+		rrs, err := sc.RRset(it.name, it.t)
+		if err != nil {
+			return err
+		}
+		if len(rrs) > 0 {
+			tasks = append(tasks, sigTask{name: it.name, t: it.t, rrs: rrs})
+		}
+	}
+	// The SOA changes with every commit: sign it too.
+	if !seen[j.zone+"/SOA"] {
+		if soa, err := sc.RRset(j.zone, dns.TypeSOA); err == nil && len(soa) > 0 {
+			tasks = append(tasks, sigTask{name: j.zone, t: dns.TypeSOA, rrs: soa})
+		}
+	}
+	if err := j.signTasks(tasks); err != nil {
+		return err
+	}
+	if err := j.writeSigs(tasks, nil); err != nil {
+		return err
+	}
+	if err := j.signNSEC3(nsec3); err != nil {
+		return err
+	}
+	if !j.minExp.IsZero() && (soonest.IsZero() || j.minExp.Before(soonest)) {
+		soonest = j.minExp
+	}
+	sc.Zone.SigExpiry = soonest
+	sc.Zone.ResignAt = soonest.Add(-j.params.Refresh)
+	sc.Resigned = len(tasks) + len(nsec3)
+	return nil
 }
 
 // putApex writes the DNSKEY RRset (and NSEC3PARAM) when they differ.
@@ -302,6 +416,11 @@ func (j *job) signTasks(tasks []sigTask) error {
 					keys = j.ksks
 				}
 				exp := j.expiration(t.name, t.t)
+				j.mu.Lock()
+				if j.minExp.IsZero() || exp.Before(j.minExp) {
+					j.minExp = exp
+				}
+				j.mu.Unlock()
 				for _, k := range keys {
 					sig, err := Sign(k, t.rrs, j.inception, exp)
 					if err != nil {
@@ -309,6 +428,7 @@ func (j *job) signTasks(tasks []sigTask) error {
 						break
 					}
 					t.sigs = append(t.sigs, sig)
+					j.made.Add(1)
 				}
 			}
 		}()

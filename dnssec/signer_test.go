@@ -220,3 +220,66 @@ func TestSigningIsReproducible(t *testing.T) {
 	}
 	_ = keys
 }
+
+// verifyAt runs ldns-verify-zone with the validation time at.
+func verifyAt(t *testing.T, db *zonedb.DB, at time.Time, what string) {
+	t.Helper()
+	text := zoneText(t, db)
+	f := filepath.Join(t.TempDir(), "example.org.zone")
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ldns-verify-zone", "-t", at.UTC().Format("20060102150405"), f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: ldns-verify-zone at %s: %v\n%s", what, at.Format(time.RFC3339), err, out)
+	}
+}
+
+// TestResignerKeepsSignaturesFresh: with the clock run forward an hour at
+// a time over 40 days, the re-signer renews signatures in small commits
+// before they age, and the zone verifies at every step.
+func TestResignerKeepsSignaturesFresh(t *testing.T) {
+	db, now := signedStore(t, DefaultParams(), dns.ECDSAP256SHA256)
+	start := *now
+	r := NewResigner(db, nil)
+	if n := r.Once(context.Background()); n != 0 {
+		t.Fatalf("right after signing, %d zones renewed", n)
+	}
+	var zone zonedb.Zone
+	read := func() {
+		db.View(func(v *zonedb.View) error {
+			z, err := v.Zone("example.org")
+			if err == nil {
+				zone = *z
+			}
+			return err
+		})
+	}
+	read()
+	if zone.SigExpiry.Before(start.Add(DefaultValidity*8/10)) || !zone.ResignAt.Equal(zone.SigExpiry.Add(-DefaultRefresh)) {
+		t.Fatalf("after signing: expiry %v, resign at %v", zone.SigExpiry, zone.ResignAt)
+	}
+	commits := 0
+	for h := 1; h <= 40*24; h++ {
+		*now = start.Add(time.Duration(h) * time.Hour)
+		if n := r.Once(context.Background()); n > 0 {
+			commits += n
+			read()
+			if !zone.SigExpiry.After(now.Add(DefaultRefresh - time.Hour)) {
+				t.Fatalf("at +%dh after renewal: soonest expiry %v", h, zone.SigExpiry)
+			}
+		}
+		if h%24 == 0 || h == 1 {
+			verifyAt(t, db, *now, fmt.Sprintf("+%dh", h))
+		}
+	}
+	// Every signature was renewed several times over 40 days, spread over
+	// more than one commit (the jitter), not one storm per period.
+	if commits < 5 {
+		t.Errorf("%d renewal commits in 40 days", commits)
+	}
+	if st := r.Stats(); st.Earliest.Before(now.Add(DefaultRefresh-time.Hour)) || st.Renewed == 0 {
+		t.Errorf("stats %+v", st)
+	}
+	t.Logf("%d renewal commits over 40 days", commits)
+}

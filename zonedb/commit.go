@@ -93,6 +93,9 @@ type ZoneChange struct {
 	// (dnssec enable, a key or parameter change).
 	SetKeys *[]DNSSECKey
 	SignAll bool
+	// Resign renews the signatures that are due (the background
+	// re-signer): a normal commit with a new serial.
+	Resign bool
 
 	// catalog marks dms's own changes of a catalog zone: nobody else may
 	// change one.
@@ -300,7 +303,7 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		}
 		z.Params = nil
 	}
-	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto || zc.SetKeys != nil && z.DNSSEC || zc.SignAll || unsign
+	touchesRecords := zc.Replace || len(zc.Ops) > 0 || zc.NewZI || zc.Serial != SerialAuto || zc.SetKeys != nil && z.DNSSEC || zc.SignAll || zc.Resign && z.DNSSEC || unsign
 	if z.Deleted && touchesRecords {
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
 	}
@@ -649,7 +652,7 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		}
 		changes = append(changes, gone...)
 	}
-	signing := z.DNSSEC && (len(changes) > 0 || zc.NewZI || zc.SignAll || zc.SetKeys != nil || zc.Serial != SerialAuto)
+	signing := z.DNSSEC && (len(changes) > 0 || zc.NewZI || zc.SignAll || zc.Resign || zc.SetKeys != nil || zc.Serial != SerialAuto)
 	if len(changes) == 0 && !zc.NewZI && zc.Serial == SerialAuto && !signing {
 		return nil // nothing changed: no new instance, no new serial
 	}
@@ -1129,7 +1132,7 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 	if err != nil {
 		return nil, err
 	}
-	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
+	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
 	for _, ch := range changes {
 		if !SignerType(ch.rrtype) {
 			sc.Changed = append(sc.Changed, ChangedRRset{Name: ch.name, Type: ch.rrtype, Deleted: ch.new == nil})

@@ -162,7 +162,11 @@ type SignContext struct {
 	// of the zone must be (re)signed and the chain rebuilt.
 	Changed []ChangedRRset
 	Full    bool
-	Now     time.Time
+	// Resign asks for the signatures that are due to be renewed; the
+	// signer reports in Resigned how many RRsets it renewed.
+	Resign   bool
+	Resigned int
+	Now      time.Time
 
 	tx      *bolt.Tx
 	rrb     *bolt.Bucket
@@ -408,6 +412,35 @@ func nsec3Neighbours(c *bolt.Cursor, zone uint64, hash []byte) (prev, next []byt
 		}
 	}
 	return prev, next
+}
+
+// Signatures calls fn for every RRSIG RRset of the zone: its owner name,
+// and for an NSEC3 owner its hash (nil otherwise), until fn returns false.
+func (sc *SignContext) Signatures(fn func(name string, nsec3 []byte, sigs []dns.RR) bool) error {
+	prefix := be64(sc.Zone.ID)
+	c := sc.rrb.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		_, nk, t, ok := SplitRRsetKey(k)
+		if !ok || t != dns.TypeRRSIG {
+			continue
+		}
+		name, err := DecodeNameKey(nk, sc.Zone.Name)
+		if err != nil {
+			return err
+		}
+		var hash []byte
+		if isNSEC3Key(nk) {
+			hash = slices.Clone(nk[len(nsec3Mark) : len(nk)-1])
+		}
+		rrs, err := sc.decode(name, t, v)
+		if err != nil {
+			return err
+		}
+		if !fn(name, hash, rrs) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // NSEC3Hashes calls fn for every NSEC3 hash of the zone in order.

@@ -218,6 +218,9 @@ func (db *DB) Size() int64 {
 	return n
 }
 
+// Now is the store's clock (commit times, signature windows).
+func (db *DB) Now() time.Time { return db.now().UTC() }
+
 // SetClock replaces the clock used for commit times (tests).
 func (db *DB) SetClock(now func() time.Time) { db.now = now }
 

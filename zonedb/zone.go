@@ -33,8 +33,13 @@ type Zone struct {
 	DNSSEC     bool `json:"dnssec,omitempty"`
 	NSEC3      bool `json:"nsec3,omitempty"`
 	// Params are a signed zone's DNSSEC settings (nil when unsigned).
-	Params    *DNSSECParams `json:"dnssec_params,omitempty"`
-	UseApexNS bool          `json:"use_apex_ns,omitempty"`
+	Params *DNSSECParams `json:"dnssec_params,omitempty"`
+	// ResignAt is when the zone's oldest signatures are due for renewal
+	// (the signer sets it; the re-signer commits then).
+	ResignAt time.Time `json:"resign_at,omitzero"`
+	// SigExpiry is when the zone's soonest signature expires.
+	SigExpiry time.Time `json:"sig_expiry,omitzero"`
+	UseApexNS bool      `json:"use_apex_ns,omitempty"`
 
 	CTime time.Time `json:"ctime"`
 	MTime time.Time `json:"mtime"`

@@ -14,6 +14,7 @@ import (
 
 	"dms/admin"
 	"dms/authserver"
+	"dms/dnssec"
 	"dms/xfr"
 	"dms/zonedb"
 )
@@ -92,6 +93,8 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	mopts := xfr.MonitorOptions{Interval: sec("status_interval"), LagThreshold: sec("status_lag_threshold"),
 		BrokenAfter: sec("status_broken_after"), Sample: cfg.Int("status_sample")}
 	monitor := xfr.NewMonitor(db, mopts, log)
+	resigner := dnssec.NewResigner(db, log)
+	resigner.ChangeBy = "dms-resigner@" + admin.Hostname() + "/" + admin.SectagAdmin
 	onNotify := []func(xfr.NotifyEvent){monitor.NotifyFailed}
 	metricsAddr := "none"
 	if o.metricsListen != "" {
@@ -100,6 +103,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		xs.Observe = m.ObserveTransfer
 		onNotify = append(onNotify, m.ObserveNotify)
 		m.WatchSecondaries(monitor)
+		m.WatchDNSSEC(svc.Signer(), resigner)
 		if metricsAddr, err = admin.ServeMetrics(ctx, o.metricsListen, m, db); err != nil {
 			ctl.Close()
 			return fmt.Errorf("metrics listener: %w", err)
@@ -118,6 +122,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}
 	go notifier.Run(ctx)
 	go monitor.Run(ctx)
+	go resigner.Run(ctx)
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
