@@ -85,12 +85,7 @@ func newKeys(zone string, alg uint8, split bool, now time.Time) ([]zonedb.DNSSEC
 }
 
 func storedKey(k *dnssec.Key, role, state string, now time.Time) zonedb.DNSSECKey {
-	dk := zonedb.DNSSECKey{Tag: k.Tag(), Algorithm: k.Algorithm(), Role: role, State: state, DNSKEY: k.DNSKEY.String(),
-		Private: k.MarshalPrivate(), Created: now, Published: now}
-	if state == "active" {
-		dk.Activated = now
-	}
-	return dk
+	return dnssec.NewStoredKey(k, role, state, now)
 }
 
 // signNewZone gives a zone being created with DNSSEC on its keys and
@@ -338,6 +333,127 @@ func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest)
 	keys = append(keys, storedKey(k, role, state, time.Now().UTC()))
 	zc := zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: fmt.Sprintf("key %d imported", k.Tag())}
 	res, err := s.commit(ctx, c, zc)
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	info.Commits = res
+	return info, nil
+}
+
+// RolloverRequest starts a key rollover.
+type RolloverRequest struct {
+	Name string `json:"name"`
+	// KSK rolls the KSK (or the CSK); otherwise the ZSK (or the CSK).
+	KSK bool `json:"ksk,omitempty"`
+	// Algorithm, when set and different, makes it an algorithm rollover.
+	Algorithm uint8 `json:"algorithm,omitempty"`
+	// Tag names the key ds-seen confirms (0: every SEP key waiting).
+	Tag uint16 `json:"tag,omitempty"`
+}
+
+// DNSSECRollover publishes a successor key. A ZSK's takes over after the
+// DNSKEY TTL and the publish safety; a KSK's or CSK's waits also for dms
+// dnssec ds-seen (the CDS and CDNSKEY records signal it to parents that
+// read them, RFC 7344/8078). A new algorithm signs every RRset from now.
+func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	var keys []zonedb.DNSSECKey
+	if err := s.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		if !z.DNSSEC {
+			return usagef("zone %s is not signed (dms dnssec enable %s)", name, strings.TrimSuffix(name, "."))
+		}
+		keys, err = v.DNSSECKeys(z)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	var cur *zonedb.DNSSECKey
+	for i := range keys {
+		k := &keys[i]
+		if k.State != "active" {
+			continue
+		}
+		if k.Role == "csk" || req.KSK && k.Role == "ksk" || !req.KSK && k.Role == "zsk" {
+			cur = k
+		}
+	}
+	if cur == nil {
+		return nil, usagef("zone %s has no active key of that role to roll (dms dnssec keys %s)", name, strings.TrimSuffix(name, "."))
+	}
+	for _, k := range keys {
+		if k.State == "published" && k.Role == cur.Role {
+			return nil, usagef("a rollover of the %s of %s is under way already (key %d published)", strings.ToUpper(cur.Role), name, k.Tag)
+		}
+	}
+	alg := cur.Algorithm
+	if req.Algorithm != 0 {
+		alg = req.Algorithm
+	}
+	if alg != dns.ECDSAP256SHA256 && alg != dns.ED25519 && alg != dns.RSASHA256 {
+		return nil, usagef("DNSSEC algorithm %d: use 13, 15 or 8", alg)
+	}
+	k, err := dnssec.GenerateKey(name, alg, cur.Role != "zsk")
+	if err != nil {
+		return nil, err
+	}
+	keys = append(keys, storedKey(k, cur.Role, "published", time.Now().UTC()))
+	algRoll := alg != cur.Algorithm
+	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, SignAll: algRoll,
+		Comment: fmt.Sprintf("rollover: %s %d published to replace %d", strings.ToUpper(cur.Role), k.Tag(), cur.Tag)})
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
+	if err != nil {
+		return nil, err
+	}
+	info.Commits = res
+	return info, nil
+}
+
+// DNSSECDSSeen records the admin's word that the parent publishes the DS
+// of the zone's new (or first) KSK/CSK: a KSK rollover can go on.
+func (s *Service) DNSSECDSSeen(ctx context.Context, c Caller, req RolloverRequest) (*DNSSECInfo, error) {
+	name, err := zoneName(req.Name)
+	if err != nil {
+		return nil, err
+	}
+	var keys []zonedb.DNSSECKey
+	if err := s.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		keys, err = v.DNSSECKeys(z)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC()
+	n := 0
+	for i := range keys {
+		k := &keys[i]
+		if k.Role == "zsk" || k.State == "retired" || k.State == "removed" || !k.DSSeen.IsZero() || req.Tag != 0 && k.Tag != req.Tag {
+			continue
+		}
+		k.DSSeen = now
+		n++
+	}
+	if n == 0 {
+		return nil, usagef("no KSK or CSK of %s is waiting for its DS (dms dnssec keys %s)", name, strings.TrimSuffix(name, "."))
+	}
+	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: "DS seen at the parent"})
 	if err != nil {
 		return nil, err
 	}

@@ -78,10 +78,12 @@ var ops = map[string]opFunc{
 
 	"status": op((*Service).Status),
 
-	"dnssec.enable":  op((*Service).DNSSECEnable),
-	"dnssec.disable": op((*Service).DNSSECDisable),
-	"dnssec.keys":    op((*Service).DNSSECKeys),
-	"dnssec.import":  op((*Service).DNSSECImport),
+	"dnssec.enable":   op((*Service).DNSSECEnable),
+	"dnssec.disable":  op((*Service).DNSSECDisable),
+	"dnssec.keys":     op((*Service).DNSSECKeys),
+	"dnssec.import":   op((*Service).DNSSECImport),
+	"dnssec.rollover": op((*Service).DNSSECRollover),
+	"dnssec.ds_seen":  op((*Service).DNSSECDSSeen),
 
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),

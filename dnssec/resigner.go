@@ -3,6 +3,7 @@ package dnssec
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,10 +77,29 @@ func (r *Resigner) Once(ctx context.Context) int {
 	now := r.db.Now()
 	var due []string
 	var st ResignStats
+	type step struct {
+		zone, what string
+		keys       []zonedb.DNSSECKey
+		signAll    bool
+	}
+	var steps []step
 	err := r.db.View(func(v *zonedb.View) error {
+		tm, err := TimingFrom(v.Config())
+		if err != nil {
+			r.log.Warn("rollover timing", "err", err)
+			tm = DefaultTiming()
+		}
 		return v.Zones(func(z *zonedb.Zone) bool {
 			if !z.DNSSEC || z.Deleted {
 				return true
+			}
+			if keys, err := v.DNSSECKeys(z); err == nil {
+				nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
+				if err != nil {
+					r.log.Error("rollover step", "zone", z.Name, "err", err)
+				} else if ok {
+					steps = append(steps, step{zone: z.Name, what: what, keys: nk, signAll: all})
+				}
 			}
 			if !z.SigExpiry.IsZero() && (st.Earliest.IsZero() || z.SigExpiry.Before(st.Earliest)) {
 				st.Earliest = z.SigExpiry
@@ -100,6 +120,20 @@ func (r *Resigner) Once(ctx context.Context) int {
 	if err != nil {
 		r.log.Error("reading zones", "err", err)
 		return 0
+	}
+	for _, sp := range steps {
+		keys := sp.keys
+		_, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: sp.zone, SetKeys: &keys, SignAll: sp.signAll,
+			Comment: "key rollover: " + sp.what, Update: func(z *zonedb.Zone) error { z.StaleSigs = -1; return nil }}}})
+		if err != nil {
+			r.log.Error("rollover step", "zone", sp.zone, "err", err)
+			continue
+		}
+		r.log.Info("key rollover", "zone", sp.zone, "step", sp.what)
+		// Signatures by keys that stopped signing are renewed now.
+		if !slices.Contains(due, sp.zone) {
+			due = append(due, sp.zone)
+		}
 	}
 	st.Pending = len(due)
 	n := 0

@@ -82,6 +82,10 @@ type job struct {
 	soaMin    uint32
 	// cut caches whether a name is at or below a delegation.
 	cut map[string]cutState
+	// cds are the SEP keys the parent should have a DS for (CDS/CDNSKEY,
+	// RFC 7344); zskTags the tags of the keys that sign data.
+	cds     []*Key
+	zskTags map[uint16]bool
 	// minExp is the soonest expiry of the signatures made.
 	minExp time.Time
 	mu     sync.Mutex
@@ -98,7 +102,7 @@ const (
 
 // Sign implements zonedb.Signer.
 func (s *Signer) Sign(sc *zonedb.SignContext) error {
-	j := &job{sc: sc, zone: sc.Zone.Name, cut: map[string]cutState{}, made: &s.made}
+	j := &job{sc: sc, zone: sc.Zone.Name, cut: map[string]cutState{}, made: &s.made, zskTags: map[uint16]bool{}}
 	if sc.Zone.Params != nil {
 		j.params = *sc.Zone.Params
 	} else {
@@ -111,28 +115,11 @@ func (s *Signer) Sign(sc *zonedb.SignContext) error {
 	if j.salt == "" {
 		j.salt = "-"
 	}
-	for _, dk := range sc.Keys {
-		if dk.State == "removed" {
-			continue
-		}
-		k, err := s.parse(dk)
-		if err != nil {
-			return err
-		}
-		j.dnskeys = append(j.dnskeys, k.DNSKEY)
-		if dk.State != "active" {
-			continue
-		}
-		switch dk.Role {
-		case "csk":
-			j.zsks, j.ksks = append(j.zsks, k), append(j.ksks, k)
-		case "ksk":
-			j.ksks = append(j.ksks, k)
-		default:
-			j.zsks = append(j.zsks, k)
-		}
+	if err := j.pickKeys(s, sc.Keys); err != nil {
+		return err
 	}
 	if len(j.zsks) == 0 || len(j.ksks) == 0 {
+		// Keys and signatures must always cover the zone.
 		return fmt.Errorf("zone %s has no active signing key for every role (run dms dnssec keys %s)", j.zone, strings.TrimSuffix(j.zone, "."))
 	}
 	// Signatures start an hour back (clock skew) from the hour of the
@@ -187,11 +174,16 @@ func (j *job) resign() error {
 	}
 	var items []item
 	var soonest time.Time
+	staleSigs := 0
 	err := sc.Signatures(func(name string, hash []byte, sigs []dns.RR) bool {
 		for _, rr := range sigs {
 			sig := rr.(*dns.RRSIG)
 			exp := time.Unix(int64(sig.Expiration), 0).UTC()
-			if exp.Before(due) {
+			stale := !j.signs(sig)
+			if stale {
+				staleSigs++
+			}
+			if exp.Before(due) || stale {
 				items = append(items, item{name: name, hash: hash, t: sig.TypeCovered, exp: exp})
 			} else if soonest.IsZero() || exp.Before(soonest) {
 				soonest = exp
@@ -257,6 +249,76 @@ func (j *job) resign() error {
 	sc.Zone.SigExpiry = soonest
 	sc.Zone.ResignAt = soonest.Add(-j.params.Refresh)
 	sc.Resigned = len(tasks) + len(nsec3)
+	// Signatures by keys that no longer sign: renewed this time, except
+	// past the batch limit, which makes the zone due again at once.
+	left := max(0, staleSigs-sc.Resigned)
+	sc.Zone.StaleSigs = left
+	if left > 0 {
+		sc.Zone.ResignAt = sc.Now
+	}
+	return nil
+}
+
+// signs reports whether sig was made by a key that signs its RRset now.
+func (j *job) signs(sig *dns.RRSIG) bool {
+	switch sig.TypeCovered {
+	case dns.TypeDNSKEY, dns.TypeCDS, dns.TypeCDNSKEY:
+		for _, k := range j.ksks {
+			if k.Tag() == sig.KeyTag && k.Algorithm() == sig.Algorithm {
+				return true
+			}
+		}
+		return false
+	}
+	return j.zskTags[sig.KeyTag]
+}
+
+// pickKeys sorts the zone's keys into the DNSKEY RRset and the signing
+// sets (RFC 7583, RFC 6781 section 4.1.4):
+//   - every key not removed is published;
+//   - data RRsets are signed, per algorithm, by that algorithm's active
+//     ZSK-role keys (zsk, csk), or when it has none by its published and
+//     retired ones: a zone has signatures of every algorithm in its DNSKEY
+//     RRset (RFC 4035 section 2.2), which an algorithm rollover needs;
+//   - the DNSKEY, CDS and CDNSKEY RRsets by every SEP key (ksk, csk) not
+//     removed, so validators holding the old or the new DS during a KSK
+//     rollover both find a chain.
+func (j *job) pickKeys(s *Signer, keys []zonedb.DNSSECKey) error {
+	type pk struct {
+		meta zonedb.DNSSECKey
+		key  *Key
+	}
+	var all []pk
+	activeZSK := map[uint8]bool{}
+	for _, dk := range keys {
+		if dk.State == "removed" {
+			continue
+		}
+		k, err := s.parse(dk)
+		if err != nil {
+			return err
+		}
+		all = append(all, pk{dk, k})
+		j.dnskeys = append(j.dnskeys, k.DNSKEY)
+		if dk.State == "active" && dk.Role != "ksk" {
+			activeZSK[dk.Algorithm] = true
+		}
+	}
+	for _, p := range all {
+		if p.meta.Role != "zsk" {
+			j.ksks = append(j.ksks, p.key)
+			if p.meta.State == "published" || p.meta.State == "active" {
+				j.cds = append(j.cds, p.key)
+			}
+		}
+		if p.meta.Role == "ksk" {
+			continue
+		}
+		if p.meta.State == "active" || !activeZSK[p.meta.Algorithm] {
+			j.zsks = append(j.zsks, p.key)
+			j.zskTags[p.key.Tag()] = true
+		}
+	}
 	return nil
 }
 
@@ -273,6 +335,24 @@ func (j *job) putApex() error {
 		keys[i] = c
 	}
 	if err := j.putIfChanged(j.zone, dns.TypeDNSKEY, keys); err != nil {
+		return err
+	}
+	var cds, cdnskey []dns.RR
+	for _, k := range j.cds {
+		c, err := CDS(k, dns.SHA256, ttl)
+		if err != nil {
+			return err
+		}
+		c.Hdr.Name = j.zone
+		cds = append(cds, c)
+		ck := CDNSKEY(k, ttl)
+		ck.Hdr.Name = j.zone
+		cdnskey = append(cdnskey, ck)
+	}
+	if err := j.putIfChanged(j.zone, dns.TypeCDS, cds); err != nil {
+		return err
+	}
+	if err := j.putIfChanged(j.zone, dns.TypeCDNSKEY, cdnskey); err != nil {
 		return err
 	}
 	var param []dns.RR

@@ -39,7 +39,10 @@ type Zone struct {
 	ResignAt time.Time `json:"resign_at,omitzero"`
 	// SigExpiry is when the zone's soonest signature expires.
 	SigExpiry time.Time `json:"sig_expiry,omitzero"`
-	UseApexNS bool      `json:"use_apex_ns,omitempty"`
+	// StaleSigs counts signatures made by keys that no longer sign (after
+	// a key changed state), as of the last renewal; -1 when unknown.
+	StaleSigs int  `json:"stale_sigs,omitempty"`
+	UseApexNS bool `json:"use_apex_ns,omitempty"`
 
 	CTime time.Time `json:"ctime"`
 	MTime time.Time `json:"mtime"`

@@ -101,7 +101,36 @@ with --ds-removed.`,
 			return run(cmd.Context(), f, true, "dnssec.import", req, printDNSSEC)
 		},
 	}
-	cmd.AddCommand(enable, disable, keys, ds, imp)
+	var roll admin.RolloverRequest
+	var rollAlg int
+	rollover := &cobra.Command{
+		Use: "rollover ZONE", Short: "Start a key rollover (ZSK, or KSK/CSK with --ksk; --alg for an algorithm rollover)",
+		Long: `Publish a successor key. A ZSK takes over by itself once the DNSKEY TTL and
+dnssec_publish_safety have passed (ZSKs also roll on their own every
+dnssec_zsk_lifetime). A new KSK or CSK is announced in the CDS and CDNSKEY
+records; give its DS to the parent, then run dms dnssec ds-seen ZONE, and the
+rollover goes on. The old key leaves once no cache can need it. Steps and
+states: dms dnssec keys ZONE.`,
+		Example: "  dms dnssec rollover example.org\n  dms dnssec rollover example.org --ksk\n  dms dnssec rollover example.org --ksk --alg 15",
+		Args:    exactArgs(1, "a zone"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			roll.Name, roll.Algorithm = args[0], uint8(rollAlg)
+			return run(cmd.Context(), f, true, "dnssec.rollover", roll, printDNSSEC)
+		},
+	}
+	rollover.Flags().BoolVar(&roll.KSK, "ksk", false, "roll the KSK (the CSK of a CSK zone rolls either way)")
+	rollover.Flags().IntVar(&rollAlg, "alg", 0, "new algorithm: 13, 15 or 8 (an algorithm rollover)")
+	var seenTag int
+	dsSeen := &cobra.Command{
+		Use: "ds-seen ZONE", Short: "Confirm the parent publishes the DS of the new (or first) KSK/CSK",
+		Example: "  dms dnssec ds-seen example.org\n  dms dnssec ds-seen example.org --tag 12345",
+		Args:    exactArgs(1, "a zone"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd.Context(), f, true, "dnssec.ds_seen", admin.RolloverRequest{Name: args[0], Tag: uint16(seenTag)}, printDNSSEC)
+		},
+	}
+	dsSeen.Flags().IntVar(&seenTag, "tag", 0, "only the key with this tag")
+	cmd.AddCommand(enable, disable, keys, ds, imp, rollover, dsSeen)
 	return cmd
 }
 

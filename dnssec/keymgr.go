@@ -1,0 +1,191 @@
+package dnssec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// Key rollovers (RFC 7583): the re-signer takes each step when its time
+// has come. A ZSK rolls by pre-publication on its own every
+// dnssec_zsk_lifetime; a KSK or CSK rollover is started by the admin (dms
+// dnssec rollover) and waits for the admin's word that the parent has the
+// new DS (dms dnssec ds-seen) before the new key takes over; an algorithm
+// rollover signs with both algorithms from the new key's publication until
+// the old keys are gone.
+
+// Config keys of the rollover timing (durations such as 90d, 1h, 3600).
+const (
+	ConfigZSKLifetime   = "dnssec_zsk_lifetime"
+	ConfigPublishSafety = "dnssec_publish_safety"
+	ConfigRetireSafety  = "dnssec_retire_safety"
+	ConfigDSTTL         = "dnssec_ds_ttl"
+)
+
+// Timing is the rollover timing of a zone.
+type Timing struct {
+	// ZSKLifetime: a ZSK older than this is replaced (0: never).
+	ZSKLifetime time.Duration
+	// PublishSafety is added to the DNSKEY TTL before a published key
+	// signs (caches must have seen it).
+	PublishSafety time.Duration
+	// RetireSafety is added before a retired key goes: it must cover the
+	// zone's longest TTL, so no cached signature is left without its key.
+	RetireSafety time.Duration
+	// DSTTL is the parent's DS TTL, waited for before an old KSK goes.
+	DSTTL time.Duration
+}
+
+// DefaultTiming is the timing when config does not say.
+func DefaultTiming() Timing {
+	return Timing{ZSKLifetime: 90 * 24 * time.Hour, PublishSafety: time.Hour, RetireSafety: 24 * time.Hour, DSTTL: 24 * time.Hour}
+}
+
+// TimingFrom reads the timing from the store's config.
+func TimingFrom(cfg map[string]string) (Timing, error) {
+	t := DefaultTiming()
+	for key, dst := range map[string]*time.Duration{ConfigZSKLifetime: &t.ZSKLifetime, ConfigPublishSafety: &t.PublishSafety,
+		ConfigRetireSafety: &t.RetireSafety, ConfigDSTTL: &t.DSTTL} {
+		if v := cfg[key]; v != "" {
+			d, err := ParseDuration(v)
+			if err != nil {
+				return t, fmt.Errorf("config %s: %w", key, err)
+			}
+			*dst = d
+		}
+	}
+	return t, nil
+}
+
+// ParseDuration reads 3600, 90d, 1h30m, 2w (s, m, h, d, w units).
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	var total time.Duration
+	num := ""
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			num += string(c)
+			continue
+		}
+		n, err := strconv.ParseUint(num, 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		unit := map[rune]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[c]
+		if unit == 0 {
+			return 0, fmt.Errorf("bad duration %q: units are s, m, h, d, w", s)
+		}
+		total += time.Duration(n) * unit
+		num = ""
+	}
+	if num != "" {
+		return 0, fmt.Errorf("bad duration %q: a number needs a unit", s)
+	}
+	return total, nil
+}
+
+// KeyStep works out the next rollover step for a zone at now: the new key
+// set, what happened, and whether every RRset must be signed anew (an
+// algorithm left the zone). ok is false when nothing is due.
+func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, tm Timing, now time.Time) (out []zonedb.DNSSECKey, what string, signAll, ok bool, err error) {
+	out = append([]zonedb.DNSSECKey(nil), keys...)
+	var steps []string
+	wait := dnskeyTTL + tm.PublishSafety
+	// 1. A ZSK at the end of its life gets a successor, published.
+	if tm.ZSKLifetime > 0 {
+		var active *zonedb.DNSSECKey
+		pending := false
+		for i := range out {
+			k := &out[i]
+			if k.Role == "zsk" && k.State == "active" {
+				active = k
+			}
+			if k.Role == "zsk" && k.State == "published" {
+				pending = true
+			}
+		}
+		if active != nil && !pending && !now.Before(active.Activated.Add(tm.ZSKLifetime-wait)) {
+			nk, err := GenerateKey(z.Name, active.Algorithm, false)
+			if err != nil {
+				return nil, "", false, false, err
+			}
+			out = append(out, NewStoredKey(nk, "zsk", "published", now))
+			steps = append(steps, fmt.Sprintf("ZSK %d published to replace ZSK %d", nk.Tag(), active.Tag))
+		}
+	}
+	// 2. Published keys whose time has come take over.
+	for i := range out {
+		k := &out[i]
+		if k.State != "published" || now.Before(k.Published.Add(wait)) {
+			continue
+		}
+		if k.Role != "zsk" && k.DSSeen.IsZero() {
+			continue // a new KSK/CSK waits for its DS at the parent
+		}
+		k.State, k.Activated = "active", now
+		steps = append(steps, fmt.Sprintf("%s %d active", strings.ToUpper(k.Role), k.Tag))
+		for j := range out {
+			o := &out[j]
+			if j != i && o.State == "active" && o.Role == k.Role {
+				o.State, o.Retired = "retired", now
+				steps = append(steps, fmt.Sprintf("%s %d retired", strings.ToUpper(o.Role), o.Tag))
+			}
+		}
+	}
+	// 3. Retired keys go once no signature of theirs can be cached.
+	algs := map[uint8]int{}
+	for _, k := range out {
+		if k.State != "retired" {
+			algs[k.Algorithm]++
+		}
+	}
+	kept := out[:0]
+	for _, k := range out {
+		if k.State == "retired" {
+			gone := k.Retired.Add(dnskeyTTL + tm.RetireSafety)
+			if k.Role != "zsk" {
+				gone = gone.Add(tm.DSTTL)
+			}
+			if !now.Before(gone) && z.StaleSigs == 0 {
+				steps = append(steps, fmt.Sprintf("%s %d removed", strings.ToUpper(k.Role), k.Tag))
+				if algs[k.Algorithm] == 0 {
+					signAll = true // its algorithm's signatures go with it
+				}
+				continue
+			}
+		}
+		kept = append(kept, k)
+	}
+	out = kept
+	if len(steps) == 0 {
+		return keys, "", false, false, nil
+	}
+	return out, strings.Join(steps, "; "), signAll, true, nil
+}
+
+// NewStoredKey is a key as the store keeps it.
+func NewStoredKey(k *Key, role, state string, now time.Time) zonedb.DNSSECKey {
+	dk := zonedb.DNSSECKey{Tag: k.Tag(), Algorithm: k.Algorithm(), Role: role, State: state, DNSKEY: k.DNSKEY.String(),
+		Private: k.MarshalPrivate(), Created: now, Published: now}
+	if state == "active" {
+		dk.Activated = now
+	}
+	return dk
+}
+
+// dnskeyTTL is the TTL the signer gives the DNSKEY RRset: the SOA's.
+func dnskeyTTL(v *zonedb.View, z *zonedb.Zone) time.Duration {
+	soa, err := v.RRset(z, z.Name, dns.TypeSOA)
+	if err != nil || len(soa) == 0 {
+		return time.Hour
+	}
+	return time.Duration(soa[0].RR.Header().Ttl) * time.Second
+}

@@ -1,0 +1,193 @@
+package dnssec
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"dms/zonedb"
+)
+
+// rolloverStore is a signed example.org with keys of the given roles
+// (all active, DS seen) and a settable clock.
+func rolloverStore(t *testing.T, alg uint8, roles ...string) (*zonedb.DB, *time.Time) {
+	t.Helper()
+	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	now := time.Now().UTC().Truncate(time.Hour)
+	db.SetClock(func() time.Time { return now })
+	db.SetSigner(NewSigner())
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Create: &zonedb.Zone{}, Replace: true, Records: records(t, signZone)}}}); err != nil {
+		t.Fatal(err)
+	}
+	var keys []zonedb.DNSSECKey
+	for _, role := range roles {
+		k, err := GenerateKey("example.org.", alg, role != "zsk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dk := NewStoredKey(k, role, "active", now)
+		dk.DSSeen = now
+		keys = append(keys, dk)
+	}
+	p := DefaultParams()
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: true,
+		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &p; return nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	return db, &now
+}
+
+func keysOf(t *testing.T, db *zonedb.DB) []zonedb.DNSSECKey {
+	t.Helper()
+	var keys []zonedb.DNSSECKey
+	db.View(func(v *zonedb.View) error {
+		z, err := v.Zone("example.org")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err = v.DNSSECKeys(z)
+		return err
+	})
+	return keys
+}
+
+func states(keys []zonedb.DNSSECKey) string {
+	var out []string
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s/%d/%s", k.Role, k.Algorithm, k.State))
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+// apexTags returns the tags in the apex RRset of type t (DNSKEY: the keys;
+// CDS: the keys a DS is asked for).
+func apexTags(t *testing.T, db *zonedb.DB, rrtype uint16) []uint16 {
+	t.Helper()
+	var tags []uint16
+	db.View(func(v *zonedb.View) error {
+		z, _ := v.Zone("example.org")
+		recs, _ := v.RRset(z, "example.org.", rrtype)
+		for _, r := range recs {
+			switch rr := r.RR.(type) {
+			case *dns.DNSKEY:
+				tags = append(tags, rr.KeyTag())
+			case *dns.CDS:
+				tags = append(tags, rr.KeyTag)
+			}
+		}
+		return nil
+	})
+	slices.Sort(tags)
+	return tags
+}
+
+// runClock advances the clock an hour at a time for hours hours, running
+// the re-signer and checking the zone with ldns-verify-zone every day; it
+// returns the sequence of key states seen.
+func runClock(t *testing.T, db *zonedb.DB, now *time.Time, hours int) []string {
+	t.Helper()
+	r := NewResigner(db, nil)
+	var seen []string
+	start := *now
+	for h := 1; h <= hours; h++ {
+		*now = start.Add(time.Duration(h) * time.Hour)
+		r.Once(context.Background())
+		st := states(keysOf(t, db))
+		if len(seen) == 0 || seen[len(seen)-1] != st {
+			seen = append(seen, st)
+			t.Logf("+%dh (day %.1f): %s", h, float64(h)/24, st)
+			verifyAt(t, db, *now, fmt.Sprintf("+%dh, keys %s", h, st))
+		} else if h%24 == 0 {
+			verifyAt(t, db, *now, fmt.Sprintf("+%dh", h))
+		}
+	}
+	return seen
+}
+
+// TestZSKRollsItself: a ZSK older than its lifetime is replaced by
+// pre-publication, and the zone verifies all along.
+func TestZSKRollsItself(t *testing.T) {
+	db, now := rolloverStore(t, dns.ECDSAP256SHA256, "ksk", "zsk")
+	before := apexTags(t, db, dns.TypeDNSKEY)
+	seen := runClock(t, db, now, 95*24)
+	want := []string{
+		"ksk/13/active zsk/13/active",
+		"ksk/13/active zsk/13/active zsk/13/published",
+		"ksk/13/active zsk/13/active zsk/13/retired",
+		"ksk/13/active zsk/13/active",
+	}
+	if !slices.Equal(seen, want) {
+		t.Errorf("key states over 95 days:\n%s\nwant\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+	after := apexTags(t, db, dns.TypeDNSKEY)
+	if len(after) != 2 || slices.Equal(before, after) {
+		t.Errorf("DNSKEY tags before %v after %v", before, after)
+	}
+}
+
+// TestKSKRolloverWaitsForDS: a new KSK is announced by CDS, and takes over
+// only after ds-seen; the old one leaves after the DS TTL.
+func TestKSKRolloverWaitsForDS(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		roles []string
+		role  string
+		alg   uint8
+	}{
+		{"ksk", []string{"ksk", "zsk"}, "ksk", dns.ECDSAP256SHA256},
+		{"csk", []string{"csk"}, "csk", dns.ECDSAP256SHA256},
+		{"csk-algorithm-13-to-15", []string{"csk"}, "csk", dns.ED25519},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, now := rolloverStore(t, dns.ECDSAP256SHA256, tc.roles...)
+			old := apexTags(t, db, dns.TypeCDS)
+			keys := keysOf(t, db)
+			k, err := GenerateKey("example.org.", tc.alg, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, NewStoredKey(k, tc.role, "published", *now))
+			if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: tc.alg != dns.ECDSAP256SHA256}}}); err != nil {
+				t.Fatal(err)
+			}
+			verifyAt(t, db, *now, "new key published")
+			if cds := apexTags(t, db, dns.TypeCDS); len(cds) != 2 || !slices.Contains(cds, k.Tag()) {
+				t.Errorf("CDS while rolling: %v, want the old %v and the new %d", cds, old, k.Tag())
+			}
+			// Without ds-seen, nothing moves for days.
+			seen := runClock(t, db, now, 72)
+			if len(seen) != 1 || !strings.Contains(seen[0], tc.role+"/"+fmt.Sprint(tc.alg)+"/published") {
+				t.Fatalf("before ds-seen: %v", seen)
+			}
+			keys = keysOf(t, db)
+			for i := range keys {
+				if keys[i].Tag == k.Tag() {
+					keys[i].DSSeen = *now
+				}
+			}
+			if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys}}}); err != nil {
+				t.Fatal(err)
+			}
+			seen = runClock(t, db, now, 72)
+			last := seen[len(seen)-1]
+			if strings.Count(last, "/") != 2*len(tc.roles) || !strings.Contains(last, tc.role+"/"+fmt.Sprint(tc.alg)+"/active") {
+				t.Errorf("after ds-seen: %v", seen)
+			}
+			if cds := apexTags(t, db, dns.TypeCDS); !slices.Equal(cds, []uint16{k.Tag()}) {
+				t.Errorf("CDS after the rollover: %v, want only %d", cds, k.Tag())
+			}
+			verifyAt(t, db, *now, "after the rollover")
+		})
+	}
+}
