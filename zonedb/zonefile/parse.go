@@ -200,9 +200,27 @@ func rrSane(rr dns.RR) (dns.RR, error) {
 			return nil, fmt.Errorf("empty RDATA for a %s record", dns.TypeToString[rr.Header().Rrtype])
 		}
 	}
+	// A CAA tag is 1 to 15 letters and digits (RFC 8659 section 4.1); an
+	// empty one (a $GENERATE line without RDATA makes it) cannot be
+	// written back.
+	if c, ok := back.(*dns.CAA); ok && !validCAATag(c.Tag) {
+		return nil, fmt.Errorf("bad CAA record: the tag %q must be 1 to 15 letters or digits (issue, issuewild, iodef)", c.Tag)
+	}
 	// The record as decoded from its wire form: what the store will hold,
 	// and what prints back as the same record.
 	return back, nil
+}
+
+func validCAATag(tag string) bool {
+	if tag == "" || len(tag) > 15 {
+		return false
+	}
+	for _, c := range tag {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // rdlen reads the RDLENGTH of the one RR packed in msg.
