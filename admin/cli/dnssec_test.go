@@ -32,6 +32,13 @@ secure  IN DS   12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF01234
 // example.org and a stub zone pointing at dms.
 func startUnbound(t *testing.T, dmsAddr, anchor string) string {
 	t.Helper()
+	return startUnboundFor(t, "example.org", dmsAddr, anchor)
+}
+
+// startUnboundFor runs a validating unbound with anchor as the trust
+// anchor of zone and a stub zone pointing at addr.
+func startUnboundFor(t *testing.T, zone, dmsAddr, anchor string) string {
+	t.Helper()
 	bin := tool(t, "unbound", "unbound")
 	dir := t.TempDir()
 	port := freeDNSPort(t)
@@ -54,18 +61,18 @@ func startUnbound(t *testing.T, dmsAddr, anchor string) string {
     cache-max-ttl: 0
     cache-max-negative-ttl: 0
 stub-zone:
-    name: "example.org"
+    name: "%s"
     stub-addr: %s@%s
 remote-control:
     control-enable: no
-`, port, dir, dir, anchor, host, dport)
+`, port, dir, dir, anchor, zone, host, dport)
 	writeFile(t, dir, "unbound.conf", conf)
 	if out, err := exec.Command(tool(t, "unbound-checkconf", "unbound"), filepath.Join(dir, "unbound.conf")).CombinedOutput(); err != nil {
 		t.Fatalf("unbound-checkconf: %v\n%s", err, out)
 	}
 	startDaemon(t, "unbound", bin, "-d", "-c", filepath.Join(dir, "unbound.conf"))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, "unbound answering", 10*time.Second, func() bool { return query(addr, "ns1.example.org", dns.TypeA) != nil })
+	waitFor(t, "unbound answering", 10*time.Second, func() bool { return query(addr, zone, dns.TypeSOA) != nil })
 	return addr
 }
 

@@ -401,6 +401,67 @@ func TestInteropSecondaries(t *testing.T) {
 		t.Errorf("the wrong key was not logged")
 	}
 
+	// A signed zone: BIND and Knot slave it with its signatures; the copy
+	// passes both zone verifiers; unbound validates BIND's answers with the
+	// zone's DS; two AXFRs are identical; an IXFR after one change is small.
+	e.dmsCLI(t, "zone", "create", "signed.example", "--sg", "ext", "--dnssec")
+	e.dmsCLI(t, "record", "add", "signed.example", "www A 192.0.2.80", "*.wild TXT \"w\"", "sub NS ns.example.net.")
+	ss := e.serial(t, "signed.example")
+	for name, addr := range map[string]string{"named": e.namedAt, "knotd": e.knotAt} {
+		waitFor(t, name+" serving signed.example", 15*time.Second, func() bool { return soaSerial(addr, "signed.example") == ss })
+	}
+	signedCopy, err := axfr(t, e.namedAt, "signed.example", "", "", nil)
+	if err != nil {
+		t.Fatalf("AXFR of signed.example from named: %v", err)
+	}
+	zf := writeFile(t, e.dir, "signed.example.zone", strings.Join(signedCopy, "\n")+"\n")
+	for _, c := range [][]string{{tool(t, "ldns-verify-zone", "ldnsutils"), zf}, {tool(t, "dnssec-verify", "bind9-utils"), "-z", "-o", "signed.example", zf}} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			t.Errorf("%s rejects named's copy of signed.example: %v\n%s", filepath.Base(c[0]), err, out)
+		}
+	}
+	a1, _ := axfr(t, e.dms.dns, "signed.example", "xfr-key.", interopSecret, nil)
+	a2, _ := axfr(t, e.dms.dns, "signed.example", "xfr-key.", interopSecret, nil)
+	if !slices.Equal(a1, a2) || len(a1) < 20 || !slices.Equal(a1, signedCopy) {
+		t.Errorf("two AXFRs of the signed zone differ (%d, %d records) or differ from named's (%d)", len(a1), len(a2), len(signedCopy))
+	}
+	dsLine := strings.Fields(strings.Split(e.dmsCLI(t, "dnssec", "ds", "signed.example"), "\n")[0])
+	ub := startUnboundFor(t, "signed.example", e.namedAt, strings.Join(dsLine, " "))
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+		rcode int
+	}{{"www.signed.example.", dns.TypeA, 0}, {"nx.signed.example.", dns.TypeA, dns.RcodeNameError}, {"a.wild.signed.example.", dns.TypeTXT, 0},
+		{"sub.signed.example.", dns.TypeDS, 0}} {
+		if r := validate(t, ub, q.name, q.qtype); r.Rcode != q.rcode || !r.AuthenticatedData {
+			t.Errorf("unbound via named, %s %s: %s AD=%v", q.name, dns.TypeToString[q.qtype], dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+		}
+	}
+	before := e.serial(t, "signed.example")
+	e.dmsCLI(t, "record", "add", "signed.example", "one A 192.0.2.1")
+	m = new(dns.Msg)
+	m.SetIxfr("signed.example.", before, "ns1.example.net.", "hostmaster.example.net.")
+	m.SetTsig("xfr-key.", dns.HmacSHA256, 300, time.Now().Unix())
+	tr := &dns.Transfer{TsigSecret: map[string]string{"xfr-key.": interopSecret}}
+	ch, err := tr.In(m, e.dms.dns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ixfrRRs, ixfrBytes int
+	for env := range ch {
+		if env.Error != nil {
+			t.Fatal(env.Error)
+		}
+		ixfrRRs += len(env.RR)
+		for _, rr := range env.RR {
+			ixfrBytes += dns.Len(rr)
+		}
+	}
+	t.Logf("IXFR of the signed zone after one added record: %d RRs, about %d bytes", ixfrRRs, ixfrBytes)
+	if ixfrRRs > 16 {
+		t.Errorf("IXFR after one record: %d RRs, want the record, its RRSIG, two NSEC3 and their RRSIGs, SOA and RRSIG", ixfrRRs)
+	}
+
 	// dms status sees both secondaries current.
 	st := e.dmsCLI(t, "status", "--check")
 	for _, s := range []string{"bind", "knot"} {
