@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -340,5 +341,99 @@ func TestTransferCommandsBadInput(t *testing.T) {
 	}
 	if ls := run(t, db, "", "tsig", "ls"); strings.Contains(ls.out, k.Secret) || !strings.Contains(ls.out, "k1.") {
 		t.Errorf("tsig ls:\n%s", ls.out)
+	}
+}
+
+// TestDNSSECBadInput: bad keys and unsafe DNSSEC changes are refused with
+// a clear error, and change nothing.
+func TestDNSSECBadInput(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	writeFile(t, dir, "child.example.org", strings.ReplaceAll(goodZone, "www IN A", "host IN A"))
+	for _, args := range [][]string{
+		{"zone", "load", filepath.Join(dir, "example.org")},
+		{"zone", "load", filepath.Join(dir, "child.example.org")},
+	} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+	}
+	keygen := tool(t, "dnssec-keygen", "bind9-utils")
+	gen := func(alg string) string {
+		t.Helper()
+		out, err := exec.Command(keygen, "-q", "-K", dir, "-a", alg, "-n", "ZONE", "example.org").Output()
+		if err != nil {
+			t.Fatalf("dnssec-keygen -a %s: %v", alg, err)
+		}
+		return filepath.Join(dir, strings.TrimSpace(string(out)))
+	}
+	k1, k2 := gen("ECDSAP256SHA256"), gen("ECDSAP256SHA256")
+	corrupt := writeFile(t, dir, "corrupt.private", "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: not-base64!\n")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dnssec", "import", "example.org", k1 + ".key", k2 + ".private"}, "does not match the public key"},
+		{[]string{"dnssec", "import", "example.org", k1 + ".key", corrupt}, "private"},
+		{[]string{"dnssec", "import", "child.example.org", k1 + ".key", k1 + ".private"}, "example.org"},
+		{[]string{"dnssec", "import", "example.org", k1 + ".key", filepath.Join(dir, "missing.private")}, "no such file"},
+		{[]string{"dnssec", "enable", "example.org", "--alg", "7"}, "use 13 (ECDSAP256SHA256, default), 15 (ED25519) or 8"},
+		{[]string{"dnssec", "enable", "example.org", "--nsec3-iterations", "500"}, "RFC 9276"},
+		{[]string{"dnssec", "enable", "example.org", "--nsec3-salt", "xyz"}, "--nsec3-salt takes hex"},
+		{[]string{"dnssec", "disable", "example.org", "--ds-removed"}, "is not signed"},
+		{[]string{"dnssec", "rollover", "example.org"}, "is not signed"},
+		{[]string{"dnssec", "keys", "nope.example"}, "zone not found"},
+	} {
+		r := run(t, db, "", c.args...)
+		if r.code == 0 || !strings.Contains(r.err, c.want) {
+			t.Errorf("dms %s: exit %d, stderr %q; want an error saying %q", strings.Join(c.args, " "), r.code, r.err, c.want)
+		}
+	}
+	if r := run(t, db, "", "dnssec", "keys", "example.org"); r.code != 0 || strings.Contains(r.out, "TAG") || !strings.Contains(r.out, "unsigned") {
+		t.Errorf("keys after the refused imports:\n%s%s", r.out, r.err)
+	}
+	// Signed: a second enable is refused; disable asks for the parent's DS
+	// to be gone, and refuses while a parent zone here has one.
+	rrsets := func() string {
+		r := run(t, db, "", "zone", "info", "child.example.org", "-o", "json")
+		var info struct {
+			RRsets int `json:"rrsets"`
+		}
+		json.Unmarshal([]byte(r.out), &info)
+		return fmt.Sprint(info.RRsets)
+	}
+	unsigned := rrsets()
+	if r := run(t, db, "", "dnssec", "enable", "child.example.org"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	ds := strings.Fields(strings.Split(run(t, db, "", "dnssec", "ds", "child.example.org").out, "\n")[0])
+	if r := run(t, db, "", "record", "add", "example.org", "child NS ns1.example.net.", "child DS "+strings.Join(ds[4:], " ")); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"dnssec", "enable", "child.example.org"}, "signed already"},
+		{[]string{"dnssec", "disable", "child.example.org"}, "has DS records in its parent zone"},
+		{[]string{"dnssec", "disable", "child.example.org", "--ds-removed"}, "has DS records in its parent zone"},
+	} {
+		r := run(t, db, "", c.args...)
+		if r.code == 0 || !strings.Contains(r.err, c.want) {
+			t.Errorf("dms %s: exit %d, stderr %q; want an error saying %q", strings.Join(c.args, " "), r.code, r.err, c.want)
+		}
+	}
+	if r := run(t, db, "", "record", "delete", "example.org", "child DS"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	if r := run(t, db, "", "dnssec", "disable", "child.example.org"); r.code == 0 || !strings.Contains(r.err, "--ds-removed") {
+		t.Errorf("disable without --ds-removed: %d %s", r.code, r.err)
+	}
+	if r := run(t, db, "", "dnssec", "disable", "child.example.org", "--ds-removed"); r.code != 0 {
+		t.Errorf("disable: %s", r.err)
+	}
+	if got := rrsets(); got != unsigned || got == "0" {
+		t.Errorf("after disable the zone has %s RRsets, %s before it was signed: signer records left", got, unsigned)
 	}
 }
