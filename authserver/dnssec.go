@@ -70,12 +70,22 @@ func (e *Engine) sigs(node *zonedb.Node, owner string, t uint16) []dns.RR {
 	if val == nil {
 		return nil
 	}
-	all := e.rrs(owner, dns.TypeRRSIG, val)
-	out := all[:0]
-	for _, rr := range all {
-		if rr.(*dns.RRSIG).TypeCovered == t {
-			out = append(out, rr)
-		}
+	out, err := zonedb.RawRRs(nil, owner, dns.TypeRRSIG, val, func(rd []byte) bool {
+		return len(rd) >= 2 && uint16(rd[0])<<8|uint16(rd[1]) == t
+	})
+	if err != nil {
+		e.log.Error("corrupt rrset in store", "name", owner, "type", "RRSIG", "err", err)
+		return nil
+	}
+	return out
+}
+
+// raw decodes a stored RRset for an answer without decoding its fields.
+func (e *Engine) raw(owner string, t uint16, val []byte) []dns.RR {
+	out, err := zonedb.RawRRs(nil, owner, t, val, nil)
+	if err != nil {
+		e.log.Error("corrupt rrset in store", "name", owner, "type", dns.TypeToString[t], "err", err)
+		return nil
 	}
 	return out
 }
@@ -102,9 +112,9 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			return true
 		}
 	}
-	resp.Ns = append(resp.Ns, e.rrs(owner, dns.TypeNSEC3, rec)...)
+	resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeNSEC3, rec)...)
 	if sig != nil {
-		resp.Ns = append(resp.Ns, e.rrs(owner, dns.TypeRRSIG, sig)...)
+		resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeRRSIG, sig)...)
 	}
 	return true
 }

@@ -44,3 +44,9 @@ awk 'BEGIN {
 		else printf "x%d.w.bench.example. A\n", int(rand() * 1000000)
 	}
 }' > "$dir/queries.txt"
+
+# NXDOMAIN only: random names that do not exist (each a fresh proof).
+awk 'BEGIN {
+	srand(43)
+	for (i = 0; i < 100000; i++) printf "nx%d.bench.example. A\n", int(rand() * 100000000)
+}' > "$dir/queries-nx.txt"

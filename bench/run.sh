@@ -4,7 +4,13 @@
 # run, the servers interleaved, ROUNDS rounds. Prints the median QPS of
 # each server, dms's ratio to each peer, each server's RSS, and dnsperf's
 # own CPU use (to show when the client is the limit).
+#
+# SIGNED=1: dms signs the zone (NSEC3, algorithm 13) and knotd and nsd serve
+# the same signed zone, transferred from dms (presigned); dnsperf sets DO.
+# MIX=nx: NXDOMAIN-only queries (random names) instead of the mixed set.
 set -eu
+SIGNED=${SIGNED:-0}
+MIX=${MIX:-mixed}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 ROUNDS=${ROUNDS:-3}
 BIN=${BIN:-$(pwd)/bin/dms}
@@ -24,7 +30,9 @@ free_port() {
 
 echo "== generating zone and queries in $dir"
 sh "$(dirname "$0")/gen.sh" "$dir"
-echo "zone: $(grep -vc '^\$' "$dir/bench.example.zone") records; queries: $(wc -l < "$dir/queries.txt")"
+queries="$dir/queries.txt"
+[ "$MIX" = nx ] && queries="$dir/queries-nx.txt"
+echo "zone: $(grep -vc '^\$' "$dir/bench.example.zone") records; queries: $(wc -l < "$queries") ($MIX)"
 
 cores=$(nproc)
 server_cpus=0
@@ -34,6 +42,15 @@ client_cpu=$((cores - 1))
 # dms
 dms_port=$(free_port)
 "$BIN" --db "$dir/dms.db" zone load "$dir/bench.example.zone" >/dev/null
+dnsperf_do=""
+if [ "$SIGNED" = 1 ]; then
+	t0=$(date +%s%N)
+	"$BIN" --db "$dir/dms.db" dnssec enable bench.example >/dev/null
+	t1=$(date +%s%N)
+	echo "dms dnssec enable (sign the zone): $(( (t1 - t0) / 1000000 )) ms"
+	"$BIN" --db "$dir/dms.db" config set xfr_allow 127.0.0.0/8 >/dev/null
+	dnsperf_do="-D"
+fi
 t0=$(date +%s%N)
 taskset -c "$server_cpus" "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --workers "$WORKERS" --metrics-listen "" --log-level warn &
 dms_pid=$!
@@ -41,6 +58,14 @@ pids="$pids $dms_pid"
 until dig +short +time=1 +tries=1 @127.0.0.1 -p "$dms_port" h1.bench.example A >/dev/null 2>&1; do sleep 0.01; done
 t1=$(date +%s%N)
 echo "dms: first answer $(( (t1 - t0) / 1000000 )) ms after start"
+if [ "$SIGNED" = 1 ]; then
+	# The peers serve dms's signed zone as it transfers it.
+	t0=$(date +%s%N)
+	dig +noall +answer +onesoa @127.0.0.1 -p "$dms_port" bench.example AXFR > "$dir/signed.zone"
+	t1=$(date +%s%N)
+	echo "AXFR of the signed zone from dms: $(( (t1 - t0) / 1000000 )) ms (dig), $(wc -l < "$dir/signed.zone") RRs"
+	cp "$dir/signed.zone" "$dir/bench.example.zone"
+fi
 
 # knotd
 knot_port=$(free_port)
@@ -132,7 +157,8 @@ ticks() { # busy ticks so far of the server's core(s) (nothing else runs there)
 
 run_perf() { # name port round
 	c0=$(ticks)
-	out=$(taskset -c "$client_cpu" /usr/bin/time -f "CPU %P" dnsperf -s 127.0.0.1 -p "$2" -d "$dir/queries.txt" \
+	# shellcheck disable=SC2086
+	out=$(taskset -c "$client_cpu" /usr/bin/time -f "CPU %P" dnsperf $dnsperf_do -s 127.0.0.1 -p "$2" -d "$queries" \
 		-l "$SECONDS_PER_RUN" -c 16 -q 1000 -T 1 2>&1)
 	qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
 	lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
@@ -154,7 +180,7 @@ median() { grep "^$1 " "$dir/results" | awk -v f="$2" '{print $f}' | sort -n | a
 d=$(median dms 2); k=$(median knot 2); n=$(median nsd 2)
 dc=$(median dms 3); kc=$(median knot 3); nc=$(median nsd 3)
 echo
-echo "server  median QPS  QPS/busy core  RSS MB   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s)"
+echo "server  median QPS  QPS/busy core  RSS MB   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
 printf "dms     %10.0f  %13.0f  %6s\n" "$d" "$dc" "$(rss dms.db)"
 printf "knotd   %10.0f  %13.0f  %6s\n" "$k" "$kc" "$(rss knot/knot.conf)"
 printf "nsd     %10.0f  %13.0f  %6s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"

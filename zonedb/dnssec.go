@@ -474,8 +474,32 @@ func (v *View) NSEC3Match(z ZoneHandle, hash []byte) (nsec3, rrsig []byte) {
 // last one before it in hash order, wrapping to the last of the chain), or
 // nil when the zone has no NSEC3 chain.
 func (v *View) NSEC3Cover(z ZoneHandle, hash []byte) []byte {
-	prev, _ := nsec3Neighbours(v.tx.Bucket(bucketRR).Cursor(), z.ID, hash)
-	return prev
+	c := v.rrCursor()
+	lo := append(be64(z.ID), nsec3Mark...)
+	// The last NSEC3 key before hash's own, else (wrapping) the last of
+	// the chain.
+	v.key = AppendNSEC3RRsetKey(v.key[:0], z.ID, hash, 0)
+	k, _ := c.Seek(v.key)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for pass := 0; pass < 2; pass++ {
+		for ; k != nil && bytes.HasPrefix(k, lo); k, _ = c.Prev() {
+			if _, nk, t, ok := SplitRRsetKey(k); ok && t == dns.TypeNSEC3 && isNSEC3Key(nk) {
+				return nk[len(nsec3Mark) : len(nk)-1]
+			}
+		}
+		// Wrap: seek past the chain's end and step back.
+		end := append(slices.Clone(lo), 0xff)
+		if k, _ = c.Seek(end); k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+	}
+	return nil
 }
 
 // NSEC3Owner is the owner name of the NSEC3 record with hash in zone.

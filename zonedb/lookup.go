@@ -3,6 +3,7 @@ package zonedb
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 
 	"github.com/miekg/dns"
 )
@@ -157,4 +158,39 @@ func (v *View) CatalogZoneOf(qname string) (*Zone, bool) {
 		return nil, false
 	}
 	return z, true
+}
+
+// RawRRs appends the published RRs of an encoded RRset as RFC 3597
+// records, RDATA as stored: for RRSIG and NSEC3 in answers, which need no
+// name compression, this skips decoding fields only to encode them again.
+// keep, when set, picks RRs by their RDATA.
+func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdata []byte) bool) ([]dns.RR, error) {
+	if len(val) < 6 {
+		return dst, errBadValue
+	}
+	ttl := binary.BigEndian.Uint32(val)
+	n := int(binary.BigEndian.Uint16(val[4:]))
+	val = val[6:]
+	for range n {
+		if len(val) < 2 {
+			return dst, errBadValue
+		}
+		f, rl := Flags(val[0]), int(val[1])
+		if len(val) < 2+rl+2 {
+			return dst, errBadValue
+		}
+		val = val[2+rl:]
+		dl := int(binary.BigEndian.Uint16(val))
+		if len(val) < 2+dl {
+			return dst, errBadValue
+		}
+		rd := val[2 : 2+dl]
+		val = val[2+dl:]
+		if f&FlagDisable != 0 || keep != nil && !keep(rd) {
+			continue
+		}
+		dst = append(dst, &dns.RFC3597{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(dl)},
+			Rdata: hex.EncodeToString(rd)})
+	}
+	return dst, nil
 }

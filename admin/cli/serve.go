@@ -21,9 +21,10 @@ import (
 
 // serveOptions are the flags of dms serve.
 type serveOptions struct {
-	logLevel      string
-	metricsListen string
-	dns           authserver.Options
+	logLevel       string
+	metricsListen  string
+	resignInterval time.Duration
+	dns            authserver.Options
 }
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -64,6 +65,7 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "address:port for /metrics (Prometheus) and /healthz; empty: none")
 	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
 	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
+	cmd.Flags().DurationVar(&o.resignInterval, "dnssec-check-interval", time.Minute, "how often signatures and key rollovers are checked")
 	return cmd
 }
 
@@ -94,6 +96,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		BrokenAfter: sec("status_broken_after"), Sample: cfg.Int("status_sample")}
 	monitor := xfr.NewMonitor(db, mopts, log)
 	resigner := dnssec.NewResigner(db, log)
+	if o.resignInterval > 0 {
+		resigner.Interval = o.resignInterval
+	}
 	resigner.ChangeBy = "dms-resigner@" + admin.Hostname() + "/" + admin.SectagAdmin
 	onNotify := []func(xfr.NotifyEvent){monitor.NotifyFailed}
 	metricsAddr := "none"
