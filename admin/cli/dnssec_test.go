@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -176,5 +178,114 @@ func TestDNSSECValidatesWithUnbound(t *testing.T) {
 	if t.Failed() {
 		out, _ := exec.Command("dig", "+dnssec", "+norec", "@"+strings.Split(srv.dns, ":")[0], "-p", strings.Split(srv.dns, ":")[1], "nope.example.org", "A").CombinedOutput()
 		t.Logf("dms answer to nope.example.org A:\n%s", out)
+	}
+}
+
+// TestDNSSECRolloversWithUnbound: unbound finds the zone secure before,
+// during and after a ZSK rollover and a KSK rollover, run in real time
+// with TTLs and safety margins of a second.
+func TestDNSSECRolloversWithUnbound(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	fast := strings.ReplaceAll(signedZone, "$TTL 3600", "$TTL 1")
+	fast = strings.Replace(fast, "@       IN SOA", "@ 1     IN SOA", 1)
+	writeFile(t, dir, "example.org", fast)
+	for _, args := range [][]string{
+		{"zone", "load", filepath.Join(dir, "example.org")},
+		{"config", "set", "dnssec_publish_safety", "1"},
+		{"config", "set", "dnssec_retire_safety", "1"},
+		{"config", "set", "dnssec_ds_ttl", "1"},
+		{"dnssec", "enable", "example.org", "--ksk-zsk"},
+		{"dnssec", "ds-seen", "example.org"},
+	} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+	}
+	dsOf := func() []string {
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(run(t, db, "", "dnssec", "ds", "example.org").out), "\n") {
+			out = append(out, strings.Join(strings.Fields(l), " "))
+		}
+		return out
+	}
+	srv := startServe(t, db, "--listen", "127.0.0.1:0", "--metrics-listen", "", "--dnssec-check-interval", "200ms")
+	oldDS := dsOf()
+	if len(oldDS) != 1 {
+		t.Fatalf("DS before: %v", oldDS)
+	}
+	oldUB := startUnbound(t, srv.dns, oldDS[0])
+	secure := func(ub, stage string) {
+		t.Helper()
+		for _, q := range []struct {
+			name  string
+			qtype uint16
+			rcode int
+		}{{"www.example.org.", dns.TypeA, 0}, {"nope.example.org.", dns.TypeA, dns.RcodeNameError}, {"x.wild.example.org.", dns.TypeTXT, 0},
+			{"example.org.", dns.TypeDNSKEY, 0}} {
+			if r := validate(t, ub, q.name, q.qtype); r.Rcode != q.rcode || !r.AuthenticatedData {
+				t.Errorf("%s: %s %s: %s AD=%v", stage, q.name, dns.TypeToString[q.qtype], dns.RcodeToString[r.Rcode], r.AuthenticatedData)
+			}
+		}
+	}
+	keys := func() string { return run(t, db, "", "dnssec", "keys", "example.org").out }
+	// Wait for key states, checking validation at every change seen.
+	follow := func(ub, want string, timeout time.Duration) {
+		t.Helper()
+		last := ""
+		waitFor(t, "keys to reach: "+want, timeout, func() bool {
+			k := keys()
+			states := regexp.MustCompile(`(?m)^\d+\s+\d+\s+(\w+)\s+(\w+)`).FindAllStringSubmatch(k, -1)
+			var got []string
+			for _, s := range states {
+				got = append(got, s[1]+"/"+s[2])
+			}
+			slices.Sort(got)
+			cur := strings.Join(got, " ")
+			if cur != last {
+				secure(ub, "keys "+cur)
+				last = cur
+			}
+			return cur == want
+		})
+	}
+	secure(oldUB, "before any rollover")
+
+	// ZSK: published, active (old retired), old removed.
+	if r := run(t, db, "", "dnssec", "rollover", "example.org"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	follow(oldUB, "ksk/active zsk/active zsk/retired", 20*time.Second)
+	follow(oldUB, "ksk/active zsk/active", 20*time.Second)
+
+	// KSK: published with CDS; nothing moves until ds-seen; then the new
+	// KSK signs, the old leaves after the DS TTL.
+	if r := run(t, db, "", "dnssec", "rollover", "example.org", "--ksk"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	both := dsOf()
+	if len(both) != 2 {
+		t.Fatalf("DS during the KSK rollover: %v", both)
+	}
+	time.Sleep(3 * time.Second) // past the publish wait: still published without ds-seen
+	if k := keys(); !strings.Contains(k, "ksk   published") && !regexp.MustCompile(`ksk\s+published`).MatchString(k) {
+		t.Fatalf("the new KSK moved before ds-seen:\n%s", k)
+	}
+	secure(oldUB, "new KSK published")
+	var newDS string
+	for _, d := range both {
+		if d != oldDS[0] {
+			newDS = d
+		}
+	}
+	newUB := startUnbound(t, srv.dns, newDS) // the parent now has the new DS
+	secure(newUB, "new KSK published, new DS")
+	if r := run(t, db, "", "dnssec", "ds-seen", "example.org"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	follow(newUB, "ksk/active zsk/active", 30*time.Second)
+	secure(newUB, "after the KSK rollover")
+	if d := dsOf(); len(d) != 1 || d[0] != newDS {
+		t.Errorf("DS after: %v, want %s", d, newDS)
 	}
 }
