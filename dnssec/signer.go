@@ -805,16 +805,32 @@ func (j *job) rebuildChain(names []nameInfo) error {
 		}
 	}
 	slices.SortFunc(chain, func(a, b entry) int { return compareBytes(a.hash, b.hash) })
-	var tasks []sigTask
-	for i, e := range chain {
-		next := chain[(i+1)%len(chain)].hash
-		rr := j.nsec3(e.hash, next, e.types)
-		if err := j.sc.PutNSEC3(e.hash, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
+	// Signed in batches, then written NSEC3 and RRSIG together in hash
+	// order: the store appends instead of inserting in the middle of a
+	// growing page (quadratic in bbolt for a whole chain in one
+	// transaction).
+	for start := 0; start < len(chain); start += 4096 {
+		end := min(start+4096, len(chain))
+		tasks := make([]sigTask, 0, end-start)
+		for i := start; i < end; i++ {
+			e := chain[i]
+			rr := j.nsec3(e.hash, chain[(i+1)%len(chain)].hash, e.types)
+			tasks = append(tasks, sigTask{name: rr.Hdr.Name, t: dns.TypeNSEC3, rrs: []dns.RR{rr}})
+		}
+		if err := j.signTasks(tasks); err != nil {
 			return err
 		}
-		tasks = append(tasks, sigTask{name: rr.Hdr.Name, t: dns.TypeNSEC3, rrs: []dns.RR{rr}})
+		for i, t := range tasks {
+			h := chain[start+i].hash
+			if err := j.sc.PutNSEC3(h, dns.TypeNSEC3, t.rrs); err != nil {
+				return err
+			}
+			if err := j.sc.PutNSEC3(h, dns.TypeRRSIG, t.sigs); err != nil {
+				return err
+			}
+		}
 	}
-	return j.signNSEC3(tasks)
+	return nil
 }
 
 func (j *job) signNSEC3(tasks []sigTask) error {

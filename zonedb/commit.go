@@ -1133,6 +1133,12 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 		return nil, err
 	}
 	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
+	if sc.Full {
+		// Signing a whole zone appends RRSIG and NSEC3 records in key
+		// order: pack pages full.
+		rrb.FillPercent = 0.9
+		defer func() { rrb.FillPercent = bolt.DefaultFillPercent }()
+	}
 	for _, ch := range changes {
 		if !SignerType(ch.rrtype) {
 			sc.Changed = append(sc.Changed, ChangedRRset{Name: ch.name, Type: ch.rrtype, Deleted: ch.new == nil})
