@@ -16,6 +16,74 @@ import (
 // records that prove them. Everything comes from the store: the signer made
 // it at commit; nothing is signed here.
 
+// sigCache keeps, for one generation of the store, what negative and
+// signed answers of each zone repeat: the SOA with its RRSIGs, the NSEC3
+// parameters, and the NSEC3 proofs already looked up, decoded once. A
+// worker's view carries it (zonedb.View.Scratch); a new generation starts
+// an empty one.
+type sigCache struct {
+	gen   uint64
+	zones map[uint64]*zoneSig
+	size  int
+}
+
+// maxSigCache bounds the proofs a cache keeps (then it starts over).
+const maxSigCache = 1 << 17
+
+type zoneSig struct {
+	p      nsec3Params
+	signed bool
+	// soa is the SOA for negative answers (TTL min(TTL, MINIMUM)),
+	// soaSigs its RRSIGs with the same TTL.
+	soa     dns.RR
+	soaSigs []dns.RR
+	// proofs: NSEC3 and RRSIG records by "m"+name (the name's own) or
+	// "c"+name (the one covering it).
+	proofs map[string][]dns.RR
+}
+
+func newSigCache(gen uint64) *sigCache { return &sigCache{gen: gen, zones: map[uint64]*zoneSig{}} }
+
+// zoneSig returns the zone's cached parts, loading them on first use.
+func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
+	c, _ := v.Scratch.(*sigCache)
+	if c != nil {
+		if zs, ok := c.zones[z.ID]; ok {
+			return zs
+		}
+	}
+	zs := &zoneSig{proofs: map[string][]dns.RR{}}
+	node := v.Node(z, z.Origin)
+	if val := node.Get(dns.TypeSOA); val != nil {
+		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
+			soa := rrs[0].(*dns.SOA)
+			soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
+			zs.soa = soa
+			// The RRSIG keeps the SOA's original TTL in its field; its own
+			// TTL follows the SOA's in the answer (RFC 4035 section 2.2).
+			for _, rr := range e.sigs(node, z.Origin, dns.TypeSOA) {
+				rr.Header().Ttl = soa.Hdr.Ttl
+				zs.soaSigs = append(zs.soaSigs, rr)
+			}
+		}
+	}
+	if val := node.Get(dns.TypeNSEC3PARAM); val != nil {
+		if rrs := e.rrs(z.Origin, dns.TypeNSEC3PARAM, val); len(rrs) > 0 {
+			p := rrs[0].(*dns.NSEC3PARAM)
+			if salt, err := hex.DecodeString(p.Salt); err == nil {
+				zs.p, zs.signed = nsec3Params{iter: p.Iterations, salt: salt}, true
+			}
+		}
+	}
+	if c != nil {
+		if c.size > maxSigCache {
+			c.zones, c.size = map[uint64]*zoneSig{}, 0
+		}
+		c.zones[z.ID] = zs
+	}
+	return zs
+}
+
 // nsec3Params are a signed zone's hashing parameters (from NSEC3PARAM).
 type nsec3Params struct {
 	iter uint16
@@ -25,21 +93,8 @@ type nsec3Params struct {
 // zoneNSEC3 returns the zone's NSEC3 parameters, or false when it has no
 // NSEC3 chain (unsigned).
 func (e *Engine) zoneNSEC3(v *zonedb.View, z zonedb.ZoneHandle) (nsec3Params, bool) {
-	node := v.Node(z, z.Origin)
-	val := node.Get(dns.TypeNSEC3PARAM)
-	if val == nil {
-		return nsec3Params{}, false
-	}
-	rrs := e.rrs(z.Origin, dns.TypeNSEC3PARAM, val)
-	if len(rrs) == 0 {
-		return nsec3Params{}, false
-	}
-	p := rrs[0].(*dns.NSEC3PARAM)
-	salt, err := hex.DecodeString(p.Salt)
-	if err != nil {
-		return nsec3Params{}, false
-	}
-	return nsec3Params{iter: p.Iterations, salt: salt}, true
+	zs := e.zoneSig(v, z)
+	return zs.p, zs.signed
 }
 
 // hash is the NSEC3 hash of name (RFC 5155 section 5).
@@ -93,30 +148,63 @@ func (e *Engine) raw(owner string, t uint16, val []byte) []dns.RR {
 // nsec3Proof adds to authority the NSEC3 record (with its RRSIGs) that
 // matches name (match) or covers it, once.
 func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, p nsec3Params, name string, match bool) bool {
-	h := p.hash(name)
-	if h == nil {
-		return false
-	}
-	if !match {
+	zs := e.zoneSig(v, z)
+	var h []byte
+	var key string
+	if match {
+		// Matches are asked of names that exist (closest enclosers, the
+		// query name): few, so cached by name.
+		key = "m" + name
+	} else {
+		// Covers are asked of names that do not exist (random under a
+		// flood): found by a seek, cached by the covering record's hash.
+		if h = p.hash(name); h == nil {
+			return false
+		}
 		if h = v.NSEC3Cover(z, h); h == nil {
 			return false
 		}
+		key = "h" + string(h)
 	}
-	rec, sig := v.NSEC3Match(z, h)
-	if rec == nil {
+	rrs, ok := zs.proofs[key]
+	if !ok {
+		if match {
+			h = p.hash(name)
+		}
+		rrs = e.proofRecords(v, z, h)
+		if c, _ := v.Scratch.(*sigCache); c != nil {
+			zs.proofs[key] = rrs
+			c.size++
+		}
+	}
+	if len(rrs) == 0 {
 		return false
 	}
-	owner := zonedb.NSEC3Owner(h, z.Origin)
+	owner := rrs[0].Header().Name
 	for _, rr := range resp.Ns {
 		if rr.Header().Rrtype == dns.TypeNSEC3 && strings.EqualFold(rr.Header().Name, owner) {
 			return true
 		}
 	}
-	resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeNSEC3, rec)...)
-	if sig != nil {
-		resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeRRSIG, sig)...)
-	}
+	resp.Ns = append(resp.Ns, rrs...)
 	return true
+}
+
+// proofRecords decodes the NSEC3 record with hash h and its RRSIGs.
+func (e *Engine) proofRecords(v *zonedb.View, z zonedb.ZoneHandle, h []byte) []dns.RR {
+	if h == nil {
+		return nil
+	}
+	rec, sig := v.NSEC3Match(z, h)
+	if rec == nil {
+		return nil
+	}
+	owner := zonedb.NSEC3Owner(h, z.Origin)
+	out := e.raw(owner, dns.TypeNSEC3, rec)
+	if sig != nil {
+		out = append(out, e.raw(owner, dns.TypeRRSIG, sig)...)
+	}
+	return out
 }
 
 // closestEncloserProof proves that qname does not exist below ce (RFC 5155

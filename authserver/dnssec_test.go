@@ -55,8 +55,9 @@ func doQuery(b testing.TB, name string, t uint16) []byte {
 // with DO to an NSEC3-signed zone (three NSEC3 and their RRSIGs each).
 func BenchmarkSignedNXDOMAIN(b *testing.B) {
 	var qs [][]byte
-	for i := range 1000 {
-		qs = append(qs, doQuery(b, fmt.Sprintf("nx%d.bench.example.", i*7919), dns.TypeA))
+	// Random names, as a flood would send: each query a new name.
+	for i := range 100000 {
+		qs = append(qs, doQuery(b, fmt.Sprintf("nx%d.bench.example.", (i*7919+13)%1000003), dns.TypeA))
 	}
 	benchSigned(b, qs)
 }

@@ -230,23 +230,13 @@ func (e *Engine) nodata(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, firs
 // soaAuthority adds the zone's SOA for a negative answer, with TTL
 // min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3).
 func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, do bool) {
-	node := v.Node(z, z.Origin)
-	val := node.Get(dns.TypeSOA)
-	if val == nil {
+	zs := e.zoneSig(v, z)
+	if zs.soa == nil {
 		return
 	}
-	rrs := e.rrs(z.Origin, dns.TypeSOA, val)
-	if len(rrs) == 0 {
-		return
-	}
-	soa := rrs[0].(*dns.SOA)
-	soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
-	resp.Ns = append(resp.Ns, soa)
-	// The RRSIG keeps the SOA's original TTL in its field; its own TTL
-	// follows the SOA's in the answer (RFC 4035 section 2.2).
-	for _, rr := range e.sigsIf(do, node, z.Origin, dns.TypeSOA) {
-		rr.Header().Ttl = soa.Hdr.Ttl
-		resp.Ns = append(resp.Ns, rr)
+	resp.Ns = append(resp.Ns, zs.soa)
+	if do {
+		resp.Ns = append(resp.Ns, zs.soaSigs...)
 	}
 }
 

@@ -259,6 +259,8 @@ type viewHolder struct {
 	since time.Time
 	cache answerCache
 	key   []byte
+	// sig keeps decoded DNSSEC answer parts for one generation.
+	sig *sigCache
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
@@ -277,6 +279,10 @@ func (h *viewHolder) get(now time.Time) (*zonedb.View, error) {
 		return nil, err
 	}
 	h.v, h.gen, h.since = v, gen, now
+	if vg := v.Generation(); h.sig == nil || h.sig.gen != vg {
+		h.sig = newSigCache(vg)
+	}
+	v.Scratch = h.sig
 	return v, nil
 }
 

@@ -121,6 +121,11 @@ type View struct {
 	rrc  *bolt.Cursor
 	// catalogs makes FindZone find catalog zones too (ServeCatalogs).
 	catalogs bool
+
+	// Scratch is the caller's, for data derived from this snapshot (the
+	// query path keeps decoded answer parts there for the generation the
+	// view sees); zonedb never reads it.
+	Scratch any
 }
 
 // ServeCatalogs makes FindZone find catalog zones (for a client that may
