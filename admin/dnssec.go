@@ -103,7 +103,7 @@ func signNewZone(zc *zonedb.ZoneChange) error {
 		return err
 	}
 	p := dnssec.DefaultParams()
-	p.NSEC3 = true
+	p.NSEC3 = zc.Create.NSEC3 // config nsec3 (default true), else NSEC
 	zc.Create.Params = &p
 	zc.SetKeys = &keys
 	return nil
@@ -117,8 +117,8 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 	if err != nil {
 		return nil, err
 	}
-	if req.NSEC {
-		return nil, usagef("NSEC denial is not built yet: sign with NSEC3 (the default; --nsec3-iterations 0 and no salt per RFC 9276)")
+	if req.NSEC && (req.Iterations != 0 || req.OptOut || req.Salt != "" && req.Salt != "-") {
+		return nil, usagef("--nsec3-iterations, --nsec3-salt and --opt-out are for NSEC3, not --nsec")
 	}
 	salt := ""
 	if req.Salt != "" && req.Salt != "-" {
@@ -166,14 +166,14 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 		}
 	}
 	p := dnssec.DefaultParams()
-	p.Iterations, p.Salt, p.OptOut = req.Iterations, salt, req.OptOut
+	p.NSEC3, p.Iterations, p.Salt, p.OptOut = !req.NSEC, req.Iterations, salt, req.OptOut
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, SignAll: true,
 		Comment: "DNSSEC enabled",
 		Update: func(z *zonedb.Zone) error {
 			if z.DNSSEC {
 				return usagef("zone %s is signed already", name)
 			}
-			z.DNSSEC, z.NSEC3, z.Params = true, true, &p
+			z.DNSSEC, z.NSEC3, z.Params = true, p.NSEC3, &p
 			return nil
 		}})
 	if err != nil {

@@ -32,7 +32,8 @@ const maxSigCache = 1 << 17
 
 type zoneSig struct {
 	p      nsec3Params
-	signed bool
+	signed bool // NSEC3
+	nsec   bool // signed with an NSEC chain instead
 	// soa is the SOA for negative answers (TTL min(TTL, MINIMUM)),
 	// soaSigs its RRSIGs with the same TTL.
 	soa     dns.RR
@@ -67,6 +68,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			}
 		}
 	}
+	zs.nsec = node.Get(dns.TypeNSEC) != nil && node.Get(dns.TypeNSEC3PARAM) == nil
 	if val := node.Get(dns.TypeNSEC3PARAM); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeNSEC3PARAM, val); len(rrs) > 0 {
 			p := rrs[0].(*dns.NSEC3PARAM)
@@ -257,4 +259,44 @@ func parentOf(name string) string {
 		return "."
 	}
 	return name[i:]
+}
+
+// ---- NSEC (RFC 4035 section 3.1.3) ----
+
+// nsecMatch adds the NSEC record at name (with its RRSIGs).
+func (e *Engine) nsecMatch(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, name string) bool {
+	node := v.Node(z, name)
+	val := node.Get(dns.TypeNSEC)
+	if val == nil {
+		return false
+	}
+	return e.addNSEC(resp, name, val, e.sigs(node, name, dns.TypeNSEC))
+}
+
+// nsecCover adds the NSEC record that covers name (owner before it in
+// canonical order).
+func (e *Engine) nsecCover(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, name string) bool {
+	nk, val, sig := v.NSECCover(z, name)
+	if val == nil {
+		return false
+	}
+	owner := zonedb.OwnerName(nk, z.Origin)
+	var sigs []dns.RR
+	if sig != nil {
+		sigs, _ = zonedb.RawRRs(nil, owner, dns.TypeRRSIG, sig, func(rd []byte) bool {
+			return len(rd) >= 2 && uint16(rd[0])<<8|uint16(rd[1]) == dns.TypeNSEC
+		})
+	}
+	return e.addNSEC(resp, owner, val, sigs)
+}
+
+func (e *Engine) addNSEC(resp *dns.Msg, owner string, val []byte, sigs []dns.RR) bool {
+	for _, rr := range resp.Ns {
+		if rr.Header().Rrtype == dns.TypeNSEC && strings.EqualFold(rr.Header().Name, owner) {
+			return true
+		}
+	}
+	resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeNSEC, val)...)
+	resp.Ns = append(resp.Ns, sigs...)
+	return true
 }

@@ -169,6 +169,11 @@ func (e *Engine) nodataProof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg,
 	}
 	if p, ok := e.zoneNSEC3(v, z); ok {
 		e.insecureDelegationProof(v, z, resp, p, name)
+	} else if e.zoneSig(v, z).nsec {
+		// The name's NSEC, or for an empty non-terminal the one covering it.
+		if !e.nsecMatch(v, z, resp, name) {
+			e.nsecCover(v, z, resp, name)
+		}
 	}
 }
 
@@ -194,6 +199,10 @@ func (e *Engine) wildcard(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qn
 			// wildcard at it.
 			e.closestEncloserProof(v, z, resp, p, qname, ce)
 			e.nsec3Proof(v, z, resp, p, wname, false)
+		} else if do && e.zoneSig(v, z).nsec {
+			// RFC 4035 section 3.1.3.2: qname and the wildcard covered.
+			e.nsecCover(v, z, resp, qname)
+			e.nsecCover(v, z, resp, wname)
 		}
 		return "", false
 	case zonedb.NodeENT:
@@ -201,6 +210,9 @@ func (e *Engine) wildcard(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qn
 		if p, ok := e.zoneNSEC3(v, z); ok && do {
 			e.closestEncloserProof(v, z, resp, p, qname, ce)
 			e.nsec3Proof(v, z, resp, p, wname, true)
+		} else if do && e.zoneSig(v, z).nsec {
+			e.nsecCover(v, z, resp, qname)
+			e.nsecCover(v, z, resp, wname)
 		}
 		return "", false
 	}
@@ -214,6 +226,12 @@ func (e *Engine) wildcard(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qn
 			// Section 7.2.5: wildcard NODATA.
 			e.closestEncloserProof(v, z, resp, p, qname, ce)
 			e.nsec3Proof(v, z, resp, p, wname, true)
+		}
+	} else if do && e.zoneSig(v, z).nsec {
+		// RFC 4035 sections 3.1.3.3 and 3.1.3.4.
+		e.nsecCover(v, z, resp, qname)
+		if len(resp.Answer) == before {
+			e.nsecMatch(v, z, resp, wname)
 		}
 	}
 	return target, follow
@@ -261,6 +279,8 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 		// An insecure delegation: prove there is no DS.
 		if p, ok := e.zoneNSEC3(v, z); ok {
 			e.insecureDelegationProof(v, z, resp, p, cut)
+		} else if e.zoneSig(v, z).nsec {
+			e.nsecMatch(v, z, resp, cut)
 		}
 	}
 	for _, rr := range ns {

@@ -372,8 +372,12 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		return nil
 	}
 	// REFUSED is not cached: a name in a catalog zone is refused to
-	// strangers but answered to the SG's servers (catalogAnswer).
-	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused && h.gen == gen {
+	// strangers but answered to the SG's servers (catalogAnswer). Nor is a
+	// signed NXDOMAIN: random names of a flood would fill the cache with
+	// answers of a kilobyte that never come again (their proofs are
+	// reused from the worker's DNSSEC cache instead).
+	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused &&
+		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated})
 	}
 	s.observe(req, resp, proto, start)

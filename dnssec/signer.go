@@ -524,6 +524,13 @@ func (j *job) signTasks(tasks []sigTask) error {
 
 // writeSigs replaces, at each task's owner, the RRSIGs covering its type.
 func (j *job) writeSigs(tasks []sigTask, deleted map[string][]uint16) error {
+	return j.writeSigsMode(tasks, deleted, false)
+}
+
+// writeSigsMode is writeSigs; with only, an owner's RRSIGs become exactly
+// its tasks' (whole-zone signing: signatures of RRsets gone or no longer
+// signed, such as below a new cut, go).
+func (j *job) writeSigsMode(tasks []sigTask, deleted map[string][]uint16, only bool) error {
 	byName := map[string][]int{}
 	var names []string
 	for i, t := range tasks {
@@ -552,7 +559,7 @@ func (j *job) writeSigs(tasks []sigTask, deleted map[string][]uint16) error {
 		}
 		var sigs []dns.RR
 		for _, rr := range old {
-			if !drop[rr.(*dns.RRSIG).TypeCovered] {
+			if !only && !drop[rr.(*dns.RRSIG).TypeCovered] {
 				sigs = append(sigs, rr)
 			}
 		}
@@ -578,22 +585,34 @@ func (j *job) signAll() error {
 		if err := j.signTasks(tasks); err != nil {
 			return err
 		}
-		if err := j.writeSigs(tasks, nil); err != nil {
+		if err := j.writeSigsMode(tasks, nil, true); err != nil {
 			return err
 		}
 		tasks = tasks[:0]
 		return nil
 	}
 	var scanErr error
+	var stale []string // names holding only signatures (their data went)
 	err = j.sc.Names(func(name string, types []uint16) bool {
-		names = append(names, nameInfo{name: name, types: slices.Clone(types)})
+		data := slices.DeleteFunc(slices.Clone(types), func(t uint16) bool {
+			return t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3
+		})
+		if len(data) == 0 {
+			stale = append(stale, name)
+			return true
+		}
+		names = append(names, nameInfo{name: name, types: data, sigs: slices.Contains(types, dns.TypeRRSIG)})
 		return true
 	})
 	if err != nil {
 		return err
 	}
 	for _, ni := range names {
+		signed := false
 		for _, t := range ni.types {
+			if t == dns.TypeNSEC {
+				continue // the chain is rebuilt and signed below
+			}
 			ok, err := j.signedType(ni.name, t)
 			if err != nil {
 				return err
@@ -609,19 +628,38 @@ func (j *job) signAll() error {
 				continue
 			}
 			tasks = append(tasks, sigTask{name: ni.name, t: t, rrs: rrs})
-			if len(tasks) >= 4096 {
-				if err := flush(); err != nil {
-					return err
-				}
+			signed = true
+		}
+		if !signed && ni.sigs {
+			// Nothing here is signed any more (now below a cut): its old
+			// signatures go.
+			if err := j.sc.Put(ni.name, dns.TypeRRSIG, nil); err != nil {
+				return err
 			}
 		}
-		// Signatures of types no longer signed (a new cut) go.
+		// Batches end at a name: an owner's signatures are written at once.
+		if len(tasks) >= 4096 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if scanErr != nil {
 		return scanErr
 	}
 	if err := flush(); err != nil {
 		return err
+	}
+	for _, n := range stale {
+		if err := j.sc.Put(n, dns.TypeRRSIG, nil); err != nil {
+			return err
+		}
+		if err := j.sc.Put(n, dns.TypeNSEC, nil); err != nil {
+			return err
+		}
+	}
+	if !j.params.NSEC3 {
+		return j.rebuildNSEC(names)
 	}
 	return j.rebuildChain(names)
 }
@@ -669,7 +707,11 @@ func (j *job) signChanged() error {
 		return err
 	}
 	if !j.params.NSEC3 {
-		return nil
+		var names []string
+		for n := range touched {
+			names = append(names, n)
+		}
+		return j.mendNSEC(names)
 	}
 	// The names whose NSEC3 may change: the touched ones and their
 	// ancestors (empty non-terminals come and go with their children).
@@ -691,10 +733,12 @@ func (j *job) signChanged() error {
 	return j.mendChain(names)
 }
 
-// nameInfo is an owner name with its types.
+// nameInfo is an owner name with its data types (and whether it has
+// signatures).
 type nameInfo struct {
 	name  string
 	types []uint16
+	sigs  bool
 }
 
 // ---- NSEC3 ----

@@ -145,6 +145,7 @@ func TestSignedZoneVerifies(t *testing.T) {
 	}{
 		{"nsec3", DefaultParams(), dns.ECDSAP256SHA256},
 		{"nsec3-salt-iter-optout", zonedb.DNSSECParams{NSEC3: true, Iterations: 5, Salt: "ABCDEF01", OptOut: true, Validity: DefaultValidity}, dns.ED25519},
+		{"nsec", zonedb.DNSSECParams{NSEC3: false, Validity: DefaultValidity, Refresh: DefaultRefresh}, dns.ECDSAP256SHA256},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, _ := signedStore(t, tc.params, tc.alg)

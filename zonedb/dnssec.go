@@ -506,3 +506,85 @@ func (v *View) NSEC3Cover(z ZoneHandle, hash []byte) []byte {
 func NSEC3Owner(hash []byte, zone string) string {
 	return strings.ToLower(b32hex.EncodeToString(hash)) + "." + zone
 }
+
+// prevWithType finds, before the name key nk of zone, the last owner
+// holding an RRset of type t, wrapping to the zone's last such owner.
+func prevWithType(c *bolt.Cursor, zone uint64, nk []byte, t uint16) (owner []byte, ok bool) {
+	prefix := be64(zone)
+	check := func(k []byte) ([]byte, bool) {
+		if _, kn, kt, ok := SplitRRsetKey(k); ok && kt == t && !isNSEC3Key(kn) {
+			return kn, true
+		}
+		return nil, false
+	}
+	start := append(slices.Clone(prefix), nk...)
+	k, _ := c.Seek(start)
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if kn, ok := check(k); ok {
+			return kn, true
+		}
+	}
+	// Wrap: from the zone's end.
+	k, _ = c.Seek(be64(zone + 1))
+	if k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		if kn, ok := check(k); ok {
+			return kn, true
+		}
+	}
+	return nil, false
+}
+
+// PrevNSEC returns the owner before name (in canonical order, wrapping)
+// that holds an NSEC RRset: the signer's predecessor in the NSEC chain.
+func (sc *SignContext) PrevNSEC(name string) (string, bool) {
+	nk, err := AppendNameKey(nil, name, sc.Zone.Name)
+	if err != nil {
+		return "", false
+	}
+	kn, ok := prevWithType(sc.rrb.Cursor(), sc.Zone.ID, nk, dns.TypeNSEC)
+	if !ok {
+		return "", false
+	}
+	owner, err := DecodeNameKey(kn, sc.Zone.Name)
+	return owner, err == nil
+}
+
+// NSECCover returns the NSEC RRset (and RRSIG RRset) of the owner before
+// qname in canonical order, the record that covers a name that does not
+// exist (RFC 4035 section 3.1.3), with its owner relative to the zone.
+func (v *View) NSECCover(z ZoneHandle, qname string) (owner []byte, nsec, rrsig []byte) {
+	nk, err := AppendNameKey(nil, qname, z.Origin)
+	if err != nil {
+		return nil, nil, nil
+	}
+	// The name's own key sorts after the keys of names before it: seek
+	// to it with a 0x00 (its RRsets) and step back.
+	kn, ok := prevWithType(v.rrCursor(), z.ID, nk, dns.TypeNSEC)
+	if !ok {
+		return nil, nil, nil
+	}
+	b := v.tx.Bucket(bucketRR)
+	k := append(append(be64(z.ID), kn...), 0, byte(dns.TypeNSEC>>8), byte(dns.TypeNSEC))
+	nsec = b.Get(k)
+	k[len(k)-2], k[len(k)-1] = byte(dns.TypeRRSIG>>8), byte(dns.TypeRRSIG)
+	return kn, nsec, b.Get(k)
+}
+
+// OwnerName turns a relative name key from NSECCover into the owner name.
+func OwnerName(nk []byte, zone string) string {
+	n, err := DecodeNameKey(nk, zone)
+	if err != nil {
+		return zone
+	}
+	return n
+}

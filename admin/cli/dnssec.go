@@ -31,7 +31,7 @@ with no extra iterations and no salt (RFC 9276).`,
 		Example: "  dms dnssec enable example.org\n  dms dnssec enable example.org --alg 15 --ksk-zsk --nsec3-salt - --opt-out",
 		Args:    exactArgs(1, "a zone"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if nsec && nsec3 {
+			if nsec && nsec3 && cmd.Flags().Changed("nsec3") {
 				return usageError{fmt.Errorf("--nsec and --nsec3 exclude each other")}
 			}
 			en.Name, en.Algorithm, en.Split, en.NSEC = args[0], uint8(alg), split, nsec
@@ -146,9 +146,13 @@ func printDNSSEC(w io.Writer, info *admin.DNSSECInfo) {
 			if salt == "" {
 				salt = "-"
 			}
-			state += fmt.Sprintf(", NSEC3 iterations %d salt %s", p.Iterations, strings.ToLower(salt))
-			if p.OptOut {
-				state += " opt-out"
+			if p.NSEC3 {
+				state += fmt.Sprintf(", NSEC3 iterations %d salt %s", p.Iterations, strings.ToLower(salt))
+				if p.OptOut {
+					state += " opt-out"
+				}
+			} else {
+				state += ", NSEC"
 			}
 		}
 	}
