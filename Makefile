@@ -4,7 +4,7 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-go bench-store bench-xfr bench-dnssec lint deps clean
+.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-go bench-store bench-xfr bench-dnssec bench-sign lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
@@ -74,6 +74,10 @@ bench-dnssec: build
 	@sh scripts/test-deps.sh bench
 	SIGNED=1 sh bench/run.sh
 	SIGNED=1 MIX=nx sh bench/run.sh
+
+# Signing a 1 000 000-record zone, and one signed commit into it.
+bench-sign: build
+	sh bench/sign.sh
 
 # AXFR of a 1 000 000-record zone from dms and knotd, and an IXFR after one
 # change (see bench/xfr.sh).

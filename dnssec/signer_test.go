@@ -316,3 +316,35 @@ func BenchmarkSignAll(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkSignedCommit commits one record into a signed 100 000-name zone.
+func BenchmarkSignedCommit(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(signZone)
+	for i := range 100000 {
+		fmt.Fprintf(&sb, "h%d.example.org. 3600 IN A 10.%d.%d.%d\n", i, i/65536, i/256%256, i%256)
+	}
+	db, err := zonedb.Open(filepath.Join(b.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	db.SetSigner(NewSigner())
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Create: &zonedb.Zone{}, Replace: true, Records: records(b, sb.String())}}}); err != nil {
+		b.Fatal(err)
+	}
+	k, _ := GenerateKey("example.org.", dns.ECDSAP256SHA256, true)
+	keys := []zonedb.DNSSECKey{NewStoredKey(k, "csk", "active", time.Now())}
+	p := DefaultParams()
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: true,
+		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &p; return nil }}}}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		rr, _ := dns.NewRR(fmt.Sprintf("new%d.example.org. 3600 IN A 192.0.2.1", i))
+		if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Ops: []zonedb.RecordOp{{Kind: zonedb.OpAdd, Record: zonedb.Record{RR: rr}}}}}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -735,6 +735,14 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		}
 		changes = append(changes, extra...)
 	}
+	// Signing (or unsigning) the whole zone changes about every RRset: as
+	// an IXFR it would be larger than the zone, so the instance is a base
+	// (no diff kept; secondaries behind it get the whole zone), which also
+	// keeps the journal from holding a second copy of the signed zone.
+	base := zc.SignAll || unsign
+	if base {
+		dw.put = func(uint32, []byte) error { return nil }
+	}
 	// Removed RRs first, then added ones, each side SOA first.
 	adds := make([]encSet, len(changes))
 	for i, ch := range changes {
@@ -762,7 +770,7 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		return err
 	}
 	return putZI(tx, z, ZI{ID: ziID, Zone: z.ID, Serial: serial, ChangeBy: changeBy, CTime: now, PTime: now,
-		Added: added, Removed: removed, Comment: zc.Comment}, res)
+		Base: base, Added: added, Removed: removed, Comment: zc.Comment}, res)
 }
 
 type encSet struct {

@@ -238,6 +238,11 @@ func hasPublished(val []byte) bool {
 
 // HasDescendants reports whether any name below name holds an RRset.
 func (sc *SignContext) HasDescendants(name string) (bool, error) {
+	if dns.CanonicalName(name) == sc.Zone.Name {
+		// The apex: its key is the zone's prefix, which the NSEC3 key
+		// space extends; never scan that.
+		return true, nil
+	}
 	nk, err := AppendNameKey(be64(sc.Zone.ID), name, sc.Zone.Name)
 	if err != nil {
 		return false, err
