@@ -62,7 +62,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			zs.soa = soa
 			// The RRSIG keeps the SOA's original TTL in its field; its own
 			// TTL follows the SOA's in the answer (RFC 4035 section 2.2).
-			for _, rr := range e.sigs(node, z.Origin, dns.TypeSOA) {
+			for _, rr := range e.sigsKeep(node, z.Origin, dns.TypeSOA, c != nil) {
 				rr.Header().Ttl = soa.Hdr.Ttl
 				zs.soaSigs = append(zs.soaSigs, rr)
 			}
@@ -123,13 +123,18 @@ func (p nsec3Params) hash(name string) []byte {
 // (a wildcard answer's RRSIG carries the query name, its Labels field
 // tells the validator it was synthesized).
 func (e *Engine) sigs(node *zonedb.Node, owner string, t uint16) []dns.RR {
+	return e.sigsKeep(node, owner, t, false)
+}
+
+// sigsKeep is sigs; keep copies the RDATA out of the store (for a cache).
+func (e *Engine) sigsKeep(node *zonedb.Node, owner string, t uint16, keep bool) []dns.RR {
 	val := node.Get(dns.TypeRRSIG)
 	if val == nil {
 		return nil
 	}
 	out, err := zonedb.RawRRs(nil, owner, dns.TypeRRSIG, val, func(rd []byte) bool {
 		return len(rd) >= 2 && uint16(rd[0])<<8|uint16(rd[1]) == t
-	})
+	}, keep)
 	if err != nil {
 		e.log.Error("corrupt rrset in store", "name", owner, "type", "RRSIG", "err", err)
 		return nil
@@ -137,9 +142,11 @@ func (e *Engine) sigs(node *zonedb.Node, owner string, t uint16) []dns.RR {
 	return out
 }
 
-// raw decodes a stored RRset for an answer without decoding its fields.
-func (e *Engine) raw(owner string, t uint16, val []byte) []dns.RR {
-	out, err := zonedb.RawRRs(nil, owner, t, val, nil)
+// raw decodes a stored RRset for an answer without decoding its fields;
+// keep says the records outlive the view (a cache), so their RDATA is
+// copied out of the store.
+func (e *Engine) raw(owner string, t uint16, val []byte, keep bool) []dns.RR {
+	out, err := zonedb.RawRRs(nil, owner, t, val, nil, keep)
 	if err != nil {
 		e.log.Error("corrupt rrset in store", "name", owner, "type", dns.TypeToString[t], "err", err)
 		return nil
@@ -202,9 +209,10 @@ func (e *Engine) proofRecords(v *zonedb.View, z zonedb.ZoneHandle, h []byte) []d
 		return nil
 	}
 	owner := zonedb.NSEC3Owner(h, z.Origin)
-	out := e.raw(owner, dns.TypeNSEC3, rec)
+	keep := v.Scratch != nil
+	out := e.raw(owner, dns.TypeNSEC3, rec, keep)
 	if sig != nil {
-		out = append(out, e.raw(owner, dns.TypeRRSIG, sig)...)
+		out = append(out, e.raw(owner, dns.TypeRRSIG, sig, keep)...)
 	}
 	return out
 }
@@ -285,7 +293,7 @@ func (e *Engine) nsecCover(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, n
 	if sig != nil {
 		sigs, _ = zonedb.RawRRs(nil, owner, dns.TypeRRSIG, sig, func(rd []byte) bool {
 			return len(rd) >= 2 && uint16(rd[0])<<8|uint16(rd[1]) == dns.TypeNSEC
-		})
+		}, false)
 	}
 	return e.addNSEC(resp, owner, val, sigs)
 }
@@ -296,7 +304,7 @@ func (e *Engine) addNSEC(resp *dns.Msg, owner string, val []byte, sigs []dns.RR)
 			return true
 		}
 	}
-	resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeNSEC, val)...)
+	resp.Ns = append(resp.Ns, e.raw(owner, dns.TypeNSEC, val, false)...)
 	resp.Ns = append(resp.Ns, sigs...)
 	return true
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"strconv"
 
 	"github.com/miekg/dns"
 )
@@ -160,11 +162,13 @@ func (v *View) CatalogZoneOf(qname string) (*Zone, bool) {
 	return z, true
 }
 
-// RawRRs appends the published RRs of an encoded RRset as RFC 3597
-// records, RDATA as stored: for RRSIG and NSEC3 in answers, which need no
-// name compression, this skips decoding fields only to encode them again.
-// keep, when set, picks RRs by their RDATA.
-func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdata []byte) bool) ([]dns.RR, error) {
+// RawRRs appends the published RRs of an encoded RRset with their RDATA as
+// stored (dns.PrivateRR holding the bytes): for RRSIG and NSEC3 in
+// answers, which need no name compression, packing is a copy, with no
+// field decoded and encoded again. keep, when set, picks RRs by their
+// RDATA. The RDATA points into the store (valid while the View is open)
+// unless copyRdata is set.
+func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdata []byte) bool, copyRdata bool) ([]dns.RR, error) {
 	if len(val) < 6 {
 		return dst, errBadValue
 	}
@@ -184,13 +188,48 @@ func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdat
 		if len(val) < 2+dl {
 			return dst, errBadValue
 		}
-		rd := val[2 : 2+dl]
+		rd := val[2 : 2+dl : 2+dl]
 		val = val[2+dl:]
 		if f&FlagDisable != 0 || keep != nil && !keep(rd) {
 			continue
 		}
-		dst = append(dst, &dns.RFC3597{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(dl)},
-			Rdata: hex.EncodeToString(rd)})
+		if copyRdata {
+			rd = bytes.Clone(rd)
+		}
+		dst = append(dst, &dns.PrivateRR{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(dl)},
+			Data: &rawRdata{b: rd}})
 	}
 	return dst, nil
 }
+
+// rawRdata is RDATA kept in wire form (dns.PrivateRdata).
+type rawRdata struct{ b []byte }
+
+func (r *rawRdata) String() string {
+	return `\# ` + strconv.Itoa(len(r.b)) + " " + hex.EncodeToString(r.b)
+}
+
+func (r *rawRdata) Parse([]string) error { return errors.New("raw RDATA is not parsed from text") }
+
+func (r *rawRdata) Pack(buf []byte) (int, error) {
+	if len(buf) < len(r.b) {
+		return 0, dns.ErrBuf
+	}
+	return copy(buf, r.b), nil
+}
+
+func (r *rawRdata) Unpack(b []byte) (int, error) {
+	r.b = append(r.b[:0], b...)
+	return len(b), nil
+}
+
+func (r *rawRdata) Copy(dst dns.PrivateRdata) error {
+	d, ok := dst.(*rawRdata)
+	if !ok {
+		return errors.New("raw RDATA copied into another type")
+	}
+	d.b = bytes.Clone(r.b)
+	return nil
+}
+
+func (r *rawRdata) Len() int { return len(r.b) }
