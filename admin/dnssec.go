@@ -176,15 +176,7 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 			z.DNSSEC, z.NSEC3, z.Params = true, p.NSEC3, &p
 			return nil
 		}})
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
-	if err != nil {
-		return nil, err
-	}
-	info.Commits = res
-	return info, nil
+	return s.keysAfter(ctx, c, name, res, err)
 }
 
 // DNSSECDisable takes a zone's signatures, chain and keys away. It refuses
@@ -333,15 +325,7 @@ func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest)
 	keys = append(keys, storedKey(k, role, state, time.Now().UTC()))
 	zc := zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: fmt.Sprintf("key %d imported", k.Tag())}
 	res, err := s.commit(ctx, c, zc)
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
-	if err != nil {
-		return nil, err
-	}
-	info.Commits = res
-	return info, nil
+	return s.keysAfter(ctx, c, name, res, err)
 }
 
 // RolloverRequest starts a key rollover.
@@ -411,15 +395,7 @@ func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequ
 	algRoll := alg != cur.Algorithm
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, SignAll: algRoll,
 		Comment: fmt.Sprintf("rollover: %s %d published to replace %d", strings.ToUpper(cur.Role), k.Tag(), cur.Tag)})
-	if err != nil {
-		return nil, err
-	}
-	info, err := s.DNSSECKeys(ctx, c, DNSSECRequest{Name: name})
-	if err != nil {
-		return nil, err
-	}
-	info.Commits = res
-	return info, nil
+	return s.keysAfter(ctx, c, name, res, err)
 }
 
 // DNSSECDSSeen records the admin's word that the parent publishes the DS
@@ -454,6 +430,11 @@ func (s *Service) DNSSECDSSeen(ctx context.Context, c Caller, req RolloverReques
 		return nil, usagef("no KSK or CSK of %s is waiting for its DS (dms dnssec keys %s)", name, strings.TrimSuffix(name, "."))
 	}
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: "DS seen at the parent"})
+	return s.keysAfter(ctx, c, name, res, err)
+}
+
+// keysAfter answers a DNSSEC change with the zone's keys and the commit.
+func (s *Service) keysAfter(ctx context.Context, c Caller, name string, res []zonedb.ZoneCommit, err error) (*DNSSECInfo, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -168,13 +168,15 @@ func (m *Monitor) Run(ctx context.Context) {
 	defer wg.Wait()
 	tick := time.NewTicker(m.opts.Interval)
 	defer tick.Stop()
+	// The first round comes an interval after start: a server starting
+	// does not poll every secondary at once (dms status --check does).
 	for {
-		m.start(ctx, &wg, false)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		m.start(ctx, &wg, false)
 	}
 }
 

@@ -388,33 +388,9 @@ func nsec3Neighbours(c *bolt.Cursor, zone uint64, hash []byte) (prev, next []byt
 			}
 		}
 	}
-	// Prev: the last NSEC3 key before hash's own.
-	k, _ := c.Seek(AppendNSEC3RRsetKey(nil, zone, hash, 0))
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
-	for ; k != nil && bytes.HasPrefix(k, lo); k, _ = c.Prev() {
-		if h := hashOf(k); h != nil && !bytes.Equal(h, hash) {
-			prev = bytes.Clone(h)
-			break
-		}
-	}
-	if prev == nil { // wrap: the last
-		end := append(slices.Clone(lo), 0xff)
-		k, _ := c.Seek(end)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, lo); k, _ = c.Prev() {
-			if h := hashOf(k); h != nil && !bytes.Equal(h, hash) {
-				prev = bytes.Clone(h)
-				break
-			}
-		}
+	// Prev: the last NSEC3 record before hash's own, wrapping.
+	if h := prevNSEC3(c, zone, hash); h != nil && !bytes.Equal(h, hash) {
+		prev = bytes.Clone(h)
 	}
 	return prev, next
 }
@@ -479,30 +455,28 @@ func (v *View) NSEC3Match(z ZoneHandle, hash []byte) (nsec3, rrsig []byte) {
 // last one before it in hash order, wrapping to the last of the chain), or
 // nil when the zone has no NSEC3 chain.
 func (v *View) NSEC3Cover(z ZoneHandle, hash []byte) []byte {
-	c := v.rrCursor()
-	lo := append(be64(z.ID), nsec3Mark...)
-	// The last NSEC3 key before hash's own, else (wrapping) the last of
-	// the chain.
-	v.key = AppendNSEC3RRsetKey(v.key[:0], z.ID, hash, 0)
-	k, _ := c.Seek(v.key)
-	if k == nil {
-		k, _ = c.Last()
-	} else {
-		k, _ = c.Prev()
-	}
+	return prevNSEC3(v.rrCursor(), z.ID, hash)
+}
+
+// prevNSEC3 is the hash of the last NSEC3 record before hash in zone,
+// wrapping to the chain's last (nil when the zone has none). The result
+// points into the store.
+func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte) []byte {
+	lo := append(be64(zone), nsec3Mark...)
+	k, _ := c.Seek(AppendNSEC3RRsetKey(nil, zone, hash, 0))
 	for pass := 0; pass < 2; pass++ {
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
 		for ; k != nil && bytes.HasPrefix(k, lo); k, _ = c.Prev() {
 			if _, nk, t, ok := SplitRRsetKey(k); ok && t == dns.TypeNSEC3 && isNSEC3Key(nk) {
 				return nk[len(nsec3Mark) : len(nk)-1]
 			}
 		}
-		// Wrap: seek past the chain's end and step back.
-		end := append(slices.Clone(lo), 0xff)
-		if k, _ = c.Seek(end); k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
+		// Wrap: from past the chain's end.
+		k, _ = c.Seek(append(slices.Clone(lo), 0xff))
 	}
 	return nil
 }

@@ -120,25 +120,49 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		}
 	}}, log)
 	db.Subscribe(notifier.OnCommit)
-	if n, err := notifier.Startup(); err != nil {
-		log.Error("finding zones to notify at start", "err", err)
-	} else if n > 0 {
-		log.Info("notifying zones changed while no server ran", "zones", n)
-	}
-	go notifier.Run(ctx)
-	go monitor.Run(ctx)
-	go resigner.Run(ctx)
 	srv := authserver.NewServer(db, o.dns, log)
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
 		return err
 	}
 	defer srv.Close()
+	// What scans every zone (NOTIFY owed from while no server ran, due
+	// signatures and rollovers, secondaries' serials) starts once the
+	// server answers, a moment later: start-up must not grow with the
+	// number of zones.
+	go func() {
+		if !sleepCtx(ctx, startDelay) {
+			return
+		}
+		if n, err := notifier.Startup(); err != nil {
+			log.Error("finding zones to notify at start", "err", err)
+		} else if n > 0 {
+			log.Info("notifying zones changed while no server ran", "zones", n)
+		}
+		go monitor.Run(ctx)
+		go resigner.Run(ctx)
+		notifier.Run(ctx)
+	}()
 	svc.SetLive(&admin.Live{Started: time.Now(), DNS: srv.Addrs(), Metrics: metricsAddr, Notifier: notifier, Monitor: monitor})
 	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "), "metrics", metricsAddr)
 	err = ctl.Serve(ctx)
 	log.Info("stopped")
 	return err
+}
+
+// startDelay is how long after start-up the background work begins.
+const startDelay = 500 * time.Millisecond
+
+// sleepCtx waits d, or less when ctx ends; it reports whether it waited.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func isServing(sock string) bool {
