@@ -82,10 +82,15 @@ log:
     any: error
 database:
     storage: $dir/knot
+acl:
+  - id: xfr
+    address: 127.0.0.0/8
+    action: transfer
 template:
   - id: default
     storage: $dir
     semantic-checks: off
+    acl: xfr
 zone:
   - domain: bench.example
     file: bench.example.zone
@@ -140,6 +145,17 @@ for q in "h5.bench.example A" "nx1.bench.example A" "www.d3.bench.example A" "c2
 	cmp -s "$dir/ans.$dms_port" "$dir/ans.$knot_port" || echo "note: dms and knot differ on $q"
 	cmp -s "$dir/ans.$dms_port" "$dir/ans.$nsd_port" || echo "note: dms and nsd differ on $q"
 done
+
+if [ "$SIGNED" = 1 ]; then
+	# The same client transfers the signed zone from dms and from knotd.
+	for p in "$dms_port" "$knot_port" "$dms_port" "$knot_port"; do
+		s=$(date +%s%N)
+		n=$(kdig @127.0.0.1 -p "$p" +noall +answer +time=60 bench.example AXFR | wc -l)
+		e=$(date +%s%N)
+		who=dms; [ "$p" = "$knot_port" ] && who=knotd
+		echo "AXFR of the signed zone from $who (kdig): $(( (e - s) / 1000000 )) ms, $n RRs"
+	done
+fi
 
 rss() { # total RSS in MB of a server's processes
 	for p in $(procs "$1"); do ps -o rss= --pid "$p"; done | awk '{s+=$1} END {printf "%.1f", s/1024}'
