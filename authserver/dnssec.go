@@ -164,6 +164,19 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		// Matches are asked of names that exist (closest enclosers, the
 		// query name): few, so cached by name.
 		key = "m" + name
+	} else if strings.HasPrefix(name, "*.") {
+		// The wildcard at a closest encloser: the same few names for
+		// every NXDOMAIN, cached by name (no hash, no seek).
+		key = "w" + name
+		if rrs, ok := zs.proofs[key]; ok {
+			return e.appendProof(resp, rrs)
+		}
+		if h = p.hash(name); h == nil {
+			return false
+		}
+		if h = v.NSEC3Cover(z, h); h == nil {
+			return false
+		}
 	} else {
 		// Covers are asked of names that do not exist (random under a
 		// flood): found by a seek, cached by the covering record's hash.
@@ -186,6 +199,11 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			c.size++
 		}
 	}
+	return e.appendProof(resp, rrs)
+}
+
+// appendProof adds an NSEC3 record and its RRSIGs to authority, once.
+func (e *Engine) appendProof(resp *dns.Msg, rrs []dns.RR) bool {
 	if len(rrs) == 0 {
 		return false
 	}

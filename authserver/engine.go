@@ -147,11 +147,33 @@ func (e *Engine) finish(v *zonedb.View, resp, req *dns.Msg, do bool) {
 	}
 }
 
+// uncompressedLen bounds the packed length of resp (with opt) from above.
+func uncompressedLen(resp *dns.Msg, opt *dns.OPT) int {
+	n := 12
+	for _, q := range resp.Question {
+		n += len(q.Name) + 1 + 4
+	}
+	for _, sec := range [][]dns.RR{resp.Answer, resp.Ns, resp.Extra} {
+		for _, rr := range sec {
+			n += dns.Len(rr)
+		}
+	}
+	if opt != nil {
+		n += dns.Len(opt)
+	}
+	return n
+}
+
 // truncate makes resp fit in size bytes (RFC 2181 section 9): additional
 // records go first, without TC, unless they are the glue a referral needs
 // (RFC 9471); if the answer or authority do not fit, the answer is emptied
 // and TC set, so the client asks again over TCP. opt is kept.
 func truncate(resp *dns.Msg, opt *dns.OPT, size int) (truncated bool) {
+	// Most answers fit even uncompressed: that bound is cheap (no
+	// compression map), the exact length is not.
+	if uncompressedLen(resp, opt) <= size {
+		return false
+	}
 	withOPT := func() int {
 		if opt == nil {
 			return resp.Len()
