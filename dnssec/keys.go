@@ -195,6 +195,11 @@ func parsePrivate(dk *dns.DNSKEY, text []byte) (*Key, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
+		// Some writers (BIND among them) drop the scalar's leading zero
+		// bytes: pad it back to the field size (1 key in 256 has one).
+		if len(d) < 32 {
+			d = append(make([]byte, 32-len(d)), d...)
+		}
 		p, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: %v", where, ErrCorruptPrivate, err)

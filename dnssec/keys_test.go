@@ -1,7 +1,11 @@
 package dnssec
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -167,5 +171,34 @@ func TestDSCDSCDNSKEY(t *testing.T) {
 	}
 	if _, err := DS(mustKey(t, dns.ED25519, false), dns.SHA256, 0); !errors.Is(err, ErrNotSEP) {
 		t.Errorf("DS of a ZSK: %v, want ErrNotSEP", err)
+	}
+}
+
+// TestParseKeyShortScalar: a P-256 private key written without its
+// scalar's leading zero bytes (BIND does so for about 1 key in 256) reads
+// back.
+func TestParseKeyShortScalar(t *testing.T) {
+	// A scalar with a leading zero byte: 0x00 0x01 0x02 ... 0x1f.
+	d := make([]byte, 32)
+	for i := range d {
+		d[i] = byte(i)
+	}
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := encodePublic(priv.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dk := &dns.DNSKEY{Hdr: dns.RR_Header{Name: "example.org.", Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: 3600},
+		Flags: dns.ZONE, Protocol: 3, Algorithm: dns.ECDSAP256SHA256, PublicKey: base64.StdEncoding.EncodeToString(pub)}
+	text := fmt.Sprintf("Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\nPrivateKey: %s\n", base64.StdEncoding.EncodeToString(d[1:]))
+	k, err := ParseKey(dk.String(), text)
+	if err != nil {
+		t.Fatalf("a 31-byte scalar: %v", err)
+	}
+	if k.Tag() != dk.KeyTag() {
+		t.Errorf("tag %d, want %d", k.Tag(), dk.KeyTag())
 	}
 }
