@@ -42,6 +42,8 @@ _sip._tcp SRV   0 0 5060 mail
 ;!DISABLE
 hidden    A     192.0.2.66
 hidden    TXT   "shown"
+;!DISABLE
+gone.off  A     192.0.2.67
 `
 
 const exampleNet = `$TTL 3600
@@ -205,6 +207,10 @@ func TestLookupRFC1034(t *testing.T) {
 		{name: "DISABLE records are not served", qname: "hidden.example.org.", qtype: dns.TypeA, aa: true, ns: []string{soaOrg}},
 		{name: "other records at a DISABLE name are", qname: "hidden.example.org.", qtype: dns.TypeTXT, aa: true,
 			answer: []string{"hidden.example.org. 3600 IN TXT \"shown\""}},
+		{name: "a name with only DISABLE records does not exist", qname: "gone.off.example.org.", qtype: dns.TypeA, aa: true,
+			rcode: dns.RcodeNameError, ns: []string{soaOrg}},
+		{name: "nor does the empty non-terminal above it", qname: "off.example.org.", qtype: dns.TypeA, aa: true,
+			rcode: dns.RcodeNameError, ns: []string{soaOrg}},
 		{name: "not our zone", qname: "www.example.com.", qtype: dns.TypeA, rcode: dns.RcodeRefused},
 		{name: "parent of our zone", qname: "org.", qtype: dns.TypeNS, rcode: dns.RcodeRefused},
 	})

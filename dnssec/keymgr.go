@@ -147,8 +147,35 @@ func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, t
 			algs[k.Algorithm]++
 		}
 	}
+	// signsData: the roles whose keys sign the zone's data.
+	signsData := func(role string) bool { return role != "ksk" }
+	// present: per algorithm, the keys in the DNSKEY RRset other than
+	// retired data keys (a retired KSK still counts: while it is there,
+	// data needs signatures of its algorithm).
+	present := map[uint8]int{}
+	for _, k := range out {
+		if !(k.State == "retired" && signsData(k.Role)) {
+			present[k.Algorithm]++
+		}
+	}
 	kept := out[:0]
 	for _, k := range out {
+		if k.State == "retired" && signsData(k.Role) {
+			// A retired data key whose algorithm has no active data key
+			// still gives that algorithm its signatures (RFC 4035 section
+			// 2.2): it stays while any other key of the algorithm is
+			// published, and leaves with the last of them.
+			replaced := false
+			for _, o := range out {
+				if o.State == "active" && o.Algorithm == k.Algorithm && signsData(o.Role) {
+					replaced = true
+				}
+			}
+			if !replaced && present[k.Algorithm] > 0 {
+				kept = append(kept, k)
+				continue
+			}
+		}
 		if k.State == "retired" {
 			gone := k.Retired.Add(dnskeyTTL + tm.RetireSafety)
 			if k.Role != "zsk" {

@@ -191,3 +191,57 @@ func TestKSKRolloverWaitsForDS(t *testing.T) {
 		})
 	}
 }
+
+// TestAlgorithmRolloverSplitKeys: with a separate KSK and ZSK, both rolled
+// to a new algorithm, the old ZSK keeps signing until the old KSK has gone
+// (every algorithm in the DNSKEY RRset signs the data, RFC 4035 2.2).
+func TestAlgorithmRolloverSplitKeys(t *testing.T) {
+	db, now := rolloverStore(t, dns.ECDSAP256SHA256, "ksk", "zsk")
+	keys := keysOf(t, db)
+	for _, role := range []string{"ksk", "zsk"} {
+		k, err := GenerateKey("example.org.", dns.ED25519, role == "ksk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, NewStoredKey(k, role, "published", *now))
+	}
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(stage string) {
+		t.Helper()
+		verifyAt(t, db, *now, stage)
+		// Data signed by every algorithm in the DNSKEY RRset.
+		algs := map[uint8]bool{}
+		for _, k := range keysOf(t, db) {
+			algs[k.Algorithm] = true
+		}
+		text := zoneText(t, db)
+		for alg := range algs {
+			if !strings.Contains(text, fmt.Sprintf("RRSIG\tA %d ", alg)) {
+				t.Errorf("%s: no A record signed with algorithm %d, which is in the DNSKEY RRset (keys %s)", stage, alg, states(keysOf(t, db)))
+			}
+		}
+	}
+	check("both algorithms published")
+	for _, s := range runClock(t, db, now, 30) {
+		_ = s
+	}
+	check("new ZSK active, before ds-seen")
+	keys = keysOf(t, db)
+	for i := range keys {
+		if keys[i].Algorithm == dns.ED25519 && keys[i].Role == "ksk" {
+			keys[i].DSSeen = *now
+		}
+	}
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys}}}); err != nil {
+		t.Fatal(err)
+	}
+	for h := 0; h < 96; h += 6 {
+		runClock(t, db, now, 6)
+		check(fmt.Sprintf("+%dh after ds-seen", h+6))
+	}
+	if st := states(keysOf(t, db)); st != "ksk/15/active zsk/15/active" {
+		t.Errorf("keys at the end: %s", st)
+	}
+}

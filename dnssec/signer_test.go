@@ -86,6 +86,9 @@ func zoneText(t testing.TB, db *zonedb.DB) string {
 			return err
 		}
 		for _, r := range recs {
+			if r.Flags&zonedb.FlagDisable != 0 {
+				continue // not published (AXFR leaves them out too)
+			}
 			b.WriteString(r.RR.String())
 			b.WriteByte('\n')
 		}
@@ -159,6 +162,7 @@ func TestSignedZoneVerifies(t *testing.T) {
 				{"a name with new empty non-terminals", []zonedb.RecordOp{op(t, zonedb.OpAdd, "x.y.z.example.org. 3600 IN A 192.0.2.2")}},
 				{"a deleted name and its non-terminals", []zonedb.RecordOp{op(t, zonedb.OpDelete, "x.y.z.example.org. 3600 IN A 192.0.2.2")}},
 				{"a deleted name", []zonedb.RecordOp{op(t, zonedb.OpDelete, "mail.example.org. 3600 IN A 192.0.2.25")}},
+				{"a disabled record under a new name", []zonedb.RecordOp{disabled(t, "x.hidden.example.org. 3600 IN A 192.0.2.7")}},
 				{"a new delegation", []zonedb.RecordOp{op(t, zonedb.OpAdd, "deleg.example.org. 3600 IN NS ns.example.net.")}},
 				{"a DS at a delegation", []zonedb.RecordOp{op(t, zonedb.OpAdd, "sub.example.org. 3600 IN DS 1 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF")}},
 				{"a removed delegation", []zonedb.RecordOp{op(t, zonedb.OpDelete, "sub.example.org. 3600 IN NS ns.sub.example.org."),
@@ -347,4 +351,11 @@ func BenchmarkSignedCommit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// disabled is an add of a record flagged DISABLE (kept, not published).
+func disabled(t *testing.T, line string) zonedb.RecordOp {
+	o := op(t, zonedb.OpAdd, line)
+	o.Record.Flags = zonedb.FlagDisable
+	return o
 }

@@ -250,8 +250,8 @@ func (sc *SignContext) HasDescendants(name string) (bool, error) {
 	c := sc.rrb.Cursor()
 	// Children's keys extend name's key and sort after its own RRsets
 	// (name key | 0x00 | type).
-	for k, _ := c.Seek(append(slices.Clone(nk), 1)); k != nil && bytes.HasPrefix(k, nk); k, _ = c.Next() {
-		if _, ck, _, ok := SplitRRsetKey(k); ok && !isNSEC3Key(ck) {
+	for k, v := c.Seek(append(slices.Clone(nk), 1)); k != nil && bytes.HasPrefix(k, nk); k, v = c.Next() {
+		if _, ck, t, ok := SplitRRsetKey(k); ok && !isNSEC3Key(ck) && !SignerType(t) && published(v) {
 			return true, nil
 		}
 	}

@@ -113,16 +113,57 @@ func (v *View) Node(z ZoneHandle, name string) *Node {
 	if k == nil || !bytes.HasPrefix(k, v.key) {
 		return n
 	}
-	if len(k) != len(v.key)+3 || k[len(v.key)] != 0 {
-		n.State = NodeENT
-		return n
-	}
-	n.State = NodeData
+	// The name's own RRsets; those whose records are all DISABLE are not
+	// published and do not count.
 	for ; k != nil && len(k) == len(v.key)+3 && bytes.HasPrefix(k, v.key) && k[len(v.key)] == 0; k, val = c.Next() {
+		if !published(val) {
+			continue
+		}
 		n.Types = append(n.Types, binary.BigEndian.Uint16(k[len(k)-2:]))
 		n.Vals = append(n.Vals, val)
 	}
+	if len(n.Types) > 0 {
+		n.State = NodeData
+		return n
+	}
+	// Nothing published here: an empty non-terminal when something below
+	// is published, else nothing at all.
+	for ; k != nil && bytes.HasPrefix(k, v.key); k, val = c.Next() {
+		if published(val) {
+			n.State = NodeENT
+			return n
+		}
+	}
 	return n
+}
+
+// published reports whether an encoded RRset has a record without
+// DISABLE, without decoding it.
+func published(val []byte) bool {
+	if len(val) < 6 {
+		return false
+	}
+	cnt := int(binary.BigEndian.Uint16(val[4:]))
+	val = val[6:]
+	for range cnt {
+		if len(val) < 2 {
+			return false
+		}
+		f, rl := Flags(val[0]), int(val[1])
+		if f&FlagDisable == 0 {
+			return true
+		}
+		if len(val) < 2+rl+2 {
+			return false
+		}
+		val = val[2+rl:]
+		dl := int(binary.BigEndian.Uint16(val))
+		if len(val) < 2+dl {
+			return false
+		}
+		val = val[2+dl:]
+	}
+	return false
 }
 
 // RRs decodes an encoded RRset into RRs of owner name, leaving out
