@@ -27,7 +27,7 @@ test-go:
 
 # The packages with goroutines sharing the store, under the race detector.
 test-race:
-	$(GO) test -race -count=1 -timeout 5m ./authserver ./zonedb ./admin ./xfr
+	$(GO) test -race -count=1 -timeout 5m ./authserver ./zonedb ./admin ./xfr ./dnssec
 
 # A short run of every fuzz target from the seeds in the repository only
 # (a fresh fuzz cache, so inputs gathered by earlier runs on this machine
