@@ -2,10 +2,14 @@ package dnssec
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"dms/zonedb"
 )
@@ -94,7 +98,14 @@ func (r *Resigner) Once(ctx context.Context) int {
 				return true
 			}
 			if keys, err := v.DNSSECKeys(z); err == nil {
+				// A parent zone served here answers ds-seen by itself.
+				seen := parentDSSeen(v, z, keys, now)
 				nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
+				if seen != "" && !ok {
+					nk, what, ok = keys, seen, true
+				} else if seen != "" {
+					what = seen + "; " + what
+				}
 				if err != nil {
 					r.log.Error("rollover step", "zone", z.Name, "err", err)
 				} else if ok {
@@ -162,4 +173,56 @@ func (r *Resigner) Once(ctx context.Context) int {
 	r.stats = st
 	r.mu.Unlock()
 	return n
+}
+
+// parentDSSeen marks the zone's KSKs and CSKs whose DS its parent zone -
+// when that zone is served here - publishes as seen (what dms dnssec
+// ds-seen would say), in keys, and says which.
+func parentDSSeen(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSSECKey, now time.Time) string {
+	var waiting []int
+	for i, k := range keys {
+		if k.Role != "zsk" && k.State != "removed" && k.State != "retired" && k.DSSeen.IsZero() {
+			waiting = append(waiting, i)
+		}
+	}
+	if len(waiting) == 0 {
+		return ""
+	}
+	// The closest enclosing zone served here is the parent.
+	var ds []zonedb.Record
+	for p := z.Name; ; {
+		i, end := dns.NextLabel(p, 0)
+		if end {
+			return ""
+		}
+		p = p[i:]
+		pz, err := v.Zone(p)
+		if err != nil || pz.Deleted || pz.Disabled {
+			continue
+		}
+		if ds, err = v.RRset(pz, z.Name, dns.TypeDS); err != nil || len(ds) == 0 {
+			return ""
+		}
+		break
+	}
+	var marked []string
+	for _, i := range waiting {
+		k, err := ParseKey(keys[i].DNSKEY, keys[i].Private)
+		if err != nil {
+			continue
+		}
+		for _, r := range ds {
+			d, ok := r.RR.(*dns.DS)
+			if !ok || d.KeyTag != k.Tag() || d.Algorithm != k.Algorithm() {
+				continue
+			}
+			want, err := DS(k, d.DigestType, 0)
+			if err == nil && strings.EqualFold(want.Digest, d.Digest) {
+				keys[i].DSSeen = now
+				marked = append(marked, fmt.Sprintf("DS of %s %d seen in the parent zone", strings.ToUpper(keys[i].Role), keys[i].Tag))
+				break
+			}
+		}
+	}
+	return strings.Join(marked, "; ")
 }

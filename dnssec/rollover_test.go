@@ -245,3 +245,76 @@ func TestAlgorithmRolloverSplitKeys(t *testing.T) {
 		t.Errorf("keys at the end: %s", st)
 	}
 }
+
+// TestParentDSSeenHere: when the parent zone is served by the same store,
+// a new CSK's DS appearing there moves the rollover on without ds-seen.
+func TestParentDSSeenHere(t *testing.T) {
+	db, now := rolloverStore(t, dns.ECDSAP256SHA256, "csk")
+	child := strings.ReplaceAll(signZone, "example.org.", "child.example.org.")
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "child.example.org", Create: &zonedb.Zone{}, Replace: true, Records: records(t, child)}}}); err != nil {
+		t.Fatal(err)
+	}
+	k1, _ := GenerateKey("child.example.org.", dns.ECDSAP256SHA256, true)
+	keys := []zonedb.DNSSECKey{NewStoredKey(k1, "csk", "active", *now)}
+	p := DefaultParams()
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "child.example.org", SetKeys: &keys, SignAll: true,
+		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &p; return nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	childKeys := func() []zonedb.DNSSECKey {
+		var out []zonedb.DNSSECKey
+		db.View(func(v *zonedb.View) error {
+			z, _ := v.Zone("child.example.org")
+			out, _ = v.DNSSECKeys(z)
+			return nil
+		})
+		return out
+	}
+	addDS := func(k *Key) {
+		ds, err := DS(k, dns.SHA256, 3600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds.Hdr.Name = "child.example.org."
+		if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Ops: []zonedb.RecordOp{
+			{Kind: zonedb.OpAdd, Record: zonedb.Record{RR: &dns.NS{Hdr: dns.RR_Header{Name: "child.example.org.", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 3600}, Ns: "ns.example.net."}}},
+			{Kind: zonedb.OpAdd, Record: zonedb.Record{RR: ds}}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := NewResigner(db, nil)
+	r.Once(context.Background())
+	if st := r.Stats(); st.AwaitingDS != 1 { // the child's CSK; the parent's has its DS seen
+		t.Errorf("keys awaiting DS: %d, want 1", st.AwaitingDS)
+	}
+	addDS(k1)
+	r.Once(context.Background())
+	if ks := childKeys(); ks[0].DSSeen.IsZero() {
+		t.Fatalf("the first CSK's DS in the parent zone was not seen")
+	}
+	// A CSK rollover: the new key waits for its DS, then takes over.
+	k2, _ := GenerateKey("child.example.org.", dns.ECDSAP256SHA256, true)
+	keys = append(childKeys(), NewStoredKey(k2, "csk", "published", *now))
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "child.example.org", SetKeys: &keys}}}); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(3 * time.Hour)
+	r.Once(context.Background())
+	for _, k := range childKeys() {
+		if k.Tag == k2.Tag() && k.State != "published" {
+			t.Fatalf("the new CSK moved without its DS: %s", k.State)
+		}
+	}
+	addDS(k2)
+	r.Once(context.Background())
+	r.Once(context.Background())
+	var active bool
+	for _, k := range childKeys() {
+		if k.Tag == k2.Tag() {
+			active = k.State == "active" && !k.DSSeen.IsZero()
+		}
+	}
+	if !active {
+		t.Errorf("after its DS appeared in the parent zone the new CSK is not active: %s", states(childKeys()))
+	}
+}
