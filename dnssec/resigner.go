@@ -27,8 +27,9 @@ type Resigner struct {
 	// ChangeBy is recorded on the renewal commits.
 	ChangeBy string
 
-	mu    sync.Mutex
-	stats ResignStats
+	mu      sync.Mutex
+	stats   ResignStats
+	checked map[string]time.Time // when a zone's DS was last asked of the resolver
 }
 
 // ResignStats is what the last check found, for metrics.
@@ -81,13 +82,13 @@ func (r *Resigner) Once(ctx context.Context) int {
 	now := r.db.Now()
 	var due []string
 	var st ResignStats
-	type step struct {
-		zone, what string
-		keys       []zonedb.DNSSECKey
-		signAll    bool
-	}
-	var steps []step
+	var steps []keyStep
+	var remote []string // zones whose parent is elsewhere, keys waiting for their DS
+	var resolver string
 	err := r.db.View(func(v *zonedb.View) error {
+		if f := strings.Fields(v.Config()[ConfigDSResolver]); len(f) > 0 {
+			resolver = f[0]
+		}
 		tm, err := TimingFrom(v.Config())
 		if err != nil {
 			r.log.Warn("rollover timing", "err", err)
@@ -100,6 +101,9 @@ func (r *Resigner) Once(ctx context.Context) int {
 			if keys, err := v.DNSSECKeys(z); err == nil {
 				// A parent zone served here answers ds-seen by itself.
 				seen := parentDSSeen(v, z, keys, now)
+				if seen == "" && waitingDS(keys) {
+					remote = append(remote, z.Name)
+				}
 				nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
 				if seen != "" && !ok {
 					nk, what, ok = keys, seen, true
@@ -109,7 +113,7 @@ func (r *Resigner) Once(ctx context.Context) int {
 				if err != nil {
 					r.log.Error("rollover step", "zone", z.Name, "err", err)
 				} else if ok {
-					steps = append(steps, step{zone: z.Name, what: what, keys: nk, signAll: all})
+					steps = append(steps, keyStep{zone: z.Name, what: what, keys: nk, signAll: all})
 				}
 			}
 			if !z.SigExpiry.IsZero() && (st.Earliest.IsZero() || z.SigExpiry.Before(st.Earliest)) {
@@ -131,6 +135,9 @@ func (r *Resigner) Once(ctx context.Context) int {
 	if err != nil {
 		r.log.Error("reading zones", "err", err)
 		return 0
+	}
+	if resolver != "" {
+		steps = append(steps, r.remoteDS(ctx, resolver, remote, now)...)
 	}
 	for _, sp := range steps {
 		keys := sp.keys
@@ -175,6 +182,86 @@ func (r *Resigner) Once(ctx context.Context) int {
 	return n
 }
 
+// keyStep is a key change the re-signer commits for a zone.
+type keyStep struct {
+	zone, what string
+	keys       []zonedb.DNSSECKey
+	signAll    bool
+}
+
+// ConfigDSResolver: the address of a resolver the re-signer asks for the
+// DS records of zones whose parent is not served here, to see a new KSK's
+// DS at the parent without dms dnssec ds-seen. Empty: ask none.
+const ConfigDSResolver = "dnssec_ds_resolver"
+
+// remoteCheckEvery spaces the resolver queries for one zone.
+const remoteCheckEvery = time.Hour
+
+// waitingDS reports whether a KSK or CSK still waits for its DS.
+func waitingDS(keys []zonedb.DNSSECKey) bool {
+	for _, k := range keys {
+		if k.Role != "zsk" && k.State != "removed" && k.State != "retired" && k.DSSeen.IsZero() {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteDS asks resolver for the DS records of zones (each at most once
+// per remoteCheckEvery) and returns the key changes for the keys whose DS
+// the parent publishes. No read transaction is held meanwhile.
+func (r *Resigner) remoteDS(ctx context.Context, resolver string, zones []string, now time.Time) (out []keyStep) {
+	addr, err := zonedb.ParseServerAddress(resolver)
+	if err != nil {
+		r.log.Warn("bad "+ConfigDSResolver, "value", resolver, "err", err)
+		return nil
+	}
+	c := &dns.Client{Timeout: 2 * time.Second}
+	for _, zone := range zones {
+		r.mu.Lock()
+		if r.checked == nil {
+			r.checked = map[string]time.Time{}
+		}
+		last := r.checked[zone]
+		if !last.IsZero() && now.Sub(last) < remoteCheckEvery {
+			r.mu.Unlock()
+			continue
+		}
+		r.checked[zone] = now
+		r.mu.Unlock()
+		m := new(dns.Msg)
+		m.SetQuestion(zone, dns.TypeDS)
+		m.SetEdns0(1232, true)
+		resp, _, err := c.ExchangeContext(ctx, m, addr.String())
+		if err != nil || resp.Rcode != dns.RcodeSuccess {
+			continue
+		}
+		var ds []zonedb.Record
+		for _, rr := range resp.Answer {
+			if d, ok := rr.(*dns.DS); ok && strings.EqualFold(d.Hdr.Name, zone) {
+				ds = append(ds, zonedb.Record{RR: d})
+			}
+		}
+		if len(ds) == 0 {
+			continue
+		}
+		var keys []zonedb.DNSSECKey
+		if err := r.db.View(func(v *zonedb.View) error {
+			z, err := v.Zone(zone)
+			if err == nil {
+				keys, err = v.DNSSECKeys(z)
+			}
+			return err
+		}); err != nil {
+			continue
+		}
+		if what := markDSSeen(keys, ds, now); what != "" {
+			out = append(out, keyStep{zone: zone, what: what + " (" + addr.String() + ")", keys: keys})
+		}
+	}
+	return out
+}
+
 // parentDSSeen marks the zone's KSKs and CSKs whose DS its parent zone -
 // when that zone is served here - publishes as seen (what dms dnssec
 // ds-seen would say), in keys, and says which.
@@ -205,8 +292,17 @@ func parentDSSeen(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSSECKey, now t
 		}
 		break
 	}
+	return markDSSeen(keys, ds, now)
+}
+
+// markDSSeen sets DSSeen on the waiting KSKs and CSKs of keys that one of
+// ds (the parent's DS records) matches, digest checked, and says which.
+func markDSSeen(keys []zonedb.DNSSECKey, ds []zonedb.Record, now time.Time) string {
 	var marked []string
-	for _, i := range waiting {
+	for i := range keys {
+		if keys[i].Role == "zsk" || keys[i].State == "removed" || keys[i].State == "retired" || !keys[i].DSSeen.IsZero() {
+			continue
+		}
 		k, err := ParseKey(keys[i].DNSKEY, keys[i].Private)
 		if err != nil {
 			continue
@@ -219,7 +315,7 @@ func parentDSSeen(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSSECKey, now t
 			want, err := DS(k, d.DigestType, 0)
 			if err == nil && strings.EqualFold(want.Digest, d.Digest) {
 				keys[i].DSSeen = now
-				marked = append(marked, fmt.Sprintf("DS of %s %d seen in the parent zone", strings.ToUpper(keys[i].Role), keys[i].Tag))
+				marked = append(marked, fmt.Sprintf("DS of %s %d seen at the parent", strings.ToUpper(keys[i].Role), keys[i].Tag))
 				break
 			}
 		}

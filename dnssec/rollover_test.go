@@ -3,9 +3,11 @@ package dnssec
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -316,5 +318,67 @@ func TestParentDSSeenHere(t *testing.T) {
 	}
 	if !active {
 		t.Errorf("after its DS appeared in the parent zone the new CSK is not active: %s", states(childKeys()))
+	}
+}
+
+// TestParentDSSeenByResolver: with dnssec_ds_resolver set, the re-signer
+// asks it for the DS of a zone whose parent is elsewhere, and a new CSK
+// whose DS the answer holds takes over without ds-seen.
+func TestParentDSSeenByResolver(t *testing.T) {
+	db, now := rolloverStore(t, dns.ECDSAP256SHA256, "csk")
+	k2, _ := GenerateKey("example.org.", dns.ECDSAP256SHA256, true)
+	keys := append(keysOf(t, db), NewStoredKey(k2, "csk", "published", *now))
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys}}}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var publish []dns.RR // what the "parent" answers for example.org DS
+	asked := 0
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		m := new(dns.Msg)
+		m.SetReply(r)
+		if r.Question[0].Qtype == dns.TypeDS && r.Question[0].Name == "example.org." {
+			m.Answer = publish
+		}
+		w.WriteMsg(m)
+	})}
+	started := make(chan struct{})
+	srv.NotifyStartedFunc = func() { close(started) }
+	go srv.ActivateAndServe()
+	<-started
+	defer srv.Shutdown()
+	if err := db.SetConfig(map[string]string{ConfigDSResolver: pc.LocalAddr().String()}); err != nil {
+		t.Fatal(err)
+	}
+	r := NewResigner(db, nil)
+	*now = now.Add(3 * time.Hour)
+	r.Once(context.Background())
+	if k := states(keysOf(t, db)); !strings.Contains(k, "csk/13/published") {
+		t.Fatalf("moved without a DS at the parent: %s", k)
+	}
+	ds, _ := DS(k2, dns.SHA256, 3600)
+	mu.Lock()
+	publish, asked = []dns.RR{ds}, 0
+	mu.Unlock()
+	// Asked again only an hour later.
+	*now = now.Add(10 * time.Minute)
+	r.Once(context.Background())
+	mu.Lock()
+	if asked != 0 {
+		t.Errorf("the resolver was asked again after 10 minutes")
+	}
+	mu.Unlock()
+	*now = now.Add(time.Hour)
+	r.Once(context.Background())
+	r.Once(context.Background())
+	if k := states(keysOf(t, db)); k != "csk/13/active csk/13/retired" {
+		t.Errorf("after the parent published the new DS: %s", k)
 	}
 }
