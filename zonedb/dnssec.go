@@ -441,14 +441,14 @@ func (sc *SignContext) NSEC3Hashes(fn func(hash []byte) bool) {
 // NSEC3Match returns the NSEC3 RRset (and its RRSIGs) whose owner hash is
 // hash, for a proof; values point into the store.
 func (v *View) NSEC3Match(z ZoneHandle, hash []byte) (nsec3, rrsig []byte) {
-	b := v.tx.Bucket(bucketRR)
+	c := v.rrCursor()
 	v.key = AppendNSEC3RRsetKey(v.key[:0], z.ID, hash, dns.TypeNSEC3)
-	nsec3 = b.Get(v.key)
+	nsec3 = get(c, v.key)
 	if nsec3 == nil {
 		return nil, nil
 	}
 	v.key = AppendNSEC3RRsetKey(v.key[:0], z.ID, hash, dns.TypeRRSIG)
-	return nsec3, b.Get(v.key)
+	return nsec3, get(c, v.key)
 }
 
 // NSEC3Cover returns the hash of the NSEC3 record that covers hash (the
@@ -552,11 +552,12 @@ func (v *View) NSECCover(z ZoneHandle, qname string) (owner []byte, nsec, rrsig 
 	if !ok {
 		return nil, nil, nil
 	}
-	b := v.tx.Bucket(bucketRR)
+	c := v.rrCursor()
+	kn = bytes.Clone(kn) // the cursor moves on
 	k := append(append(be64(z.ID), kn...), 0, byte(dns.TypeNSEC>>8), byte(dns.TypeNSEC))
-	nsec = b.Get(k)
+	nsec = get(c, k)
 	k[len(k)-2], k[len(k)-1] = byte(dns.TypeRRSIG>>8), byte(dns.TypeRRSIG)
-	return kn, nsec, b.Get(k)
+	return kn, nsec, get(c, k)
 }
 
 // OwnerName turns a relative name key from NSECCover into the owner name.

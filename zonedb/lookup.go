@@ -31,7 +31,7 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 		return ZoneHandle{}, false
 	}
 	full := v.key
-	idx := v.tx.Bucket(bucketZoneNames)
+	idx := v.zoneCursor()
 	// Label ends in the key: every 0x00 ends a label (an escape's second
 	// byte is 1 or 2).
 	var ends [maxLabels + 1]int
@@ -46,7 +46,7 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 	var kb [300]byte
 	for j := n - 1; j >= 0; j-- {
 		k := append(append(kb[:0], full[:ends[j]]...), 0)
-		val := idx.Get(k)
+		val := get(idx, k)
 		if len(val) < 9 || val[8] != 0 && !(v.catalogs && val[8] == zoneStateCatalog) {
 			continue
 		}

@@ -119,6 +119,7 @@ type View struct {
 	// node and rrc serve Node (the query path) without allocating.
 	node Node
 	rrc  *bolt.Cursor
+	znc  *bolt.Cursor
 	// catalogs makes FindZone find catalog zones too (ServeCatalogs).
 	catalogs bool
 
@@ -137,6 +138,24 @@ func (v *View) rrCursor() *bolt.Cursor {
 		v.rrc = v.tx.Bucket(bucketRR).Cursor()
 	}
 	return v.rrc
+}
+
+// zoneCursor is the view's cursor on the zone name index.
+func (v *View) zoneCursor() *bolt.Cursor {
+	if v.znc == nil {
+		v.znc = v.tx.Bucket(bucketZoneNames).Cursor()
+	}
+	return v.znc
+}
+
+// get reads key with one of the view's cursors: a bbolt Get makes a new
+// cursor (an allocation) each time, and the query path reads a lot.
+func get(c *bolt.Cursor, key []byte) []byte {
+	k, val := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return val
 }
 
 // View runs fn in a read transaction.
@@ -209,7 +228,7 @@ func (v *View) ZoneID(name string) (id uint64, served, ok bool) {
 		return 0, false, false
 	}
 	v.key = append(v.key, 0)
-	val := v.tx.Bucket(bucketZoneNames).Get(v.key)
+	val := get(v.zoneCursor(), v.key)
 	if len(val) < 9 {
 		return 0, false, false
 	}
