@@ -41,6 +41,9 @@ type zoneSig struct {
 	// proofs: NSEC3 and RRSIG records by "m"+name (the name's own) or
 	// "c"+name (the one covering it).
 	proofs map[string][]dns.RR
+	// covers: proofs of names that do not exist, by the covering
+	// record's hash (SHA-1, 20 bytes).
+	covers map[[20]byte][]dns.RR
 }
 
 func newSigCache(gen uint64) *sigCache { return &sigCache{gen: gen, zones: map[uint64]*zoneSig{}} }
@@ -53,7 +56,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			return zs
 		}
 	}
-	zs := &zoneSig{proofs: map[string][]dns.RR{}}
+	zs := &zoneSig{proofs: map[string][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
 	node := v.Node(z, z.Origin)
 	if val := node.Get(dns.TypeSOA); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
@@ -101,22 +104,25 @@ func (e *Engine) zoneNSEC3(v *zonedb.View, z zonedb.ZoneHandle) (nsec3Params, bo
 
 // hash is the NSEC3 hash of name (RFC 5155 section 5).
 func (p nsec3Params) hash(name string) []byte {
-	var buf [256]byte
-	n, err := dns.PackDomainName(strings.ToLower(dns.Fqdn(name)), buf[:], 0, nil, false)
+	// Wire name, lower-cased in place (PackDomainName keeps the case).
+	var buf [256 + 255]byte
+	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
 	if err != nil {
 		return nil
 	}
-	h := sha1.New()
-	h.Write(buf[:n])
-	h.Write(p.salt)
-	sum := h.Sum(nil)
-	for range p.iter {
-		h.Reset()
-		h.Write(sum)
-		h.Write(p.salt)
-		sum = h.Sum(sum[:0])
+	for i := 0; i < n; i++ {
+		if c := buf[i]; c >= 'A' && c <= 'Z' {
+			buf[i] = c + 'a' - 'A'
+		}
 	}
-	return sum
+	// Length octets are below 64, never letters: lower-casing the whole
+	// wire form only touches label bytes.
+	sum := sha1.Sum(append(buf[:n], p.salt...))
+	for range p.iter {
+		sum = sha1.Sum(append(append(buf[:0], sum[:]...), p.salt...))
+	}
+	out := sum
+	return out[:]
 }
 
 // sigs returns the RRSIGs at a node that cover type t, with owner set
@@ -185,6 +191,18 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		}
 		if h = v.NSEC3Cover(z, h); h == nil {
 			return false
+		}
+		if len(h) == 20 {
+			hk := [20]byte(h)
+			rrs, ok := zs.covers[hk]
+			if !ok {
+				rrs = e.proofRecords(v, z, h)
+				if c, _ := v.Scratch.(*sigCache); c != nil {
+					zs.covers[hk] = rrs
+					c.size++
+				}
+			}
+			return e.appendProof(resp, rrs)
 		}
 		key = "h" + string(h)
 	}

@@ -252,6 +252,10 @@ func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg
 	if zs.soa == nil {
 		return
 	}
+	if do && cap(resp.Ns) == 0 {
+		// SOA, RRSIG and up to three denial records with their RRSIGs.
+		resp.Ns = make([]dns.RR, 0, 8)
+	}
 	resp.Ns = append(resp.Ns, zs.soa)
 	if do {
 		resp.Ns = append(resp.Ns, zs.soaSigs...)
