@@ -40,7 +40,7 @@ type zoneSig struct {
 	soaSigs []dns.RR
 	// proofs: NSEC3 and RRSIG records by "m"+name (the name's own) or
 	// "c"+name (the one covering it).
-	proofs map[string][]dns.RR
+	proofs map[proofKey][]dns.RR
 	// covers: proofs of names that do not exist, by the covering
 	// record's hash (SHA-1, 20 bytes).
 	covers map[[20]byte][]dns.RR
@@ -56,7 +56,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			return zs
 		}
 	}
-	zs := &zoneSig{proofs: map[string][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
+	zs := &zoneSig{proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
 	node := v.Node(z, z.Origin)
 	if val := node.Get(dns.TypeSOA); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
@@ -87,6 +87,13 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 		c.zones[z.ID] = zs
 	}
 	return zs
+}
+
+// proofKey names a cached proof: 'm' the NSEC3 matching name, 'w' the one
+// covering wildcard name, 'h' a covering record by hash.
+type proofKey struct {
+	kind byte
+	name string
 }
 
 // nsec3Params are a signed zone's hashing parameters (from NSEC3PARAM).
@@ -165,15 +172,15 @@ func (e *Engine) raw(owner string, t uint16, val []byte, keep bool) []dns.RR {
 func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, p nsec3Params, name string, match bool) bool {
 	zs := e.zoneSig(v, z)
 	var h []byte
-	var key string
+	var key proofKey
 	if match {
 		// Matches are asked of names that exist (closest enclosers, the
 		// query name): few, so cached by name.
-		key = "m" + name
+		key = proofKey{'m', name}
 	} else if strings.HasPrefix(name, "*.") {
 		// The wildcard at a closest encloser: the same few names for
 		// every NXDOMAIN, cached by name (no hash, no seek).
-		key = "w" + name
+		key = proofKey{'w', name}
 		if rrs, ok := zs.proofs[key]; ok {
 			return e.appendProof(resp, rrs)
 		}
@@ -204,7 +211,7 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			}
 			return e.appendProof(resp, rrs)
 		}
-		key = "h" + string(h)
+		key = proofKey{'h', string(h)}
 	}
 	rrs, ok := zs.proofs[key]
 	if !ok {
@@ -262,7 +269,8 @@ func (e *Engine) closestEncloserProof(v *zonedb.View, z zonedb.ZoneHandle, resp 
 
 // nextCloser is the name one label longer than ce on the way to qname.
 func nextCloser(qname, ce string) string {
-	idx := dns.Split(qname)
+	var ib [128]int
+	idx := splitLabels(ib[:0], qname)
 	n := dns.CountLabel(ce)
 	if len(idx)-n-1 < 0 {
 		return qname

@@ -51,7 +51,8 @@ func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint1
 // lookupZone answers qname in zone z. When the answer is a CNAME (or a
 // DNAME's synthesized CNAME) to follow, it returns the target and true.
 func (e *Engine) lookupZone(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname string, qtype uint16, do, first bool) (string, bool) {
-	idx := dns.Split(qname)
+	var ib [128]int
+	idx := splitLabels(ib[:0], qname)
 	nq := len(idx)
 	nz := dns.CountLabel(z.Origin)
 	depth := nq - nz
@@ -371,4 +372,16 @@ func (e *Engine) rrs(owner string, t uint16, val []byte) []dns.RR {
 		return nil
 	}
 	return rrs
+}
+
+// splitLabels appends the offsets where name's labels start to dst (as
+// dns.Split, without allocating for names of up to len(dst) labels).
+func splitLabels(dst []int, name string) []int {
+	if name == "." || name == "" {
+		return dst
+	}
+	for off, end := 0, false; !end; off, end = dns.NextLabel(name, off) {
+		dst = append(dst, off)
+	}
+	return dst
 }

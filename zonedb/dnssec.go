@@ -462,8 +462,9 @@ func (v *View) NSEC3Cover(z ZoneHandle, hash []byte) []byte {
 // wrapping to the chain's last (nil when the zone has none). The result
 // points into the store.
 func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte) []byte {
-	lo := append(be64(zone), nsec3Mark...)
-	k, _ := c.Seek(AppendNSEC3RRsetKey(nil, zone, hash, 0))
+	var lb, kb [80]byte
+	lo := append(binary.BigEndian.AppendUint64(lb[:0], zone), nsec3Mark...)
+	k, _ := c.Seek(AppendNSEC3RRsetKey(kb[:0], zone, hash, 0))
 	for pass := 0; pass < 2; pass++ {
 		if k == nil {
 			k, _ = c.Last()
@@ -476,7 +477,7 @@ func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte) []byte {
 			}
 		}
 		// Wrap: from past the chain's end.
-		k, _ = c.Seek(append(slices.Clone(lo), 0xff))
+		k, _ = c.Seek(append(kb[:0], append(lo, 0xff)...))
 	}
 	return nil
 }
