@@ -6,9 +6,9 @@
 set -eu
 
 # command:package pairs
-need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils promtool:prometheus"
+need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils promtool:prometheus nsd-checkconf:nsd"
 case "${1:-}" in
-bench) need="$need nsd:nsd dnsperf:dnsperf" ;;
+bench) need="$need dnsperf:dnsperf" ;;
 esac
 
 PATH="$PATH:/usr/sbin:/sbin"
