@@ -79,13 +79,9 @@ func newKeys(zone string, alg uint8, split bool, now time.Time) ([]zonedb.DNSSEC
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, storedKey(k, role, "active", now))
+		out = append(out, dnssec.NewStoredKey(k, role, "active", now))
 	}
 	return out, nil
-}
-
-func storedKey(k *dnssec.Key, role, state string, now time.Time) zonedb.DNSSECKey {
-	return dnssec.NewStoredKey(k, role, state, now)
 }
 
 // signNewZone gives a zone being created with DNSSEC on its keys and
@@ -131,16 +127,8 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 	if req.Iterations > 100 {
 		return nil, usagef("--nsec3-iterations %d: RFC 9276 asks for 0, and validators treat more than 100 as insecure", req.Iterations)
 	}
-	var existing []zonedb.DNSSECKey
-	var z *zonedb.Zone
-	if err := s.db.View(func(v *zonedb.View) error {
-		var err error
-		if z, err = v.Zone(name); err != nil {
-			return err
-		}
-		existing, err = v.DNSSECKeys(z)
-		return err
-	}); err != nil {
+	z, existing, err := s.zoneKeys(name)
+	if err != nil {
 		return nil, err
 	}
 	if z.DNSSEC {
@@ -296,19 +284,11 @@ func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	var keys []zonedb.DNSSECKey
-	var signed bool
-	if err := s.db.View(func(v *zonedb.View) error {
-		z, err := v.Zone(name)
-		if err != nil {
-			return err
-		}
-		signed = z.DNSSEC
-		keys, err = v.DNSSECKeys(z)
-		return err
-	}); err != nil {
+	z, keys, err := s.zoneKeys(name)
+	if err != nil {
 		return nil, err
 	}
+	signed := z.DNSSEC
 	for _, dk := range keys {
 		if dk.Tag == k.Tag() && dk.Algorithm == k.Algorithm() {
 			return nil, usagef("zone %s already has key %d (algorithm %d)", name, dk.Tag, dk.Algorithm)
@@ -322,7 +302,7 @@ func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest)
 	if signed {
 		state = "published"
 	}
-	keys = append(keys, storedKey(k, role, state, time.Now().UTC()))
+	keys = append(keys, dnssec.NewStoredKey(k, role, state, time.Now().UTC()))
 	zc := zonedb.ZoneChange{Zone: name, SetKeys: &keys, Comment: fmt.Sprintf("key %d imported", k.Tag())}
 	res, err := s.commit(ctx, c, zc)
 	return s.keysAfter(ctx, c, name, res, err)
@@ -348,19 +328,12 @@ func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequ
 	if err != nil {
 		return nil, err
 	}
-	var keys []zonedb.DNSSECKey
-	if err := s.db.View(func(v *zonedb.View) error {
-		z, err := v.Zone(name)
-		if err != nil {
-			return err
-		}
-		if !z.DNSSEC {
-			return usagef("zone %s is not signed (dms dnssec enable %s)", name, strings.TrimSuffix(name, "."))
-		}
-		keys, err = v.DNSSECKeys(z)
-		return err
-	}); err != nil {
+	z, keys, err := s.zoneKeys(name)
+	if err != nil {
 		return nil, err
+	}
+	if !z.DNSSEC {
+		return nil, usagef("zone %s is not signed (dms dnssec enable %s)", name, strings.TrimSuffix(name, "."))
 	}
 	var cur *zonedb.DNSSECKey
 	for i := range keys {
@@ -391,7 +364,7 @@ func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequ
 	if err != nil {
 		return nil, err
 	}
-	keys = append(keys, storedKey(k, cur.Role, "published", time.Now().UTC()))
+	keys = append(keys, dnssec.NewStoredKey(k, cur.Role, "published", time.Now().UTC()))
 	algRoll := alg != cur.Algorithm
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, SetKeys: &keys, SignAll: algRoll,
 		Comment: fmt.Sprintf("rollover: %s %d published to replace %d", strings.ToUpper(cur.Role), k.Tag(), cur.Tag)})
@@ -405,15 +378,8 @@ func (s *Service) DNSSECDSSeen(ctx context.Context, c Caller, req RolloverReques
 	if err != nil {
 		return nil, err
 	}
-	var keys []zonedb.DNSSECKey
-	if err := s.db.View(func(v *zonedb.View) error {
-		z, err := v.Zone(name)
-		if err != nil {
-			return err
-		}
-		keys, err = v.DNSSECKeys(z)
-		return err
-	}); err != nil {
+	_, keys, err := s.zoneKeys(name)
+	if err != nil {
 		return nil, err
 	}
 	now := time.Now().UTC()
@@ -444,4 +410,16 @@ func (s *Service) keysAfter(ctx context.Context, c Caller, name string, res []zo
 	}
 	info.Commits = res
 	return info, nil
+}
+
+// zoneKeys reads a zone and its DNSSEC keys in one view.
+func (s *Service) zoneKeys(name string) (z *zonedb.Zone, keys []zonedb.DNSSECKey, err error) {
+	err = s.db.View(func(v *zonedb.View) error {
+		if z, err = v.Zone(name); err != nil {
+			return err
+		}
+		keys, err = v.DNSSECKeys(z)
+		return err
+	})
+	return z, keys, err
 }

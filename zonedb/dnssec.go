@@ -214,26 +214,11 @@ func (sc *SignContext) Types(name string) ([]uint16, error) {
 	var out []uint16
 	c := sc.rrb.Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
-		if hasPublished(v) {
+		if published(v) {
 			out = append(out, uint16(k[len(k)-2])<<8|uint16(k[len(k)-1]))
 		}
 	}
 	return out, nil
-}
-
-// hasPublished reports whether an encoded RRset has an RR without
-// DISABLE.
-func hasPublished(val []byte) bool {
-	_, ers, err := decodeEnc(val)
-	if err != nil {
-		return false
-	}
-	for _, e := range ers {
-		if e.flags&FlagDisable == 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // HasDescendants reports whether any name below name holds an RRset.
@@ -292,7 +277,7 @@ func (sc *SignContext) Names(fn func(name string, types []uint16) bool) error {
 			}
 			cur, name, types, started = append(cur[:0], nk...), n, types[:0], true
 		}
-		if hasPublished(v) {
+		if published(v) {
 			types = append(types, t)
 		}
 	}
