@@ -39,11 +39,10 @@ type Options struct {
 	// Observe, when set, is told about every answered query.
 	Observe func(Observation)
 	// Transfer, when set, answers AXFR and IXFR requests: it writes the
-	// answer messages through send, which signs them (when the request was
-	// signed with key) and writes them out. Without it transfers are
-	// refused.
-	// sendWire is the same for a message already packed.
-	Transfer func(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, sendWire func([]byte) error)
+	// packed answer messages through send, which signs them (when the
+	// request was signed with key) and writes them out. Without it
+	// transfers are refused.
+	Transfer func(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func([]byte) error)
 	// Notify, when set, is told about every NOTIFY received (which dms, as
 	// the primary, refuses) with its client and whether it was signed.
 	Notify func(req *dns.Msg, client netip.AddrPort, signed bool)
@@ -359,13 +358,15 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	}
 	var b []byte
 	var err error
-	if sr != nil {
-		if proto == UDP {
-			shrinkForTSIG(resp, req, sr)
+	if sr != nil && proto == UDP {
+		shrinkForTSIG(resp, req, sr)
+	}
+	b, err = resp.PackBuffer(out[:cap(out)])
+	if err == nil && sr != nil {
+		var w *wireSigner
+		if w, err = newWireSigner(sr.key); err == nil {
+			b, _, err = w.sign(b, sr.mac, false, start)
 		}
-		b, _, err = signTSIG(resp, sr, sr.mac, false, start)
-	} else {
-		b, err = resp.PackBuffer(out[:cap(out)])
 	}
 	if err != nil {
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
@@ -443,50 +444,24 @@ func (s *Server) special(req *dns.Msg) bool {
 // answer is returned packed.
 func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort, sr *signedRequest, tw *tcpWriter, start time.Time) []byte {
 	var key *zonedb.TSIGKey
-	if sr != nil {
-		key = sr.key
-	}
-	var udpAnswer []byte
-	var first *dns.Msg
 	prevMAC := ""
 	if sr != nil {
-		prevMAC = sr.mac
+		key, prevMAC = sr.key, sr.mac
 	}
+	var udpAnswer []byte
+	rcode := -1 // the first message's, for metrics
 	n := 0
-	emit := func(b []byte) error {
-		n++
-		if proto == UDP {
-			if n == 1 {
-				udpAnswer = append([]byte(nil), b...)
-			}
-			return nil
+	var signer *wireSigner
+	send := func(b []byte) error {
+		if len(b) < 12 {
+			return errors.New("short message")
 		}
-		return tw.write(b)
-	}
-	send := func(m *dns.Msg) error {
-		if first == nil {
-			first = m
+		if rcode < 0 {
+			rcode = int(b[3] & 0x0f)
 		}
-		var b []byte
-		var err error
 		if sr != nil {
 			// RFC 8945 section 5.3.1: every message is signed; the MAC of
 			// each covers the one before.
-			b, prevMAC, err = signTSIG(m, sr, prevMAC, n > 0, time.Now())
-		} else {
-			b, err = m.Pack()
-		}
-		if err != nil {
-			return err
-		}
-		return emit(b)
-	}
-	var signer *wireSigner
-	sendWire := func(b []byte) error {
-		if first == nil {
-			first = &dns.Msg{MsgHdr: dns.MsgHdr{Rcode: dns.RcodeSuccess}, Question: req.Question}
-		}
-		if sr != nil {
 			var err error
 			if signer == nil {
 				if signer, err = newWireSigner(sr.key); err != nil {
@@ -497,24 +472,30 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 				return err
 			}
 		}
-		return emit(b)
+		n++
+		if proto == UDP {
+			if n == 1 {
+				udpAnswer = append([]byte(nil), b...)
+			}
+			return nil
+		}
+		return tw.write(b)
 	}
-	if req.Opcode == dns.OpcodeNotify {
-		if s.opts.Notify != nil {
+	switch {
+	case req.Opcode == dns.OpcodeNotify || s.opts.Transfer == nil:
+		if req.Opcode == dns.OpcodeNotify && s.opts.Notify != nil {
 			s.opts.Notify(req, client, sr != nil)
 		}
 		m := new(dns.Msg)
 		m.SetRcode(req, dns.RcodeRefused)
-		_ = send(m)
-	} else if s.opts.Transfer == nil {
-		m := new(dns.Msg)
-		m.SetRcode(req, dns.RcodeRefused)
-		_ = send(m)
-	} else {
-		s.opts.Transfer(req, client, proto == TCP, key, send, sendWire)
+		if b, err := m.Pack(); err == nil {
+			_ = send(b)
+		}
+	default:
+		s.opts.Transfer(req, client, proto == TCP, key, send)
 	}
-	if first != nil {
-		s.observe(req, first, proto, start)
+	if rcode >= 0 {
+		s.observe(req, &dns.Msg{MsgHdr: dns.MsgHdr{Rcode: rcode}, Question: req.Question}, proto, start)
 	}
 	return udpAnswer
 }
@@ -646,17 +627,14 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 		w := 0
 		for i := range n {
 			m := &in[i]
-			var client netip.Addr
+			var client netip.AddrPort
 			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				client, _ = netip.AddrFromSlice(ua.IP)
+				ip, _ := netip.AddrFromSlice(ua.IP)
+				client = netip.AddrPortFrom(ip.Unmap(), uint16(ua.Port))
 			}
 			*req = dns.Msg{}
 			ob := outBuf[w*2048 : w*2048 : (w+1)*2048]
-			var port int
-			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				port = ua.Port
-			}
-			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, netip.AddrPortFrom(client.Unmap(), uint16(port)), nil)
+			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, client, nil)
 			if b == nil {
 				continue
 			}

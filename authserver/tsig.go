@@ -87,16 +87,6 @@ func tsigError(req *dns.Msg, t *dns.TSIG, code uint16, now time.Time) *dns.Msg {
 	return resp
 }
 
-// signTSIG packs resp signed with the request's key. timersOnly is for the
-// second and later messages of a transfer, whose MAC chains to the one
-// before (prevMAC). It returns the packed message and its MAC.
-func signTSIG(resp *dns.Msg, sr *signedRequest, prevMAC string, timersOnly bool, now time.Time) ([]byte, string, error) {
-	if t := resp.IsTsig(); t == nil {
-		resp.SetTsig(sr.key.Name, sr.key.Algorithm, tsigFudge, now.Unix())
-	}
-	return dns.TsigGenerate(resp, sr.key.Secret, prevMAC, timersOnly)
-}
-
 // packTSIGError packs a TSIG error answer: unsigned for BADKEY and BADSIG,
 // signed for BADTIME; a FORMERR for a malformed TSIG has no TSIG.
 func packTSIGError(resp *dns.Msg, sr *signedRequest) ([]byte, error) {

@@ -78,10 +78,15 @@ func Allowed(v *zonedb.View, z *zonedb.Zone, client netip.Addr, key *zonedb.TSIG
 // frames it). The answer goes out in one or more messages; the error is
 // the reason the transfer stopped early (for the caller's log), already
 // reported to Observe.
-//
-// sendWire writes a message already packed (AXFR packs straight from the
-// store).
-func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, send func(*dns.Msg) error, sendWire func([]byte) error) {
+// Messages go to send packed (AXFR packs straight from the store).
+func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zonedb.TSIGKey, sendWire func([]byte) error) {
+	send := func(m *dns.Msg) error {
+		b, err := m.Pack()
+		if err != nil {
+			return err
+		}
+		return sendWire(b)
+	}
 	start := time.Now()
 	q := req.Question[0]
 	t := Transfer{Type: dns.TypeToString[q.Qtype], Zone: strings.ToLower(q.Name), Client: client}

@@ -112,13 +112,7 @@ func run(t *testing.T, s *Server, req *dns.Msg, client netip.AddrPort, tcp bool,
 		r.msgs = append(r.msgs, u)
 		return nil
 	}
-	s.Serve(req, client, tcp, key, func(m *dns.Msg) error {
-		b, err := m.Pack()
-		if err != nil {
-			t.Fatalf("pack: %v", err)
-		}
-		return sendWire(b)
-	}, sendWire)
+	s.Serve(req, client, tcp, key, sendWire)
 	if len(r.msgs) == 0 {
 		t.Fatal("no answer")
 	}
@@ -374,11 +368,7 @@ func BenchmarkAXFR(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		bytes = 0
-		s.Serve(req, client, true, nil, func(m *dns.Msg) error {
-			out, err := m.Pack()
-			bytes += len(out)
-			return err
-		}, func(b []byte) error {
+		s.Serve(req, client, true, nil, func(b []byte) error {
 			bytes += len(b)
 			return nil
 		})
