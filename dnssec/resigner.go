@@ -119,7 +119,7 @@ func (r *Resigner) Once(ctx context.Context) int {
 			if !z.SigExpiry.IsZero() && (st.Earliest.IsZero() || z.SigExpiry.Before(st.Earliest)) {
 				st.Earliest = z.SigExpiry
 			}
-			if !z.ResignAt.After(now) {
+			if !z.ResignAt().After(now) {
 				due = append(due, z.Name)
 			}
 			if keys, err := v.DNSSECKeys(z); err == nil {

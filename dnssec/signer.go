@@ -153,7 +153,6 @@ func (s *Signer) Sign(sc *zonedb.SignContext) error {
 	if !j.minExp.IsZero() && (sc.Zone.SigExpiry.IsZero() || sc.Full || j.minExp.Before(sc.Zone.SigExpiry)) {
 		sc.Zone.SigExpiry = j.minExp
 	}
-	sc.Zone.ResignAt = sc.Zone.SigExpiry.Add(-j.params.Refresh)
 	return nil
 }
 
@@ -247,15 +246,10 @@ func (j *job) resign() error {
 		soonest = j.minExp
 	}
 	sc.Zone.SigExpiry = soonest
-	sc.Zone.ResignAt = soonest.Add(-j.params.Refresh)
 	sc.Resigned = len(tasks) + len(nsec3)
 	// Signatures by keys that no longer sign: renewed this time, except
 	// past the batch limit, which makes the zone due again at once.
-	left := max(0, staleSigs-sc.Resigned)
-	sc.Zone.StaleSigs = left
-	if left > 0 {
-		sc.Zone.ResignAt = sc.Now
-	}
+	sc.Zone.StaleSigs = max(0, staleSigs-sc.Resigned)
 	return nil
 }
 

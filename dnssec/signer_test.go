@@ -261,8 +261,8 @@ func TestResignerKeepsSignaturesFresh(t *testing.T) {
 		})
 	}
 	read()
-	if zone.SigExpiry.Before(start.Add(DefaultValidity*8/10)) || !zone.ResignAt.Equal(zone.SigExpiry.Add(-DefaultRefresh)) {
-		t.Fatalf("after signing: expiry %v, resign at %v", zone.SigExpiry, zone.ResignAt)
+	if zone.SigExpiry.Before(start.Add(DefaultValidity*8/10)) || !zone.ResignAt().Equal(zone.SigExpiry.Add(-DefaultRefresh)) {
+		t.Fatalf("after signing: expiry %v, resign at %v", zone.SigExpiry, zone.ResignAt())
 	}
 	commits := 0
 	for h := 1; h <= 40*24; h++ {

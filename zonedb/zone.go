@@ -34,9 +34,6 @@ type Zone struct {
 	NSEC3      bool `json:"nsec3,omitempty"`
 	// Params are a signed zone's DNSSEC settings (nil when unsigned).
 	Params *DNSSECParams `json:"dnssec_params,omitempty"`
-	// ResignAt is when the zone's oldest signatures are due for renewal
-	// (the signer sets it; the re-signer commits then).
-	ResignAt time.Time `json:"resign_at,omitzero"`
 	// SigExpiry is when the zone's soonest signature expires.
 	SigExpiry time.Time `json:"sig_expiry,omitzero"`
 	// StaleSigs counts signatures made by keys that no longer sign (after
@@ -49,6 +46,16 @@ type Zone struct {
 	// ZI is the current (published) zone instance; Serial its SOA serial.
 	ZI     uint64 `json:"zi"`
 	Serial uint32 `json:"serial"`
+}
+
+// ResignAt is when a signed zone's signatures are due for renewal: its
+// Refresh before the soonest expiry, or at once (the zero time) while
+// signatures by keys that stopped signing may remain (StaleSigs).
+func (z *Zone) ResignAt() time.Time {
+	if z.StaleSigs != 0 || z.Params == nil || z.SigExpiry.IsZero() {
+		return time.Time{}
+	}
+	return z.SigExpiry.Add(-z.Params.Refresh)
 }
 
 // State is the zone's state as the admin sees it.
