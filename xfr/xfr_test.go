@@ -309,7 +309,11 @@ func TestIXFR(t *testing.T) {
 	if n := len(r.records()); n != 7 { // SOA, SOA, MX and tmp out, SOA, new MX in, SOA
 		t.Errorf("IXFR from %d: %d records %v", s2, n, strs(r.records()))
 	}
-	_ = s1
+	// From s1: tmp was added and removed after it, so it is not there.
+	r = run(t, s, ixfr("example.org.", s1), secondary, true, nil)
+	if g := strs(r.records()); len(g) != 7 || strings.Contains(strings.Join(g, " "), "tmp.") {
+		t.Errorf("IXFR from %d: %v", s1, g)
+	}
 
 	// Current or future serial: our SOA only.
 	for _, serial := range []uint32{s3, s3 + 5} {

@@ -469,6 +469,14 @@ func TestInteropSecondaries(t *testing.T) {
 			t.Errorf("dms status does not show %s OK:\n%s", s, st)
 		}
 	}
+	// And so do the metrics; the signed zone made signatures in the server.
+	metrics = httpGet(t, "http://"+e.dms.metrics+"/metrics")
+	for _, re := range []string{`dms_secondary_state\{server="bind",state="OK"\} 1\n`, `dms_secondary_state\{server="knot",state="RETRY"\} 0\n`,
+		`dms_secondary_serial_lag\{server="knot"\} \d+\n`, `dms_dnssec_signatures_total [1-9]`, `dms_dnssec_keys_awaiting_ds \d`} {
+		if !regexp.MustCompile(re).MatchString(metrics) {
+			t.Errorf("metrics lack %s:\n%s", re, grepLines(metrics, "dms_secondary|dms_dnssec"))
+		}
+	}
 }
 
 // isRcode reports whether a transfer failed with rcode (miekg/dns says
