@@ -403,7 +403,9 @@ func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
 // like they may transfer it; everyone else stays refused (the catalog lists
 // every zone of the SG).
 func (s *Server) catalogAnswer(v *zonedb.View, req, refused *dns.Msg, proto Proto, client netip.Addr, sr *signedRequest) *dns.Msg {
-	z, ok := v.CatalogZoneOf(req.Question[0].Name)
+	// The refusal came from FindZone passing over a catalog zone for this
+	// name (a refused name outside every zone costs no second lookup).
+	z, ok := v.PassedCatalog()
 	if !ok {
 		return refused
 	}

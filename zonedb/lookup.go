@@ -44,9 +44,13 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 	}
 	// Try the longest prefix first. Key of a zone = name key | 0x00.
 	var kb [300]byte
+	v.passed = 0
 	for j := n - 1; j >= 0; j-- {
 		k := append(append(kb[:0], full[:ends[j]]...), 0)
 		val := get(idx, k)
+		if len(val) >= 9 && val[8] == zoneStateCatalog && !v.catalogs && v.passed == 0 {
+			v.passed = binary.BigEndian.Uint64(val)
+		}
 		if len(val) < 9 || val[8] != 0 && !(v.catalogs && val[8] == zoneStateCatalog) {
 			continue
 		}
@@ -186,17 +190,14 @@ func RRs(dst []dns.RR, name string, rrtype uint16, val []byte) ([]dns.RR, error)
 	return dst, nil
 }
 
-// CatalogZoneOf returns the catalog zone qname is in, if any: the zone a
-// query was refused for because only its SG's servers may read it.
-func (v *View) CatalogZoneOf(qname string) (*Zone, bool) {
-	was := v.catalogs
-	v.catalogs = true
-	h, ok := v.FindZone(qname)
-	v.catalogs = was
-	if !ok {
+// PassedCatalog returns the catalog zone the last FindZone passed over
+// (the closest catalog zone enclosing its name, skipped because catalogs
+// are only for their SG's servers), if any.
+func (v *View) PassedCatalog() (*Zone, bool) {
+	if v.passed == 0 {
 		return nil, false
 	}
-	z, err := v.ZoneByID(h.ID)
+	z, err := v.ZoneByID(v.passed)
 	if err != nil || z.CatalogOf == "" {
 		return nil, false
 	}

@@ -127,8 +127,10 @@ type View struct {
 	node Node
 	rrc  *bolt.Cursor
 	znc  *bolt.Cursor
-	// catalogs makes FindZone find catalog zones too (ServeCatalogs).
+	// catalogs makes FindZone find catalog zones too (ServeCatalogs);
+	// passed is the catalog zone the last FindZone skipped (0: none).
 	catalogs bool
+	passed   uint64
 
 	// Scratch is the caller's, for data derived from this snapshot (the
 	// query path keeps decoded answer parts there for the generation the
