@@ -15,18 +15,8 @@ SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 ROUNDS=${ROUNDS:-3}
 BIN=${BIN:-$(pwd)/bin/dms}
 WORKERS=${WORKERS:-1}
-dir=$(mktemp -d /tmp/dms-bench.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. "$(dirname "$0")/lib.sh"
+bench_dir dms-bench
 
 echo "== generating zone and queries in $dir"
 sh "$(dirname "$0")/gen.sh" "$dir"

@@ -5,25 +5,10 @@
 set -eu
 BIN=${BIN:-$(pwd)/bin/dms}
 RECORDS=${RECORDS:-1000000}
-dir=$(mktemp -d /tmp/dms-sign.XXXXXX)
-pid=""
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-	sleep 0.3
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-ms() { echo $(( ($2 - $1) / 1000000 )); }
+. "$(dirname "$0")/lib.sh"
+bench_dir dms-sign
 
-awk -v n="$RECORDS" 'BEGIN {
-	print "$TTL 3600"
-	print "$ORIGIN big.example."
-	print "@ IN SOA ns1.big.example. hostmaster.big.example. 2026120100 36000 3600 1209600 300"
-	print "@ IN NS ns1.big.example."
-	print "ns1 IN A 192.0.2.1"
-	for (i = 0; i < n - 3; i++)
-		printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-}' > "$dir/big.example.zone"
+big_zone "$RECORDS" "$dir/big.example.zone"
 "$BIN" --db "$dir/dms.db" zone load "$dir/big.example.zone" >/dev/null
 echo "store before signing: $(( $(stat -c %s "$dir/dms.db") / 1048576 )) MiB"
 t0=$(date +%s%N)
@@ -38,7 +23,7 @@ for i in 1 2 3; do
 	echo "record add into the signed zone, store opened by the command: $(ms "$t0" "$t1") ms"
 done
 "$BIN" --db "$dir/dms.db" serve --listen 127.0.0.1:0 --metrics-listen "" --log-level warn &
-pid=$!
+pids=$!
 n=0
 until [ -S "$dir/dms.db.sock" ]; do n=$((n + 1)); [ $n -gt 200 ] && exit 1; sleep 0.05; done
 for i in 1 2 3; do

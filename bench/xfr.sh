@@ -6,30 +6,12 @@
 set -eu
 BIN=${BIN:-$(pwd)/bin/dms}
 RECORDS=${RECORDS:-1000000}
-dir=$(mktemp -d /tmp/dms-xfr.XXXXXX)
-pids=""
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	sleep 0.5
-	rm -rf "$dir"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. "$(dirname "$0")/lib.sh"
+bench_dir dms-xfr
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 echo "== generating a $RECORDS-record zone"
-awk -v n="$RECORDS" 'BEGIN {
-	print "$TTL 3600"
-	print "$ORIGIN big.example."
-	print "@ IN SOA ns1.big.example. hostmaster.big.example. 2026120100 36000 3600 1209600 300"
-	print "@ IN NS ns1.big.example."
-	print "ns1 IN A 192.0.2.1"
-	for (i = 0; i < n - 3; i++)
-		printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-}' > "$dir/big.example.zone"
+big_zone "$RECORDS" "$dir/big.example.zone"
 
 dms_port=$(free_port)
 t0=$(date +%s%N)
