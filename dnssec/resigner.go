@@ -99,6 +99,11 @@ func (r *Resigner) Once(ctx context.Context) int {
 				return true
 			}
 			if keys, err := v.DNSSECKeys(z); err == nil {
+				for _, k := range keys {
+					if k.Role != "zsk" && k.State != "removed" && k.DSSeen.IsZero() {
+						st.AwaitingDS++
+					}
+				}
 				// A parent zone served here answers ds-seen by itself.
 				seen := parentDSSeen(v, z, keys, now)
 				if seen == "" && waitingDS(keys) {
@@ -121,13 +126,6 @@ func (r *Resigner) Once(ctx context.Context) int {
 			}
 			if !z.ResignAt().After(now) {
 				due = append(due, z.Name)
-			}
-			if keys, err := v.DNSSECKeys(z); err == nil {
-				for _, k := range keys {
-					if k.Role != "zsk" && k.State != "removed" && k.DSSeen.IsZero() {
-						st.AwaitingDS++
-					}
-				}
 			}
 			return true
 		})
