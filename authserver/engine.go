@@ -80,15 +80,20 @@ func (e *Engine) Answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.
 		resp.Rcode = dns.RcodeFormatError
 		return resp
 	}
-	// EDNS (RFC 6891): one OPT at most, version 0.
+	// EDNS (RFC 6891): one OPT at most, version 0. A signed request's
+	// answer gets a TSIG record of its own after it: room is kept for it.
 	var opt *dns.OPT
+	reserve := 0
 	for _, rr := range req.Extra {
-		if o, ok := rr.(*dns.OPT); ok {
+		switch rr := rr.(type) {
+		case *dns.OPT:
 			if opt != nil {
 				resp.Rcode = dns.RcodeFormatError
 				return resp
 			}
-			opt = o
+			opt = rr
+		case *dns.TSIG:
+			reserve = tsigLen(rr)
 		}
 	}
 	size := 512
@@ -115,14 +120,14 @@ func (e *Engine) Answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.
 		}
 		e.finish(v, resp, req, do)
 		if proto == UDP {
-			truncate(resp, ro, size)
+			truncate(resp, ro, size-reserve)
 		}
 		resp.Extra = append(resp.Extra, ro)
 		return resp
 	}
 	e.finish(v, resp, req, do)
 	if proto == UDP {
-		truncate(resp, nil, size)
+		truncate(resp, nil, size-reserve)
 	}
 	return resp
 }
@@ -162,6 +167,13 @@ func uncompressedLen(resp *dns.Msg, opt *dns.OPT) int {
 		n += dns.Len(opt)
 	}
 	return n
+}
+
+// tsigLen bounds the length of the TSIG record that signs the answer to
+// a request signed with t: owner, fixed fields, algorithm name, time, fudge
+// and lengths, and a MAC of up to 64 bytes (HMAC-SHA512).
+func tsigLen(t *dns.TSIG) int {
+	return len(t.Hdr.Name) + 1 + 10 + len(t.Algorithm) + 1 + 16 + 64
 }
 
 // truncate makes resp fit in size bytes (RFC 2181 section 9): additional

@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -84,6 +85,39 @@ func TestTruncationRules(t *testing.T) {
 	r = answer(t, e, db, m, TCP)
 	if r.Truncated || len(r.Answer) != 51 || len(r.Extra) != 1+52 {
 		t.Errorf("MX over TCP: tc=%v answer=%d extra=%d", r.Truncated, len(r.Answer), len(r.Extra))
+	}
+}
+
+// TestTruncationLeavesRoomForTSIG: the answer to a signed UDP request
+// fits in the client's size with the TSIG record that signs it: an answer
+// that would fit only unsigned is truncated.
+func TestTruncationLeavesRoomForTSIG(t *testing.T) {
+	zone := exampleOrg
+	for i := range 25 {
+		zone += "many TXT \"" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\"\n"
+	}
+	db := testStore(t, map[string]string{"example.org.": zone})
+	e := NewEngine(Config{}, nil)
+	m := new(dns.Msg)
+	m.SetQuestion("many.example.org.", dns.TypeTXT)
+	unsigned := answer(t, e, db, m, UDP)
+	b, _ := unsigned.Pack()
+	if unsigned.Truncated || len(unsigned.Answer) != 25 || len(b) > 512 {
+		t.Fatalf("unsigned: tc=%v answer=%d, %d bytes", unsigned.Truncated, len(unsigned.Answer), len(b))
+	}
+	key := "a-rather-long-key-name.example.org."
+	m.SetTsig(key, dns.HmacSHA512, 300, 1700000000)
+	m.Extra[len(m.Extra)-1].(*dns.TSIG).MAC = strings.Repeat("00", 64)
+	signed := answer(t, e, db, m, UDP)
+	if len(b)+tsigLen(m.IsTsig()) <= 512 {
+		t.Fatalf("the answer (%d bytes) fits with its TSIG: make it larger", len(b))
+	}
+	if !signed.Truncated || len(signed.Answer) != 0 {
+		t.Errorf("signed, %d bytes before the TSIG: tc=%v answer=%d", len(b), signed.Truncated, len(signed.Answer))
+	}
+	// Over TCP nothing is cut.
+	if r := answer(t, e, db, m, TCP); r.Truncated || len(r.Answer) != 25 {
+		t.Errorf("signed over TCP: tc=%v answer=%d", r.Truncated, len(r.Answer))
 	}
 }
 

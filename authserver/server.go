@@ -356,12 +356,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 			return nil
 		}
 	}
-	var b []byte
-	var err error
-	if sr != nil && proto == UDP {
-		shrinkForTSIG(resp, req, sr)
-	}
-	b, err = resp.PackBuffer(out[:cap(out)])
+	b, err := resp.PackBuffer(out[:cap(out)])
 	if err == nil && sr != nil {
 		var w *wireSigner
 		if w, err = newWireSigner(sr.key); err == nil {
@@ -500,29 +495,6 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 		s.observe(req, &dns.Msg{MsgHdr: dns.MsgHdr{Rcode: rcode}, Question: req.Question}, proto, start)
 	}
 	return udpAnswer
-}
-
-// shrinkForTSIG truncates a UDP answer that would not fit with its TSIG
-// record: the answer sections go and TC is set.
-func shrinkForTSIG(resp, req *dns.Msg, sr *signedRequest) {
-	size := 512
-	if o := req.IsEdns0(); o != nil {
-		size = max(512, min(int(o.UDPSize()), OurUDPSize))
-	}
-	// The TSIG record: owner, fixed fields, algorithm name, MAC (up to 64).
-	tsigLen := len(sr.key.Name) + 1 + 10 + len(sr.key.Algorithm) + 1 + 16 + 64
-	if resp.Len()+tsigLen <= size {
-		return
-	}
-	resp.Truncated = true
-	resp.Answer, resp.Ns = nil, nil
-	var extra []dns.RR
-	for _, rr := range resp.Extra {
-		if rr.Header().Rrtype == dns.TypeOPT {
-			extra = append(extra, rr)
-		}
-	}
-	resp.Extra = extra
 }
 
 // tcpWriter writes length-prefixed messages to a TCP connection.
