@@ -58,21 +58,6 @@ func NewServer(db *zonedb.DB, log *slog.Logger) *Server {
 	return &Server{db: db, log: log.With("component", "xfr"), MaxMessage: 60000}
 }
 
-// ConfigAllow is the config key of the global allow list: prefixes (or
-// addresses) that may transfer every zone, such as monitoring hosts.
-const ConfigAllow = zonedb.ConfigXfrAllow
-
-// Allowed says whether client, whose request was signed with key (nil:
-// unsigned), may transfer zone z (zonedb.View.TransferAllowed), and why
-// not.
-func Allowed(v *zonedb.View, z *zonedb.Zone, client netip.Addr, key *zonedb.TSIGKey) (bool, string) {
-	name := ""
-	if key != nil {
-		name = key.Name
-	}
-	return v.TransferAllowed(z, client, name)
-}
-
 // Serve answers one AXFR or IXFR request. tcp says how it came; send
 // writes one answer message (the caller signs it when key is set, and
 // frames it). The answer goes out in one or more messages; the error is
@@ -140,7 +125,11 @@ func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp 
 		return fail(ResultNotAuth, dns.RcodeNotAuth, errors.New("not a zone served here"))
 	}
 	t.Zone = z.Name
-	if ok, why := Allowed(v, z, client.Addr(), key); !ok {
+	keyName := ""
+	if key != nil {
+		keyName = key.Name
+	}
+	if ok, why := v.TransferAllowed(z, client.Addr(), keyName); !ok {
 		return fail(ResultRefused, dns.RcodeRefused, errors.New(why))
 	}
 	if q.Qtype == dns.TypeAXFR {

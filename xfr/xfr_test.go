@@ -226,7 +226,7 @@ func TestTransferRefusals(t *testing.T) {
 		})
 	}
 	// The global allow list lets a monitoring host in.
-	if err := db.SetConfig(map[string]string{ConfigAllow: "198.51.100.0/24"}); err != nil {
+	if err := db.SetConfig(map[string]string{zonedb.ConfigXfrAllow: "198.51.100.0/24"}); err != nil {
 		t.Fatal(err)
 	}
 	if r := run(t, s, axfr("example.org."), stranger, true, nil); r.rcode() != dns.RcodeSuccess {
@@ -362,7 +362,7 @@ func BenchmarkAXFR(b *testing.B) {
 	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "big.example", Create: &zonedb.Zone{}, Replace: true, Records: recs}}}); err != nil {
 		b.Fatal(err)
 	}
-	if err := db.SetConfig(map[string]string{ConfigAllow: "127.0.0.0/8"}); err != nil {
+	if err := db.SetConfig(map[string]string{zonedb.ConfigXfrAllow: "127.0.0.0/8"}); err != nil {
 		b.Fatal(err)
 	}
 	s := NewServer(db, nil)
