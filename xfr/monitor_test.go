@@ -164,7 +164,8 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-// monitorStore makes a store with SG ext, TSIG key k1 and the zones given.
+// monitorStore makes a store with SG ext, TSIG key k1 and the zones given
+// (each a SOA and an NS).
 func monitorStore(t *testing.T, zones ...string) *zonedb.DB {
 	t.Helper()
 	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})

@@ -39,17 +39,7 @@ func rrs(t testing.TB, lines ...string) []zonedb.Record {
 // 192.0.2.3 with key k1), and zone example.org in it.
 func setup(t *testing.T) (*zonedb.DB, *Server) {
 	t.Helper()
-	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if _, err := db.CreateSG(zonedb.SG{Name: "ext"}, "t"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.PutTSIGKey(zonedb.TSIGKey{Name: "k1", Algorithm: "hmac-sha256", Secret: testSecret}); err != nil {
-		t.Fatal(err)
-	}
+	db := monitorStore(t)
 	if _, err := db.PutTSIGKey(zonedb.TSIGKey{Name: "k2", Algorithm: "hmac-sha256", Secret: testSecret}); err != nil {
 		t.Fatal(err)
 	}
