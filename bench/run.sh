@@ -37,7 +37,7 @@ if [ "$SIGNED" = 1 ]; then
 	t0=$(date +%s%N)
 	"$BIN" --db "$dir/dms.db" dnssec enable bench.example >/dev/null
 	t1=$(date +%s%N)
-	echo "dms dnssec enable (sign the zone): $(( (t1 - t0) / 1000000 )) ms"
+	echo "dms dnssec enable (sign the zone): $(ms "$t0" "$t1") ms"
 	"$BIN" --db "$dir/dms.db" config set xfr_allow 127.0.0.0/8 >/dev/null
 	dnsperf_do="-D"
 fi
@@ -47,13 +47,13 @@ dms_pid=$!
 pids="$pids $dms_pid"
 until dig +short +time=1 +tries=1 @127.0.0.1 -p "$dms_port" h1.bench.example A >/dev/null 2>&1; do sleep 0.01; done
 t1=$(date +%s%N)
-echo "dms: first answer $(( (t1 - t0) / 1000000 )) ms after start"
+echo "dms: first answer $(ms "$t0" "$t1") ms after start"
 if [ "$SIGNED" = 1 ]; then
 	# The peers serve dms's signed zone as it transfers it.
 	t0=$(date +%s%N)
 	dig +noall +answer +onesoa @127.0.0.1 -p "$dms_port" bench.example AXFR > "$dir/signed.zone"
 	t1=$(date +%s%N)
-	echo "AXFR of the signed zone from dms: $(( (t1 - t0) / 1000000 )) ms (dig), $(wc -l < "$dir/signed.zone") RRs"
+	echo "AXFR of the signed zone from dms: $(ms "$t0" "$t1") ms (dig), $(wc -l < "$dir/signed.zone") RRs"
 	cp "$dir/signed.zone" "$dir/bench.example.zone"
 fi
 
@@ -143,7 +143,7 @@ if [ "$SIGNED" = 1 ]; then
 		n=$(kdig @127.0.0.1 -p "$p" +noall +answer +time=60 bench.example AXFR | wc -l)
 		e=$(date +%s%N)
 		who=dms; [ "$p" = "$knot_port" ] && who=knotd
-		echo "AXFR of the signed zone from $who (kdig): $(( (e - s) / 1000000 )) ms, $n RRs"
+		echo "AXFR of the signed zone from $who (kdig): $(ms "$s" "$e") ms, $n RRs"
 	done
 fi
 

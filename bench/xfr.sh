@@ -17,7 +17,7 @@ dms_port=$(free_port)
 t0=$(date +%s%N)
 "$BIN" --db "$dir/dms.db" zone load "$dir/big.example.zone" >/dev/null
 t1=$(date +%s%N)
-echo "dms zone load: $(( (t1 - t0) / 1000000 )) ms"
+echo "dms zone load: $(ms "$t0" "$t1") ms"
 "$BIN" --db "$dir/dms.db" config set xfr_allow 127.0.0.0/8 >/dev/null
 "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --metrics-listen "" --log-level warn &
 dms_pid=$!
@@ -61,7 +61,7 @@ axfr() { # port -> seconds and records
 	s=$(date +%s%N)
 	kdig @127.0.0.1 -p "$1" +noall +answer +time=60 big.example AXFR > "$dir/axfr.out"
 	e=$(date +%s%N)
-	echo "$(( (e - s) / 1000000 )) ms, $(wc -l < "$dir/axfr.out") records"
+	echo "$(ms "$s" "$e") ms, $(wc -l < "$dir/axfr.out") records"
 }
 
 base=$(rss_kb "$dms_pid")
@@ -82,5 +82,5 @@ old=$(dig +short @127.0.0.1 -p "$dms_port" big.example SOA | awk '{print $3}')
 s=$(date +%s%N)
 kdig @127.0.0.1 -p "$dms_port" +time=10 big.example "IXFR=$old" > "$dir/ixfr.out"
 e=$(date +%s%N)
-echo "IXFR from serial $old after one added record: $(grep -o 'Received [0-9]* B' "$dir/ixfr.out" | head -1), $(grep -c 'IN' "$dir/ixfr.out") lines, $(( (e - s) / 1000000 )) ms"
+echo "IXFR from serial $old after one added record: $(grep -o 'Received [0-9]* B' "$dir/ixfr.out" | head -1), $(grep -c 'IN' "$dir/ixfr.out") lines, $(ms "$s" "$e") ms"
 grep -E '^(big|changed)' "$dir/ixfr.out" | sed 's/^/    /'
