@@ -44,6 +44,25 @@ type zoneSig struct {
 	// covers: proofs of names that do not exist, by the covering
 	// record's hash (SHA-1, 20 bytes).
 	covers map[[20]byte][]dns.RR
+	// fast: the pieces of signed NXDOMAIN answers (denial.go).
+	fast *fastDenial
+}
+
+// room says whether one more entry may be kept; when the cache is full it
+// empties every zone's proofs first (the zones' SOAs and parameters stay).
+func (c *sigCache) room() bool {
+	if c.size >= maxSigCache {
+		for _, zs := range c.zones {
+			clear(zs.proofs)
+			clear(zs.covers)
+			if zs.fast != nil {
+				clear(zs.fast.wild)
+			}
+		}
+		c.size = 0
+	}
+	c.size++
+	return true
 }
 
 func newSigCache(gen uint64) *sigCache { return &sigCache{gen: gen, zones: map[uint64]*zoneSig{}} }
@@ -80,10 +99,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			}
 		}
 	}
-	if c != nil {
-		if c.size > maxSigCache {
-			c.zones, c.size = map[uint64]*zoneSig{}, 0
-		}
+	if c != nil && c.room() {
 		c.zones[z.ID] = zs
 	}
 	return zs
@@ -112,24 +128,26 @@ func (e *Engine) zoneNSEC3(v *zonedb.View, z zonedb.ZoneHandle) (nsec3Params, bo
 // hash is the NSEC3 hash of name (RFC 5155 section 5).
 func (p nsec3Params) hash(name string) []byte {
 	// Wire name, lower-cased in place (PackDomainName keeps the case).
-	var buf [256 + 255]byte
+	var buf [256]byte
 	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
 	if err != nil {
 		return nil
 	}
-	for i := 0; i < n; i++ {
-		if c := buf[i]; c >= 'A' && c <= 'Z' {
-			buf[i] = c + 'a' - 'A'
-		}
-	}
 	// Length octets are below 64, never letters: lower-casing the whole
 	// wire form only touches label bytes.
-	sum := sha1.Sum(append(buf[:n], p.salt...))
+	lower(buf[:n])
+	sum := p.hashWire(buf[:n])
+	return sum[:]
+}
+
+// hashWire is the NSEC3 hash of a lower-case wire name.
+func (p nsec3Params) hashWire(name []byte) [20]byte {
+	var buf [256 + 255]byte
+	sum := sha1.Sum(append(append(buf[:0], name...), p.salt...))
 	for range p.iter {
 		sum = sha1.Sum(append(append(buf[:0], sum[:]...), p.salt...))
 	}
-	out := sum
-	return out[:]
+	return sum
 }
 
 // sigs returns the RRSIGs at a node that cover type t, with owner set
@@ -204,9 +222,8 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			rrs, ok := zs.covers[hk]
 			if !ok {
 				rrs = e.proofRecords(v, z, h)
-				if c, _ := v.Scratch.(*sigCache); c != nil {
+				if c, _ := v.Scratch.(*sigCache); c != nil && c.room() {
 					zs.covers[hk] = rrs
-					c.size++
 				}
 			}
 			return e.appendProof(resp, rrs)
@@ -219,9 +236,8 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			h = p.hash(name)
 		}
 		rrs = e.proofRecords(v, z, h)
-		if c, _ := v.Scratch.(*sigCache); c != nil {
+		if c, _ := v.Scratch.(*sigCache); c != nil && c.room() {
 			zs.proofs[key] = rrs
-			c.size++
 		}
 	}
 	return e.appendProof(resp, rrs)

@@ -309,6 +309,14 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 			}
 			return b
 		}
+		// A signed NXDOMAIN (random names: never cached) from the NSEC3
+		// chain and pre-packed pieces.
+		if b := s.denial(h, in, q, key[:q.qEnd-12-4], out, start); b != nil {
+			if s.opts.Observe != nil {
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: dns.RcodeNameError, Duration: time.Since(start)})
+			}
+			return b
+		}
 	}
 	var resp *dns.Msg
 	var sr *signedRequest

@@ -374,7 +374,7 @@ func nsec3Neighbours(c *bolt.Cursor, zone uint64, hash []byte) (prev, next []byt
 		}
 	}
 	// Prev: the last NSEC3 record before hash's own, wrapping.
-	if h := prevNSEC3(c, zone, hash); h != nil && !bytes.Equal(h, hash) {
+	if h, _ := prevNSEC3(c, zone, hash, 0); h != nil && !bytes.Equal(h, hash) {
 		prev = bytes.Clone(h)
 	}
 	return prev, next
@@ -440,31 +440,53 @@ func (v *View) NSEC3Match(z ZoneHandle, hash []byte) (nsec3, rrsig []byte) {
 // last one before it in hash order, wrapping to the last of the chain), or
 // nil when the zone has no NSEC3 chain.
 func (v *View) NSEC3Cover(z ZoneHandle, hash []byte) []byte {
-	return prevNSEC3(v.rrCursor(), z.ID, hash)
+	h, _ := prevNSEC3(v.rrCursor(), z.ID, hash, 0)
+	return h
 }
 
-// prevNSEC3 is the hash of the last NSEC3 record before hash in zone,
-// wrapping to the chain's last (nil when the zone has none). The result
-// points into the store.
-func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte) []byte {
+// NSEC3Find returns the NSEC3 record that matches hash, or else the one
+// that covers it: its hash and its encoded NSEC3 and RRSIG RRsets, all
+// pointing into the store; nil when the zone has no NSEC3 chain. One seek
+// answers both questions and reads the record.
+func (v *View) NSEC3Find(z ZoneHandle, hash []byte) (h, nsec3, rrsig []byte) {
+	c := v.rrCursor()
+	h, nsec3 = prevNSEC3(c, z.ID, hash, 0xffff)
+	if h == nil {
+		return nil, nil, nil
+	}
+	// The RRSIGs (type 46) sort just before the NSEC3 (type 50).
+	if k, val := c.Prev(); k != nil {
+		if id, nk, t, ok := SplitRRsetKey(k); ok && id == z.ID && t == dns.TypeRRSIG && isNSEC3Key(nk) &&
+			bytes.Equal(nk[len(nsec3Mark):len(nk)-1], h) {
+			rrsig = val
+		}
+	}
+	return h, nsec3, rrsig
+}
+
+// prevNSEC3 finds the last NSEC3 record before hash in zone (from type 0:
+// strictly before; from 0xffff: hash's own when it has one), wrapping to
+// the chain's last, and returns its hash and value (nil when the zone has
+// none), leaving c on it. The results point into the store.
+func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte, from uint16) (h, val []byte) {
 	var lb, kb [80]byte
 	lo := append(binary.BigEndian.AppendUint64(lb[:0], zone), nsec3Mark...)
-	k, _ := c.Seek(AppendNSEC3RRsetKey(kb[:0], zone, hash, 0))
+	k, _ := c.Seek(AppendNSEC3RRsetKey(kb[:0], zone, hash, from))
 	for pass := 0; pass < 2; pass++ {
 		if k == nil {
-			k, _ = c.Last()
+			k, val = c.Last()
 		} else {
-			k, _ = c.Prev()
+			k, val = c.Prev()
 		}
-		for ; k != nil && bytes.HasPrefix(k, lo); k, _ = c.Prev() {
+		for ; k != nil && bytes.HasPrefix(k, lo); k, val = c.Prev() {
 			if _, nk, t, ok := SplitRRsetKey(k); ok && t == dns.TypeNSEC3 && isNSEC3Key(nk) {
-				return nk[len(nsec3Mark) : len(nk)-1]
+				return nk[len(nsec3Mark) : len(nk)-1], val
 			}
 		}
 		// Wrap: from past the chain's end.
 		k, _ = c.Seek(append(kb[:0], append(lo, 0xff)...))
 	}
-	return nil
+	return nil, nil
 }
 
 // NSEC3Owner is the owner name of the NSEC3 record with hash in zone.

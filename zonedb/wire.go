@@ -123,3 +123,62 @@ func appendWireOwner(dst, key []byte) ([]byte, error) {
 	}
 	return dst, nil
 }
+
+// AppendWireRRs appends the published RRs of an encoded RRset in wire
+// form (class IN), each after owner, an owner name already in wire form
+// (a compression pointer, say), and returns how many it wrote.
+func AppendWireRRs(dst, owner []byte, rrtype uint16, val []byte) ([]byte, int, error) {
+	if len(val) < 6 {
+		return dst, 0, errBadValue
+	}
+	ttl := val[:4]
+	cnt := int(binary.BigEndian.Uint16(val[4:]))
+	val = val[6:]
+	n := 0
+	for range cnt {
+		if len(val) < 2 || len(val) < 2+int(val[1])+2 {
+			return dst, n, errBadValue
+		}
+		f := Flags(val[0])
+		val = val[2+int(val[1]):]
+		dl := int(binary.BigEndian.Uint16(val))
+		if len(val) < 2+dl {
+			return dst, n, errBadValue
+		}
+		if f&FlagDisable == 0 {
+			dst = append(dst, owner...)
+			dst = append(dst, byte(rrtype>>8), byte(rrtype), 0, 1)
+			dst = append(dst, ttl...)
+			dst = append(dst, val[:2+dl]...)
+			n++
+		}
+		val = val[2+dl:]
+	}
+	return dst, n, nil
+}
+
+// FirstRDATA returns the RDATA of the first published RR of an encoded
+// RRset, or nil.
+func FirstRDATA(val []byte) []byte {
+	if len(val) < 6 {
+		return nil
+	}
+	cnt := int(binary.BigEndian.Uint16(val[4:]))
+	val = val[6:]
+	for range cnt {
+		if len(val) < 2 || len(val) < 2+int(val[1])+2 {
+			return nil
+		}
+		f := Flags(val[0])
+		val = val[2+int(val[1]):]
+		dl := int(binary.BigEndian.Uint16(val))
+		if len(val) < 2+dl {
+			return nil
+		}
+		if f&FlagDisable == 0 {
+			return val[2 : 2+dl]
+		}
+		val = val[2+dl:]
+	}
+	return nil
+}
