@@ -182,21 +182,7 @@ func (s *Server) denial(h *viewHolder, in []byte, q plainQuery, name, out []byte
 
 // denial is Server.denial in a view.
 func (e *Engine) denial(v *zonedb.View, in []byte, q plainQuery, name, out []byte) []byte {
-	qn, _, err := dns.UnpackDomainName(in, 12)
-	if err != nil {
-		return nil
-	}
-	z, ok := v.FindZone(qn)
-	if !ok {
-		return nil
-	}
-	zs := e.zoneSig(v, z)
-	fd := e.fast(v, z, zs)
-	if !fd.ok || fd.apex.dname {
-		// Not NSEC3-signed, or every name below the apex redirected.
-		return nil
-	}
-	// Label offsets in name and qn; the apex is the last nz labels.
+	// Label offsets in name.
 	var offs [128]int
 	nl := 0
 	for off := 0; name[off] != 0; off += int(name[off]) + 1 {
@@ -204,20 +190,34 @@ func (e *Engine) denial(v *zonedb.View, in []byte, q plainQuery, name, out []byt
 		nl++
 	}
 	offs[nl] = len(name) - 1 // the root label
-	var lb [128]int
-	labels := splitLabels(lb[:0], qn)
-	if len(labels) != nl {
+	id, nz, ok := v.FindZoneWire(name)
+	if !ok {
 		return nil
 	}
-	suffix := func(i int) string { // the name of labels i.. of qn
-		if i == nl {
-			return "."
-		}
-		return qn[labels[i]:]
-	}
-	apexIdx := nl - dns.CountLabel(z.Origin)
+	apexIdx := nl - nz
 	if apexIdx <= 0 {
 		return nil // the apex exists
+	}
+	zs, z := e.zoneSigByID(v, id, func() string {
+		o, _, err := dns.UnpackDomainName(name, offs[apexIdx])
+		if err != nil {
+			return ""
+		}
+		return o
+	})
+	if zs == nil {
+		return nil
+	}
+	fd := e.fast(v, z, zs)
+	if !fd.ok || fd.apex.dname {
+		// Not NSEC3-signed, or every name below the apex redirected.
+		return nil
+	}
+	// suffix is the name of labels i.. of the query name, for the rare
+	// reads of the data by name.
+	suffix := func(i int) string {
+		n, _, _ := dns.UnpackDomainName(name, offs[i])
+		return n
 	}
 	// The query name must not exist: no NSEC3 matches its hash. Walking
 	// up, the closest encloser is the first ancestor whose hash matches
@@ -318,6 +318,7 @@ func (e *Engine) denial(v *zonedb.View, in []byte, q plainQuery, name, out []byt
 		b32hexLower.Encode(ob[1:33], r.hash[:])
 		owner := append(ob[:33], apex...)
 		var n1, n2 int
+		var err error
 		if out, n1, err = zonedb.AppendWireRRs(out, owner, dns.TypeNSEC3, r.nsec3); err != nil || n1 == 0 {
 			return nil
 		}

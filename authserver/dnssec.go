@@ -31,6 +31,7 @@ type sigCache struct {
 const maxSigCache = 1 << 17
 
 type zoneSig struct {
+	origin string
 	p      nsec3Params
 	signed bool // NSEC3
 	nsec   bool // signed with an NSEC chain instead
@@ -75,7 +76,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			return zs
 		}
 	}
-	zs := &zoneSig{proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
+	zs := &zoneSig{origin: z.Origin, proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
 	node := v.Node(z, z.Origin)
 	if val := node.Get(dns.TypeSOA); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
@@ -103,6 +104,21 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 		c.zones[z.ID] = zs
 	}
 	return zs
+}
+
+// zoneSigByID is zoneSig for a zone found by id; origin gives its name
+// when it is not cached yet. It returns the zone's handle with it.
+func (e *Engine) zoneSigByID(v *zonedb.View, id uint64, origin func() string) (*zoneSig, zonedb.ZoneHandle) {
+	if c, _ := v.Scratch.(*sigCache); c != nil {
+		if zs, ok := c.zones[id]; ok {
+			return zs, zonedb.ZoneHandle{ID: id, Origin: zs.origin}
+		}
+	}
+	z := zonedb.ZoneHandle{ID: id, Origin: origin()}
+	if z.Origin == "" {
+		return nil, z
+	}
+	return e.zoneSig(v, z), z
 }
 
 // proofKey names a cached proof: 'm' the NSEC3 matching name, 'w' the one

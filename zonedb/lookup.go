@@ -30,7 +30,49 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 	if err != nil {
 		return ZoneHandle{}, false
 	}
-	full := v.key
+	id, labels, ok := v.findZoneKey(v.key)
+	if !ok {
+		return ZoneHandle{}, false
+	}
+	// The origin is the last labels of qname.
+	return ZoneHandle{ID: id, Origin: suffixLabels(qname, labels)}, true
+}
+
+// FindZoneWire is FindZone for a query name in lower-case wire form
+// (uncompressed): the zone's id and how many labels its name has.
+func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
+	// The name key: labels from the root down, escaped, each ending in
+	// 0x00 (AppendNameKey).
+	var offs [maxLabels]int
+	n := 0
+	for off := 0; off < len(wire) && wire[off] != 0; off += int(wire[off]) + 1 {
+		if n == maxLabels || off+1+int(wire[off]) > len(wire) {
+			return 0, 0, false
+		}
+		offs[n] = off
+		n++
+	}
+	key := v.key[:0]
+	for i := n - 1; i >= 0; i-- {
+		for _, c := range wire[offs[i]+1 : offs[i]+1+int(wire[offs[i]])] {
+			switch c {
+			case 0:
+				key = append(key, 1, 1)
+			case 1:
+				key = append(key, 1, 2)
+			default:
+				key = append(key, c)
+			}
+		}
+		key = append(key, 0)
+	}
+	v.key = key
+	return v.findZoneKey(key)
+}
+
+// findZoneKey finds the zone for a full name key: one index Get per label,
+// longest suffix first.
+func (v *View) findZoneKey(full []byte) (id uint64, labels int, ok bool) {
 	idx := v.zoneCursor()
 	// Label ends in the key: every 0x00 ends a label (an escape's second
 	// byte is 1 or 2).
@@ -54,10 +96,9 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 		if len(val) < 9 || val[8] != 0 && !(v.catalogs && val[8] == zoneStateCatalog) {
 			continue
 		}
-		// The origin is the last j labels of qname.
-		return ZoneHandle{ID: binary.BigEndian.Uint64(val), Origin: suffixLabels(qname, j)}, true
+		return binary.BigEndian.Uint64(val), j, true
 	}
-	return ZoneHandle{}, false
+	return 0, 0, false
 }
 
 // suffixLabels returns the last n labels of name (absolute), "." for 0.
