@@ -138,6 +138,39 @@ func op(t *testing.T, kind zonedb.OpKind, line string) zonedb.RecordOp {
 	return zonedb.RecordOp{Kind: kind, Record: records(t, line)[0]}
 }
 
+// TestSigningPacksPages: signing a whole zone writes its RRSIG and NSEC3
+// records into full pages (FillPercent must still hold when the
+// transaction commits, which is when bbolt splits pages), so the store and
+// the memory mapping it stay small.
+func TestSigningPacksPages(t *testing.T) {
+	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetSigner(NewSigner())
+	text := "example.org. 3600 IN SOA ns1.example.org. host.example.org. 1 7200 900 1209600 300\nexample.org. 3600 IN NS ns1.example.org.\n"
+	for i := range 5000 {
+		text += fmt.Sprintf("h%d.example.org. 3600 IN A 192.0.2.%d\nh%d.example.org. 3600 IN AAAA 2001:db8::%x\n", i, i%256, i, i)
+	}
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", Create: &zonedb.Zone{}, Replace: true, Records: records(t, text)}}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := GenerateKey("example.org.", dns.ECDSAP256SHA256, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := []zonedb.DNSSECKey{NewStoredKey(k, "csk", "active", time.Now())}
+	params := DefaultParams()
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "example.org", SetKeys: &keys, SignAll: true,
+		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &params; return nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	if f := db.RecordFill(); f < 0.7 {
+		t.Errorf("record pages %.0f%% full after signing the zone, want at least 70%%", 100*f)
+	}
+}
+
 // TestSignedZoneVerifies: a zone signed at enable, and after each kind of
 // change, passes both validators' zone checks.
 func TestSignedZoneVerifies(t *testing.T) {

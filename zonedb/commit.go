@@ -1142,10 +1142,11 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 	}
 	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
 	if sc.Full {
-		// Signing a whole zone appends RRSIG and NSEC3 records in key
-		// order: pack pages full.
+		// Signing a whole zone adds RRSIG and NSEC3 records in key order:
+		// pack pages full. The setting must hold until the transaction
+		// commits (bbolt splits pages then); it lasts only as long as this
+		// transaction's bucket handle.
 		rrb.FillPercent = 0.9
-		defer func() { rrb.FillPercent = bolt.DefaultFillPercent }()
 	}
 	for _, ch := range changes {
 		if !SignerType(ch.rrtype) {
