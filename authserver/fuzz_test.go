@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"dms/dnssec"
 )
 
 // FuzzHandle: any packet gets no answer or an answer that unpacks, fits a
@@ -35,7 +37,14 @@ func FuzzHandle(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	db := testStore(f, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet})
+	// Random names under a signed zone: the fast denial path.
+	for _, name := range []string{"nx.den.example.", "A.b.NX.den.example.", "x.child.den.example."} {
+		f.Add(pack(f, name, dns.TypeA, func(m *dns.Msg) { m.SetEdns0(1232, true) }))
+	}
+	db := testStore(f, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet,
+		"den.example.": denialZone, "child.den.example.": childZone})
+	db.SetSigner(dnssec.NewSigner())
+	signZone(f, db, "den.example.", dnssec.DefaultParams())
 	s := NewServer(db, Options{Config: Config{NSID: "dms-1", Version: "dms"}}, nil)
 	h := &viewHolder{db: db}
 	f.Cleanup(h.release)
