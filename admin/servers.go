@@ -468,7 +468,7 @@ type ZoneSGRequest struct {
 // ZoneSetSG moves a zone to another primary SG (its apex NS follow when it
 // uses the SG's).
 func (s *Service) ZoneSetSG(ctx context.Context, c Caller, req ZoneSGRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -494,7 +494,7 @@ func (s *Service) ZoneSetSG(ctx context.Context, c Caller, req ZoneSGRequest) (*
 // ZoneAltSG sets, swaps or clears a zone's alternate SG (the old
 // dupe_zone_alt_sg, swap_zone_sg and delete_zone_alt_sg).
 func (s *Service) ZoneAltSG(ctx context.Context, c Caller, req ZoneSGRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}

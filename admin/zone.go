@@ -63,7 +63,7 @@ func cmpOr(a, b string) string {
 // ZoneCreate creates a zone with an SOA and apex NS records built from the
 // configuration (soa_* keys, zone_ttl, apex_ns).
 func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.newZoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	if zn == "" {
 		zn = ZoneNameFromFile(req.File)
 	}
-	name, err := zoneName(zn)
+	name, err := s.zoneName(zn)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ type ZoneText struct {
 
 // ZoneShow prints the zone (or one of its older instances) as zone text.
 func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*ZoneText, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +333,7 @@ type ZoneReplaceRequest struct {
 // higher serial typed into the SOA is kept); a ";!REF:" on the SOA changes
 // the zone's reference.
 func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +451,7 @@ func (s *Service) RecordDelete(ctx context.Context, c Caller, req RecordRequest)
 }
 
 func (s *Service) recordOps(ctx context.Context, c Caller, req RecordRequest, del bool) (*CommitResult, error) {
-	name, err := zoneName(req.Zone)
+	name, err := s.zoneName(req.Zone)
 	if err != nil {
 		return nil, err
 	}
@@ -491,7 +491,7 @@ type ZoneSetRequest struct {
 // ZoneSet changes zone settings (no new zone instance: records and serial
 // stay as they are).
 func (s *Service) ZoneSet(ctx context.Context, c Caller, req ZoneSetRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +528,7 @@ func (s *Service) ZoneUndelete(ctx context.Context, c Caller, req ZoneRequest) (
 }
 
 func (s *Service) setDeleted(ctx context.Context, c Caller, zone string, del bool) (*CommitResult, error) {
-	name, err := zoneName(zone)
+	name, err := s.zoneName(zone)
 	if err != nil {
 		return nil, err
 	}
@@ -550,7 +550,7 @@ func (s *Service) setDeleted(ctx context.Context, c Caller, zone string, del boo
 
 // ZoneDestroy removes a zone, its records and its history for good.
 func (s *Service) ZoneDestroy(ctx context.Context, c Caller, req ZoneRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -578,7 +578,7 @@ type SerialResult struct {
 // ZoneSerial sets the serial (only forward in RFC 1982 terms), bumps it by
 // the policy, or makes one deliberate wrap step.
 func (s *Service) ZoneSerial(ctx context.Context, c Caller, req ZoneSerialRequest) (*SerialResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -615,7 +615,7 @@ func (s *Service) ZoneSerial(ctx context.Context, c Caller, req ZoneSerialReques
 // ZoneRollback makes a new instance with the content of an older one (and a
 // higher serial).
 func (s *Service) ZoneRollback(ctx context.Context, c Caller, req ZoneRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -692,7 +692,7 @@ func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
 
 // ZoneInfo returns a zone's metadata and current instance.
 func (s *Service) ZoneInfo(ctx context.Context, c Caller, req ZoneRequest) (*ZoneInfo, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -754,7 +754,7 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 
 // ZoneHistory lists a zone's instances, newest first.
 func (s *Service) ZoneHistory(ctx context.Context, c Caller, req ZoneRequest) ([]zonedb.ZI, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -792,7 +792,7 @@ type ZoneDiffResult struct {
 
 // ZoneDiff compares two instances of a zone.
 func (s *Service) ZoneDiff(ctx context.Context, c Caller, req ZoneDiffRequest) (*ZoneDiffResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -889,7 +889,7 @@ type ZoneSetRefRequest struct {
 
 // ZoneSetRef sets the zone's reference; the reference must exist.
 func (s *Service) ZoneSetRef(ctx context.Context, c Caller, req ZoneSetRefRequest) (*CommitResult, error) {
-	name, err := zoneName(req.Name)
+	name, err := s.zoneName(req.Name)
 	if err != nil {
 		return nil, err
 	}

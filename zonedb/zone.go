@@ -260,6 +260,30 @@ func (v *View) Zones(fn func(z *Zone) bool) error {
 	return nil
 }
 
+// ZonesBelow calls fn for every zone whose name is below parent (not
+// parent itself), in canonical order, until fn returns false: one prefix
+// scan of the name index.
+func (v *View) ZonesBelow(parent string, fn func(z *Zone) bool) error {
+	prefix, err := AppendNameKey(nil, parent, "")
+	if err != nil {
+		return err
+	}
+	c := v.tx.Bucket(bucketZoneNames).Cursor()
+	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
+		if len(k) == len(prefix)+1 {
+			continue // parent's own key
+		}
+		z, err := getZone(v.tx, u64(val[:8]), true)
+		if err != nil {
+			return err
+		}
+		if !fn(z) {
+			break
+		}
+	}
+	return nil
+}
+
 // NumZones is the number of zones in the store (deleted ones included).
 func (v *View) NumZones() int { return v.tx.Bucket(bucketZoneNames).Stats().KeyN }
 
