@@ -27,6 +27,7 @@ const (
 	CodeInternal   = "internal"
 	CodeUnknownOp  = "unknown_op"
 	CodeNotRunning = "not_running"
+	CodeForbidden  = "forbidden"
 )
 
 // Error is what an admin operation returns to the CLI, the control socket
@@ -78,6 +79,12 @@ func AsError(err error) *Error {
 	case errors.Is(err, zonedb.ErrZINotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list the zone's instances with: dms zone history ZONE"
+	case errors.Is(err, ErrForbidden):
+		e.Code = CodeForbidden
+		e.Message = trimPrefix(e.Message, ErrForbidden.Error()+": ")
+	case errors.Is(err, zonedb.ErrSectagNotFound):
+		e.Code = CodeNotFound
+		e.Hint = "list sectags with: dms sectag ls"
 	case errors.Is(err, zonedb.ErrRefNotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list references with: dms ref ls"
@@ -91,9 +98,9 @@ func AsError(err error) *Error {
 		e.Code = CodeNotFound
 		e.Hint = "list TSIG keys with: dms tsig ls"
 	case errors.Is(err, zonedb.ErrZoneExists), errors.Is(err, zonedb.ErrRefExists), errors.Is(err, zonedb.ErrSGExists),
-		errors.Is(err, zonedb.ErrServerExists), errors.Is(err, zonedb.ErrKeyExists):
+		errors.Is(err, zonedb.ErrServerExists), errors.Is(err, zonedb.ErrKeyExists), errors.Is(err, zonedb.ErrSectagExists):
 		e.Code = CodeExists
-	case errors.Is(err, zonedb.ErrRefInUse), errors.Is(err, zonedb.ErrSGInUse), errors.Is(err, zonedb.ErrKeyInUse):
+	case errors.Is(err, zonedb.ErrRefInUse), errors.Is(err, zonedb.ErrSGInUse), errors.Is(err, zonedb.ErrKeyInUse), errors.Is(err, zonedb.ErrSectagInUse):
 		e.Code = CodeInUse
 	case errors.Is(err, zonedb.ErrSerial):
 		e.Code = CodeSerial

@@ -85,6 +85,12 @@ var ops = map[string]opFunc{
 	"dnssec.rollover": op((*Service).DNSSECRollover),
 	"dnssec.ds_seen":  op((*Service).DNSSECDSSeen),
 
+	"sectag.create":      op((*Service).SectagCreate),
+	"sectag.delete":      op((*Service).SectagDelete),
+	"sectag.list":        op((*Service).SectagList),
+	"zone.sectag_list":   op((*Service).ZoneSectagList),
+	"zone.sectag_change": op((*Service).ZoneSectagChange),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }

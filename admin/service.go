@@ -31,7 +31,7 @@ func (c Caller) ChangeBy() string {
 }
 
 // SectagAdmin is the sectag of the CLI and of administrative panels.
-const SectagAdmin = "Admin"
+const SectagAdmin = zonedb.SectagAdmin
 
 // LocalCaller is the caller for a command run by this process's user.
 func LocalCaller() Caller {

@@ -42,8 +42,10 @@ func boolOr(p *bool, def bool) bool {
 	return def
 }
 
-func (s *Service) newZoneMeta(cfg Config, sg string, inc, lock, sec, nsec3, apexNS *bool) *zonedb.Zone {
+func (s *Service) newZoneMeta(c Caller, cfg Config, sg string, inc, lock, sec, nsec3, apexNS *bool) *zonedb.Zone {
 	return &zonedb.Zone{
+		// A zone carries its creator's sectag.
+		Sectags:    []string{cmpOr(c.Sectag, SectagAdmin)},
 		SG:         cmpOr(sg, cfg["default_sg"]),
 		IncUpdates: boolOr(inc, cfg.Bool("inc_updates")),
 		EditLock:   boolOr(lock, cfg.Bool("edit_lock")),
@@ -71,7 +73,7 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
-	meta := s.newZoneMeta(cfg, req.SG, req.IncUpdates, req.EditLock, req.DNSSEC, req.NSEC3, req.UseApexNS)
+	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, req.EditLock, req.DNSSEC, req.NSEC3, req.UseApexNS)
 	// The zone's SG may give the SOA MNAME and, with use_apex_ns, the apex
 	// NS (zonedb.Commit writes the SG's NS over the config's).
 	needed := []string{"soa_mname", "soa_rname", "apex_ns"}
@@ -176,7 +178,7 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	if r := soaRef(recs); r != "" {
 		ref = r
 	}
-	meta := s.newZoneMeta(cfg, req.SG, req.IncUpdates, nil, nil, nil, nil)
+	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, nil, nil, nil, nil)
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{
 		Zone: name, Create: meta, Ref: ref, Replace: true, Records: recs, Serial: zonedb.SerialKeep,
 	})

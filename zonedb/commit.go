@@ -234,6 +234,9 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		if err := checkZoneSGs(tx, z); err != nil {
 			return res, err
 		}
+		if err := checkZoneSectags(tx, z); err != nil {
+			return res, err
+		}
 		res.Created = true
 	case idx == nil:
 		return res, fmt.Errorf("%w: %s", ErrZoneNotFound, name)
@@ -282,6 +285,9 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 			return res, err
 		}
 		if err := checkZoneSGs(tx, z); err != nil {
+			return res, err
+		}
+		if err := checkZoneSectags(tx, z); err != nil {
 			return res, err
 		}
 	}

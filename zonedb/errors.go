@@ -32,6 +32,12 @@ var (
 	ErrRefExists = errors.New("reference already exists")
 	// ErrRefInUse: zones still use the reference.
 	ErrRefInUse = errors.New("reference is in use")
+	// ErrSectagNotFound: no sectag by that name.
+	ErrSectagNotFound = errors.New("sectag not found")
+	// ErrSectagExists: a sectag by that name (case-insensitively) exists.
+	ErrSectagExists = errors.New("sectag already exists")
+	// ErrSectagInUse: zones still carry the sectag.
+	ErrSectagInUse = errors.New("sectag is in use")
 	// ErrSGNotFound: no server group by that name.
 	ErrSGNotFound = errors.New("server group not found")
 	// ErrSerial: a serial change that RFC 1982 or the policy forbids.

@@ -23,12 +23,14 @@ var (
 	bucketTSIG      = []byte("tsig")
 	// bucketDNSSECKeys: zone id (8) | key id (8) -> DNSSECKey as JSON.
 	bucketDNSSECKeys = []byte("dkey")
+	// bucketSectags: lower-case name -> Sectag as JSON.
+	bucketSectags = []byte("sectag")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
-	bucketServers, bucketTSIG, bucketDNSSECKeys,
+	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags,
 }
 
 var (

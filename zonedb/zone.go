@@ -21,6 +21,8 @@ type Zone struct {
 	Ref   string `json:"-"`
 	SG    string `json:"sg,omitempty"`
 	AltSG string `json:"alt_sg,omitempty"`
+	// Sectags are the zone's security tags (Admin is implied).
+	Sectags []string `json:"sectags,omitempty"`
 	// CatalogOf is set on a catalog zone: the server group it lists.
 	CatalogOf string `json:"catalog_of,omitempty"`
 

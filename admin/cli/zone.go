@@ -29,7 +29,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
-		newCmdZoneSetSG(f), newCmdZoneAltSG(f),
+		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f),
 	)
 	return cmd
 }

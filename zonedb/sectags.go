@@ -1,0 +1,144 @@
+package zonedb
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Security tags (sectags) decide what a control-panel login may see and
+// change, and what auto-PTR may do for whoever commits. A zone carries a
+// list of them; the Admin sectag is implied everywhere and always exists.
+
+// SectagAdmin is the sectag of the CLI and of administrative panels.
+const SectagAdmin = "Admin"
+
+// Sectag is a security tag.
+type Sectag struct {
+	Name  string    `json:"name"`
+	CTime time.Time `json:"ctime"`
+}
+
+func sectagKey(name string) []byte { return []byte(strings.ToLower(name)) }
+
+// ValidSectag reports whether s can name a sectag: letters, digits and
+// -_.@, starting with a letter or digit (the reference syntax).
+func ValidSectag(s string) bool { return ValidReference(s) && len(s) <= 64 }
+
+func getSectag(tx *bolt.Tx, name string) (*Sectag, error) {
+	if strings.EqualFold(name, SectagAdmin) {
+		return &Sectag{Name: SectagAdmin}, nil
+	}
+	val := tx.Bucket(bucketSectags).Get(sectagKey(name))
+	if val == nil {
+		return nil, fmt.Errorf("%w: %s", ErrSectagNotFound, name)
+	}
+	t := new(Sectag)
+	if err := json.Unmarshal(val, t); err != nil {
+		return nil, fmt.Errorf("sectag %s: corrupt: %w", name, err)
+	}
+	return t, nil
+}
+
+// Sectag returns the sectag called name (case-insensitive).
+func (v *View) Sectag(name string) (*Sectag, error) { return getSectag(v.tx, name) }
+
+// Sectags returns every sectag in name order (Admin first), with the
+// number of zones carrying each.
+func (v *View) Sectags() ([]Sectag, map[string]int, error) {
+	out := []Sectag{{Name: SectagAdmin}}
+	err := v.tx.Bucket(bucketSectags).ForEach(func(k, val []byte) error {
+		var t Sectag
+		if err := json.Unmarshal(val, &t); err != nil {
+			return fmt.Errorf("sectag %s: corrupt: %w", k, err)
+		}
+		out = append(out, t)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	counts := map[string]int{}
+	err = v.Zones(func(z *Zone) bool {
+		for _, t := range z.Sectags {
+			counts[strings.ToLower(t)]++
+		}
+		return true
+	})
+	return out, counts, err
+}
+
+// CreateSectag adds a sectag.
+func (db *DB) CreateSectag(name string) (*Sectag, error) {
+	if !ValidSectag(name) {
+		return nil, fmt.Errorf("%w: %q is not a valid sectag (up to 64 letters, digits and -_.@, starting with a letter or digit)", ErrBadInput, name)
+	}
+	t := &Sectag{Name: name, CTime: db.now().UTC()}
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		if _, err := getSectag(tx, name); err == nil {
+			return fmt.Errorf("%w: %s", ErrSectagExists, name)
+		}
+		val, _ := json.Marshal(t)
+		return tx.Bucket(bucketSectags).Put(sectagKey(name), val)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// DeleteSectag deletes a sectag no zone carries (never Admin).
+func (db *DB) DeleteSectag(name string) error {
+	if strings.EqualFold(name, SectagAdmin) {
+		return fmt.Errorf("%w: the Admin sectag is built in and cannot be deleted", ErrBadInput)
+	}
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		t, err := getSectag(tx, name)
+		if err != nil {
+			return err
+		}
+		var users []string
+		if err := (&View{tx: tx}).Zones(func(z *Zone) bool {
+			if hasSectag(z.Sectags, t.Name) {
+				users = append(users, z.Name)
+			}
+			return true
+		}); err != nil {
+			return err
+		}
+		if len(users) > 0 {
+			return fmt.Errorf("%w: %s is on %d zone(s) (%s); take it off them with dms zone sectag delete first",
+				ErrSectagInUse, t.Name, len(users), strings.Join(users[:min(len(users), 5)], ", "))
+		}
+		return tx.Bucket(bucketSectags).Delete(sectagKey(name))
+	})
+}
+
+func hasSectag(tags []string, name string) bool {
+	return slices.ContainsFunc(tags, func(t string) bool { return strings.EqualFold(t, name) })
+}
+
+// HasSectag reports whether the zone carries sectag name.
+func (z *Zone) HasSectag(name string) bool { return hasSectag(z.Sectags, name) }
+
+// checkZoneSectags makes a zone's sectags exist, spelled as created, each
+// once, in order.
+func checkZoneSectags(tx *bolt.Tx, z *Zone) error {
+	var out []string
+	for _, name := range z.Sectags {
+		t, err := getSectag(tx, name)
+		if err != nil {
+			return fmt.Errorf("%w (create it with dms sectag create %s)", err, name)
+		}
+		if !hasSectag(out, t.Name) {
+			out = append(out, t.Name)
+		}
+	}
+	slices.Sort(out)
+	z.Sectags = out
+	return nil
+}
