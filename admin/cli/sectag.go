@@ -39,7 +39,7 @@ in and sees everything. A zone gets its creator's sectag.`,
 		&cobra.Command{
 			Use: "ls", Aliases: []string{"list"}, Short: "List sectags and how many zones carry each",
 			Example: "  dms sectag ls",
-			Args: exactArgs(0, "no arguments"),
+			Args:    exactArgs(0, "no arguments"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return run(cmd.Context(), f, false, "sectag.list", struct{}{}, func(w io.Writer, res *[]admin.SectagInfo) {
 					tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
@@ -81,7 +81,7 @@ func newCmdZoneSectag(f *Factory) *cobra.Command {
 		&cobra.Command{
 			Use: "ls ZONE", Aliases: []string{"list"}, Short: "Show the sectags of a zone",
 			Example: "  dms zone sectag ls example.org\n  dms zone sectag ls 192.0.2.1",
-			Args: exactArgs(1, "one zone"),
+			Args:    exactArgs(1, "one zone"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return run(cmd.Context(), f, false, "zone.sectag_list", admin.ZoneSectagRequest{Name: args[0]},
 					func(w io.Writer, res *admin.ZoneSectags) { printZoneSectags(w, res) })
