@@ -18,7 +18,7 @@ var ErrForbidden = errors.New("forbidden")
 
 // adminOnly refuses callers without the Admin sectag.
 func adminOnly(c Caller, what string) error {
-	if c.Sectag == "" || strings.EqualFold(c.Sectag, SectagAdmin) {
+	if c.IsAdmin() {
 		return nil
 	}
 	return fmt.Errorf("%w: only the Admin sectag may %s (the caller has %s)", ErrForbidden, what, c.Sectag)

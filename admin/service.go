@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/user"
+	"strings"
 	"time"
 
 	"dms/dnssec"
@@ -23,6 +24,30 @@ type Caller struct {
 	User   string `json:"user"`
 	Host   string `json:"host"`
 	Sectag string `json:"sectag"`
+	// Role is admin, helpdesk or customer (a panel login's); empty: admin
+	// for the Admin sectag, customer for any other.
+	Role string `json:"role,omitempty"`
+}
+
+// Roles of callers.
+const (
+	RoleAdmin    = "admin"
+	RoleHelpdesk = "helpdesk"
+	RoleCustomer = "customer"
+)
+
+// IsAdmin says whether the caller has the Admin sectag.
+func (c Caller) IsAdmin() bool { return c.Sectag == "" || strings.EqualFold(c.Sectag, SectagAdmin) }
+
+// role is the caller's effective role.
+func (c Caller) role() string {
+	switch {
+	case c.Role != "":
+		return c.Role
+	case c.IsAdmin():
+		return RoleAdmin
+	}
+	return RoleCustomer
 }
 
 // ChangeBy formats the caller the way zone instances record it.
@@ -71,6 +96,8 @@ func New(db *zonedb.DB, log *slog.Logger) *Service {
 	// signed zones are always signed at commit.
 	signer := dnssec.NewSigner()
 	db.SetSigner(signer)
+	// Auto-PTR runs inside every commit too.
+	db.SetReverser(autoPTR{})
 	return &Service{db: db, log: log.With("component", "admin"), signer: signer}
 }
 
@@ -87,6 +114,9 @@ func (s *Service) commit(ctx context.Context, c Caller, zcs ...zonedb.ZoneChange
 		if err := signNewZone(&zcs[i]); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkFlagPrivileges(c, zcs); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs})

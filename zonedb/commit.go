@@ -102,6 +102,9 @@ type ZoneChange struct {
 	catalog bool
 	// signer is the store's Signer (set by Commit).
 	signer Signer
+	// reverser is the store's Reverser (set by Commit for the change set's
+	// own zones, not for the reverse changes it makes).
+	reverser Reverser
 }
 
 // ChangeSet is one atomic commit: every zone change lands, or none does.
@@ -123,9 +126,16 @@ type ZoneCommit struct {
 	Created   bool     `json:"created,omitempty"`
 	Destroyed bool     `json:"destroyed,omitempty"`
 	Warnings  Problems `json:"warnings,omitempty"`
+	// Reverse is what auto-PTR did or refused for the zone's address
+	// records (the reverse zones' own results follow in the list).
+	Reverse []ReverseResult `json:"reverse,omitempty"`
 
 	// cat are the catalog membership changes the commit caused.
 	cat []catalogChange
+	// added and removed are the commit's address records, for auto-PTR;
+	// rev the reverse-zone changes it returned.
+	added, removed []AddrRecord
+	rev            []ZoneChange
 }
 
 // CheckError is returned when semantic checks block a commit.
@@ -164,12 +174,24 @@ func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 		var cat []catalogChange
 		for i := range cs.Zones {
 			cs.Zones[i].signer = db.signer
+			cs.Zones[i].reverser = db.reverser
 			res, err := commitZone(tx, cs.ChangeBy, &cs.Zones[i], now)
 			if err != nil {
 				return nil, err
 			}
 			results = append(results, res)
 			cat = append(cat, res.cat...)
+			// Auto-PTR: the reverse zones change in the same transaction,
+			// each with an instance of its own.
+			for j := range res.rev {
+				rc := &res.rev[j]
+				rc.signer = db.signer
+				rr, err := commitZone(tx, cs.ChangeBy, rc, now)
+				if err != nil {
+					return nil, fmt.Errorf("auto-PTR in %s: %w", rc.Zone, err)
+				}
+				results = append(results, rr)
+			}
 		}
 		if len(cat) > 0 {
 			more, err := applyCatalogChanges(tx, cs.ChangeBy, cat, now)
@@ -339,6 +361,9 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		return res, err
 	}
 	res.cat = membershipChanges(before, z)
+	if err := runReverser(tx, zc.reverser, changeBy, z, res.added, res.removed, &res); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
@@ -577,6 +602,17 @@ func commitNewZone(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, now ti
 		return err
 	}
 	soa.Serial = serial
+	if zc.reverser != nil {
+		// Every address record of a new zone is new; FORCEREV acts once,
+		// so the stored records do not keep it.
+		res.added = addrRecords(nil, zc.Records)
+		if slices.ContainsFunc(zc.Records, func(r Record) bool { return r.Flags&FlagForceRev != 0 }) {
+			zc.Records = slices.Clone(zc.Records)
+			for j := range zc.Records {
+				zc.Records[j].Flags &^= FlagForceRev
+			}
+		}
+	}
 	// Swap in the SOA with its serial for the write, and back.
 	orig := zc.Records[i].RR
 	zc.Records[i].RR = soa
@@ -731,6 +767,11 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 			err = rrb.Put(ch.key, ch.new)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	if zc.reverser != nil {
+		if res.added, res.removed, err = reverseInput(rrb, z, zc, changes); err != nil {
 			return err
 		}
 	}

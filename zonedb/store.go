@@ -33,6 +33,8 @@ type DB struct {
 
 	// signer signs signed zones' commits (SetSigner).
 	signer Signer
+	// reverser works out auto-PTR changes (SetReverser).
+	reverser Reverser
 }
 
 // Options tune Open.

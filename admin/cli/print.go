@@ -34,6 +34,20 @@ func printCommits(w io.Writer, res *admin.CommitResult) {
 		for _, p := range c.Warnings {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
+		for _, r := range c.Reverse {
+			if r.Address == "" { // a summary
+				fmt.Fprintf(w, "  auto-PTR %s: %s\n", r.Action, r.Reason)
+				continue
+			}
+			fmt.Fprintf(w, "  auto-PTR %s: %s %s -> %s", r.Action, r.Address, r.PTR, r.Name)
+			if r.Zone != "" {
+				fmt.Fprintf(w, " (zone %s)", r.Zone)
+			}
+			if r.Reason != "" {
+				fmt.Fprintf(w, ": %s", r.Reason)
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }
 
