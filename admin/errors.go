@@ -82,6 +82,9 @@ func AsError(err error) *Error {
 	case errors.Is(err, ErrForbidden):
 		e.Code = CodeForbidden
 		e.Message = trimPrefix(e.Message, ErrForbidden.Error()+": ")
+	case errors.Is(err, zonedb.ErrEventNotFound):
+		e.Code = CodeNotFound
+		e.Hint = "list events with: dms events"
 	case errors.Is(err, zonedb.ErrSectagNotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list sectags with: dms sectag ls"

@@ -91,6 +91,9 @@ var ops = map[string]opFunc{
 	"zone.sectag_list":   op((*Service).ZoneSectagList),
 	"zone.sectag_change": op((*Service).ZoneSectagChange),
 
+	"event.list": op((*Service).EventList),
+	"event.show": op((*Service).EventShow),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }

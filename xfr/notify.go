@@ -409,6 +409,13 @@ func (n *Notifier) send(ctx context.Context, j *notifyJob, version int) {
 		n.log.Debug("NOTIFY unanswered, will retry", "zone", zone, "server", server, "addr", addr.String(), "attempt", attempt, "err", err)
 	default:
 		n.log.Warn("NOTIFY failed", "zone", zone, "server", server, "addr", addr.String(), "serial", serial, "attempts", attempt, "result", string(ev.Result), "err", err)
+		msg := fmt.Sprintf("NOTIFY of serial %d to %s failed after %d attempt(s): %s", serial, addr, attempt, ev.Result)
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		if lerr := n.db.AddEvent(zonedb.LogEvent{Kind: zonedb.EventNotify, Zone: zone, Server: server, Failed: true, Message: msg}); lerr != nil {
+			n.log.Error("event log", "err", lerr)
+		}
 	}
 	if n.opts.OnResult != nil {
 		n.opts.OnResult(ev)

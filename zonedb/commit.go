@@ -200,6 +200,9 @@ func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 			}
 			results = append(results, more...)
 		}
+		if err := commitEvents(tx, cs.ChangeBy, results, now); err != nil {
+			return nil, err
+		}
 		return results, nil
 	})
 }
@@ -320,8 +323,18 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		return res, fmt.Errorf("%w: a new zone needs its records (Replace)", ErrBadInput)
 	}
 	if zc.SetKeys != nil {
-		if _, err := setZoneKeys(tx, z.ID, *zc.SetKeys); err != nil {
+		old, err := zoneKeys(tx, z.ID)
+		if err != nil {
 			return res, err
+		}
+		keys, err := setZoneKeys(tx, z.ID, *zc.SetKeys)
+		if err != nil {
+			return res, err
+		}
+		if msg := keyChanges(old, keys); msg != "" {
+			if err := addEvent(tx, LogEvent{Time: now, Kind: EventDNSSEC, Zone: name, By: changeBy, Message: msg}); err != nil {
+				return res, err
+			}
 		}
 	}
 	unsign := before != nil && before.DNSSEC && !z.DNSSEC

@@ -38,6 +38,8 @@ var (
 	ErrSectagExists = errors.New("sectag already exists")
 	// ErrSectagInUse: zones still carry the sectag.
 	ErrSectagInUse = errors.New("sectag is in use")
+	// ErrEventNotFound: no event by that id.
+	ErrEventNotFound = errors.New("event not found")
 	// ErrSGNotFound: no server group by that name.
 	ErrSGNotFound = errors.New("server group not found")
 	// ErrSerial: a serial change that RFC 1982 or the policy forbids.

@@ -25,12 +25,14 @@ var (
 	bucketDNSSECKeys = []byte("dkey")
 	// bucketSectags: lower-case name -> Sectag as JSON.
 	bucketSectags = []byte("sectag")
+	// bucketEvents: id (8) -> Event as JSON.
+	bucketEvents = []byte("event")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
-	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags,
+	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags, bucketEvents,
 }
 
 var (

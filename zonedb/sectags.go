@@ -33,7 +33,10 @@ func getSectag(tx *bolt.Tx, name string) (*Sectag, error) {
 	if strings.EqualFold(name, SectagAdmin) {
 		return &Sectag{Name: SectagAdmin}, nil
 	}
-	val := tx.Bucket(bucketSectags).Get(sectagKey(name))
+	var val []byte
+	if b := tx.Bucket(bucketSectags); b != nil { // nil: an older store opened read-only
+		val = b.Get(sectagKey(name))
+	}
 	if val == nil {
 		return nil, fmt.Errorf("%w: %s", ErrSectagNotFound, name)
 	}
@@ -51,7 +54,11 @@ func (v *View) Sectag(name string) (*Sectag, error) { return getSectag(v.tx, nam
 // number of zones carrying each.
 func (v *View) Sectags() ([]Sectag, map[string]int, error) {
 	out := []Sectag{{Name: SectagAdmin}}
-	err := v.tx.Bucket(bucketSectags).ForEach(func(k, val []byte) error {
+	b := v.tx.Bucket(bucketSectags)
+	if b == nil { // an older store opened read-only
+		return out, map[string]int{}, nil
+	}
+	err := b.ForEach(func(k, val []byte) error {
 		var t Sectag
 		if err := json.Unmarshal(val, &t); err != nil {
 			return fmt.Errorf("sectag %s: corrupt: %w", k, err)
