@@ -91,6 +91,7 @@ var ops = map[string]opFunc{
 	"zone.sectag_list":   op((*Service).ZoneSectagList),
 	"zone.sectag_change": op((*Service).ZoneSectagChange),
 
+	"vacuum":     op((*Service).Vacuum),
 	"event.list": op((*Service).EventList),
 	"event.show": op((*Service).EventShow),
 

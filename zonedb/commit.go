@@ -527,7 +527,7 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 
 func destroyZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
 	p := be64(z.ID)
-	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff} {
+	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys} {
 		if err := deletePrefix(tx.Bucket(b), p); err != nil {
 			return err
 		}

@@ -175,23 +175,9 @@ func commitEvents(tx *bolt.Tx, changeBy string, results []ZoneCommit, now time.T
 func (db *DB) VacuumEvents(before time.Time, dryRun bool) (int, error) {
 	n := 0
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketEvents).Cursor()
-		for k, val := c.First(); k != nil; {
-			var e LogEvent
-			if json.Unmarshal(val, &e) == nil && !e.Time.Before(before) {
-				break // ids grow with time
-			}
-			n++
-			if dryRun {
-				k, val = c.Next()
-				continue
-			}
-			if err := c.Delete(); err != nil {
-				return err
-			}
-			k, val = c.First()
-		}
-		return nil
+		var err error
+		n, err = vacuumEvents(tx, before, dryRun)
+		return err
 	})
 	return n, err
 }

@@ -141,6 +141,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		}
 		go monitor.Run(ctx)
 		go resigner.Run(ctx)
+		go svc.VacuumDaily(ctx, log)
 		notifier.Run(ctx)
 	}()
 	svc.SetLive(&admin.Live{Started: time.Now(), DNS: srv.Addrs(), Metrics: metricsAddr, Notifier: notifier, Monitor: monitor})

@@ -1,0 +1,75 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"dms/zonedb"
+)
+
+// VacuumRequest says what to age: zis, zones, events or all (empty: all).
+type VacuumRequest struct {
+	What   string `json:"what,omitempty"`
+	DryRun bool   `json:"dry_run,omitempty"`
+}
+
+// days reads a config key in days (a float) as a duration.
+func (c Config) days(key string) time.Duration {
+	f, _ := strconv.ParseFloat(c[key], 64)
+	return time.Duration(f * float64(24*time.Hour))
+}
+
+// Vacuum ages zone instances, deleted zones and the event log with the
+// config's ages (zi_max_age, zi_max_num, zone_del_age, zone_del_pare_age,
+// event_max_age). The server runs it daily.
+func (s *Service) Vacuum(ctx context.Context, c Caller, req VacuumRequest) (*zonedb.VacuumResult, error) {
+	if err := adminOnly(c, "vacuum the store"); err != nil {
+		return nil, err
+	}
+	var cfg Config
+	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
+		return nil, err
+	}
+	o := zonedb.VacuumOptions{
+		ZIMaxAge: cfg.days("zi_max_age"), ZIMaxNum: cfg.Int("zi_max_num"),
+		ZoneDelAge: cfg.days("zone_del_age"), ZoneDelPareAge: cfg.days("zone_del_pare_age"),
+		EventMaxAge: cfg.days("event_max_age"), DryRun: req.DryRun,
+	}
+	switch req.What {
+	case "", "all":
+		o.ZIs, o.Zones, o.Events = true, true, true
+	case "zis":
+		o.ZIs = true
+	case "zones":
+		o.Zones = true
+	case "events":
+		o.Events = true
+	default:
+		return nil, usagef("vacuum what? %q: zis, zones, events or all", req.What)
+	}
+	return s.db.Vacuum(o)
+}
+
+// VacuumDaily runs vacuum all once a day until ctx ends (the first an
+// hour after start, so a restart loop does not vacuum over and over).
+func (s *Service) VacuumDaily(ctx context.Context, log *slog.Logger) {
+	wait := time.Hour
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = 24 * time.Hour
+		res, err := s.Vacuum(ctx, LocalCaller(), VacuumRequest{What: "all"})
+		if err != nil {
+			log.Error("daily vacuum", "err", err)
+			continue
+		}
+		log.Info("daily vacuum", "zis", res.ZIs, "pared_zis", res.PareZIs, "destroyed_zones", len(res.Destroyed), "events", res.Events)
+	}
+}
