@@ -41,6 +41,7 @@ var configKeys = []ConfigKey{
 	{"dnssec_retire_safety", "1d", "ttl", "added before a retired key leaves; must cover the zone's longest TTL"},
 	{"dnssec_zsk_lifetime", "90d", "ttl", "ZSKs roll by pre-publication this often (0: never)"},
 	{"edit_lock", "false", "bool", "new zones lock while someone edits them"},
+	{"edit_lock_timeout", "30m", "ttl", "an edit lock not released by then is broken (a failed edit in the event log)"},
 	{"event_max_age", "120", "float", "days to keep events"},
 	{"inc_updates", "false", "bool", "new zones take incremental updates (auto-PTR, dynamic DNS)"},
 	{"notify_source", "", "ips", "local addresses NOTIFY is sent from, one IPv4 and one IPv6 (secondaries accept NOTIFY only from their primaries)"},

@@ -28,6 +28,7 @@ const (
 	CodeUnknownOp  = "unknown_op"
 	CodeNotRunning = "not_running"
 	CodeForbidden  = "forbidden"
+	CodeLocked     = "locked"
 )
 
 // Error is what an admin operation returns to the CLI, the control socket
@@ -79,6 +80,9 @@ func AsError(err error) *Error {
 	case errors.Is(err, zonedb.ErrZINotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list the zone's instances with: dms zone history ZONE"
+	case errors.Is(err, ErrZoneLocked):
+		e.Code = CodeLocked
+		e.Message = trimPrefix(e.Message, ErrZoneLocked.Error()+": ")
 	case errors.Is(err, ErrForbidden):
 		e.Code = CodeForbidden
 		e.Message = trimPrefix(e.Message, ErrForbidden.Error()+": ")

@@ -91,9 +91,11 @@ var ops = map[string]opFunc{
 	"zone.sectag_list":   op((*Service).ZoneSectagList),
 	"zone.sectag_change": op((*Service).ZoneSectagChange),
 
-	"vacuum":     op((*Service).Vacuum),
-	"event.list": op((*Service).EventList),
-	"event.show": op((*Service).EventShow),
+	"vacuum":      op((*Service).Vacuum),
+	"zone.lock":   op((*Service).ZoneLockTake),
+	"zone.unlock": op((*Service).ZoneUnlock),
+	"event.list":  op((*Service).EventList),
+	"event.show":  op((*Service).EventShow),
 
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),

@@ -107,6 +107,14 @@ func (s *Service) DB() *zonedb.DB { return s.db }
 func (s *Service) config(v *zonedb.View) Config { return effectiveConfig(v.Config()) }
 
 func (s *Service) commit(ctx context.Context, c Caller, zcs ...zonedb.ZoneChange) ([]zonedb.ZoneCommit, error) {
+	return s.commitLocked(ctx, c, "", "", zcs...)
+}
+
+// commitLocked is commit for an edit that holds lockZone's edit lock
+// with lockToken (the commit releases it).
+func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToken string, zcs ...zonedb.ZoneChange) ([]zonedb.ZoneCommit, error) {
+	after := s.guardLocks(zcs, lockZone, lockToken)
+	defer after()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

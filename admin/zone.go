@@ -329,6 +329,9 @@ type ZoneReplaceRequest struct {
 	File     string `json:"file,omitempty"`
 	Text     string `json:"text"`
 	ExpectZI uint64 `json:"expect_zi,omitempty"`
+	// LockToken is the edit lock held on a zone with edit_lock (see
+	// ZoneLockTake); the commit releases it.
+	LockToken string `json:"lock_token,omitempty"`
 }
 
 // ZoneReplace commits new zone text. The serial follows the policy (a
@@ -363,7 +366,7 @@ func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequ
 	if r := soaRef(recs); r != "" && r != curRef {
 		zc.Ref, zc.SetRef = r, true
 	}
-	res, err := s.commit(ctx, c, zc)
+	res, err := s.commitLocked(ctx, c, name, req.LockToken, zc)
 	if err != nil {
 		return nil, err
 	}
@@ -672,6 +675,8 @@ type ZoneInfo struct {
 	RRsets     int        `json:"rrsets"`
 	ZIs        int        `json:"zi_count"`
 	Current    *zonedb.ZI `json:"current_zi,omitempty"`
+	LockedBy   string     `json:"locked_by,omitempty"`
+	LockedAt   *time.Time `json:"locked_at,omitempty"`
 }
 
 func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
@@ -679,6 +684,7 @@ func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
 		Name: z.Name, ID: z.ID, State: z.State(), Reference: z.Ref, SG: z.SG, AltSG: z.AltSG,
 		IncUpdates: z.IncUpdates, EditLock: z.EditLock, DNSSEC: z.DNSSEC, NSEC3: z.NSEC3, UseApexNS: z.UseApexNS,
 		Serial: z.Serial, ZI: z.ZI, CTime: z.CTime, MTime: z.MTime, DeletedAt: z.DeletedAt,
+		LockedBy: z.LockedBy, LockedAt: z.LockedAt,
 	}
 	if full {
 		zi.RRsets = v.NumRRsets(z)

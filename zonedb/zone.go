@@ -43,6 +43,12 @@ type Zone struct {
 	StaleSigs int  `json:"stale_sigs,omitempty"`
 	UseApexNS bool `json:"use_apex_ns,omitempty"`
 
+	// The edit lock (zones with EditLock): who holds it, since when, and
+	// the token that releases it with a commit or an abort.
+	LockToken string     `json:"lock_token,omitempty"`
+	LockedBy  string     `json:"locked_by,omitempty"`
+	LockedAt  *time.Time `json:"locked_at,omitempty"`
+
 	CTime time.Time `json:"ctime"`
 	MTime time.Time `json:"mtime"`
 	// ZI is the current (published) zone instance; Serial its SOA serial.

@@ -437,3 +437,45 @@ func TestDNSSECBadInput(t *testing.T) {
 		t.Errorf("after disable the zone has %s RRsets, %s before it was signed: signer records left", got, unsigned)
 	}
 }
+
+// TestEditLockWhileEditing: with edit_lock on, dms zone edit locks the
+// zone while the editor runs; another admin's change meanwhile is refused
+// with who holds the lock; the edit's commit releases it.
+func TestEditLockWhileEditing(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	startServe(t, db)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	if r := run(t, db, "", "zone", "set", "example.org", "--edit-lock"); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	// The editor tries a change of its own through dms (refused: locked),
+	// then edits the text.
+	script := writeFile(t, dir, "ed.sh", `#!/bin/sh
+"`+dmsBin+`" --db "`+db+`" record add example.org "other A 192.0.2.9" > "`+dir+`/during.out" 2>&1
+"`+dmsBin+`" --db "`+db+`" zone info example.org >> "`+dir+`/during.out" 2>&1
+sed -i -e 's/192.0.2.1$/192.0.2.78/' "$1"
+`)
+	os.Chmod(script, 0o755)
+	if r := runEnv(t, db, "", []string{"EDITOR=" + script}, "zone", "edit", "example.org"); r.code != 0 {
+		t.Fatalf("edit: exit %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	during, _ := os.ReadFile(filepath.Join(dir, "during.out"))
+	if !strings.Contains(string(during), "is being edited by") || !strings.Contains(string(during), "lock_state:    EDIT_LOCK") {
+		t.Errorf("while editing:\n%s", during)
+	}
+	if got := run(t, db, "", "zone", "show", "example.org").out; !strings.Contains(got, "192.0.2.78") || strings.Contains(got, "192.0.2.9") {
+		t.Errorf("after the edit:\n%s", got)
+	}
+	if r := run(t, db, "", "zone", "info", "example.org"); !strings.Contains(r.out, "EDIT_UNLOCK") {
+		t.Errorf("lock kept after the edit:\n%s", r.out)
+	}
+	// An aborted edit (no change) releases the lock too.
+	if r := runEnv(t, db, "", []string{"EDITOR=true"}, "zone", "edit", "example.org"); r.code != 0 || !strings.Contains(r.out, "no changes") {
+		t.Errorf("no-change edit: %d %s %s", r.code, r.out, r.err)
+	}
+	if r := run(t, db, "", "record", "add", "example.org", "late A 192.0.2.10"); r.code != 0 {
+		t.Errorf("change after an aborted edit: %s", r.err)
+	}
+}

@@ -64,6 +64,12 @@ func printZoneInfo(w io.Writer, zi *admin.ZoneInfo) {
 	row("dnssec", zi.DNSSEC)
 	row("nsec3", zi.NSEC3)
 	row("use_apex_ns", zi.UseApexNS)
+	if zi.LockedAt != nil {
+		row("lock_state", "EDIT_LOCK")
+		row("locked_by", zi.LockedBy+" since "+fmtTime(*zi.LockedAt))
+	} else {
+		row("lock_state", "EDIT_UNLOCK")
+	}
 	row("soa_serial", zi.Serial)
 	row("zi_id", zi.ZI)
 	row("zone_id", zi.ID)

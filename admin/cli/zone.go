@@ -29,7 +29,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
-		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f),
+		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
 	)
 	return cmd
 }
@@ -349,7 +349,24 @@ on since that instance, the replacement is refused (--force overrides).`,
 				if m := ziHeader.FindSubmatch(text); m != nil && !force {
 					req.ExpectZI, _ = strconv.ParseUint(string(m[1]), 10, 64)
 				}
-				return f.commitCmd(ctx, "zone.replace", req)
+				// A zone with edit_lock: hold the lock for the replace (the
+				// commit releases it; a failed one is released here).
+				c, err := f.Client(true)
+				if err != nil {
+					return err
+				}
+				var lock admin.ZoneLock
+				err = c.Call(ctx, "zone.lock", admin.ZoneLockRequest{Name: args[0]}, &lock)
+				c.Close()
+				if err != nil {
+					return err
+				}
+				req.LockToken = lock.Token
+				err = f.commitCmd(ctx, "zone.replace", req)
+				if err != nil && lock.Token != "" {
+					f.unlock(ctx, args[0], lock.Token)
+				}
+				return err
 			}
 			return f.editInteractive(ctx, args[0])
 		},
@@ -374,6 +391,20 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 		return err
 	}
 	defer c.Close()
+	// A zone with edit_lock is locked while the editor runs: the commit
+	// releases the lock, anything else (no change, abort, error) here.
+	var lock admin.ZoneLock
+	if err := c.Call(ctx, "zone.lock", admin.ZoneLockRequest{Name: zone}, &lock); err != nil {
+		return err
+	}
+	committed := false
+	if lock.Token != "" {
+		defer func() {
+			if !committed {
+				f.unlock(ctx, zone, lock.Token)
+			}
+		}()
+	}
 	var cur admin.ZoneText
 	if err := c.Call(ctx, "zone.show", admin.ZoneRequest{Name: zone}, &cur); err != nil {
 		return err
@@ -411,8 +442,9 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 			return nil
 		}
 		var res admin.CommitResult
-		err = c.Call(ctx, "zone.replace", admin.ZoneReplaceRequest{Name: zone, File: path, Text: string(text), ExpectZI: cur.ZI}, &res)
+		err = c.Call(ctx, "zone.replace", admin.ZoneReplaceRequest{Name: zone, File: path, Text: string(text), ExpectZI: cur.ZI, LockToken: lock.Token}, &res)
 		if err == nil {
+			committed = true
 			if f.json() {
 				return f.printJSON(res)
 			}
@@ -431,6 +463,35 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 		if rerr != nil && ans == "" || strings.HasPrefix(ans, "a") || strings.HasPrefix(ans, "q") || strings.HasPrefix(ans, "n") {
 			return &admin.Error{Code: ae.Code, Message: fmt.Sprintf("edit of %s aborted, nothing committed", cur.Zone)}
 		}
+	}
+}
+
+// unlock releases an edit lock this command took (best effort: it times
+// out otherwise).
+func (f *Factory) unlock(ctx context.Context, zone, token string) {
+	c, err := f.Client(true)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	var res admin.ZoneLock
+	_ = c.Call(ctx, "zone.unlock", admin.ZoneLockRequest{Name: zone, Token: token}, &res)
+}
+
+func newCmdZoneUnlock(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "unlock ZONE",
+		Short: "Break the edit lock someone holds on a zone",
+		Long: `Zones with edit_lock are locked while someone edits them. A lock not released
+times out after the config key edit_lock_timeout; dms zone unlock breaks it
+at once (the holder's commit is then refused). Both go in the event log.`,
+		Example: "  dms zone unlock example.org",
+		Args:    exactArgs(1, "one zone name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(cmd.Context(), f, true, "zone.unlock", admin.ZoneLockRequest{Name: args[0]}, func(w io.Writer, res *admin.ZoneLock) {
+				fmt.Fprintf(w, "zone %s: edit lock broken\n", res.Zone)
+			})
+		},
 	}
 }
 

@@ -1,0 +1,127 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"dms/zonedb"
+)
+
+func TestEditLock(t *testing.T) {
+	s, admin := newTestService(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	s.db.SetClock(func() time.Time { return now })
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}, {"edit_lock_timeout", "10m"}} {
+		if _, err := s.ConfigSet(ctx, admin, ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on := true
+	for _, z := range []ZoneCreateRequest{{Name: "locked.example", EditLock: &on}, {Name: "free.example"}} {
+		if _, err := s.ZoneCreate(ctx, admin, z); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice := Caller{User: "alice", Host: "h", Sectag: SectagAdmin}
+	bob := Caller{User: "bob", Host: "h", Sectag: SectagAdmin}
+	text := func() string {
+		zt, err := s.ZoneShow(ctx, admin, ZoneRequest{Name: "locked.example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zt.Text
+	}
+	events := func() []zonedb.LogEvent {
+		var ev []zonedb.LogEvent
+		_ = s.db.View(func(v *zonedb.View) error { ev, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventEditLock}); return nil })
+		return ev
+	}
+
+	// Alice locks; Bob is told who and since when, and cannot change records.
+	la, err := s.ZoneLockTake(ctx, alice, ZoneLockRequest{Name: "locked.example"})
+	if err != nil || la.Token == "" {
+		t.Fatalf("lock: %+v, %v", la, err)
+	}
+	_, err = s.ZoneLockTake(ctx, bob, ZoneLockRequest{Name: "locked.example"})
+	if !errors.Is(err, ErrZoneLocked) || !strings.Contains(err.Error(), "being edited by alice@h/Admin since 2026-12-01T12:00:00Z") || AsError(err).Code != CodeLocked {
+		t.Errorf("second lock: %v", err)
+	}
+	if _, err := s.RecordAdd(ctx, bob, RecordRequest{Zone: "locked.example", Records: []string{"www A 192.0.2.1"}}); !errors.Is(err, ErrZoneLocked) {
+		t.Errorf("record add while locked: %v", err)
+	}
+	// Alice's commit with the token lands and releases the lock.
+	if _, err := s.ZoneReplace(ctx, alice, ZoneReplaceRequest{Name: "locked.example", Text: text() + "a TXT alice\n", LockToken: la.Token}); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := s.ZoneInfo(ctx, admin, ZoneRequest{Name: "locked.example"}); info.LockedAt != nil {
+		t.Errorf("lock kept after the commit: %+v", info)
+	}
+	if _, err := s.RecordAdd(ctx, bob, RecordRequest{Zone: "locked.example", Records: []string{"www A 192.0.2.1"}}); err != nil {
+		t.Errorf("record add after the commit: %v", err)
+	}
+
+	// An abort releases it.
+	la, _ = s.ZoneLockTake(ctx, alice, ZoneLockRequest{Name: "locked.example"})
+	if _, err := s.ZoneUnlock(ctx, alice, ZoneLockRequest{Name: "locked.example", Token: la.Token}); err != nil {
+		t.Fatal(err)
+	}
+	// A lock times out: Bob takes it over, Alice's late commit is refused,
+	// and the timeout is a failed edit in the event log.
+	la, _ = s.ZoneLockTake(ctx, alice, ZoneLockRequest{Name: "locked.example"})
+	now = now.Add(11 * time.Minute)
+	lb, err := s.ZoneLockTake(ctx, bob, ZoneLockRequest{Name: "locked.example"})
+	if err != nil || lb.Token == "" {
+		t.Fatalf("lock after the timeout: %v", err)
+	}
+	if _, err := s.ZoneReplace(ctx, alice, ZoneReplaceRequest{Name: "locked.example", Text: text() + "b TXT alice\n", LockToken: la.Token}); !errors.Is(err, ErrZoneLocked) ||
+		!strings.Contains(err.Error(), "your edit lock of locked.example. is gone") {
+		t.Errorf("commit with a lost lock: %v", err)
+	}
+	if ev := events(); len(ev) != 1 || !ev[0].Failed || !strings.Contains(ev[0].Message, "timed out") || ev[0].By != "alice@h/Admin" {
+		t.Errorf("events %+v", ev)
+	}
+	// Bob's lock times out with nobody else around: his commit is refused.
+	now = now.Add(11 * time.Minute)
+	if _, err := s.ZoneReplace(ctx, bob, ZoneReplaceRequest{Name: "locked.example", Text: text() + "c TXT bob\n", LockToken: lb.Token}); !errors.Is(err, ErrZoneLocked) ||
+		!strings.Contains(err.Error(), "timed out at") {
+		t.Errorf("late commit: %v", err)
+	}
+	if ev := events(); len(ev) != 2 {
+		t.Errorf("events %+v", ev)
+	}
+	// Breaking a lock: Admin only, logged.
+	lb, _ = s.ZoneLockTake(ctx, bob, ZoneLockRequest{Name: "locked.example"})
+	if _, err := s.SectagCreate(ctx, admin, SectagRequest{Name: "cust"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ZoneUnlock(ctx, Caller{User: "c", Sectag: "cust"}, ZoneLockRequest{Name: "locked.example"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("customer broke a lock: %v", err)
+	}
+	if _, err := s.ZoneUnlock(ctx, admin, ZoneLockRequest{Name: "locked.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := events(); len(ev) != 3 || !strings.Contains(ev[0].Message, "was broken") {
+		t.Errorf("events %+v", ev)
+	}
+	if _, err := s.ZoneUnlock(ctx, admin, ZoneLockRequest{Name: "locked.example"}); err == nil {
+		t.Error("unlocked an unlocked zone")
+	}
+
+	// Without edit_lock: no lock, a stale commit is refused, not merged.
+	lf, err := s.ZoneLockTake(ctx, alice, ZoneLockRequest{Name: "free.example"})
+	if err != nil || lf.Token != "" {
+		t.Fatalf("lock of a zone without edit_lock: %+v, %v", lf, err)
+	}
+	zt, _ := s.ZoneShow(ctx, admin, ZoneRequest{Name: "free.example"})
+	if _, err := s.RecordAdd(ctx, bob, RecordRequest{Zone: "free.example", Records: []string{"x TXT bob"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.ZoneReplace(ctx, alice, ZoneReplaceRequest{Name: "free.example", Text: zt.Text + "y TXT alice\n", ExpectZI: zt.ZI})
+	if !errors.Is(err, zonedb.ErrStale) || AsError(err).Code != CodeStale {
+		t.Errorf("stale commit: %v", err)
+	}
+}
