@@ -37,7 +37,10 @@ func TestEditLock(t *testing.T) {
 	}
 	events := func() []zonedb.LogEvent {
 		var ev []zonedb.LogEvent
-		_ = s.db.View(func(v *zonedb.View) error { ev, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventEditLock}); return nil })
+		_ = s.db.View(func(v *zonedb.View) error {
+			ev, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventEditLock})
+			return nil
+		})
 		return ev
 	}
 
