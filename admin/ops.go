@@ -57,6 +57,7 @@ var ops = map[string]opFunc{
 	"tsig.list":   op((*Service).TSIGList),
 	"tsig.show":   op((*Service).TSIGShow),
 	"tsig.delete": op((*Service).TSIGDelete),
+	"tsig.policy": op((*Service).TSIGUpdatePolicy),
 
 	"sg.create": op((*Service).SGCreate),
 	"sg.set":    op((*Service).SGSet),

@@ -37,6 +37,9 @@ type TSIGInfo struct {
 	BIND      string    `json:"bind,omitempty"`
 	Knot      string    `json:"knot,omitempty"`
 	NSD       string    `json:"nsd,omitempty"`
+	// Update is the key's dynamic update policy, one grant per line
+	// ("ZONE NAME TYPES [sectag=TAG]").
+	Update []string `json:"update,omitempty"`
 }
 
 // tsigSecretBytes is the size of generated secrets for each algorithm: the
@@ -47,6 +50,9 @@ func tsigInfo(k *zonedb.TSIGKey, withSecret bool, servers []zonedb.Server) *TSIG
 	alg := zonedb.ShortAlgorithm(k.Algorithm)
 	name := strings.TrimSuffix(k.Name, ".")
 	info := &TSIGInfo{Name: k.Name, Algorithm: alg, CTime: k.CTime}
+	for _, r := range k.Update {
+		info.Update = append(info.Update, FormatUpdateRule(r))
+	}
 	for _, s := range servers {
 		if s.TSIGKey == k.Name {
 			info.Servers = append(info.Servers, s.Name)

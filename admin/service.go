@@ -82,6 +82,8 @@ type Service struct {
 	log    *slog.Logger
 	live   *Live
 	signer *dnssec.Signer
+	// updates groups concurrent dynamic updates of a zone.
+	updates updateQueue
 }
 
 // Signer is the store's DNSSEC signer (for its metrics).

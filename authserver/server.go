@@ -46,6 +46,11 @@ type Options struct {
 	// Notify, when set, is told about every NOTIFY received (which dms, as
 	// the primary, refuses) with its client and whether it was signed.
 	Notify func(req *dns.Msg, client netip.AddrPort, signed bool)
+	// Update, when set, answers a dynamic update (RFC 2136) signed with key
+	// (nil when unsigned). It may take a commit's time: over UDP it runs
+	// beside the worker, which goes on answering queries. Without it,
+	// updates are refused.
+	Update func(req *dns.Msg, client netip.AddrPort, key *zonedb.TSIGKey) *dns.Msg
 }
 
 // Observation is what metrics learn about one query.
@@ -263,6 +268,22 @@ type viewHolder struct {
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
+	// udp is the worker's socket, for answers sent apart from its batch
+	// (dynamic updates); nil on TCP.
+	udp *net.UDPConn
+}
+
+// reply returns a func that sends one answer to client on the worker's
+// UDP socket, or nil over TCP.
+func (h *viewHolder) reply(client netip.AddrPort) func([]byte) error {
+	if h.udp == nil {
+		return nil
+	}
+	uc := h.udp
+	return func(b []byte) error {
+		_, err := uc.WriteToUDPAddrPort(b, client)
+		return err
+	}
 }
 
 const viewMaxAge = time.Second
@@ -352,7 +373,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 			// A transfer reads in its own transaction, and may last: hold
 			// no other meanwhile (a remap would wait on it).
 			h.release()
-			return s.handleSpecial(req, proto, client, sr, tw, start)
+			return s.handleSpecial(req, proto, client, sr, tw, h.reply(client), start)
 		}
 		if resp == nil {
 			resp = s.answer(v, req, proto, client.Addr())
@@ -434,7 +455,7 @@ func (s *Server) special(req *dns.Msg) bool {
 		return false
 	}
 	switch req.Opcode {
-	case dns.OpcodeNotify:
+	case dns.OpcodeNotify, dns.OpcodeUpdate:
 		return true
 	case dns.OpcodeQuery:
 		t := req.Question[0].Qtype
@@ -447,7 +468,7 @@ func (s *Server) special(req *dns.Msg) bool {
 // NOTIFY (refused: dms is the primary and takes no NOTIFY). On TCP the
 // answer messages are written to tw and nil is returned; on UDP the one
 // answer is returned packed.
-func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort, sr *signedRequest, tw *tcpWriter, start time.Time) []byte {
+func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort, sr *signedRequest, tw *tcpWriter, udpReply func([]byte) error, start time.Time) []byte {
 	var key *zonedb.TSIGKey
 	prevMAC := ""
 	if sr != nil {
@@ -487,6 +508,41 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 		return tw.write(b)
 	}
 	switch {
+	case req.Opcode == dns.OpcodeUpdate:
+		answer := func() {
+			var m *dns.Msg
+			if s.opts.Update != nil {
+				m = s.opts.Update(req, client, key)
+			}
+			if m == nil {
+				m = new(dns.Msg)
+				m.SetRcode(req, dns.RcodeRefused)
+			}
+			if b, err := m.Pack(); err == nil {
+				_ = send(b)
+			}
+			s.observe(req, m, proto, start)
+		}
+		if proto == UDP && s.opts.Update != nil && udpReply != nil {
+			// The worker goes on; the answer goes out on its own.
+			send = func(b []byte) error {
+				if sr != nil {
+					var err error
+					w, err := newWireSigner(sr.key)
+					if err != nil {
+						return err
+					}
+					if b, _, err = w.sign(b, sr.mac, false, time.Now()); err != nil {
+						return err
+					}
+				}
+				return udpReply(b)
+			}
+			go answer()
+			return nil
+		}
+		answer()
+		return udpAnswer
 	case req.Opcode == dns.OpcodeNotify || s.opts.Transfer == nil:
 		if req.Opcode == dns.OpcodeNotify && s.opts.Notify != nil {
 			s.opts.Notify(req, client, sr != nil)
@@ -568,7 +624,7 @@ type batchConn interface {
 }
 
 func (s *Server) serveUDP(uc *net.UDPConn) {
-	h := &viewHolder{db: s.db}
+	h := &viewHolder{db: s.db, udp: uc}
 	defer h.release()
 	var bc batchConn
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {

@@ -67,6 +67,48 @@ type TSIGKey struct {
 	Algorithm string    `json:"algorithm"` // miekg/dns name, e.g. hmac-sha256.
 	Secret    string    `json:"secret"`    // base64
 	CTime     time.Time `json:"ctime"`
+	// Update is what dynamic updates (RFC 2136) signed with the key may
+	// change: nothing when empty.
+	Update []UpdateRule `json:"update,omitempty"`
+}
+
+// UpdateRule grants a key dynamic updates, like a BIND update-policy
+// grant: in zones matching Zone, of names matching Name, of the Types
+// given. Zone and Name are shell patterns on absolute lower-case names
+// ("*" matches across labels); Name may be relative to the zone ("@" its
+// apex). No Types: any but SOA, NS and DNSSEC's. Sectag is whose
+// privileges the update's auto-PTR has (empty: Admin).
+type UpdateRule struct {
+	Zone   string   `json:"zone"`
+	Name   string   `json:"name"`
+	Types  []string `json:"types,omitempty"`
+	Sectag string   `json:"sectag,omitempty"`
+}
+
+// SetTSIGUpdate replaces a key's update policy.
+func (db *DB) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
+	name = dns.CanonicalName(name)
+	var k TSIGKey
+	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+		b := tx.Bucket(bucketTSIG)
+		val := b.Get([]byte(name))
+		if val == nil {
+			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+		}
+		if err := json.Unmarshal(val, &k); err != nil {
+			return nil, err
+		}
+		for _, r := range rules {
+			if r.Sectag != "" {
+				if _, err := getSectag(tx, r.Sectag); err != nil {
+					return nil, err
+				}
+			}
+		}
+		k.Update = rules
+		return nil, putJSON(b, []byte(name), &k)
+	})
+	return &k, err
 }
 
 // Server types.

@@ -86,6 +86,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}
 	xs := xfr.NewServer(db, log)
 	o.dns.Transfer = xs.Serve
+	o.dns.Update = svc.DynamicUpdate
 	var cfg admin.Config
 	if err := db.View(func(v *zonedb.View) error { cfg = admin.EffectiveConfig(v.Config()); return nil }); err != nil {
 		ctl.Close()

@@ -68,6 +68,31 @@ and show do, with the key in BIND, Knot and NSD syntax.`,
 			},
 		},
 		&cobra.Command{
+			Use:   "update-policy NAME [RULE...]",
+			Short: "Set what dynamic updates (RFC 2136) signed with a key may change",
+			Long: `Each RULE grants updates like a BIND update-policy grant:
+  "ZONE NAME [TYPE,...] [sectag=TAG]"
+ZONE and NAME are shell patterns ("*" matches across labels); NAME may be
+relative to the zone ("@" is its apex). Without types, any type but SOA, NS
+and DNSSEC's. The sectag decides what the update's auto-PTR may do
+(default Admin). The rules replace the key's policy; none: the key may
+update nothing. Zones take updates only with inc_updates on.`,
+			Example: `  dms tsig update-policy acme 'example.org _acme-challenge.* TXT'
+  dms tsig update-policy dhcp '*.dyn.example.net * A,AAAA,TXT sectag=CUST-A'
+  dms tsig update-policy acme`,
+			Args: minArgs(1, "the key name and its rules"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return run(cmd.Context(), f, true, "tsig.policy", admin.TSIGPolicyRequest{Name: args[0], Rules: args[1:]}, func(w io.Writer, res *admin.TSIGInfo) {
+					if len(res.Update) == 0 {
+						fmt.Fprintf(w, "key %s may update nothing\n", res.Name)
+					}
+					for _, r := range res.Update {
+						fmt.Fprintf(w, "key %s may update: %s\n", res.Name, r)
+					}
+				})
+			},
+		},
+		&cobra.Command{
 			Use: "delete NAME", Short: "Delete a key no server uses", Example: "  dms tsig delete xfr-ns2",
 			Args: exactArgs(1, "the key name"),
 			RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,6 +116,9 @@ func printTSIG(w io.Writer, k *admin.TSIGInfo) {
 	fmt.Fprintf(w, "key:       %s\nalgorithm: %s\nsecret:    %s\n", k.Name, k.Algorithm, k.Secret)
 	if len(k.Servers) > 0 {
 		fmt.Fprintf(w, "servers:   %s\n", strings.Join(k.Servers, ", "))
+	}
+	for _, r := range k.Update {
+		fmt.Fprintf(w, "update:    %s\n", r)
 	}
 	fmt.Fprintf(w, "\n# BIND (named.conf)\n%s\n# Knot (knot.conf)\n%s\n# NSD (nsd.conf)\n%s", k.BIND, k.Knot, k.NSD)
 }
