@@ -128,3 +128,39 @@ func TestDynamicUpdateNsupdate(t *testing.T) {
 		t.Errorf("failed updates in the event log:\n%s", r.out)
 	}
 }
+
+// TestShellScript: dms shell reading commands from a pipe runs old and new
+// spellings in order, never pages (PAGER would fail here), and stops at
+// the first failing line, naming it.
+func TestShellScript(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	script := strings.Join([]string{
+		"set_config soa_mname ns1.example.net.",
+		"config set soa_rname hostmaster.example.net.",
+		"set_config apex_ns ns1.example.net.",
+		"create_zone 192.0.2.0/24 inc_updates",
+		"create_zone -r cust1 shell.example edit_lock",
+		"# a comment",
+		`record add shell.example "www A 192.0.2.5"`,
+		"show_zonesm 192.0.2.5",
+		"ls",
+		"nosuch_command x",
+		"create_zone never.example",
+	}, "\n") + "\n"
+	r := runEnv(t, db, script, []string{"PAGER=false"}, "shell")
+	if r.code == 0 || !strings.Contains(r.err, "line 10: nosuch_command x") {
+		t.Errorf("exit %d, stderr:\n%s", r.code, r.err)
+	}
+	for _, want := range []string{"created zone 2.0.192.in-addr.arpa.", "created zone shell.example.", "inc_updates:   true", "shell.example.\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if got := run(t, db, "", "zone", "ls").out; strings.Contains(got, "never.example") {
+		t.Error("the shell went on after a failing line")
+	}
+	if got := run(t, db, "", "zone", "info", "shell.example").out; !strings.Contains(got, "reference:     cust1") || !strings.Contains(got, "edit_lock:     true") {
+		t.Errorf("-r REF not taken:\n%s", got)
+	}
+}
