@@ -381,6 +381,14 @@ func TestAutoPTRRules(t *testing.T) {
 	t.Run("each reverse zone gets its own instance, in the same commit", func(t *testing.T) {
 		w := newPTRWorld(t)
 		w.config("auto_create_ipv4_ptr", "true")
+		// The commit event (what NOTIFY and the caches follow) names every
+		// zone of the commit, reverse ones included.
+		var notified []string
+		w.s.db.Subscribe(func(ev zonedb.Event) {
+			for _, z := range ev.Zones {
+				notified = append(notified, z.Zone)
+			}
+		})
 		res, err := w.s.RecordAdd(w.ctx, w.admin, RecordRequest{Zone: "a.example", Records: []string{"h AAAA 2001:db8:1:2ff::40", "h AAAA 2001:db8:1::40", "h A 192.0.2.40"}})
 		if err != nil {
 			t.Fatal(err)
@@ -397,6 +405,11 @@ func TestAutoPTRRules(t *testing.T) {
 		slices.Sort(want[1:])
 		if !slices.Equal(zones, want) {
 			t.Errorf("committed zones %v, want %v", zones, want)
+		}
+		slices.Sort(notified)
+		slices.Sort(want)
+		if !slices.Equal(notified, want) {
+			t.Errorf("commit event for %v, want %v", notified, want)
 		}
 	})
 	t.Run("LOCKPTR by Admin only, REF: by Admin or help desk", func(t *testing.T) {
