@@ -20,6 +20,19 @@ func newTestService(t *testing.T) (*Service, Caller) {
 	return New(db, nil), Caller{User: "alice", Host: "master", Sectag: SectagAdmin}
 }
 
+// configure sets config keys, by default those dms zone create needs.
+func configure(t *testing.T, s *Service, c Caller, kv ...[2]string) {
+	t.Helper()
+	if len(kv) == 0 {
+		kv = [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}}
+	}
+	for _, p := range kv {
+		if _, err := s.ConfigSet(context.Background(), c, ConfigSetRequest{Key: p[0], Value: p[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 const zoneText = `$TTL 3600
 ;!REF:Cust1
 @ IN SOA ns1.example.net. h.example.org. 2026010100 600 600 604800 600

@@ -29,9 +29,7 @@ type ptrWorld struct {
 func newPTRWorld(t *testing.T) *ptrWorld {
 	s, c := newTestService(t)
 	w := &ptrWorld{t: t, s: s, admin: c, ctx: context.Background()}
-	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
-		w.config(kv[0], kv[1])
-	}
+	configure(t, s, c)
 	on, off := true, false
 	for _, z := range []struct {
 		name, ref string

@@ -15,11 +15,8 @@ func TestEditLock(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	s.db.SetClock(func() time.Time { return now })
-	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}, {"edit_lock_timeout", "10m"}} {
-		if _, err := s.ConfigSet(ctx, admin, ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	configure(t, s, admin)
+	configure(t, s, admin, [2]string{"edit_lock_timeout", "10m"})
 	on := true
 	for _, z := range []ZoneCreateRequest{{Name: "locked.example", EditLock: &on}, {Name: "free.example"}} {
 		if _, err := s.ZoneCreate(ctx, admin, z); err != nil {

@@ -44,11 +44,7 @@ func TestReverseZoneName(t *testing.T) {
 func TestReverseZonesByNetworkAndAddress(t *testing.T) {
 	s, c := newTestService(t)
 	ctx := context.Background()
-	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
-		if _, err := s.ConfigSet(ctx, c, ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	configure(t, s, c)
 	for _, n := range []string{"2001:db8:1::/48", "2001:db8:1:200::/56", "192.0.2.0/24", "0-63.2.0.192.in-addr.arpa", "198.51.100.0/24"} {
 		if _, err := s.ZoneCreate(ctx, c, ZoneCreateRequest{Name: n}); err != nil {
 			t.Fatalf("create %s: %v", n, err)

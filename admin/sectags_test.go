@@ -12,11 +12,7 @@ import (
 func TestSectags(t *testing.T) {
 	s, c := newTestService(t)
 	ctx := context.Background()
-	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
-		if _, err := s.ConfigSet(ctx, c, ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	configure(t, s, c)
 	if _, err := s.SectagCreate(ctx, c, SectagRequest{Name: "Reseller-A"}); err != nil {
 		t.Fatal(err)
 	}
