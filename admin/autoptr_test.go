@@ -214,7 +214,7 @@ func TestAutoPTRRules(t *testing.T) {
 		}
 		res := w.add(w.admin, "a.example", lines...)
 		if len(res) != maxReport+1 || res[maxReport].Reason != "50 more addresses, not listed" {
-			t.Errorf("%d results, last %+v", len(res), res[len(res)-1])
+			t.Errorf("%d results, want %d and a summary: %+v", len(res), maxReport+1, res[max(0, len(res)-1):])
 		}
 	})
 	t.Run("no reverse zone: skipped and reported, the forward commit lands", func(t *testing.T) {
