@@ -47,6 +47,13 @@ func newPTRWorld(t *testing.T) *ptrWorld {
 			t.Fatal(err)
 		}
 	}
+	// The customers' panels reach their forward zones (CUST-A also runs
+	// n.example, which belongs to NET-A's reference).
+	for zone, tag := range map[string]string{"a.example": "CUST-A", "b.example": "CUST-B", "n.example": "CUST-A"} {
+		if _, err := s.ZoneSectagChange(w.ctx, c, ZoneSectagRequest{Name: zone, Op: "add", Sectags: []string{tag}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return w
 }
 

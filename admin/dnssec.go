@@ -109,7 +109,7 @@ func signNewZone(zc *zonedb.ZoneChange) error {
 // parameters given, every RRset signed and the NSEC3 chain built, in one
 // commit.
 func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 // find the zone bogus): the admin removes the DS at the parent, waits its
 // TTL, then confirms with DSRemoved. A parent zone served here is checked.
 func (s *Service) DNSSECDisable(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +228,7 @@ func (s *Service) DNSSECDisable(ctx context.Context, c Caller, req DNSSECRequest
 
 // DNSSECKeys lists a zone's keys with their DS records.
 func (s *Service) DNSSECKeys(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -276,7 +276,7 @@ func (s *Service) DNSSECKeys(ctx context.Context, c Caller, req DNSSECRequest) (
 // sign it at dms dnssec enable; into a signed zone, the key is published
 // (not signing) for a rollover.
 func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ type RolloverRequest struct {
 // dnssec ds-seen (the CDS and CDNSKEY records signal it to parents that
 // read them, RFC 7344/8078). A new algorithm signs every RRset from now.
 func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequ
 // DNSSECDSSeen records the admin's word that the parent publishes the DS
 // of the zone's new (or first) KSK/CSK: a KSK rollover can go on.
 func (s *Service) DNSSECDSSeen(ctx context.Context, c Caller, req RolloverRequest) (*DNSSECInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func (s *Service) timedOut(zone, by string, at time.Time, what string) {
 // ZoneLockTake takes a zone's edit lock. A zone without edit_lock needs
 // none: the answer then has no token.
 func (s *Service) ZoneLockTake(ctx context.Context, c Caller, req ZoneLockRequest) (*ZoneLock, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ var errNoChange = errors.New("no change")
 // ZoneUnlock releases a zone's edit lock: with the holder's token (an
 // aborted edit), or without one by an Admin breaking it.
 func (s *Service) ZoneUnlock(ctx context.Context, c Caller, req ZoneLockRequest) (*ZoneLock, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ const (
 	CodeNotRunning = "not_running"
 	CodeForbidden  = "forbidden"
 	CodeLocked     = "locked"
+	CodeAuth       = "unauthorized"
 )
 
 // Error is what an admin operation returns to the CLI, the control socket
@@ -80,6 +81,14 @@ func AsError(err error) *Error {
 	case errors.Is(err, zonedb.ErrZINotFound):
 		e.Code = CodeNotFound
 		e.Hint = "list the zone's instances with: dms zone history ZONE"
+	case errors.Is(err, ErrUnauthorized):
+		e.Code = CodeAuth
+		e.Message = "wrong login or password"
+	case errors.Is(err, zonedb.ErrUserNotFound):
+		e.Code = CodeNotFound
+		e.Hint = "list logins with: dms api user ls"
+	case errors.Is(err, zonedb.ErrUserExists):
+		e.Code = CodeExists
 	case errors.Is(err, ErrZoneLocked):
 		e.Code = CodeLocked
 		e.Message = trimPrefix(e.Message, ErrZoneLocked.Error()+": ")

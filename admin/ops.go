@@ -98,6 +98,11 @@ var ops = map[string]opFunc{
 	"event.list":  op((*Service).EventList),
 	"event.show":  op((*Service).EventShow),
 
+	"api.user_add":    op((*Service).APIUserAdd),
+	"api.user_passwd": op((*Service).APIUserPasswd),
+	"api.user_list":   op((*Service).APIUserList),
+	"api.user_delete": op((*Service).APIUserDelete),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }
@@ -109,6 +114,9 @@ func (s *Service) Do(ctx context.Context, c Caller, name string, args json.RawMe
 	if !ok {
 		return nil, &Error{Code: CodeUnknownOp, Message: fmt.Sprintf("unknown operation %q", name),
 			Hint: "the server and this dms may be different versions"}
+	}
+	if err := allowed(c, name); err != nil {
+		return nil, AsError(err)
 	}
 	res, err := f(s, ctx, c, args)
 	if err != nil {

@@ -69,6 +69,17 @@ func (s *Service) RefList(ctx context.Context, c Caller, req RefListRequest) ([]
 		if err != nil {
 			return err
 		}
+		if !c.IsAdmin() {
+			// Only the references of the caller's zones, counted by them.
+			counts = map[uint64]int{}
+			_ = v.Zones(func(z *zonedb.Zone) bool {
+				if z.HasSectag(c.Sectag) && z.RefID != 0 {
+					counts[z.RefID]++
+				}
+				return true
+			})
+			refs = slices.DeleteFunc(refs, func(r zonedb.Reference) bool { return counts[r.ID] == 0 })
+		}
 		for _, r := range refs {
 			if len(req.Patterns) > 0 && !slices.ContainsFunc(req.Patterns, func(p string) bool {
 				ok, _ := path.Match(strings.ToLower(p), strings.ToLower(r.Name))

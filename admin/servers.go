@@ -474,7 +474,7 @@ type ZoneSGRequest struct {
 // ZoneSetSG moves a zone to another primary SG (its apex NS follow when it
 // uses the SG's).
 func (s *Service) ZoneSetSG(ctx context.Context, c Caller, req ZoneSGRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +500,7 @@ func (s *Service) ZoneSetSG(ctx context.Context, c Caller, req ZoneSGRequest) (*
 // ZoneAltSG sets, swaps or clears a zone's alternate SG (the old
 // dupe_zone_alt_sg, swap_zone_sg and delete_zone_alt_sg).
 func (s *Service) ZoneAltSG(ctx context.Context, c Caller, req ZoneSGRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -84,6 +84,8 @@ type Service struct {
 	signer *dnssec.Signer
 	// updates groups concurrent dynamic updates of a zone.
 	updates updateQueue
+	// authCache remembers recent HTTP API logins.
+	authCache authCache
 }
 
 // Signer is the store's DNSSEC signer (for its metrics).

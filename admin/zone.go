@@ -217,7 +217,7 @@ type ZoneText struct {
 
 // ZoneShow prints the zone (or one of its older instances) as zone text.
 func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*ZoneText, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +338,7 @@ type ZoneReplaceRequest struct {
 // higher serial typed into the SOA is kept); a ";!REF:" on the SOA changes
 // the zone's reference.
 func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -456,7 +456,7 @@ func (s *Service) RecordDelete(ctx context.Context, c Caller, req RecordRequest)
 }
 
 func (s *Service) recordOps(ctx context.Context, c Caller, req RecordRequest, del bool) (*CommitResult, error) {
-	name, err := s.zoneName(req.Zone)
+	name, err := s.zoneAccess(c, req.Zone)
 	if err != nil {
 		return nil, err
 	}
@@ -496,7 +496,7 @@ type ZoneSetRequest struct {
 // ZoneSet changes zone settings (no new zone instance: records and serial
 // stay as they are).
 func (s *Service) ZoneSet(ctx context.Context, c Caller, req ZoneSetRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -533,7 +533,7 @@ func (s *Service) ZoneUndelete(ctx context.Context, c Caller, req ZoneRequest) (
 }
 
 func (s *Service) setDeleted(ctx context.Context, c Caller, zone string, del bool) (*CommitResult, error) {
-	name, err := s.zoneName(zone)
+	name, err := s.zoneAccess(c, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -555,7 +555,7 @@ func (s *Service) setDeleted(ctx context.Context, c Caller, zone string, del boo
 
 // ZoneDestroy removes a zone, its records and its history for good.
 func (s *Service) ZoneDestroy(ctx context.Context, c Caller, req ZoneRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -583,7 +583,7 @@ type SerialResult struct {
 // ZoneSerial sets the serial (only forward in RFC 1982 terms), bumps it by
 // the policy, or makes one deliberate wrap step.
 func (s *Service) ZoneSerial(ctx context.Context, c Caller, req ZoneSerialRequest) (*SerialResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -620,7 +620,7 @@ func (s *Service) ZoneSerial(ctx context.Context, c Caller, req ZoneSerialReques
 // ZoneRollback makes a new instance with the content of an older one (and a
 // higher serial).
 func (s *Service) ZoneRollback(ctx context.Context, c Caller, req ZoneRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -700,7 +700,7 @@ func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
 
 // ZoneInfo returns a zone's metadata and current instance.
 func (s *Service) ZoneInfo(ctx context.Context, c Caller, req ZoneRequest) (*ZoneInfo, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -747,7 +747,7 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 			refID = r.ID
 		}
 		return v.Zones(func(z *zonedb.Zone) bool {
-			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID {
+			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID || !c.IsAdmin() && !z.HasSectag(c.Sectag) {
 				return true
 			}
 			if len(pats) > 0 && !slices.ContainsFunc(pats, func(p string) bool { ok, _ := path.Match(p, z.Name); return ok }) {
@@ -762,7 +762,7 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 
 // ZoneHistory lists a zone's instances, newest first.
 func (s *Service) ZoneHistory(ctx context.Context, c Caller, req ZoneRequest) ([]zonedb.ZI, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -800,7 +800,7 @@ type ZoneDiffResult struct {
 
 // ZoneDiff compares two instances of a zone.
 func (s *Service) ZoneDiff(ctx context.Context, c Caller, req ZoneDiffRequest) (*ZoneDiffResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -897,7 +897,7 @@ type ZoneSetRefRequest struct {
 
 // ZoneSetRef sets the zone's reference; the reference must exist.
 func (s *Service) ZoneSetRef(ctx context.Context, c Caller, req ZoneSetRefRequest) (*CommitResult, error) {
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
 	}

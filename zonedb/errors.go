@@ -40,6 +40,10 @@ var (
 	ErrSectagInUse = errors.New("sectag is in use")
 	// ErrEventNotFound: no event by that id.
 	ErrEventNotFound = errors.New("event not found")
+	// ErrUserNotFound: no API login by that name.
+	ErrUserNotFound = errors.New("API user not found")
+	// ErrUserExists: an API login by that name exists.
+	ErrUserExists = errors.New("API user already exists")
 	// ErrSGNotFound: no server group by that name.
 	ErrSGNotFound = errors.New("server group not found")
 	// ErrSerial: a serial change that RFC 1982 or the policy forbids.

@@ -27,12 +27,14 @@ var (
 	bucketSectags = []byte("sectag")
 	// bucketEvents: id (8) -> Event as JSON.
 	bucketEvents = []byte("event")
+	// bucketAPIUsers: lower-case login -> APIUser as JSON.
+	bucketAPIUsers = []byte("apiuser")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
-	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags, bucketEvents,
+	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags, bucketEvents, bucketAPIUsers,
 }
 
 var (

@@ -121,6 +121,15 @@ func (db *DB) DeleteSectag(name string) error {
 			return fmt.Errorf("%w: %s is on %d zone(s) (%s); take it off them with dms zone sectag delete first",
 				ErrSectagInUse, t.Name, len(users), strings.Join(users[:min(len(users), 5)], ", "))
 		}
+		logins, err := (&View{tx: tx}).APIUsers()
+		if err != nil {
+			return err
+		}
+		for _, u := range logins {
+			if strings.EqualFold(u.Sectag, t.Name) {
+				return fmt.Errorf("%w: API login %s has %s; delete it or give it another first", ErrSectagInUse, u.Name, t.Name)
+			}
+		}
 		return tx.Bucket(bucketSectags).Delete(sectagKey(name))
 	})
 }

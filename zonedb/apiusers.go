@@ -1,0 +1,104 @@
+package zonedb
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// APIUser is a login of the HTTP API: a control panel or a person, with
+// the sectag that confines it and a role. Hash is the password's bcrypt
+// hash; the password itself is never stored.
+type APIUser struct {
+	Name   string    `json:"name"`
+	Sectag string    `json:"sectag"`
+	Role   string    `json:"role"`
+	Hash   string    `json:"hash"`
+	CTime  time.Time `json:"ctime"`
+	MTime  time.Time `json:"mtime"`
+}
+
+func apiUserKey(name string) []byte { return []byte(strings.ToLower(name)) }
+
+// APIUser returns a login (nil, ErrUserNotFound when there is none).
+func (v *View) APIUser(name string) (*APIUser, error) {
+	b := v.tx.Bucket(bucketAPIUsers)
+	var val []byte
+	if b != nil {
+		val = b.Get(apiUserKey(name))
+	}
+	if val == nil {
+		return nil, fmt.Errorf("%w: %s", ErrUserNotFound, name)
+	}
+	u := new(APIUser)
+	if err := json.Unmarshal(val, u); err != nil {
+		return nil, fmt.Errorf("API user %s: corrupt: %w", name, err)
+	}
+	return u, nil
+}
+
+// APIUsers lists the logins in name order.
+func (v *View) APIUsers() ([]APIUser, error) {
+	b := v.tx.Bucket(bucketAPIUsers)
+	if b == nil {
+		return nil, nil
+	}
+	var out []APIUser
+	err := b.ForEach(func(k, val []byte) error {
+		var u APIUser
+		if err := json.Unmarshal(val, &u); err != nil {
+			return fmt.Errorf("API user %s: corrupt: %w", k, err)
+		}
+		out = append(out, u)
+		return nil
+	})
+	return out, err
+}
+
+// PutAPIUser creates a login (create) or replaces an existing one's
+// sectag, role or hash.
+func (db *DB) PutAPIUser(u APIUser, create bool) error {
+	if !ValidReference(u.Name) || len(u.Name) > 64 {
+		return fmt.Errorf("%w: %q is not a valid login name (up to 64 letters, digits and -_.@)", ErrBadInput, u.Name)
+	}
+	now := db.now().UTC()
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		t, err := getSectag(tx, u.Sectag)
+		if err != nil {
+			return fmt.Errorf("%w (create it with dms sectag create %s)", err, u.Sectag)
+		}
+		u.Sectag = t.Name
+		b := tx.Bucket(bucketAPIUsers)
+		old := b.Get(apiUserKey(u.Name))
+		switch {
+		case create && old != nil:
+			return fmt.Errorf("%w: %s", ErrUserExists, u.Name)
+		case !create && old == nil:
+			return fmt.Errorf("%w: %s", ErrUserNotFound, u.Name)
+		case old != nil:
+			var o APIUser
+			if err := json.Unmarshal(old, &o); err == nil {
+				u.CTime = o.CTime
+			}
+		default:
+			u.CTime = now
+		}
+		u.MTime = now
+		val, _ := json.Marshal(u)
+		return b.Put(apiUserKey(u.Name), val)
+	})
+}
+
+// DeleteAPIUser removes a login.
+func (db *DB) DeleteAPIUser(name string) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAPIUsers)
+		if b.Get(apiUserKey(name)) == nil {
+			return fmt.Errorf("%w: %s", ErrUserNotFound, name)
+		}
+		return b.Delete(apiUserKey(name))
+	})
+}
