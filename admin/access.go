@@ -122,10 +122,10 @@ func (s *Service) APIUserAdd(ctx context.Context, c Caller, req APIUserRequest) 
 		return nil, err
 	}
 	u := zonedb.APIUser{Name: req.Name, Sectag: req.Sectag, Role: role, Hash: string(hash)}
-	if err := s.db.PutAPIUser(u, true); err != nil {
+	if err := s.db.PutAPIUser(&u, true); err != nil {
 		return nil, err
 	}
-	return &APIUserInfo{Name: u.Name, Sectag: req.Sectag, Role: role}, nil
+	return &APIUserInfo{Name: u.Name, Sectag: u.Sectag, Role: role}, nil
 }
 
 // APIUserPasswd sets a login's password.
@@ -142,7 +142,7 @@ func (s *Service) APIUserPasswd(ctx context.Context, c Caller, req APIUserReques
 		return nil, err
 	}
 	u.Hash = string(hash)
-	if err := s.db.PutAPIUser(*u, false); err != nil {
+	if err := s.db.PutAPIUser(u, false); err != nil {
 		return nil, err
 	}
 	s.authCache.forget(u.Name)

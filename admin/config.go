@@ -27,6 +27,7 @@ type ConfigKey struct {
 var configKeys = []ConfigKey{
 	{"also_notify", "", "addrs", "addresses (host or host:port) notified of every zone change besides the SG servers"},
 	{"apex_ns", "", "names", "apex NS names for new zones when they have no server group (space or comma separated)"},
+	{"api_max_body", "4194304", "int", "largest HTTP API request body, in bytes"},
 	{"auto_create_ipv4_ptr", "false", "bool", "A records feed auto-PTR (AAAA always do)"},
 	{"auto_create_ipv6_ptr", "true", "bool", "AAAA records feed auto-PTR"},
 	{"auto_delete_ptr", "true", "bool", "remove our PTR when its forward address record is deleted"},

@@ -103,6 +103,9 @@ var ops = map[string]opFunc{
 	"api.user_list":   op((*Service).APIUserList),
 	"api.user_delete": op((*Service).APIUserDelete),
 
+	"zone.rrsets":       op((*Service).ZoneRRsets),
+	"zone.rrsets_patch": op((*Service).ZoneRRsetsPatch),
+
 	"zone.set_sg": op((*Service).ZoneSetSG),
 	"zone.alt_sg": op((*Service).ZoneAltSG),
 }

@@ -60,7 +60,7 @@ func (v *View) APIUsers() ([]APIUser, error) {
 
 // PutAPIUser creates a login (create) or replaces an existing one's
 // sectag, role or hash.
-func (db *DB) PutAPIUser(u APIUser, create bool) error {
+func (db *DB) PutAPIUser(u *APIUser, create bool) error {
 	if !ValidReference(u.Name) || len(u.Name) > 64 {
 		return fmt.Errorf("%w: %q is not a valid login name (up to 64 letters, digits and -_.@)", ErrBadInput, u.Name)
 	}

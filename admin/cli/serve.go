@@ -10,9 +10,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"dms/admin"
+	"dms/admin/httpapi"
 	"dms/authserver"
 	"dms/dnssec"
 	"dms/xfr"
@@ -25,6 +27,10 @@ type serveOptions struct {
 	metricsListen  string
 	resignInterval time.Duration
 	dns            authserver.Options
+	// The HTTP API.
+	httpListen      string
+	tlsCert, tlsKey string
+	insecure        bool
 }
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -66,6 +72,10 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
 	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
 	cmd.Flags().DurationVar(&o.resignInterval, "dnssec-check-interval", time.Minute, "how often signatures and key rollovers are checked")
+	cmd.Flags().StringVar(&o.httpListen, "http-listen", "", "address:port of the HTTP JSON API for control panels (default: none)")
+	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "with --http-listen: serve HTTPS with this certificate (PEM)")
+	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
+	cmd.Flags().BoolVar(&o.insecure, "insecure", false, "allow plain HTTP on a non-loopback --http-listen (passwords in clear)")
 	return cmd
 }
 
@@ -103,8 +113,10 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	resigner.ChangeBy = "dms-resigner@" + admin.Hostname() + "/" + admin.SectagAdmin
 	onNotify := []func(xfr.NotifyEvent){monitor.NotifyFailed}
 	metricsAddr := "none"
+	var reg prometheus.Registerer
 	if o.metricsListen != "" {
 		m := admin.NewMetrics(db)
+		reg = m.Registry
 		o.dns.Observe = m.Observe
 		xs.Observe = m.ObserveTransfer
 		onNotify = append(onNotify, m.ObserveNotify)
@@ -145,8 +157,23 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		go svc.VacuumDaily(ctx, log)
 		notifier.Run(ctx)
 	}()
+	httpAddr := "none"
+	if o.httpListen != "" {
+		api, err := httpapi.New(svc, httpapi.Options{MaxBody: int64(cfg.Int("api_max_body")), Registerer: reg, Log: log})
+		if err != nil {
+			ctl.Close()
+			return err
+		}
+		if httpAddr, err = httpapi.Serve(ctx, o.httpListen, o.tlsCert, o.tlsKey, o.insecure, api, log); err != nil {
+			ctl.Close()
+			return usageError{err}
+		}
+	} else if o.tlsCert != "" || o.tlsKey != "" || o.insecure {
+		ctl.Close()
+		return usageError{fmt.Errorf("--tls-cert, --tls-key and --insecure go with --http-listen")}
+	}
 	svc.SetLive(&admin.Live{Started: time.Now(), DNS: srv.Addrs(), Metrics: metricsAddr, Notifier: notifier, Monitor: monitor})
-	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "), "metrics", metricsAddr)
+	log.Info("serving", "db", f.DBPath, "control", admin.SocketPath(f.DBPath), "dns", strings.Join(srv.Addrs(), " "), "metrics", metricsAddr, "http", httpAddr)
 	err = ctl.Serve(ctx)
 	log.Info("stopped")
 	return err

@@ -1,0 +1,361 @@
+// Package httpapi is dms's HTTP JSON API for control panels: each login
+// (HTTP basic auth) is confined to its sectag. Every route calls an admin
+// operation through admin.Service.Do - the same functions, privileges and
+// commit path as the CLI; the API adds no logic of its own beyond
+// translating HTTP to operations and back.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"dms/admin"
+	"dms/api"
+)
+
+// Options tune the API.
+type Options struct {
+	// MaxBody bounds request bodies (bytes); 0: 4 MiB.
+	MaxBody int64
+	// Registerer takes the API's metrics (nil: none).
+	Registerer prometheus.Registerer
+	Log        *slog.Logger
+	// LoginFailures and LoginWindow: a client with that many failed logins
+	// within the window is refused (429) until the window has passed.
+	LoginFailures int
+	LoginWindow   time.Duration
+}
+
+// API is the HTTP handler.
+type API struct {
+	svc    *admin.Service
+	opts   Options
+	mux    *http.ServeMux
+	routes []string
+	spec   []byte
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	failures map[netip.Addr][]time.Time
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	badLogin prometheus.Counter
+}
+
+// handler answers one route for an authenticated caller: the status and
+// a value to send as JSON (or raw bytes with a content type).
+type handler func(c admin.Caller, r *http.Request) (int, any, error)
+
+// raw is a non-JSON answer.
+type raw struct {
+	contentType string
+	body        []byte
+	header      http.Header
+}
+
+// New builds the API on svc.
+func New(svc *admin.Service, o Options) (*API, error) {
+	if o.MaxBody <= 0 {
+		o.MaxBody = 4 << 20
+	}
+	if o.LoginFailures <= 0 {
+		o.LoginFailures = 5
+	}
+	if o.LoginWindow <= 0 {
+		o.LoginWindow = 5 * time.Minute
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	spec, err := api.JSON()
+	if err != nil {
+		return nil, err
+	}
+	a := &API{svc: svc, opts: o, mux: http.NewServeMux(), spec: spec, log: o.Log.With("component", "httpapi"),
+		failures: map[netip.Addr][]time.Time{},
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dms_api_requests_total", Help: "HTTP API requests by route and status code."}, []string{"route", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "dms_api_request_duration_seconds", Help: "HTTP API request durations by route.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}, []string{"route"}),
+		badLogin: prometheus.NewCounter(prometheus.CounterOpts{Name: "dms_api_login_failures_total", Help: "HTTP API logins that failed."}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{a.requests, a.duration, a.badLogin} {
+			if err := o.Registerer.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	a.register()
+	return a, nil
+}
+
+// Routes lists the registered routes ("GET /api/v1/zones").
+func (a *API) Routes() []string { return a.routes }
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// handle registers a route; open routes need no login.
+func (a *API) handle(pattern string, h handler, open bool) {
+	a.routes = append(a.routes, pattern)
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		code := a.serve(w, r, h, open)
+		a.requests.WithLabelValues(pattern, strconv.Itoa(code)).Inc()
+		a.duration.WithLabelValues(pattern).Observe(time.Since(start).Seconds())
+	})
+}
+
+func clientAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, _ := netip.ParseAddr(host)
+	return a.Unmap()
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool) (code int) {
+	defer func() {
+		// A fault is an internal error for the client, never a stack trace.
+		if p := recover(); p != nil {
+			a.log.Error("panic in API handler", "path", r.URL.Path, "panic", p)
+			code = writeError(w, http.StatusInternalServerError, "internal", "internal error", nil)
+		}
+	}()
+	r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBody)
+	var c admin.Caller
+	if !open {
+		client := clientAddr(r)
+		if a.blocked(client) {
+			w.Header().Set("Retry-After", strconv.Itoa(int(a.opts.LoginWindow.Seconds())))
+			return writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins from "+client.String()+"; try again later", nil)
+		}
+		user, pass, ok := r.BasicAuth()
+		var err error
+		if ok {
+			c, err = a.svc.Authenticate(user, pass, client.String())
+		}
+		if !ok || err != nil {
+			if ok {
+				a.failed(client)
+				a.badLogin.Inc()
+				a.log.Warn("API login failed", "user", user, "client", client.String()) // never the password
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="dms", charset="UTF-8"`)
+			return writeError(w, http.StatusUnauthorized, "unauthorized", "log in with HTTP basic auth", nil)
+		}
+	}
+	status, body, err := h(c, r)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), nil)
+		}
+		ae := admin.AsError(err)
+		st := statusOf(ae.Code)
+		msg := ae.Message
+		if st == http.StatusInternalServerError {
+			a.log.Error("API operation failed", "path", r.URL.Path, "err", err)
+		}
+		var details any
+		if len(ae.Problems) > 0 {
+			details = ae.Problems
+		}
+		return writeError(w, st, ae.Code, msg, details)
+	}
+	if rb, ok := body.(raw); ok {
+		for k, v := range rb.header {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Type", rb.contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write(rb.body)
+		return status
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
+	return status
+}
+
+// statusOf maps admin error codes to HTTP statuses.
+func statusOf(code string) int {
+	switch code {
+	case admin.CodeBadInput, admin.CodeParse, "bad_json":
+		return http.StatusBadRequest
+	case admin.CodeAuth:
+		return http.StatusUnauthorized
+	case admin.CodeForbidden:
+		return http.StatusForbidden
+	case admin.CodeNotFound:
+		return http.StatusNotFound
+	case admin.CodeExists, admin.CodeStale, admin.CodeLocked, admin.CodeInUse, admin.CodeDeleted:
+		return http.StatusConflict
+	case admin.CodeCheck, admin.CodeSerial:
+		return http.StatusUnprocessableEntity
+	case admin.CodeNotRunning:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string, details any) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: code, Message: msg, Details: details})
+	return status
+}
+
+// blocked says whether client has failed too often lately.
+func (a *API) blocked(client netip.Addr) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cut := time.Now().Add(-a.opts.LoginWindow)
+	list := a.failures[client]
+	for len(list) > 0 && list[0].Before(cut) {
+		list = list[1:]
+	}
+	if len(list) == 0 {
+		delete(a.failures, client)
+		return false
+	}
+	a.failures[client] = list
+	return len(list) >= a.opts.LoginFailures
+}
+
+func (a *API) failed(client netip.Addr) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.failures) > 100000 {
+		a.failures = map[netip.Addr][]time.Time{} // bounded under a spray of addresses
+	}
+	a.failures[client] = append(a.failures[client], time.Now())
+}
+
+// do runs an admin operation for c and decodes its result into out.
+func (a *API) do(ctx context.Context, c admin.Caller, op string, args, out any) error {
+	in, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	res, aerr := a.svc.Do(ctx, c, op, in)
+	if aerr != nil {
+		return aerr
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(res, out)
+}
+
+// call is do returning the result as it comes.
+func (a *API) call(c admin.Caller, r *http.Request, op string, args any) (json.RawMessage, error) {
+	in, err := json.Marshal(args)
+	if err != nil {
+		return nil, err
+	}
+	res, aerr := a.svc.Do(r.Context(), c, op, in)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return res, nil
+}
+
+// decode reads a JSON body into v (unknown fields refused).
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &admin.Error{Code: "bad_json", Message: "the request body is not the JSON expected: " + err.Error()}
+	}
+	return nil
+}
+
+// Serve runs the API on addr until ctx ends: HTTPS (TLS 1.2 and later)
+// with a certificate, plain HTTP only on a loopback address unless
+// insecure. It returns the address it listens on.
+func Serve(ctx context.Context, addr, certFile, keyFile string, insecure bool, h http.Handler, log *slog.Logger) (string, error) {
+	if (certFile == "") != (keyFile == "") {
+		return "", fmt.Errorf("give both --tls-cert and --tls-key, or neither")
+	}
+	if certFile == "" && !insecure {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return "", fmt.Errorf("--http-listen %s: %w", addr, err)
+		}
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.IsLoopback() {
+			return "", fmt.Errorf("--http-listen %s: plain HTTP only on a loopback address; give --tls-cert and --tls-key, or --insecure to serve passwords in clear", addr)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := newHTTPServer(h)
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	go func() {
+		var err error
+		if certFile != "" {
+			err = srv.ServeTLS(ln, certFile, keyFile)
+		} else {
+			err = srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("HTTP API stopped", "err", err)
+		}
+	}()
+	return ln.Addr().String(), nil
+}
+
+// Timeouts: a client that sends its headers or body too slowly, or reads
+// the answer too slowly, is cut off.
+var (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 60 * time.Second
+	WriteTimeout      = 120 * time.Second
+)
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConfig(),
+		ErrorLog:          nil,
+	}
+}

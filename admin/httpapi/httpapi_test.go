@@ -1,0 +1,488 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	yaml "go.yaml.in/yaml/v3"
+
+	"dms/admin"
+	"dms/api"
+	"dms/xfr"
+	"dms/zonedb"
+)
+
+// world: a store with an admin login, two customers of different sectags
+// and a help desk login, and an API in front of it.
+type world struct {
+	t   *testing.T
+	srv *httptest.Server
+	api *API
+	svc *admin.Service
+	reg *prometheus.Registry
+}
+
+const (
+	adminPW = "admin-password-1"
+	custPW  = "customer-password-1"
+)
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	svc := admin.New(db, nil)
+	ctx := t.Context()
+	root := admin.Caller{User: "setup", Sectag: admin.SectagAdmin}
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}, {"api_max_body", "4096"}} {
+		if _, err := svc.ConfigSet(ctx, root, admin.ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tag := range []string{"CUST-A", "CUST-B"} {
+		if _, err := svc.SectagCreate(ctx, root, admin.SectagRequest{Name: tag}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, u := range []admin.APIUserRequest{
+		{Name: "root", Sectag: "Admin", Password: adminPW},
+		{Name: "alice", Sectag: "CUST-A", Password: custPW},
+		{Name: "bob", Sectag: "CUST-B", Password: custPW},
+		{Name: "desk", Sectag: "CUST-A", Role: "helpdesk", Password: custPW},
+	} {
+		if _, err := svc.APIUserAdd(ctx, root, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As in dms serve: the live state dms status reads.
+	svc.SetLive(&admin.Live{Started: time.Now(), Notifier: xfr.NewNotifier(db, xfr.NotifyOptions{}, nil), Monitor: xfr.NewMonitor(db, xfr.MonitorOptions{}, nil)})
+	reg := prometheus.NewRegistry()
+	a, err := New(svc, Options{MaxBody: 4096, Registerer: reg, LoginFailures: 3, LoginWindow: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a)
+	t.Cleanup(srv.Close)
+	return &world{t: t, srv: srv, api: a, svc: svc, reg: reg}
+}
+
+type resp struct {
+	code int
+	body []byte
+	hdr  http.Header
+}
+
+func (r resp) json(v any) error { return json.Unmarshal(r.body, v) }
+
+func (r resp) errCode() string {
+	var e errorBody
+	_ = json.Unmarshal(r.body, &e)
+	return e.Error
+}
+
+// req sends a request as user (password pw; "" user: no login).
+func (w *world) req(user, pw, method, path string, body any, hdr ...string) resp {
+	w.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	r, err := http.NewRequest(method, w.srv.URL+path, rd)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if user != "" {
+		r.SetBasicAuth(user, pw)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(r)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, b, res.Header}
+}
+
+func (w *world) as(user string) func(method, path string, body any, hdr ...string) resp {
+	pw := custPW
+	if user == "root" {
+		pw = adminPW
+	}
+	return func(method, path string, body any, hdr ...string) resp {
+		w.t.Helper()
+		return w.req(user, pw, method, path, body, hdr...)
+	}
+}
+
+func expect(t *testing.T, what string, r resp, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("%s: %d %s, want %d", what, r.code, r.body, code)
+	}
+	if r.code >= 400 {
+		var e errorBody
+		if err := json.Unmarshal(r.body, &e); err != nil || e.Error == "" || e.Message == "" {
+			t.Errorf("%s: error body %q is not {error, message}", what, r.body)
+		}
+		if bytes.Contains(r.body, []byte("goroutine ")) || bytes.Contains(r.body, []byte(".go:")) {
+			t.Errorf("%s: a stack trace in the answer: %s", what, r.body)
+		}
+	}
+}
+
+// TestEndpoints drives every route as the Admin login and a customer.
+func TestEndpoints(t *testing.T) {
+	w := newWorld(t)
+	root, alice := w.as("root"), w.as("alice")
+	const v1 = "/api/v1"
+
+	expect(t, "create by name", alice("POST", v1+"/zones", map[string]any{"name": "Shop.Example", "reference": "alice@ISP", "flags": map[string]bool{"inc_updates": true}}), 201)
+	expect(t, "create reverse by cidr", root("POST", v1+"/zones", map[string]any{"cidr": "2001:db8:7::/48", "flags": map[string]bool{"inc_updates": true}}), 201)
+	expect(t, "create both", alice("POST", v1+"/zones", map[string]any{"name": "x.example", "cidr": "192.0.2.0/24"}), 400)
+	expect(t, "create existing", alice("POST", v1+"/zones", map[string]any{"name": "shop.example."}), 409)
+
+	var list struct {
+		Zones []struct {
+			Name      string   `json:"name"`
+			Reference string   `json:"reference"`
+			Flags     []string `json:"flags"`
+		} `json:"zones"`
+		Total int `json:"total"`
+	}
+	r := alice("GET", v1+"/zones?reference=alice@ISP&q=shop&page=1&per_page=10", nil)
+	expect(t, "list", r, 200)
+	if r.json(&list) != nil || list.Total != 1 || list.Zones[0].Name != "shop.example." || !slices.Contains(list.Zones[0].Flags, "inc_updates") {
+		t.Errorf("list: %s", r.body)
+	}
+	expect(t, "list bad page", alice("GET", v1+"/zones?page=0", nil), 400)
+
+	// A zone by any spelling of its name.
+	for _, n := range []string{"shop.example", "shop.example.", "SHOP.Example."} {
+		expect(t, "info "+n, alice("GET", v1+"/zones/"+n, nil), 200)
+	}
+	expect(t, "patch", alice("PATCH", v1+"/zones/shop.example", map[string]any{"edit_lock": false, "use_apex_ns": true}), 200)
+
+	// Text: read with its serial as ETag, replace with If-Match.
+	r = alice("GET", v1+"/zones/shop.example/text", nil)
+	expect(t, "text", r, 200)
+	etag := r.hdr.Get("ETag")
+	text := string(r.body) + "www 300 IN AAAA 2001:db8:7::80\n"
+	r = alice("PUT", v1+"/zones/shop.example/text", text, "If-Match", etag)
+	expect(t, "put text", r, 200)
+	// Its auto-PTR result comes back with the commit.
+	var cr admin.CommitResult
+	if r.json(&cr) != nil || len(cr.Commits) == 0 || len(cr.Commits[0].Reverse) != 1 || cr.Commits[0].Reverse[0].Action != "refused" {
+		t.Errorf("auto-PTR result of a customer's commit into a reverse zone it has no reference on: %s", r.body)
+	}
+	expect(t, "put stale", alice("PUT", v1+"/zones/shop.example/text", text, "If-Match", etag), 409)
+	expect(t, "put bad text", alice("PUT", v1+"/zones/shop.example/text", "www IN A 192.0.2.300\n"), 400)
+	expect(t, "put failing checks", alice("PUT", v1+"/zones/shop.example/text", "$ORIGIN shop.example.\nwww 300 IN A 192.0.2.1\n"), 422)
+
+	// RRsets.
+	r = alice("PATCH", v1+"/zones/shop.example/rrsets", map[string]any{"rrsets": []map[string]any{
+		{"name": "mail", "type": "A", "ttl": 300, "changetype": "REPLACE", "records": []map[string]any{{"content": "192.0.2.25"}, {"content": "192.0.2.26"}}},
+		{"name": "www", "type": "AAAA", "changetype": "DELETE"},
+	}})
+	expect(t, "patch rrsets", r, 200)
+	var sets []admin.RRset
+	r = alice("GET", v1+"/zones/shop.example/rrsets", nil)
+	expect(t, "rrsets", r, 200)
+	if r.json(&sets) != nil || !slices.ContainsFunc(sets, func(s admin.RRset) bool { return s.Name == "mail.shop.example." && len(s.Records) == 2 }) ||
+		slices.ContainsFunc(sets, func(s admin.RRset) bool { return s.Type == "AAAA" }) {
+		t.Errorf("rrsets after the patch: %s", r.body)
+	}
+	expect(t, "patch rrsets bad", alice("PATCH", v1+"/zones/shop.example/rrsets", map[string]any{"rrsets": []map[string]any{{"name": "x", "type": "A", "changetype": "UPSERT"}}}), 400)
+
+	// History and diff.
+	var zis []zonedb.ZI
+	r = alice("GET", v1+"/zones/shop.example/history", nil)
+	expect(t, "history", r, 200)
+	if r.json(&zis) != nil || len(zis) < 3 {
+		t.Fatalf("history: %s", r.body)
+	}
+	expect(t, "diff", alice("GET", fmt.Sprintf("%s/zones/shop.example/diff?from=%d&to=%d", v1, zis[len(zis)-1].ID, zis[0].ID), nil), 200)
+	expect(t, "diff bad", alice("GET", v1+"/zones/shop.example/diff?from=x", nil), 400)
+
+	// Lock: a zone with edit_lock; the holder's PUT carries the token.
+	expect(t, "set edit_lock", alice("PATCH", v1+"/zones/shop.example", map[string]any{"edit_lock": true}), 200)
+	var lock admin.ZoneLock
+	r = alice("POST", v1+"/zones/shop.example/lock", nil)
+	expect(t, "lock", r, 200)
+	if r.json(&lock) != nil || lock.Token == "" {
+		t.Fatalf("lock: %s", r.body)
+	}
+	expect(t, "lock held", w.as("desk")("POST", v1+"/zones/shop.example/lock", nil), 409)
+	r = alice("GET", v1+"/zones/shop.example/text", nil)
+	expect(t, "put with lock", alice("PUT", v1+"/zones/shop.example/text", string(r.body)+"new 300 IN TXT locked\n", "X-Lock-Token", lock.Token), 200)
+	r = alice("POST", v1+"/zones/shop.example/lock", nil)
+	_ = r.json(&lock)
+	expect(t, "unlock", alice("DELETE", v1+"/zones/shop.example/lock", nil, "X-Lock-Token", lock.Token), 200)
+
+	// DNSSEC.
+	expect(t, "dnssec on", alice("POST", v1+"/zones/shop.example/dnssec", map[string]any{"enable": true}), 200)
+	r = alice("GET", v1+"/zones/shop.example/ds?digest=2", nil)
+	expect(t, "ds", r, 200)
+	var ds struct {
+		DS []string `json:"ds"`
+	}
+	if r.json(&ds) != nil || len(ds.DS) != 1 || !strings.Contains(ds.DS[0], " 13 2 ") {
+		t.Errorf("ds: %s", r.body)
+	}
+	expect(t, "dnssec no enable", alice("POST", v1+"/zones/shop.example/dnssec", map[string]any{}), 400)
+	expect(t, "dnssec off without the parent's word", alice("POST", v1+"/zones/shop.example/dnssec", map[string]any{"enable": false}), 400)
+
+	// Delete and undelete.
+	expect(t, "delete", alice("DELETE", v1+"/zones/shop.example", nil), 200)
+	expect(t, "undelete", alice("POST", v1+"/zones/shop.example/undelete", nil), 200)
+
+	// References: the help desk may create, a customer sees its own.
+	expect(t, "ref create by customer", alice("POST", v1+"/references", map[string]any{"name": "new@ISP"}), 403)
+	expect(t, "ref create by help desk", w.as("desk")("POST", v1+"/references", map[string]any{"name": "desk@ISP"}), 201)
+	var refs []admin.RefInfo
+	r = alice("GET", v1+"/references", nil)
+	if expect(t, "refs", r, 200); r.json(&refs) != nil || len(refs) != 1 || refs[0].Name != "alice@ISP" {
+		t.Errorf("customer's references: %s", r.body)
+	}
+
+	// Admin routes.
+	expect(t, "sectags", root("GET", v1+"/sectags", nil), 200)
+	expect(t, "sectag create", root("POST", v1+"/sectags", map[string]any{"name": "CUST-C"}), 201)
+	expect(t, "sectag delete", root("DELETE", v1+"/sectags/CUST-C", nil), 200)
+	expect(t, "zone sectags", root("GET", v1+"/zones/shop.example/sectags", nil), 200)
+	expect(t, "zone sectags put", root("PUT", v1+"/zones/shop.example/sectags", map[string]any{"sectags": []string{"CUST-A", "CUST-B"}}), 200)
+	expect(t, "users", root("GET", v1+"/users", nil), 200)
+	expect(t, "user add", root("POST", v1+"/users", map[string]any{"name": "carol", "sectag": "CUST-B", "password": "carol-password-1"}), 201)
+	expect(t, "user add short password", root("POST", v1+"/users", map[string]any{"name": "dave", "sectag": "CUST-B", "password": "short"}), 400)
+	expect(t, "user delete", root("DELETE", v1+"/users/carol", nil), 200)
+	expect(t, "sgs", root("GET", v1+"/sgs", nil), 200)
+	expect(t, "servers", root("GET", v1+"/servers", nil), 200)
+	expect(t, "status", root("GET", v1+"/status", nil), 200)
+	expect(t, "openapi, no login", w.req("", "", "GET", v1+"/openapi.json", nil), 200)
+
+	// Metrics count requests by route and code.
+	if n := testutil.ToFloat64(w.api.requests.WithLabelValues("GET /api/v1/zones/{zone}", "200")); n < 3 {
+		t.Errorf("dms_api_requests_total for zone info: %v", n)
+	}
+	if n := testutil.CollectAndCount(w.reg, "dms_api_request_duration_seconds"); n == 0 {
+		t.Error("no dms_api_request_duration_seconds")
+	}
+}
+
+// TestSectagRules: a customer cannot see, read, edit or delete another
+// customer's zone, cannot set sectags, cannot reach admin routes; the
+// Admin login can; a customer never sees sectags.
+func TestSectagRules(t *testing.T) {
+	w := newWorld(t)
+	root, alice, bob := w.as("root"), w.as("alice"), w.as("bob")
+	const v1 = "/api/v1"
+	expect(t, "alice creates", alice("POST", v1+"/zones", map[string]any{"name": "a.example"}), 201)
+	expect(t, "bob creates", bob("POST", v1+"/zones", map[string]any{"name": "b.example"}), 201)
+	expect(t, "admin reverse zone", root("POST", v1+"/zones", map[string]any{"cidr": "192.0.2.0/24"}), 201)
+
+	var list struct {
+		Zones []struct{ Name string } `json:"zones"`
+	}
+	r := alice("GET", v1+"/zones", nil)
+	if expect(t, "alice lists", r, 200); r.json(&list) != nil || len(list.Zones) != 1 || list.Zones[0].Name != "a.example." {
+		t.Errorf("alice sees %s", r.body)
+	}
+	r = root("GET", v1+"/zones", nil)
+	if r.json(&list) != nil || len(list.Zones) != 3 {
+		t.Errorf("admin sees %s", r.body)
+	}
+	// Every zone route on bob's zone is forbidden to alice, by any name.
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/zones/b.example"}, {"GET", "/zones/B.EXAMPLE."}, {"PATCH", "/zones/b.example"}, {"DELETE", "/zones/b.example"},
+		{"POST", "/zones/b.example/undelete"}, {"GET", "/zones/b.example/text"}, {"PUT", "/zones/b.example/text"},
+		{"GET", "/zones/b.example/rrsets"}, {"PATCH", "/zones/b.example/rrsets"}, {"GET", "/zones/b.example/history"},
+		{"GET", "/zones/b.example/diff?from=1&to=2"}, {"POST", "/zones/b.example/lock"}, {"DELETE", "/zones/b.example/lock"},
+		{"POST", "/zones/b.example/dnssec"}, {"GET", "/zones/b.example/ds"},
+		// The admin's reverse zone, by network and by address.
+		{"GET", "/zones/192.0.2.0%2F24"}, {"GET", "/zones/192.0.2.77/text"},
+	} {
+		var body any
+		switch c.method {
+		case "PATCH":
+			body = map[string]any{}
+			if strings.HasSuffix(c.path, "rrsets") {
+				body = map[string]any{"rrsets": []map[string]any{{"name": "x", "type": "TXT", "changetype": "DELETE"}}}
+			}
+		case "PUT":
+			body = "x 300 IN TXT y\n"
+		case "POST":
+			if strings.HasSuffix(c.path, "dnssec") {
+				body = map[string]any{"enable": true}
+			}
+		}
+		expect(t, "alice "+c.method+" "+c.path, alice(c.method, v1+c.path, body), 403)
+	}
+	// Sectags and admin routes.
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"GET", "/zones/a.example/sectags", nil}, {"PUT", "/zones/a.example/sectags", map[string]any{"sectags": []string{"CUST-A", "CUST-B"}}},
+		{"GET", "/sectags", nil}, {"POST", "/sectags", map[string]any{"name": "X"}}, {"DELETE", "/sectags/X", nil},
+		{"GET", "/users", nil}, {"POST", "/users", map[string]any{"name": "evil", "sectag": "Admin", "password": "evil-password-1"}},
+		{"DELETE", "/users/bob", nil}, {"GET", "/sgs", nil}, {"GET", "/servers", nil}, {"GET", "/status", nil},
+	} {
+		expect(t, "alice "+c.method+" "+c.path, alice(c.method, v1+c.path, c.body), 403)
+		expect(t, "admin "+c.method+" "+c.path, root(c.method, v1+c.path, c.body), map[bool]int{true: 201, false: 200}[c.method == "POST"])
+	}
+	// A customer never sees sectags: not in zone info or lists.
+	for _, p := range []string{"/zones", "/zones/a.example", "/zones/a.example/history"} {
+		if r := alice("GET", v1+p, nil); bytes.Contains(bytes.ToLower(r.body), []byte("sectag")) && !bytes.Contains(r.body, []byte("/CUST-A")) {
+			t.Errorf("%s shows sectags: %s", p, r.body)
+		}
+	}
+	// change_by is login@client/sectag.
+	r = alice("GET", v1+"/zones/a.example/history", nil)
+	if !bytes.Contains(r.body, []byte("alice@127.0.0.1/CUST-A")) {
+		t.Errorf("change_by: %s", r.body)
+	}
+}
+
+// TestBadInput: what clients get wrong gets a clear error and changes
+// nothing.
+func TestBadInput(t *testing.T) {
+	w := newWorld(t)
+	alice := w.as("alice")
+	const v1 = "/api/v1"
+	expect(t, "create", alice("POST", v1+"/zones", map[string]any{"name": "a.example"}), 201)
+	expect(t, "invalid JSON", alice("POST", v1+"/zones", "{name: a"), 400)
+	expect(t, "unknown field", alice("POST", v1+"/zones", map[string]any{"nmae": "x.example"}), 400)
+	expect(t, "oversized body", alice("PUT", v1+"/zones/a.example/text", strings.Repeat("x 300 IN TXT y\n", 1000)), 413)
+	expect(t, "path traversal", alice("GET", v1+"/zones/..%2F..%2Fetc%2Fpasswd", nil), 400)
+	expect(t, "bad zone name", alice("GET", v1+"/zones/a%20b.example", nil), 400)
+	expect(t, "missing zone", alice("GET", v1+"/zones/nope.example", nil), 404)
+	expect(t, "no login", w.req("", "", "GET", v1+"/zones", nil), 401)
+	if r := w.req("", "", "GET", v1+"/zones", nil); r.hdr.Get("WWW-Authenticate") == "" {
+		t.Error("401 without WWW-Authenticate")
+	}
+	// Failed logins are counted and rate-limited per client (3 here).
+	for i := range 3 {
+		expect(t, fmt.Sprintf("bad password %d", i), w.req("alice", "wrong-password", "GET", v1+"/zones", nil), 401)
+	}
+	expect(t, "rate limited", w.req("alice", custPW, "GET", v1+"/zones", nil), 429)
+	if n := testutil.ToFloat64(w.api.badLogin); n != 3 {
+		t.Errorf("dms_api_login_failures_total %v", n)
+	}
+	w.api.mu.Lock()
+	clear(w.api.failures)
+	w.api.mu.Unlock()
+
+	// Concurrent replaces of the same zone from the same read: one wins,
+	// the others get 409.
+	r := alice("GET", v1+"/zones/a.example/text", nil)
+	etag, text := r.hdr.Get("ETag"), string(r.body)
+	var wg sync.WaitGroup
+	codes := make([]int, 5)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = alice("PUT", v1+"/zones/a.example/text", fmt.Sprintf("%sc%d 300 IN TXT x\n", text, i), "If-Match", etag).code
+		}()
+	}
+	wg.Wait()
+	sort.Ints(codes)
+	if codes[0] != 200 || codes[1] != 409 || codes[4] != 409 {
+		t.Errorf("concurrent replaces: %v, want one 200 and 409s", codes)
+	}
+}
+
+// TestSlowClient: a client that does not finish its request headers is
+// cut off.
+func TestSlowClient(t *testing.T) {
+	w := newWorld(t)
+	old := ReadHeaderTimeout
+	ReadHeaderTimeout = 200 * time.Millisecond
+	defer func() { ReadHeaderTimeout = old }()
+	addr, err := Serve(t.Context(), "127.0.0.1:0", "", "", false, w.api, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, _ = c.Write([]byte("GET /api/v1/zones HTTP/1.1\r\nHost: x\r\n")) // and nothing more
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(c)
+	if err != nil || time.Since(start) > 3*time.Second {
+		t.Errorf("slow client not cut off: %v after %v", err, time.Since(start))
+	}
+	// Plain HTTP only on loopback unless --insecure; cert and key together.
+	if _, err := Serve(t.Context(), "0.0.0.0:0", "", "", false, w.api, nil); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("plain HTTP on a public address: %v", err)
+	}
+	if _, err := Serve(t.Context(), "127.0.0.1:0", "cert.pem", "", false, w.api, nil); err == nil {
+		t.Error("a certificate without its key accepted")
+	}
+}
+
+// TestOpenAPI: the description parses and names exactly the routes the
+// server registers.
+func TestOpenAPI(t *testing.T) {
+	w := newWorld(t)
+	var doc struct {
+		OpenAPI string                    `yaml:"openapi"`
+		Paths   map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(api.YAML(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	var described []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if m == "parameters" {
+				continue
+			}
+			described = append(described, strings.ToUpper(m)+" "+p)
+		}
+	}
+	sort.Strings(described)
+	registered := slices.Clone(w.api.Routes())
+	sort.Strings(registered)
+	if !slices.Equal(described, registered) {
+		t.Errorf("described routes\n%s\nregistered routes\n%s", strings.Join(described, "\n"), strings.Join(registered, "\n"))
+	}
+	// Served as JSON.
+	r := w.req("", "", "GET", "/api/v1/openapi.json", nil)
+	var j map[string]any
+	if err := json.Unmarshal(r.body, &j); err != nil || j["openapi"] == nil {
+		t.Errorf("openapi.json: %v", err)
+	}
+}
