@@ -167,6 +167,17 @@ func TestEndpoints(t *testing.T) {
 	expect(t, "create reverse by cidr", root("POST", v1+"/zones", map[string]any{"cidr": "2001:db8:7::/48", "flags": map[string]bool{"inc_updates": true}}), 201)
 	expect(t, "create both", alice("POST", v1+"/zones", map[string]any{"name": "x.example", "cidr": "192.0.2.0/24"}), 400)
 	expect(t, "create existing", alice("POST", v1+"/zones", map[string]any{"name": "shop.example."}), 409)
+	// A reverse zone by network (escaped) and by address.
+	for _, n := range []string{"2001:db8:7::%2F48", "2001:db8:7::5"} {
+		var zi admin.ZoneInfo
+		r := root("GET", v1+"/zones/"+n, nil)
+		if expect(t, "reverse zone by "+n, r, 200); r.json(&zi) != nil || zi.Name != "7.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa." {
+			t.Errorf("reverse zone by %s: %s", n, r.body)
+		}
+	}
+	if r := root("GET", v1+"/zones/2001:db8:7::5/text", nil); r.code != 200 || !bytes.Contains(r.body, []byte("7.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.")) {
+		t.Errorf("text by address: %d", r.code)
+	}
 
 	var list struct {
 		Zones []struct {
