@@ -19,8 +19,10 @@ var allowedDeps = map[string][]string{
 	"dms/authserver":      {"dms/zonedb", "dms/dnssec"},
 	"dms/xfr":             {"dms/zonedb", "dms/dnssec"},
 	"dms/admin":           {"dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
-	"dms/admin/cli":       {"dms/admin", "dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
-	"dms/cmd/dms":         {"dms/admin/cli", "dms/admin", "dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
+	"dms/api":             {},
+	"dms/admin/httpapi":   {"dms/admin", "dms/api", "dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
+	"dms/admin/cli":       {"dms/admin", "dms/admin/httpapi", "dms/api", "dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
+	"dms/cmd/dms":         {"dms/admin/cli", "dms/admin/httpapi", "dms/api", "dms/admin", "dms/zonedb", "dms/zonedb/zonefile", "dms/dnssec", "dms/authserver", "dms/xfr"},
 }
 
 func TestImportDirection(t *testing.T) {
