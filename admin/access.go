@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/miekg/dns"
 	"golang.org/x/crypto/bcrypt"
 
 	"dms/zonedb"
@@ -32,7 +33,7 @@ var adminOps = map[string]bool{
 
 // helpdeskOps are the operations the help desk may run besides a
 // customer's.
-var helpdeskOps = map[string]bool{"ref.create": true}
+var helpdeskOps = map[string]bool{"ref.create": true, "zone.set_ref": true}
 
 // allowed says whether c may run operation op at all.
 func allowed(c Caller, op string) error {
@@ -65,6 +66,44 @@ func (s *Service) zoneAccess(c Caller, arg string) (string, error) {
 		return nil
 	})
 	return name, err
+}
+
+// mayCreate says whether c may create zone name (in server group sg): a
+// caller without the Admin sectag may not choose a server group, nor
+// create a zone inside or above a zone it does not have (that would take
+// over names another customer serves).
+func (s *Service) mayCreate(c Caller, name, sg string) error {
+	if c.IsAdmin() {
+		return nil
+	}
+	if sg != "" {
+		return fmt.Errorf("%w: only the Admin sectag may choose a zone's server group", ErrForbidden)
+	}
+	return s.db.View(func(v *zonedb.View) error {
+		for n := name; ; {
+			if id, _, ok := v.ZoneID(n); ok && n != name {
+				if z, err := v.ZoneByID(id); err == nil && !z.HasSectag(c.Sectag) {
+					return fmt.Errorf("%w: %s is inside a zone of another customer", ErrForbidden, name)
+				}
+			}
+			i, end := dns.NextLabel(n, 0)
+			if end {
+				break
+			}
+			n = n[i:]
+		}
+		var err error
+		if e := v.ZonesBelow(name, func(z *zonedb.Zone) bool {
+			if !z.HasSectag(c.Sectag) {
+				err = fmt.Errorf("%w: %s holds a zone of another customer", ErrForbidden, name)
+				return false
+			}
+			return true
+		}); e != nil {
+			return e
+		}
+		return err
+	})
 }
 
 // ---- API logins ----

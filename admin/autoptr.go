@@ -3,6 +3,7 @@ package admin
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -236,7 +237,7 @@ func (r *reverseRun) add(a zonedb.AddrRecord) error {
 	switch {
 	case len(live) == 0:
 		if !r.allowed(z, "") {
-			r.result(a, z, ptrRefused, "the forward zone's reference %s is not the reverse zone's (%s)", orNoneRef(r.fwdRef), orNoneRef(z.Ref))
+			r.result(a, z, ptrRefused, "the forward zone's reference %s is not the reverse zone's", orNoneRef(r.fwdRef))
 			return nil
 		}
 		p.records = append(p.records, r.newPTR(owner, a))
@@ -270,8 +271,7 @@ func (r *reverseRun) add(a zonedb.AddrRecord) error {
 		return nil
 	}
 	if !r.allowed(z, cur.Ref) {
-		r.result(a, z, ptrRefused, "the forward zone's reference %s is neither the reverse zone's (%s) nor the PTR's (%s)",
-			orNoneRef(r.fwdRef), orNoneRef(z.Ref), orNoneRef(cur.Ref))
+		r.result(a, z, ptrRefused, "the forward zone's reference %s is neither the reverse zone's nor the PTR's", orNoneRef(r.fwdRef))
 		return nil
 	}
 	p.records[live[0]] = r.newPTR(owner, a)
@@ -466,6 +466,35 @@ func (s *Service) checkFlagPrivileges(c Caller, zcs []zonedb.ZoneChange) error {
 					if err := check(zc.Zone, look(r), r); err != nil {
 						return err
 					}
+				}
+				// A locked record may not go, whichever op takes it.
+				var set string
+				switch op.Kind {
+				case zonedb.OpDelete:
+					if o := look(op.Record); o != nil && o.Flags&zonedb.FlagLockPTR != 0 {
+						return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, zc.Zone, o.RR.Header().Name)
+					}
+				case zonedb.OpDeleteRRset:
+					set = dns.CanonicalName(op.Name) + "/" + dns.TypeToString[op.Type]
+				case zonedb.OpReplaceRRset:
+					if len(op.Records) > 0 {
+						h := op.Records[0].RR.Header()
+						set = dns.CanonicalName(h.Name) + "/" + dns.TypeToString[h.Rrtype]
+					}
+				}
+				if set == "" {
+					continue
+				}
+				for k, o := range cur {
+					if k.name != set || o.Flags&zonedb.FlagLockPTR == 0 {
+						continue
+					}
+					if op.Kind == zonedb.OpReplaceRRset && slices.ContainsFunc(op.Records, func(r zonedb.Record) bool {
+						return keyOf(r) == k && r.Flags&zonedb.FlagLockPTR != 0
+					}) {
+						continue // kept, still locked
+					}
+					return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, zc.Zone, o.RR.Header().Name)
 				}
 			}
 		}

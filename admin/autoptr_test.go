@@ -243,7 +243,7 @@ func TestAutoPTRRules(t *testing.T) {
 		w.want("2001:db8:1:2ff::5", "h.b.example. REF:CUST-B")
 		// CUST-B's forward zone into NET-A's /48: refused.
 		res := w.add(customer("CUST-B"), "b.example", "g AAAA 2001:db8:1:300::5")
-		wantAction(t, res, ptrRefused, "reference CUST-B is not the reverse zone's (NET-A)")
+		wantAction(t, res, ptrRefused, "reference CUST-B is not the reverse zone's")
 		w.want("2001:db8:1:300::5")
 		// The Admin sectag may do it.
 		w.add(w.admin, "b.example", "k AAAA 2001:db8:1:300::6")
@@ -271,7 +271,7 @@ func TestAutoPTRRules(t *testing.T) {
 		// With FORCEREV it is still refused: CUST-A is neither the zone's
 		// reference nor the PTR's.
 		res = w.add(customer("CUST-A"), "a.example", ";!FORCEREV\nwww2 AAAA 2001:db8:1::99")
-		wantAction(t, res, ptrRefused, "neither the reverse zone's (NET-A) nor the PTR's (NET-A)")
+		wantAction(t, res, ptrRefused, "neither the reverse zone's nor the PTR's")
 		w.want("2001:db8:1::99", "srv.n.example. REF:NET-A")
 	})
 	t.Run("first address record wins within a commit", func(t *testing.T) {

@@ -36,8 +36,14 @@ const (
 	RoleCustomer = "customer"
 )
 
-// IsAdmin says whether the caller has the Admin sectag.
-func (c Caller) IsAdmin() bool { return c.Sectag == "" || strings.EqualFold(c.Sectag, SectagAdmin) }
+// IsAdmin says whether the caller has the Admin sectag (a caller without
+// a sectag has none: every trusted path names Admin).
+func (c Caller) IsAdmin() bool { return strings.EqualFold(c.Sectag, SectagAdmin) }
+
+// mayRef says whether the caller may set references: Admin and the help
+// desk (references are the provider's accounts; a customer choosing one
+// would gain that account's auto-PTR privileges).
+func (c Caller) mayRef() bool { return c.IsAdmin() || c.role() == RoleHelpdesk }
 
 // role is the caller's effective role.
 func (c Caller) role() string {
@@ -119,6 +125,13 @@ func (s *Service) commit(ctx context.Context, c Caller, zcs ...zonedb.ZoneChange
 func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToken string, zcs ...zonedb.ZoneChange) ([]zonedb.ZoneCommit, error) {
 	after := s.guardLocks(zcs, lockZone, lockToken)
 	defer after()
+	if !c.mayRef() {
+		for _, zc := range zcs {
+			if zc.SetRef || zc.Create != nil && zc.Ref != "" && zc.Ref != s.defaultRef() {
+				return nil, fmt.Errorf("%w: only Admin and the help desk may set a zone's reference", ErrForbidden)
+			}
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -135,12 +148,37 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 	if err != nil {
 		return nil, err
 	}
+	if !c.IsAdmin() {
+		res = s.ownCommits(c, res)
+	}
 	for _, r := range res {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "commit", slog.String("zone", r.Zone), slog.Uint64("zi", r.ZI),
 			slog.Uint64("serial", uint64(r.Serial)), slog.String("by", c.ChangeBy()),
 			slog.Float64("seconds", time.Since(start).Seconds()))
 	}
 	return res, nil
+}
+
+// defaultRef is the config's default_ref.
+func (s *Service) defaultRef() string {
+	var ref string
+	_ = s.db.View(func(v *zonedb.View) error { ref = s.config(v)["default_ref"]; return nil })
+	return ref
+}
+
+// ownCommits keeps the results of the zones c may see (auto-PTR may have
+// changed reverse zones of others; what it did is on c's own result).
+func (s *Service) ownCommits(c Caller, res []zonedb.ZoneCommit) []zonedb.ZoneCommit {
+	out := res[:0:0]
+	_ = s.db.View(func(v *zonedb.View) error {
+		for _, r := range res {
+			if z, err := v.ZoneByID(r.ID); err == nil && z.HasSectag(c.Sectag) || r.Destroyed {
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out
 }
 
 func zoneName(name string) (string, error) {

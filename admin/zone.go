@@ -73,6 +73,9 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
+	if err := s.mayCreate(c, name, req.SG); err != nil {
+		return nil, err
+	}
 	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, req.EditLock, req.DNSSEC, req.NSEC3, req.UseApexNS)
 	// The zone's SG may give the SOA MNAME and, with use_apex_ns, the apex
 	// NS (zonedb.Commit writes the SG's NS over the config's).
@@ -162,6 +165,12 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	name, err := s.zoneName(zn)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.mayCreate(c, name, req.SG); err != nil {
+		return nil, err
+	}
+	if !c.IsAdmin() && (req.AllowInclude || req.IncludeDir != "") {
+		return nil, fmt.Errorf("%w: only the Admin sectag may load zone files with $INCLUDE (they read files on the server)", ErrForbidden)
 	}
 	var cfg Config
 	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
@@ -363,7 +372,7 @@ func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequ
 		return nil, err
 	}
 	zc := zonedb.ZoneChange{Zone: name, Replace: true, Records: recs, ExpectZI: req.ExpectZI}
-	if r := soaRef(recs); r != "" && r != curRef {
+	if r := soaRef(recs); r != "" && !strings.EqualFold(r, curRef) {
 		zc.Ref, zc.SetRef = r, true
 	}
 	res, err := s.commitLocked(ctx, c, name, req.LockToken, zc)
@@ -504,6 +513,9 @@ func (s *Service) ZoneSet(ctx context.Context, c Caller, req ZoneSetRequest) (*C
 		if p != nil {
 			*dst = *p
 		}
+	}
+	if req.SG != nil && !c.IsAdmin() {
+		return nil, fmt.Errorf("%w: only the Admin sectag may move zones between server groups", ErrForbidden)
 	}
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, Update: func(z *zonedb.Zone) error {
 		set(&z.IncUpdates, req.IncUpdates)

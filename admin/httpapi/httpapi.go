@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ type API struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
-	failures map[netip.Addr][]time.Time
+	failures map[string][]time.Time // by source address or "user:" login
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -86,7 +87,7 @@ func New(svc *admin.Service, o Options) (*API, error) {
 		return nil, err
 	}
 	a := &API{svc: svc, opts: o, mux: http.NewServeMux(), spec: spec, log: o.Log.With("component", "httpapi"),
-		failures: map[netip.Addr][]time.Time{},
+		failures: map[string][]time.Time{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dms_api_requests_total", Help: "HTTP API requests by route and status code."}, []string{"route", "code"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "dms_api_request_duration_seconds", Help: "HTTP API request durations by route.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8)}, []string{"route"}),
@@ -140,18 +141,18 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 	var c admin.Caller
 	if !open {
 		client := clientAddr(r)
-		if a.blocked(client) {
+		user, pass, ok := r.BasicAuth()
+		if a.blocked(client, user) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(a.opts.LoginWindow.Seconds())))
 			return writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins from "+client.String()+"; try again later", nil)
 		}
-		user, pass, ok := r.BasicAuth()
 		var err error
 		if ok {
 			c, err = a.svc.Authenticate(user, pass, client.String())
 		}
 		if !ok || err != nil {
 			if ok {
-				a.failed(client)
+				a.failed(client, user)
 				a.badLogin.Inc()
 				a.log.Warn("API login failed", "user", user, "client", client.String()) // never the password
 			}
@@ -169,7 +170,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 		st := statusOf(ae.Code)
 		msg := ae.Message
 		if st == http.StatusInternalServerError {
+			// The log has it; the client learns nothing of the inside.
 			a.log.Error("API operation failed", "path", r.URL.Path, "err", err)
+			msg = "internal error"
 		}
 		var details any
 		if len(ae.Problems) > 0 {
@@ -228,30 +231,54 @@ func writeError(w http.ResponseWriter, status int, code, msg string, details any
 	return status
 }
 
-// blocked says whether client has failed too often lately.
-func (a *API) blocked(client netip.Addr) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+// source is what failed logins are counted by: the address, or for IPv6
+// its /64 (one subscriber's many addresses count as one).
+func source(client netip.Addr) netip.Addr {
+	if client.Is6() {
+		p, _ := client.Prefix(64)
+		return p.Addr()
+	}
+	return client
+}
+
+// recent returns the failures of key within the window (dropping older).
+func (a *API) recent(m map[string][]time.Time, key string) int {
 	cut := time.Now().Add(-a.opts.LoginWindow)
-	list := a.failures[client]
+	list := m[key]
 	for len(list) > 0 && list[0].Before(cut) {
 		list = list[1:]
 	}
 	if len(list) == 0 {
-		delete(a.failures, client)
-		return false
+		delete(m, key)
+		return 0
 	}
-	a.failures[client] = list
-	return len(list) >= a.opts.LoginFailures
+	m[key] = list
+	return len(list)
 }
 
-func (a *API) failed(client netip.Addr) {
+// blocked says whether client, or the login tried, failed too often
+// lately: the client after LoginFailures, the login after four times as
+// many from anywhere (so a spread-out guesser is stopped too).
+func (a *API) blocked(client netip.Addr, user string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.recent(a.failures, source(client).String()) >= a.opts.LoginFailures ||
+		user != "" && a.recent(a.failures, "user:"+strings.ToLower(user)) >= 4*a.opts.LoginFailures
+}
+
+func (a *API) failed(client netip.Addr, user string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if len(a.failures) > 100000 {
-		a.failures = map[netip.Addr][]time.Time{} // bounded under a spray of addresses
+		// Bounded under a spray of sources: forget what is out of the
+		// window, never the live counts.
+		for k := range a.failures {
+			a.recent(a.failures, k)
+		}
 	}
-	a.failures[client] = append(a.failures[client], time.Now())
+	now := time.Now()
+	a.failures[source(client).String()] = append(a.failures[source(client).String()], now)
+	a.failures["user:"+strings.ToLower(user)] = append(a.failures["user:"+strings.ToLower(user)], now)
 }
 
 // do runs an admin operation for c and decodes its result into out.

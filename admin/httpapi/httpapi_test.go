@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -163,7 +164,12 @@ func TestEndpoints(t *testing.T) {
 	root, alice := w.as("root"), w.as("alice")
 	const v1 = "/api/v1"
 
-	expect(t, "create by name", alice("POST", v1+"/zones", map[string]any{"name": "Shop.Example", "reference": "alice@ISP", "flags": map[string]bool{"inc_updates": true}}), 201)
+	// A customer may not choose a reference (it is the provider's account,
+	// and auto-PTR privileges follow it); the help desk of the same sectag
+	// creates the zone with one.
+	expect(t, "create with a reference as a customer", alice("POST", v1+"/zones", map[string]any{"name": "Shop.Example", "reference": "alice@ISP"}), 403)
+	expect(t, "create with a server group as a customer", alice("POST", v1+"/zones", map[string]any{"name": "Shop.Example", "sg": "x"}), 403)
+	expect(t, "create by name", w.as("desk")("POST", v1+"/zones", map[string]any{"name": "Shop.Example", "reference": "alice@ISP", "flags": map[string]bool{"inc_updates": true}}), 201)
 	expect(t, "create reverse by cidr", root("POST", v1+"/zones", map[string]any{"cidr": "2001:db8:7::/48", "flags": map[string]bool{"inc_updates": true}}), 201)
 	expect(t, "create both", alice("POST", v1+"/zones", map[string]any{"name": "x.example", "cidr": "192.0.2.0/24"}), 400)
 	expect(t, "create existing", alice("POST", v1+"/zones", map[string]any{"name": "shop.example."}), 409)
@@ -373,6 +379,35 @@ func TestSectagRules(t *testing.T) {
 			t.Errorf("%s shows sectags: %s", p, r.body)
 		}
 	}
+	// No zone inside or above another customer's (bob, deleted above, back).
+	expect(t, "bob again", root("POST", v1+"/users", map[string]any{"name": "bob", "sectag": "CUST-B", "password": custPW}), 201)
+	expect(t, "a.example alice's alone", root("PUT", v1+"/zones/a.example/sectags", map[string]any{"sectags": []string{"CUST-A"}}), 200)
+	expect(t, "bob inside alice's zone", bob("POST", v1+"/zones", map[string]any{"name": "www.a.example"}), 403)
+	expect(t, "bob above alice's zone", bob("POST", v1+"/zones", map[string]any{"name": "example"}), 403)
+	expect(t, "alice below her own", alice("POST", v1+"/zones", map[string]any{"name": "sub.a.example"}), 201)
+	// A customer cannot set a reference through the SOA's REF: either; the
+	// help desk can.
+	r = alice("GET", v1+"/zones/a.example/text", nil)
+	withRef := strings.Replace(string(r.body), "\n@ ", "\n;!REF:R1\n@ ", 1)
+	expect(t, "alice sets a reference", alice("PUT", v1+"/zones/a.example/text", withRef), 403)
+	expect(t, "the help desk sets it", w.as("desk")("PUT", v1+"/zones/a.example/text", withRef), 200)
+	// Auto-PTR into the admin's reverse zone of the same reference: the
+	// customer learns what auto-PTR did, not the other zone's commit.
+	expect(t, "reverse zone", root("POST", v1+"/zones", map[string]any{"cidr": "2001:db8:9::/48", "reference": "R1", "flags": map[string]bool{"inc_updates": true}}), 201)
+	r = alice("PATCH", v1+"/zones/a.example/rrsets", map[string]any{"rrsets": []map[string]any{{"name": "www", "type": "AAAA", "ttl": 300, "changetype": "REPLACE", "records": []map[string]any{{"content": "2001:db8:9::1"}}}}})
+	var cr admin.CommitResult
+	if expect(t, "AAAA with auto-PTR", r, 200); r.json(&cr) != nil || len(cr.Commits) != 1 || len(cr.Commits[0].Reverse) != 1 || cr.Commits[0].Reverse[0].Action != "created" {
+		t.Errorf("customer's commit result: %s", r.body)
+	}
+	// A LOCKPTR record (the admin's) cannot be removed by the customer.
+	expect(t, "admin locks", root("PATCH", v1+"/zones/a.example/rrsets", map[string]any{"rrsets": []map[string]any{{"name": "mx", "type": "A", "ttl": 300, "changetype": "REPLACE", "records": []map[string]any{{"content": "192.0.2.9", "flags": []string{"LOCKPTR"}}}}}}), 200)
+	for what, set := range map[string]map[string]any{
+		"delete":  {"name": "mx", "type": "A", "changetype": "DELETE"},
+		"replace": {"name": "mx", "type": "A", "ttl": 300, "changetype": "REPLACE", "records": []map[string]any{{"content": "192.0.2.10"}}},
+	} {
+		expect(t, "alice "+what+"s a LOCKPTR record", alice("PATCH", v1+"/zones/a.example/rrsets", map[string]any{"rrsets": []map[string]any{set}}), 403)
+	}
+
 	// change_by is login@client/sectag.
 	r = alice("GET", v1+"/zones/a.example/history", nil)
 	if !bytes.Contains(r.body, []byte("alice@127.0.0.1/CUST-A")) {
@@ -495,5 +530,25 @@ func TestOpenAPI(t *testing.T) {
 	var j map[string]any
 	if err := json.Unmarshal(r.body, &j); err != nil || j["openapi"] == nil {
 		t.Errorf("openapi.json: %v", err)
+	}
+}
+
+// TestLoginLimitSources: an IPv6 client's addresses count as its /64; a
+// login guessed at from many sources is stopped too.
+func TestLoginLimitSources(t *testing.T) {
+	a := &API{opts: Options{LoginFailures: 2, LoginWindow: time.Minute}, failures: map[string][]time.Time{}}
+	a.failed(netip.MustParseAddr("2001:db8:1:2::1"), "alice")
+	a.failed(netip.MustParseAddr("2001:db8:1:2::ffff"), "bob")
+	if !a.blocked(netip.MustParseAddr("2001:db8:1:2:abcd::9"), "carol") {
+		t.Error("another address of the same /64 not blocked")
+	}
+	if a.blocked(netip.MustParseAddr("2001:db8:1:3::1"), "carol") {
+		t.Error("another /64 blocked")
+	}
+	for i := range 8 {
+		a.failed(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), "dave")
+	}
+	if !a.blocked(netip.MustParseAddr("198.51.100.1"), "Dave") {
+		t.Error("a login guessed at from 8 addresses not blocked")
 	}
 }
