@@ -23,21 +23,17 @@ type APIUser struct {
 
 func apiUserKey(name string) []byte { return []byte(strings.ToLower(name)) }
 
-// APIUser returns a login (nil, ErrUserNotFound when there is none).
+// APIUser returns a login (ErrUserNotFound when there is none).
 func (v *View) APIUser(name string) (*APIUser, error) {
 	b := v.tx.Bucket(bucketAPIUsers)
-	var val []byte
-	if b != nil {
-		val = b.Get(apiUserKey(name))
-	}
-	if val == nil {
+	if b == nil { // an older store opened read-only
 		return nil, fmt.Errorf("%w: %s", ErrUserNotFound, name)
 	}
-	u := new(APIUser)
-	if err := json.Unmarshal(val, u); err != nil {
-		return nil, fmt.Errorf("API user %s: corrupt: %w", name, err)
+	u, ok, err := getJSON[APIUser](b, apiUserKey(name), "API user")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrUserNotFound, name)
 	}
-	return u, nil
+	return u, err
 }
 
 // APIUsers lists the logins in name order.
@@ -46,16 +42,7 @@ func (v *View) APIUsers() ([]APIUser, error) {
 	if b == nil {
 		return nil, nil
 	}
-	var out []APIUser
-	err := b.ForEach(func(k, val []byte) error {
-		var u APIUser
-		if err := json.Unmarshal(val, &u); err != nil {
-			return fmt.Errorf("API user %s: corrupt: %w", k, err)
-		}
-		out = append(out, u)
-		return nil
-	})
-	return out, err
+	return allJSON[APIUser](b, "API user")
 }
 
 // PutAPIUser creates a login (create) or replaces an existing one's
@@ -87,8 +74,7 @@ func (db *DB) PutAPIUser(u *APIUser, create bool) error {
 			u.CTime = now
 		}
 		u.MTime = now
-		val, _ := json.Marshal(u)
-		return b.Put(apiUserKey(u.Name), val)
+		return putJSON(b, apiUserKey(u.Name), u)
 	})
 }
 

@@ -117,18 +117,16 @@ func (v *View) Events(f EventFilter) ([]LogEvent, error) {
 
 // Event returns one event.
 func (v *View) Event(id uint64) (*LogEvent, error) {
-	var val []byte
+	var e *LogEvent
+	var ok bool
+	var err error
 	if b := v.tx.Bucket(bucketEvents); b != nil {
-		val = b.Get(be64(id))
+		e, ok, err = getJSON[LogEvent](b, be64(id), "event")
 	}
-	if val == nil {
-		return nil, fmt.Errorf("%w: %d", ErrEventNotFound, id)
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %d", ErrEventNotFound, id)
 	}
-	e := new(LogEvent)
-	if err := json.Unmarshal(val, e); err != nil {
-		return nil, fmt.Errorf("event %d: corrupt: %w", id, err)
-	}
-	return e, nil
+	return e, err
 }
 
 // commitEvents logs a change set's zone commits: one event per zone that

@@ -1,7 +1,6 @@
 package zonedb
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,18 +32,15 @@ func getSectag(tx *bolt.Tx, name string) (*Sectag, error) {
 	if strings.EqualFold(name, SectagAdmin) {
 		return &Sectag{Name: SectagAdmin}, nil
 	}
-	var val []byte
-	if b := tx.Bucket(bucketSectags); b != nil { // nil: an older store opened read-only
-		val = b.Get(sectagKey(name))
-	}
-	if val == nil {
+	b := tx.Bucket(bucketSectags)
+	if b == nil { // an older store opened read-only
 		return nil, fmt.Errorf("%w: %s", ErrSectagNotFound, name)
 	}
-	t := new(Sectag)
-	if err := json.Unmarshal(val, t); err != nil {
-		return nil, fmt.Errorf("sectag %s: corrupt: %w", name, err)
+	t, ok, err := getJSON[Sectag](b, sectagKey(name), "sectag")
+	if err == nil && !ok {
+		err = fmt.Errorf("%w: %s", ErrSectagNotFound, name)
 	}
-	return t, nil
+	return t, err
 }
 
 // Sectag returns the sectag called name (case-insensitive).
@@ -54,23 +50,15 @@ func (v *View) Sectag(name string) (*Sectag, error) { return getSectag(v.tx, nam
 // number of zones carrying each.
 func (v *View) Sectags() ([]Sectag, map[string]int, error) {
 	out := []Sectag{{Name: SectagAdmin}}
-	b := v.tx.Bucket(bucketSectags)
-	if b == nil { // an older store opened read-only
-		return out, map[string]int{}, nil
-	}
-	err := b.ForEach(func(k, val []byte) error {
-		var t Sectag
-		if err := json.Unmarshal(val, &t); err != nil {
-			return fmt.Errorf("sectag %s: corrupt: %w", k, err)
+	if b := v.tx.Bucket(bucketSectags); b != nil { // nil: an older store opened read-only
+		tags, err := allJSON[Sectag](b, "sectag")
+		if err != nil {
+			return nil, nil, err
 		}
-		out = append(out, t)
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
+		out = append(out, tags...)
 	}
 	counts := map[string]int{}
-	err = v.Zones(func(z *Zone) bool {
+	err := v.Zones(func(z *Zone) bool {
 		for _, t := range z.Sectags {
 			counts[strings.ToLower(t)]++
 		}
@@ -89,8 +77,7 @@ func (db *DB) CreateSectag(name string) (*Sectag, error) {
 		if _, err := getSectag(tx, name); err == nil {
 			return fmt.Errorf("%w: %s", ErrSectagExists, name)
 		}
-		val, _ := json.Marshal(t)
-		return tx.Bucket(bucketSectags).Put(sectagKey(name), val)
+		return putJSON(tx.Bucket(bucketSectags), sectagKey(name), t)
 	})
 	if err != nil {
 		return nil, err
