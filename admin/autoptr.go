@@ -79,21 +79,26 @@ func (autoPTR) Reverse(rc *zonedb.ReverseContext) ([]zonedb.ZoneChange, []zonedb
 		return nil, nil, nil
 	}
 	r := &reverseRun{rc: rc, cfg: cfg, admin: strings.EqualFold(rc.Sectag, SectagAdmin), fwdRef: rc.Zone.Ref,
-		plans: map[string]*ptrPlan{}, more: map[string]int{}, zones: map[string]*zonedb.Zone{}, classless: map[string][]*zonedb.Zone{}}
-	// The candidate zones, read once (a bulk load asks for every address).
-	for _, top := range []string{"in-addr.arpa.", "ip6.arpa."} {
-		err := rc.View.ZonesBelow(top, func(z *zonedb.Zone) bool {
-			if z.IncUpdates && !z.Deleted && !z.Disabled && z.CatalogOf == "" {
-				r.zones[z.Name] = z
-				label, parent, _ := strings.Cut(z.Name, ".")
-				if _, _, ok := classlessRange(label); ok {
-					r.classless[parent] = append(r.classless[parent], z)
+		plans: map[string]*ptrPlan{}, more: map[string]int{}}
+	// A bulk load asks for thousands of addresses: read the candidate
+	// zones once. A small commit looks each address's zones up by name
+	// (a store may hold thousands of reverse zones).
+	if len(rc.Added)+len(rc.Removed) > bulkAddresses {
+		r.zones, r.classless = map[string]*zonedb.Zone{}, map[string][]*zonedb.Zone{}
+		for _, top := range []string{"in-addr.arpa.", "ip6.arpa."} {
+			err := rc.View.ZonesBelow(top, func(z *zonedb.Zone) bool {
+				if takesPTRs(z) {
+					r.zones[z.Name] = z
+					label, parent, _ := strings.Cut(z.Name, ".")
+					if _, _, ok := classlessRange(label); ok {
+						r.classless[parent] = append(r.classless[parent], z)
+					}
 				}
+				return true
+			})
+			if err != nil {
+				return nil, nil, err
 			}
-			return true
-		})
-		if err != nil {
-			return nil, nil, err
 		}
 	}
 	// Removals first: an address moving from one name to another frees
@@ -144,12 +149,21 @@ func (r *reverseRun) feeds(a zonedb.AddrRecord) bool {
 // zoneFor is the most specific served reverse zone with inc_updates that
 // covers a (an RFC 2317 zone below the /24 first, for IPv4).
 func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
-	if len(r.zones) == 0 {
-		return nil
-	}
+	v := r.rc.View
 	if a.Is4() {
 		last := int(a.As4()[3])
-		for _, z := range r.classless[reverseLabels(a, 3)] {
+		parent := reverseLabels(a, 3)
+		cands := r.classless[parent]
+		if r.zones == nil {
+			cands = nil
+			_ = v.ZonesBelow(parent, func(z *zonedb.Zone) bool {
+				if takesPTRs(z) {
+					cands = append(cands, z)
+				}
+				return true
+			})
+		}
+		for _, z := range cands {
 			label, _, _ := strings.Cut(z.Name, ".")
 			if lo, hi, ok := classlessRange(label); ok && lo <= last && last <= hi {
 				return z
@@ -158,8 +172,14 @@ func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
 	}
 	name := ReverseName(a)
 	for {
-		if z, ok := r.zones[name]; ok {
-			return z
+		if r.zones != nil {
+			if z, ok := r.zones[name]; ok {
+				return z
+			}
+		} else if id, served, ok := v.ZoneID(name); ok && served {
+			if z, err := v.ZoneByID(id); err == nil && takesPTRs(z) {
+				return z
+			}
 		}
 		i, end := dns.NextLabel(name, 0)
 		if end || name == "arpa." {
@@ -168,6 +188,15 @@ func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
 		name = name[i:]
 	}
 }
+
+// takesPTRs says whether auto-PTR may write into zone z.
+func takesPTRs(z *zonedb.Zone) bool {
+	return z.IncUpdates && !z.Deleted && !z.Disabled && z.CatalogOf == ""
+}
+
+// bulkAddresses is past how many addresses a commit reads every reverse
+// zone once instead of looking each address's up.
+const bulkAddresses = 64
 
 // ptrOwner is the PTR's name for a in reverse zone z: its reverse name,
 // or in an RFC 2317 classless zone the last octet below the zone's name

@@ -224,6 +224,19 @@ func TestAutoPTRRules(t *testing.T) {
 			t.Errorf("%d results, want %d and a summary: %+v", len(res), maxReport+1, res[max(0, len(res)-1):])
 		}
 	})
+	t.Run("a bulk commit finds its zones too", func(t *testing.T) {
+		w := newPTRWorld(t)
+		var lines []string
+		for i := range bulkAddresses + 6 {
+			lines = append(lines, fmt.Sprintf("b%d AAAA 2001:db8:1:5::%x", i, i+1))
+		}
+		lines = append(lines, ";!FORCEREV\nv4 A 192.0.2.99", "c AAAA 2001:db8:1:2ff::77")
+		w.add(w.admin, "a.example", lines...)
+		w.want("2001:db8:1:5::1", "b0.a.example. REF:CUST-A")
+		w.want(fmt.Sprintf("2001:db8:1:5::%x", bulkAddresses+6), fmt.Sprintf("b%d.a.example. REF:CUST-A", bulkAddresses+5))
+		w.want("192.0.2.99", "v4.a.example. REF:CUST-A")
+		w.want("2001:db8:1:2ff::77", "c.a.example. REF:CUST-A") // the /56, in bulk mode too
+	})
 	t.Run("no reverse zone: skipped and reported, the forward commit lands", func(t *testing.T) {
 		w := newPTRWorld(t)
 		res := w.add(w.admin, "a.example", "www AAAA 2001:db8:2::10", "v AAAA 2001:db9::1")
