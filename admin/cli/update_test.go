@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,40 @@ func TestShellScript(t *testing.T) {
 	}
 	if got := run(t, db, "", "zone", "info", "shell.example").out; !strings.Contains(got, "reference:     cust1") || !strings.Contains(got, "edit_lock:     true") {
 		t.Errorf("-r REF not taken:\n%s", got)
+	}
+}
+
+// TestShellTerminal: dms shell on a terminal (a pty from script(1)):
+// tab completes a command, long output goes through $PAGER, short output
+// does not, and the history file keeps the lines.
+func TestShellTerminal(t *testing.T) {
+	script := tool(t, "script", "bsdutils")
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	if r := run(t, db, "", "config", "set", "soa_mname", "ns1.example.net."); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, "-qfec", "stty rows 6 cols 100; "+dmsBin+" --db "+db+" shell", "/dev/null")
+	cmd.Env = append(os.Environ(), "HOME="+dir, "PAGER=sed s/^/PAGED:/", "DMS_DB=")
+	cmd.Stdin = strings.NewReader("show_con\t\rls\rexit\r")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	text := strings.ReplaceAll(string(out), "\r", "")
+	if !strings.Contains(text, "show_config ") {
+		t.Errorf("no completion to show_config:\n%s", text)
+	}
+	if !strings.Contains(text, "PAGED:soa_mname:") {
+		t.Errorf("long output not paged:\n%s", text)
+	}
+	if strings.Contains(text, "PAGED:zone_tool") {
+		t.Errorf("the prompt went through the pager:\n%s", text)
+	}
+	hist, _ := os.ReadFile(filepath.Join(dir, ".dms_history"))
+	if string(hist) != "show_config \nls\nexit\n" {
+		t.Errorf("history %q", hist)
 	}
 }
