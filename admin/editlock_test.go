@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -124,4 +125,30 @@ func TestEditLock(t *testing.T) {
 	if !errors.Is(err, zonedb.ErrStale) || AsError(err).Code != CodeStale {
 		t.Errorf("stale commit: %v", err)
 	}
+}
+
+// TestVacuumTimer: the server's vacuum runs on its timer (each run is in
+// the event log).
+func TestVacuumTimer(t *testing.T) {
+	s, _ := newTestService(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.vacuumEvery(ctx, 10*time.Millisecond, 10*time.Millisecond, slog.New(slog.DiscardHandler))
+		close(done)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ev []zonedb.LogEvent
+		_ = s.db.View(func(v *zonedb.View) error { ev, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventVacuum}); return nil })
+		if len(ev) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d vacuum runs in 5 s", len(ev))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }

@@ -55,7 +55,11 @@ func (s *Service) Vacuum(ctx context.Context, c Caller, req VacuumRequest) (*zon
 // VacuumDaily runs vacuum all once a day until ctx ends (the first an
 // hour after start, so a restart loop does not vacuum over and over).
 func (s *Service) VacuumDaily(ctx context.Context, log *slog.Logger) {
-	wait := time.Hour
+	s.vacuumEvery(ctx, time.Hour, 24*time.Hour, log)
+}
+
+func (s *Service) vacuumEvery(ctx context.Context, first, every time.Duration, log *slog.Logger) {
+	wait := first
 	for {
 		t := time.NewTimer(wait)
 		select {
@@ -64,7 +68,7 @@ func (s *Service) VacuumDaily(ctx context.Context, log *slog.Logger) {
 			return
 		case <-t.C:
 		}
-		wait = 24 * time.Hour
+		wait = every
 		res, err := s.Vacuum(ctx, LocalCaller(), VacuumRequest{What: "all"})
 		if err != nil {
 			log.Error("daily vacuum", "err", err)
