@@ -156,6 +156,17 @@ func TestNotify(t *testing.T) {
 	if disabled.count() != 0 || len(results["off"]) != 0 {
 		t.Errorf("a disabled server was notified")
 	}
+	// The failures are in the event log: the mute server after its retries,
+	// the refusing one at once.
+	var failed []zonedb.LogEvent
+	_ = db.View(func(v *zonedb.View) error { failed, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventNotify, Failed: true}); return nil })
+	servers := map[string]bool{}
+	for _, e := range failed {
+		servers[e.Server] = true
+	}
+	if !servers["mute"] || !servers["refusing"] || servers["ok"] {
+		t.Errorf("NOTIFY failures in the event log: %+v", failed)
+	}
 	// The catalog zone did not change (no new zone), so only example.org
 	// was notified.
 	for _, ev := range results["ok"] {
