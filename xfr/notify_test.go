@@ -159,7 +159,10 @@ func TestNotify(t *testing.T) {
 	// The failures are in the event log: the mute server after its retries,
 	// the refusing one at once.
 	var failed []zonedb.LogEvent
-	_ = db.View(func(v *zonedb.View) error { failed, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventNotify, Failed: true}); return nil })
+	_ = db.View(func(v *zonedb.View) error {
+		failed, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventNotify, Failed: true})
+		return nil
+	})
 	servers := map[string]bool{}
 	for _, e := range failed {
 		servers[e.Server] = true
