@@ -152,3 +152,21 @@ func TestVacuumTimer(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestDNSSECKeyEvents: key changes are in the event log.
+func TestDNSSECKeyEvents(t *testing.T) {
+	s, c := newTestService(t)
+	ctx := context.Background()
+	configure(t, s, c)
+	if _, err := s.ZoneCreate(ctx, c, ZoneCreateRequest{Name: "signed.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DNSSECEnable(ctx, c, DNSSECRequest{Name: "signed.example"}); err != nil {
+		t.Fatal(err)
+	}
+	var ev []zonedb.LogEvent
+	_ = s.db.View(func(v *zonedb.View) error { ev, _ = v.Events(zonedb.EventFilter{Kind: zonedb.EventDNSSEC}); return nil })
+	if len(ev) != 1 || ev[0].Zone != "signed.example." || !strings.Contains(ev[0].Message, "(csk, algorithm 13) added as active") {
+		t.Errorf("DNSSEC events: %+v", ev)
+	}
+}
