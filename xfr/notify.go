@@ -386,22 +386,8 @@ func (n *Notifier) send(ctx context.Context, j *notifyJob, version int) {
 		ev.Result = NotifyRetry
 	}
 
-	n.mu.Lock()
-	j.running = false
-	switch {
-	case j.version != version:
-		// Replaced by a newer commit while in flight: send the new one.
-		j.due = time.Now()
-		heap.Push(&n.queue, j)
-	case ev.Result == NotifyRetry:
-		j.due = time.Now().Add(n.opts.Backoff << (attempt - 1))
-		heap.Push(&n.queue, j)
-	default:
-		delete(n.jobs, j.key)
-	}
-	n.mu.Unlock()
-	n.poke()
-
+	// Report before the job leaves the pending set, so whoever waits for
+	// Pending() to reach 0 has every result.
 	switch ev.Result {
 	case NotifyOK:
 		n.log.Debug("notified", "zone", zone, "server", server, "addr", addr.String(), "serial", serial, "attempt", attempt)
@@ -420,6 +406,22 @@ func (n *Notifier) send(ctx context.Context, j *notifyJob, version int) {
 	if n.opts.OnResult != nil {
 		n.opts.OnResult(ev)
 	}
+
+	n.mu.Lock()
+	j.running = false
+	switch {
+	case j.version != version:
+		// Replaced by a newer commit while in flight: send the new one.
+		j.due = time.Now()
+		heap.Push(&n.queue, j)
+	case ev.Result == NotifyRetry:
+		j.due = time.Now().Add(n.opts.Backoff << (attempt - 1))
+		heap.Push(&n.queue, j)
+	default:
+		delete(n.jobs, j.key)
+	}
+	n.mu.Unlock()
+	n.poke()
 }
 
 // rcodeError is an answer with an error rcode.
