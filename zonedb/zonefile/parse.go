@@ -533,14 +533,12 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 			}
 		}
 		// Copy the line, with a marker when a record ends on it. An owner
-		// starting with an escaped blank ("\ ", "\<tab>") goes as \DDD:
-		// miekg/dns's lexer misreads it on a line after a comment (and
-		// every record line here ends with one, the marker).
-		if len(ln) >= 2 && ln[0] == '\\' && (ln[1] == ' ' || ln[1] == '\t') {
-			sc.text = append(sc.text, '\\', '0', '3', '2')
-			if ln[1] == '\t' {
-				sc.text[len(sc.text)-2], sc.text[len(sc.text)-1] = '0', '9'
-			}
+		// starting with an escaped character ("\ ", "\"", "\(", "\;",
+		// "\\", ...) goes as \DDD, the same name: miekg/dns's lexer
+		// misreads such an owner on a line after a comment (and every
+		// record line here ends with one, the marker).
+		if len(ln) >= 2 && ln[0] == '\\' && (ln[1] < '0' || ln[1] > '9') {
+			sc.text = append(sc.text, '\\', '0'+ln[1]/100, '0'+ln[1]/10%10, '0'+ln[1]%10)
 			ln = ln[2:]
 		}
 		sc.text = append(sc.text, ln...)
