@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -189,6 +190,12 @@ func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
 	}
 }
 
+// locked says whether someone holds z's edit lock: auto-PTR leaves the
+// zone alone meanwhile (its change would make the editor's commit stale).
+func (r *reverseRun) locked(z *zonedb.Zone) bool {
+	return z.EditLock && lockHeld(z, time.Now().UTC(), time.Duration(r.cfg.TTL("edit_lock_timeout"))*time.Second)
+}
+
 // takesPTRs says whether auto-PTR may write into zone z.
 func takesPTRs(z *zonedb.Zone) bool {
 	return z.IncUpdates && !z.Deleted && !z.Disabled && z.CatalogOf == ""
@@ -250,6 +257,10 @@ func (r *reverseRun) add(a zonedb.AddrRecord) error {
 	z := r.zoneFor(a.Addr)
 	if z == nil {
 		r.result(a, nil, ptrSkipped, "no reverse zone with inc_updates covers %s", a.Addr)
+		return nil
+	}
+	if r.locked(z) {
+		r.result(a, z, ptrSkipped, "the reverse zone is being edited (edit lock held by %s); save the forward zone again later", z.LockedBy)
 		return nil
 	}
 	owner := ptrOwner(z, a.Addr)
@@ -348,6 +359,10 @@ func (r *reverseRun) stale(name string, addr netip.Addr) bool {
 func (r *reverseRun) remove(a zonedb.AddrRecord) error {
 	z := r.zoneFor(a.Addr)
 	if z == nil {
+		return nil
+	}
+	if r.locked(z) {
+		r.result(a, z, ptrSkipped, "the reverse zone is being edited (edit lock held by %s): its PTR stays", z.LockedBy)
 		return nil
 	}
 	owner := ptrOwner(z, a.Addr)

@@ -391,6 +391,19 @@ func TestAutoPTRRules(t *testing.T) {
 		}
 		w.want("2001:db8:1::31", "web.a.example. REF:CUST-A")
 	})
+	t.Run("a reverse zone being edited is left alone", func(t *testing.T) {
+		w := newPTRWorld(t)
+		on := true
+		if _, err := w.s.ZoneSet(w.ctx, w.admin, ZoneSetRequest{Name: "2001:db8:1::/48", EditLock: &on}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.s.ZoneLockTake(w.ctx, w.admin, ZoneLockRequest{Name: "2001:db8:1::/48"}); err != nil {
+			t.Fatal(err)
+		}
+		res := w.add(w.admin, "a.example", "www AAAA 2001:db8:1::60")
+		wantAction(t, res, ptrSkipped, "being edited")
+		w.want("2001:db8:1::60")
+	})
 	t.Run("DISABLE records count as absent", func(t *testing.T) {
 		w := newPTRWorld(t)
 		w.add(w.admin, "a.example", ";!DISABLE\nwww AAAA 2001:db8:1::32")

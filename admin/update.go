@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"path"
@@ -191,7 +192,8 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 		}
 	}
 	by := Caller{User: strings.TrimSuffix(key.Name, "."), Host: client.Addr().String(), Sectag: cmpOr(sectag, SectagAdmin)}
-	rcode, why := s.updates.submit(s, &updateJob{zone: zone, prereqs: req.Answer, updates: req.Ns, by: by})
+	allow := func(name string, t uint16) bool { _, ok := grants(key, zone, name, t); return ok }
+	rcode, why := s.updates.submit(s, &updateJob{zone: zone, prereqs: req.Answer, updates: req.Ns, by: by, allow: allow})
 	if rcode != dns.RcodeSuccess {
 		return fail(rcode, "%s", why)
 	}
@@ -203,9 +205,11 @@ type updateJob struct {
 	zone             string
 	prereqs, updates []dns.RR
 	by               Caller
-	rcode            int
-	why              string
-	done             chan struct{}
+	// allow says whether the key may change name/type (its policy).
+	allow func(name string, t uint16) bool
+	rcode int
+	why   string
+	done  chan struct{}
 }
 
 // updateQueue groups the updates of a zone that arrive while a commit of
@@ -218,7 +222,7 @@ type updateQueue struct {
 
 func (q *updateQueue) submit(s *Service, j *updateJob) (int, string) {
 	j.done = make(chan struct{})
-	k := j.zone + "\x00" + j.by.ChangeBy()
+	k := j.zone
 	q.mu.Lock()
 	if q.pending == nil {
 		q.pending, q.running = map[string][]*updateJob{}, map[string]bool{}
@@ -228,19 +232,27 @@ func (q *updateQueue) submit(s *Service, j *updateJob) (int, string) {
 	q.running[k] = true
 	q.mu.Unlock()
 	if lead {
-		// This caller commits whatever is queued, batch after batch, until
-		// the queue is empty.
+		// This caller commits whatever is queued for the zone, batch after
+		// batch, until the queue is empty: one zone's updates never commit
+		// side by side. A batch is a run of one committer's updates (the
+		// instance records who changed it, and auto-PTR acts with its
+		// sectag).
 		for {
 			q.mu.Lock()
-			batch := q.pending[k]
-			delete(q.pending, k)
-			if len(batch) == 0 {
+			queued := q.pending[k]
+			if len(queued) == 0 {
+				delete(q.pending, k)
 				delete(q.running, k)
 				q.mu.Unlock()
 				break
 			}
+			n := 1
+			for n < len(queued) && queued[n].by == queued[0].by {
+				n++
+			}
+			q.pending[k] = queued[n:]
 			q.mu.Unlock()
-			s.commitUpdates(batch)
+			s.commitUpdates(queued[:n])
 		}
 	}
 	<-j.done
@@ -257,37 +269,45 @@ func (s *Service) commitUpdates(batch []*updateJob) {
 		}
 	}()
 	try := func(jobs []*updateJob) error {
-		var ops []zonedb.RecordOp
-		var ok []*updateJob
-		err := s.db.View(func(v *zonedb.View) error {
-			z, err := v.Zone(jobs[0].zone)
-			if err != nil {
+		// The state is read, the update worked out and committed with the
+		// instance read: a commit landing in between (a CLI edit) makes
+		// it stale, and it is worked out again.
+		for attempt := 0; ; attempt++ {
+			var ops []zonedb.RecordOp
+			var ok []*updateJob
+			var zi uint64
+			err := s.db.View(func(v *zonedb.View) error {
+				z, err := v.Zone(jobs[0].zone)
+				if err != nil {
+					return err
+				}
+				zi = z.ZI
+				st := &updState{v: v, z: z, sets: map[updKey][]zonedb.Record{}, stored: map[updKey]bool{}}
+				for _, j := range jobs {
+					if j.rcode, j.why = st.prereqs(j.prereqs); j.rcode != dns.RcodeSuccess {
+						continue
+					}
+					st.allow = j.allow
+					st.apply(j.updates)
+					ok = append(ok, j)
+				}
+				ops = st.ops()
+				return nil
+			})
+			if err != nil || len(ops) == 0 {
 				return err
 			}
-			st := &updState{v: v, z: z, sets: map[updKey][]zonedb.Record{}}
-			for _, j := range jobs {
-				if j.rcode, j.why = st.prereqs(j.prereqs); j.rcode != dns.RcodeSuccess {
-					continue
-				}
-				st.apply(j.updates)
-				ok = append(ok, j)
+			_, err = s.commit(context.Background(), jobs[0].by, zonedb.ZoneChange{Zone: jobs[0].zone, Ops: ops, ExpectZI: zi, Comment: "dynamic update"})
+			if errors.Is(err, zonedb.ErrStale) && attempt < 5 {
+				continue
 			}
-			ops = st.ops()
-			return nil
-		})
-		if err != nil {
+			if err != nil {
+				for _, j := range ok {
+					j.rcode, j.why = dns.RcodeServerFailure, err.Error()
+				}
+			}
 			return err
 		}
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err = s.commit(context.Background(), jobs[0].by, zonedb.ZoneChange{Zone: jobs[0].zone, Ops: ops, Comment: "dynamic update"})
-		if err != nil {
-			for _, j := range ok {
-				j.rcode, j.why = dns.RcodeServerFailure, err.Error()
-			}
-		}
-		return err
 	}
 	if err := try(batch); err != nil && len(batch) > 1 {
 		for _, j := range batch {
@@ -318,9 +338,14 @@ type updKey struct {
 }
 
 type updState struct {
-	v     *zonedb.View
-	z     *zonedb.Zone
-	sets  map[updKey][]zonedb.Record // touched or read, DISABLE ones included
+	v    *zonedb.View
+	z    *zonedb.Zone
+	sets map[updKey][]zonedb.Record // touched or read, DISABLE ones included
+	// stored says which RRsets exist in the store (a set emptied by the
+	// batch that never was stored needs no delete).
+	stored map[updKey]bool
+	// allow is the current update's key policy.
+	allow func(name string, t uint16) bool
 	order []updKey
 	dirty map[updKey]bool
 }
@@ -332,6 +357,7 @@ func (st *updState) get(name string, t uint16) []zonedb.Record {
 	}
 	recs, _ := st.v.RRset(st.z, name, t)
 	st.sets[k] = recs
+	st.stored[k] = len(recs) > 0
 	return recs
 }
 
@@ -429,16 +455,35 @@ func (st *updState) apply(rrs []dns.RR) {
 			if h.Rrtype == dns.TypeCNAME && len(others) > 0 || h.Rrtype != dns.TypeCNAME && len(st.live(name, dns.TypeCNAME)) > 0 {
 				continue
 			}
-			cur := st.get(name, h.Rrtype)
-			if slices.ContainsFunc(cur, func(r zonedb.Record) bool { return zonedb.SameRdata(r.RR, rr) }) {
-				continue
-			}
+			// The new record wins: a matching one takes its TTL and is
+			// published (DISABLE cleared); the RRset takes its TTL (one TTL
+			// an RRset, RFC 2181 5.2), as a record add does.
 			cp := dns.Copy(rr)
 			cp.Header().Name = name
+			cur := slices.Clone(st.get(name, h.Rrtype))
 			if h.Rrtype == dns.TypeCNAME {
-				cur = nil // one CNAME: a new one replaces the old
+				cur = slices.DeleteFunc(cur, func(r zonedb.Record) bool { return !zonedb.SameRdata(r.RR, cp) }) // one CNAME
 			}
-			st.set(name, h.Rrtype, append(slices.Clone(cur), zonedb.Record{RR: cp}))
+			changed := false
+			i := slices.IndexFunc(cur, func(r zonedb.Record) bool { return zonedb.SameRdata(r.RR, cp) })
+			if i < 0 {
+				cur = append(cur, zonedb.Record{RR: cp})
+				changed = true
+			} else if cur[i].Flags&zonedb.FlagDisable != 0 {
+				cur[i].Flags &^= zonedb.FlagDisable
+				changed = true
+			}
+			for j := range cur {
+				if hh := cur[j].RR.Header(); hh.Ttl != h.Ttl {
+					c := dns.Copy(cur[j].RR)
+					c.Header().Ttl = h.Ttl
+					cur[j].RR = c
+					changed = true
+				}
+			}
+			if changed || len(cur) != len(st.get(name, h.Rrtype)) {
+				st.set(name, h.Rrtype, cur)
+			}
 		case dns.ClassANY:
 			ts := []uint16{h.Rrtype}
 			if h.Rrtype == dns.TypeANY {
@@ -447,6 +492,9 @@ func (st *updState) apply(rrs []dns.RR) {
 			for _, t := range ts {
 				if name == apex && (t == dns.TypeSOA || t == dns.TypeNS) || updateForbidden(t) && t != dns.TypeNS {
 					continue // the apex keeps its SOA and NS
+				}
+				if st.allow != nil && !st.allow(name, t) {
+					continue // deleting a name takes only what the key may change
 				}
 				if len(st.get(name, t)) > 0 {
 					st.set(name, t, nil) // DISABLE records of the RRset go too
@@ -457,7 +505,9 @@ func (st *updState) apply(rrs []dns.RR) {
 			if name == apex && h.Rrtype == dns.TypeNS && len(st.live(name, h.Rrtype)) <= 1 || h.Rrtype == dns.TypeSOA {
 				continue // never the last apex NS, never the SOA
 			}
-			kept := slices.DeleteFunc(slices.Clone(cur), func(r zonedb.Record) bool { return zonedb.SameRdata(r.RR, rr) })
+			in := dns.Copy(rr) // class NONE on the wire: compare as IN
+			in.Header().Class = dns.ClassINET
+			kept := slices.DeleteFunc(slices.Clone(cur), func(r zonedb.Record) bool { return zonedb.SameRdata(r.RR, in) })
 			if len(kept) != len(cur) {
 				st.set(name, h.Rrtype, kept)
 			}
@@ -471,7 +521,9 @@ func (st *updState) ops() []zonedb.RecordOp {
 	for _, k := range st.order {
 		recs := st.sets[k]
 		if len(recs) == 0 {
-			out = append(out, zonedb.RecordOp{Kind: zonedb.OpDeleteRRset, Name: k.name, Type: k.t})
+			if st.stored[k] {
+				out = append(out, zonedb.RecordOp{Kind: zonedb.OpDeleteRRset, Name: k.name, Type: k.t})
+			}
 			continue
 		}
 		out = append(out, zonedb.RecordOp{Kind: zonedb.OpReplaceRRset, Records: recs})

@@ -130,8 +130,7 @@ func TestUpdatesBatch(t *testing.T) {
 	s, k := updateWorld(t)
 	before := zis(t, s, "up.example")
 	// Hold the zone's queue as if a commit were running.
-	by := Caller{User: "k", Host: "192.0.2.7", Sectag: SectagAdmin}
-	qk := "up.example.\x00" + by.ChangeBy()
+	qk := "up.example."
 	s.updates.mu.Lock()
 	s.updates.pending, s.updates.running = map[string][]*updateJob{}, map[string]bool{qk: true}
 	s.updates.mu.Unlock()
@@ -191,4 +190,83 @@ func zis(t *testing.T, s *Service, zone string) int {
 		return nil
 	})
 	return n
+}
+
+// TestUpdateSemantics: RFC 2136 3.4.2 details, and concurrent updates of
+// one RRset from many clients.
+func TestUpdateSemantics(t *testing.T) {
+	s, k := updateWorld(t)
+	rr := func(s string) dns.RR {
+		r, err := dns.NewRR(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	send := func(client string, rrs ...dns.RR) int {
+		m := new(dns.Msg)
+		m.SetUpdate("up.example.")
+		m.Ns = rrs
+		return s.DynamicUpdate(m, netip.MustParseAddrPort(client+":5353"), k).Rcode
+	}
+	rrset := func(name string, t uint16) []zonedb.Record {
+		var out []zonedb.Record
+		_ = s.db.View(func(v *zonedb.View) error {
+			z, _ := v.Zone("up.example")
+			out, _ = v.RRset(z, name, t)
+			return nil
+		})
+		return out
+	}
+	// Forty clients add to one RRset at once: none is lost.
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if rc := send(fmt.Sprintf("192.0.2.%d", i+1), rr(fmt.Sprintf(`many.up.example. 60 IN TXT "t%d"`, i))); rc != dns.RcodeSuccess {
+				t.Errorf("update %d: %s", i, dns.RcodeToString[rc])
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(rrset("many.up.example.", dns.TypeTXT)); n != 40 {
+		t.Errorf("%d of 40 concurrent adds kept", n)
+	}
+	// Class NONE deletes one record.
+	del := rr(`many.up.example. 0 NONE TXT "t7"`)
+	if rc := send("192.0.2.1", del); rc != dns.RcodeSuccess || len(rrset("many.up.example.", dns.TypeTXT)) != 39 {
+		t.Errorf("delete one RR: %s, %d left", dns.RcodeToString[rc], len(rrset("many.up.example.", dns.TypeTXT)))
+	}
+	// Adding and deleting an RRset in one message: nothing, and no error.
+	if rc := send("192.0.2.1", rr(`tmp.up.example. 60 IN TXT "x"`), &dns.ANY{Hdr: dns.RR_Header{Name: "tmp.up.example.", Rrtype: dns.TypeTXT, Class: dns.ClassANY}}); rc != dns.RcodeSuccess || len(rrset("tmp.up.example.", dns.TypeTXT)) != 0 {
+		t.Errorf("add and delete in one update: %s", dns.RcodeToString[rc])
+	}
+	// The same record again with another TTL: the TTL changes; the RRset
+	// takes the new record's TTL.
+	send("192.0.2.1", rr("ttl.up.example. 3600 IN A 192.0.2.1"), rr("ttl.up.example. 3600 IN A 192.0.2.2"))
+	send("192.0.2.1", rr("ttl.up.example. 120 IN A 192.0.2.1"))
+	for _, r := range rrset("ttl.up.example.", dns.TypeA) {
+		if r.RR.Header().Ttl != 120 {
+			t.Errorf("TTL after re-adding with 120: %v", r.RR)
+		}
+	}
+	// Re-adding a DISABLE record publishes it.
+	send("192.0.2.1", rr("hidden.up.example. 3600 IN A 192.0.2.5"))
+	for _, r := range rrset("hidden.up.example.", dns.TypeA) {
+		if r.Flags&zonedb.FlagDisable != 0 {
+			t.Errorf("re-added record still DISABLE: %v", r.RR)
+		}
+	}
+	// Deleting a name takes only the types the key may change: a
+	// delegation's NS stays for a key without NS.
+	if _, err := s.RecordAdd(context.Background(), Caller{User: "a", Sectag: SectagAdmin}, RecordRequest{Zone: "up.example", Records: []string{"sub NS ns.example.net.", `sub TXT "t"`}}); err != nil {
+		t.Fatal(err)
+	}
+	if rc := send("192.0.2.1", &dns.ANY{Hdr: dns.RR_Header{Name: "sub.up.example.", Rrtype: dns.TypeANY, Class: dns.ClassANY}}); rc != dns.RcodeSuccess {
+		t.Fatal(dns.RcodeToString[rc])
+	}
+	if len(rrset("sub.up.example.", dns.TypeNS)) != 1 || len(rrset("sub.up.example.", dns.TypeTXT)) != 0 {
+		t.Errorf("delete all at sub: NS %v, TXT %v", rrset("sub.up.example.", dns.TypeNS), rrset("sub.up.example.", dns.TypeTXT))
+	}
 }
