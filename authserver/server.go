@@ -509,7 +509,7 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 	}
 	switch {
 	case req.Opcode == dns.OpcodeUpdate:
-		answer := func() {
+		answer := func(req *dns.Msg) {
 			var m *dns.Msg
 			if s.opts.Update != nil {
 				m = s.opts.Update(req, client, key)
@@ -524,24 +524,18 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 			s.observe(req, m, proto, start)
 		}
 		if proto == UDP && s.opts.Update != nil && udpReply != nil {
-			// The worker goes on; the answer goes out on its own.
-			send = func(b []byte) error {
-				if sr != nil {
-					var err error
-					w, err := newWireSigner(sr.key)
-					if err != nil {
-						return err
-					}
-					if b, _, err = w.sign(b, sr.mac, false, time.Now()); err != nil {
-						return err
-					}
+			// An update may take a commit's time: the worker goes on and
+			// the answer goes out on its own. The worker reuses req for
+			// its next packet, so the update gets a copy.
+			req := req.Copy()
+			go func() {
+				if answer(req); udpAnswer != nil {
+					_ = udpReply(udpAnswer)
 				}
-				return udpReply(b)
-			}
-			go answer()
+			}()
 			return nil
 		}
-		answer()
+		answer(req)
 		return udpAnswer
 	case req.Opcode == dns.OpcodeNotify || s.opts.Transfer == nil:
 		if req.Opcode == dns.OpcodeNotify && s.opts.Notify != nil {

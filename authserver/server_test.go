@@ -3,6 +3,7 @@ package authserver
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -78,5 +79,46 @@ func TestServerConcurrentQueriesAndCommits(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestUpdateOverUDPAsync: a dynamic update over UDP runs beside the
+// worker, which answers queries meanwhile; the update sees its own
+// request, not the packets the worker read after it (run with -race).
+func TestUpdateOverUDPAsync(t *testing.T) {
+	db := testStore(t, map[string]string{"example.org.": exampleOrg})
+	release := make(chan struct{})
+	seen := make(chan string, 1)
+	s := NewServer(db, Options{Listen: []string{"127.0.0.1:0"}, Workers: 1, Update: func(req *dns.Msg, _ netip.AddrPort, _ *zonedb.TSIGKey) *dns.Msg {
+		<-release // as long as a commit
+		seen <- req.Question[0].Name
+		m := new(dns.Msg)
+		return m.SetRcode(req, dns.RcodeSuccess)
+	}}, nil)
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	addr := s.Addrs()[0]
+	upd := new(dns.Msg)
+	upd.SetUpdate("example.org.")
+	done := make(chan *dns.Msg, 1)
+	go func() {
+		r, _ := dns.Exchange(upd, addr)
+		done <- r
+	}()
+	// The one worker answers a query while the update waits.
+	time.Sleep(50 * time.Millisecond)
+	q := new(dns.Msg)
+	q.SetQuestion("www.example.org.", dns.TypeA)
+	if r, err := dns.Exchange(q, addr); err != nil || r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("query while an update runs: %v %v", r, err)
+	}
+	close(release)
+	if name := <-seen; name != "example.org." {
+		t.Errorf("the update saw %q", name)
+	}
+	if r := <-done; r == nil || r.Rcode != dns.RcodeSuccess || r.Id != upd.Id {
+		t.Errorf("update answer %v", r)
 	}
 }
