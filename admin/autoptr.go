@@ -79,7 +79,7 @@ func (autoPTR) Reverse(rc *zonedb.ReverseContext) ([]zonedb.ZoneChange, []zonedb
 	if !cfg.Bool("auto_reverse") {
 		return nil, nil, nil
 	}
-	r := &reverseRun{rc: rc, cfg: cfg, admin: strings.EqualFold(rc.Sectag, SectagAdmin), fwdRef: rc.Zone.Ref,
+	r := &reverseRun{rc: rc, cfg: cfg, admin: Caller{Sectag: rc.Sectag}.IsAdmin(), fwdRef: rc.Zone.Ref,
 		plans: map[string]*ptrPlan{}, more: map[string]int{}}
 	// A bulk load asks for thousands of addresses: read the candidate
 	// zones once. A small commit looks each address's zones up by name
@@ -342,14 +342,7 @@ func (r *reverseRun) stale(name string, addr netip.Addr) bool {
 		if rec.Flags&zonedb.FlagDisable != 0 {
 			continue
 		}
-		var ip []byte
-		switch rr := rec.RR.(type) {
-		case *dns.A:
-			ip = rr.A.To4()
-		case *dns.AAAA:
-			ip = rr.AAAA.To16()
-		}
-		if got, ok := netip.AddrFromSlice(ip); ok && got.Unmap() == addr {
+		if got, ok := zonedb.AddrOf(rec.RR); ok && got == addr {
 			return false
 		}
 	}

@@ -64,8 +64,8 @@ func SectagOf(changeBy string) string {
 	return SectagAdmin
 }
 
-// addrOf is the address of an A or AAAA record.
-func addrOf(rr dns.RR) (netip.Addr, bool) {
+// AddrOf is the address of an A or AAAA record.
+func AddrOf(rr dns.RR) (netip.Addr, bool) {
 	switch rr := rr.(type) {
 	case *dns.A:
 		a, ok := netip.AddrFromSlice(rr.A.To4())
@@ -82,7 +82,7 @@ func addrRecords(dst []AddrRecord, recs []Record) []AddrRecord {
 		if r.Flags&FlagDisable != 0 {
 			continue
 		}
-		if a, ok := addrOf(r.RR); ok {
+		if a, ok := AddrOf(r.RR); ok {
 			h := r.RR.Header()
 			dst = append(dst, AddrRecord{Name: dns.CanonicalName(h.Name), Addr: a, TTL: h.Ttl, Flags: r.Flags})
 		}
