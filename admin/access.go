@@ -28,7 +28,7 @@ var adminOps = map[string]bool{
 	"server.create": true, "server.show": true, "server.list": true, "server.enable": true, "server.disable": true,
 	"server.rename": true, "server.move": true, "server.set_address": true, "server.set": true, "server.delete": true,
 	"server.config": true,
-	"api.user_add": true, "api.user_passwd": true, "api.user_list": true, "api.user_delete": true,
+	"api.user_add":  true, "api.user_passwd": true, "api.user_list": true, "api.user_delete": true,
 }
 
 // refOps set references: Admin's and the help desk's (Caller.mayRef).
