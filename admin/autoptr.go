@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -193,7 +192,7 @@ func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
 // locked says whether someone holds z's edit lock: auto-PTR leaves the
 // zone alone meanwhile (its change would make the editor's commit stale).
 func (r *reverseRun) locked(z *zonedb.Zone) bool {
-	return z.EditLock && lockHeld(z, time.Now().UTC(), time.Duration(r.cfg.TTL("edit_lock_timeout"))*time.Second)
+	return z.EditLock && lockHeld(z, r.rc.Now, lockTimeout(r.cfg))
 }
 
 // takesPTRs says whether auto-PTR may write into zone z.

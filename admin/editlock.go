@@ -45,6 +45,11 @@ type ZoneLock struct {
 func (s *Service) lockTimeout() time.Duration {
 	var cfg Config
 	_ = s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil })
+	return lockTimeout(cfg)
+}
+
+// lockTimeout is the config's edit_lock_timeout.
+func lockTimeout(cfg Config) time.Duration {
 	return time.Duration(cfg.TTL("edit_lock_timeout")) * time.Second
 }
 

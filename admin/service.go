@@ -126,9 +126,11 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 	after := s.guardLocks(zcs, lockZone, lockToken)
 	defer after()
 	if !c.mayRef() {
+		// A new zone's chosen reference is checked where it is chosen
+		// (ZoneCreate, ZoneLoad), before the config's default fills in.
 		for _, zc := range zcs {
-			if zc.SetRef || zc.Create != nil && zc.Ref != "" && zc.Ref != s.defaultRef() {
-				return nil, fmt.Errorf("%w: only Admin and the help desk may set a zone's reference", ErrForbidden)
+			if zc.SetRef {
+				return nil, errSetRef
 			}
 		}
 	}
@@ -159,12 +161,8 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 	return res, nil
 }
 
-// defaultRef is the config's default_ref.
-func (s *Service) defaultRef() string {
-	var ref string
-	_ = s.db.View(func(v *zonedb.View) error { ref = s.config(v)["default_ref"]; return nil })
-	return ref
-}
+// errSetRef refuses a reference chosen by a caller who may not choose.
+var errSetRef = fmt.Errorf("%w: only Admin and the help desk may set a zone's reference", ErrForbidden)
 
 // ownCommits keeps the results of the zones c may see (auto-PTR may have
 // changed reverse zones of others; what it did is on c's own result).

@@ -76,6 +76,9 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 	if err := s.mayCreate(c, name, req.SG); err != nil {
 		return nil, err
 	}
+	if req.Ref != "" && !c.mayRef() {
+		return nil, errSetRef
+	}
 	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, req.EditLock, req.DNSSEC, req.NSEC3, req.UseApexNS)
 	// The zone's SG may give the SOA MNAME and, with use_apex_ns, the apex
 	// NS (zonedb.Commit writes the SG's NS over the config's).
@@ -162,7 +165,7 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	if zn == "" {
 		zn = ZoneNameFromFile(req.File)
 	}
-	name, err := s.zoneName(zn)
+	name, err := s.newZoneName(zn)
 	if err != nil {
 		return nil, err
 	}
@@ -183,10 +186,14 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	if err != nil {
 		return nil, err
 	}
-	ref := cmpOr(req.Ref, cfg["default_ref"])
+	ref := req.Ref
 	if r := soaRef(recs); r != "" {
 		ref = r
 	}
+	if ref != "" && !c.mayRef() {
+		return nil, errSetRef
+	}
+	ref = cmpOr(ref, cfg["default_ref"])
 	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, nil, nil, nil, nil)
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{
 		Zone: name, Create: meta, Ref: ref, Replace: true, Records: recs, Serial: zonedb.SerialKeep,

@@ -374,7 +374,7 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		return res, err
 	}
 	res.cat = membershipChanges(before, z)
-	if err := runReverser(tx, zc.reverser, changeBy, z, res.added, res.removed, &res); err != nil {
+	if err := runReverser(tx, zc.reverser, changeBy, z, res.added, res.removed, now, &res); err != nil {
 		return res, err
 	}
 	return res, nil

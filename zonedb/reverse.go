@@ -3,6 +3,7 @@ package zonedb
 import (
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 	bolt "go.etcd.io/bbolt"
@@ -28,6 +29,8 @@ type ReverseContext struct {
 	View *View
 	// Sectag is the committer's (from ChangeBy).
 	Sectag string
+	// Now is the commit's time (the store's clock).
+	Now time.Time
 	// Zone is the forward zone (Ref filled in).
 	Zone *Zone
 	// Added are address records new in this commit, or carrying FORCEREV
@@ -171,7 +174,7 @@ func reverseInput(rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes []rrsetChan
 
 // runReverser calls the store's Reverser for a forward zone's commit and
 // keeps what it returns on the zone's result.
-func runReverser(tx *bolt.Tx, r Reverser, changeBy string, z *Zone, added, removed []AddrRecord, res *ZoneCommit) error {
+func runReverser(tx *bolt.Tx, r Reverser, changeBy string, z *Zone, added, removed []AddrRecord, now time.Time, res *ZoneCommit) error {
 	if r == nil || len(added)+len(removed) == 0 || z.CatalogOf != "" {
 		return nil
 	}
@@ -181,7 +184,7 @@ func runReverser(tx *bolt.Tx, r Reverser, changeBy string, z *Zone, added, remov
 			zz.Ref = ref.Name
 		}
 	}
-	changes, report, err := r.Reverse(&ReverseContext{View: &View{tx: tx}, Sectag: SectagOf(changeBy), Zone: &zz, Added: added, Removed: removed})
+	changes, report, err := r.Reverse(&ReverseContext{View: &View{tx: tx}, Sectag: SectagOf(changeBy), Now: now, Zone: &zz, Added: added, Removed: removed})
 	if err != nil {
 		return err
 	}

@@ -479,3 +479,20 @@ sed -i -e 's/192.0.2.1$/192.0.2.78/' "$1"
 		t.Errorf("change after an aborted edit: %s", r.err)
 	}
 }
+
+// TestEditLockDirect: without a server, an edit that changes nothing
+// releases its lock too (the command holds the store: the release must
+// use the same connection).
+func TestEditLockDirect(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", goodZone)
+	run(t, db, "", "zone", "load", filepath.Join(dir, "example.org"))
+	run(t, db, "", "zone", "set", "example.org", "--edit-lock")
+	if r := runEnv(t, db, "", []string{"EDITOR=true"}, "zone", "edit", "example.org"); r.code != 0 || !strings.Contains(r.out, "no changes") {
+		t.Fatalf("edit: %d %s %s", r.code, r.out, r.err)
+	}
+	if r := run(t, db, "", "zone", "info", "example.org"); !strings.Contains(r.out, "EDIT_UNLOCK") {
+		t.Errorf("lock kept after an edit without changes:\n%s", r.out)
+	}
+}

@@ -349,24 +349,10 @@ on since that instance, the replacement is refused (--force overrides).`,
 				if m := ziHeader.FindSubmatch(text); m != nil && !force {
 					req.ExpectZI, _ = strconv.ParseUint(string(m[1]), 10, 64)
 				}
-				// A zone with edit_lock: hold the lock for the replace (the
-				// commit releases it; a failed one is released here).
-				c, err := f.Client(true)
-				if err != nil {
-					return err
-				}
-				var lock admin.ZoneLock
-				err = c.Call(ctx, "zone.lock", admin.ZoneLockRequest{Name: args[0]}, &lock)
-				c.Close()
-				if err != nil {
-					return err
-				}
-				req.LockToken = lock.Token
-				err = f.commitCmd(ctx, "zone.replace", req)
-				if err != nil && lock.Token != "" {
-					f.unlock(ctx, args[0], lock.Token)
-				}
-				return err
+				// On a zone with edit_lock the replace is refused while
+				// someone else holds the lock (it needs none of its own: it
+				// is one commit).
+				return f.commitCmd(ctx, "zone.replace", req)
 			}
 			return f.editInteractive(ctx, args[0])
 		},
@@ -401,7 +387,9 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 	if lock.Token != "" {
 		defer func() {
 			if !committed {
-				f.unlock(ctx, zone, lock.Token)
+				// On the same client: without a server it holds the store.
+				var res admin.ZoneLock
+				_ = c.Call(ctx, "zone.unlock", admin.ZoneLockRequest{Name: zone, Token: lock.Token}, &res)
 			}
 		}()
 	}
@@ -464,18 +452,6 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 			return &admin.Error{Code: ae.Code, Message: fmt.Sprintf("edit of %s aborted, nothing committed", cur.Zone)}
 		}
 	}
-}
-
-// unlock releases an edit lock this command took (best effort: it times
-// out otherwise).
-func (f *Factory) unlock(ctx context.Context, zone, token string) {
-	c, err := f.Client(true)
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	var res admin.ZoneLock
-	_ = c.Call(ctx, "zone.unlock", admin.ZoneLockRequest{Name: zone, Token: token}, &res)
 }
 
 func newCmdZoneUnlock(f *Factory) *cobra.Command {
