@@ -169,4 +169,10 @@ func TestDNSSECKeyEvents(t *testing.T) {
 	if len(ev) != 1 || ev[0].Zone != "signed.example." || !strings.Contains(ev[0].Message, "(csk, algorithm 13) added as active") {
 		t.Errorf("DNSSEC events: %+v", ev)
 	}
+	// The nsec3 flag of a signed zone is its chain's: it does not change
+	// by the flag alone.
+	no := false
+	if _, err := s.ZoneSet(ctx, c, ZoneSetRequest{Name: "signed.example", NSEC3: &no}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "signed with NSEC3") {
+		t.Errorf("zone set --no-nsec3 on an NSEC3-signed zone: %v", err)
+	}
 }

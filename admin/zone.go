@@ -527,6 +527,13 @@ func (s *Service) ZoneSet(ctx context.Context, c Caller, req ZoneSetRequest) (*C
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, Update: func(z *zonedb.Zone) error {
 		set(&z.IncUpdates, req.IncUpdates)
 		set(&z.EditLock, req.EditLock)
+		if req.NSEC3 != nil && z.Params != nil && *req.NSEC3 != z.Params.NSEC3 {
+			// A signed zone's denial is its DNSSEC parameters' (the flag
+			// only chooses for a zone signed later): changing it means a
+			// new chain, which the flag alone would not make.
+			return usagef("zone %s is signed with %s; the denial of a signed zone changes only by signing it anew (dms dnssec disable, then dms dnssec enable --nsec or --nsec3)",
+				z.Name, map[bool]string{true: "NSEC3", false: "NSEC"}[z.Params.NSEC3])
+		}
 		set(&z.NSEC3, req.NSEC3)
 		set(&z.UseApexNS, req.UseApexNS)
 		set(&z.Disabled, req.Disabled)
