@@ -291,23 +291,13 @@ func (a *API) do(ctx context.Context, c admin.Caller, op string, args, out any) 
 	if aerr != nil {
 		return aerr
 	}
-	if out == nil {
-		return nil
-	}
 	return json.Unmarshal(res, out)
 }
 
 // call is do returning the result as it comes.
 func (a *API) call(c admin.Caller, r *http.Request, op string, args any) (json.RawMessage, error) {
-	in, err := json.Marshal(args)
-	if err != nil {
-		return nil, err
-	}
-	res, aerr := a.svc.Do(r.Context(), c, op, in)
-	if aerr != nil {
-		return nil, aerr
-	}
-	return res, nil
+	var res json.RawMessage
+	return res, a.do(r.Context(), c, op, args, &res)
 }
 
 // decode reads a JSON body into v (unknown fields refused).

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"crypto/tls"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -32,11 +31,11 @@ func (a *API) register() {
 	a.handle("POST "+v1+"/zones/{zone}/undelete", a.op("zone.undelete", nil), false)
 	a.handle("GET "+v1+"/zones/{zone}/text", a.getText, false)
 	a.handle("PUT "+v1+"/zones/{zone}/text", a.putText, false)
-	a.handle("GET "+v1+"/zones/{zone}/rrsets", a.op("zone.rrsets", nil), false)
+	a.handle("GET "+v1+"/zones/{zone}/rrsets", a.op("zone.rrsets", func(z string) any { return admin.RRsetsRequest{Name: z} }), false)
 	a.handle("PATCH "+v1+"/zones/{zone}/rrsets", a.patchRRsets, false)
 	a.handle("GET "+v1+"/zones/{zone}/history", a.op("zone.history", nil), false)
 	a.handle("GET "+v1+"/zones/{zone}/diff", a.diff, false)
-	a.handle("POST "+v1+"/zones/{zone}/lock", a.op("zone.lock", nil), false)
+	a.handle("POST "+v1+"/zones/{zone}/lock", a.op("zone.lock", func(z string) any { return admin.ZoneLockRequest{Name: z} }), false)
 	a.handle("DELETE "+v1+"/zones/{zone}/lock", a.unlock, false)
 	a.handle("POST "+v1+"/zones/{zone}/dnssec", a.dnssec, false)
 	a.handle("GET "+v1+"/zones/{zone}/ds", a.ds, false)
@@ -66,10 +65,7 @@ func (a *API) register() {
 		res, err := a.call(c, r, "sectag.delete", admin.SectagRequest{Name: r.PathValue("name")})
 		return http.StatusOK, res, err
 	}, false)
-	a.handle("GET "+v1+"/zones/{zone}/sectags", func(c admin.Caller, r *http.Request) (int, any, error) {
-		res, err := a.call(c, r, "zone.sectag_list", admin.ZoneSectagRequest{Name: zoneArg(r)})
-		return http.StatusOK, res, err
-	}, false)
+	a.handle("GET "+v1+"/zones/{zone}/sectags", a.op("zone.sectag_list", func(z string) any { return admin.ZoneSectagRequest{Name: z} }), false)
 	a.handle("PUT "+v1+"/zones/{zone}/sectags", func(c admin.Caller, r *http.Request) (int, any, error) {
 		var body struct {
 			Sectags []string `json:"sectags"`
@@ -91,19 +87,14 @@ func (a *API) register() {
 	a.handle("GET "+v1+"/status", a.plain("status", admin.StatusRequest{}), false)
 }
 
-// op answers with operation name on the zone of the path.
-func (a *API) op(name string, _ any) handler {
+// op answers with operation name, its request made from the path's zone
+// (a ZoneRequest unless req says otherwise).
+func (a *API) op(name string, req func(zone string) any) handler {
+	if req == nil {
+		req = func(zone string) any { return admin.ZoneRequest{Name: zone} }
+	}
 	return func(c admin.Caller, r *http.Request) (int, any, error) {
-		var res json.RawMessage
-		var err error
-		switch name {
-		case "zone.lock":
-			res, err = a.call(c, r, name, admin.ZoneLockRequest{Name: zoneArg(r)})
-		case "zone.rrsets":
-			res, err = a.call(c, r, name, admin.RRsetsRequest{Name: zoneArg(r)})
-		default:
-			res, err = a.call(c, r, name, admin.ZoneRequest{Name: zoneArg(r)})
-		}
+		res, err := a.call(c, r, name, req(zoneArg(r)))
 		return http.StatusOK, res, err
 	}
 }
