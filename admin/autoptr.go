@@ -149,37 +149,22 @@ func (r *reverseRun) feeds(a zonedb.AddrRecord) bool {
 // zoneFor is the most specific served reverse zone with inc_updates that
 // covers a (an RFC 2317 zone below the /24 first, for IPv4).
 func (r *reverseRun) zoneFor(a netip.Addr) *zonedb.Zone {
-	v := r.rc.View
+	if r.zones == nil {
+		return reverseZoneFor(r.rc.View, a, takesPTRs)
+	}
+	// A bulk commit: the same lookup in the zones read once.
 	if a.Is4() {
 		last := int(a.As4()[3])
-		parent := reverseLabels(a, 3)
-		cands := r.classless[parent]
-		if r.zones == nil {
-			cands = nil
-			_ = v.ZonesBelow(parent, func(z *zonedb.Zone) bool {
-				if takesPTRs(z) {
-					cands = append(cands, z)
-				}
-				return true
-			})
-		}
-		for _, z := range cands {
+		for _, z := range r.classless[reverseLabels(a, 3)] {
 			label, _, _ := strings.Cut(z.Name, ".")
 			if lo, hi, ok := classlessRange(label); ok && lo <= last && last <= hi {
 				return z
 			}
 		}
 	}
-	name := ReverseName(a)
-	for {
-		if r.zones != nil {
-			if z, ok := r.zones[name]; ok {
-				return z
-			}
-		} else if id, served, ok := v.ZoneID(name); ok && served {
-			if z, err := v.ZoneByID(id); err == nil && takesPTRs(z) {
-				return z
-			}
+	for name := ReverseName(a); ; {
+		if z, ok := r.zones[name]; ok {
+			return z
 		}
 		i, end := dns.NextLabel(name, 0)
 		if end || name == "arpa." {
@@ -197,7 +182,7 @@ func (r *reverseRun) locked(z *zonedb.Zone) bool {
 
 // takesPTRs says whether auto-PTR may write into zone z.
 func takesPTRs(z *zonedb.Zone) bool {
-	return z.IncUpdates && !z.Deleted && !z.Disabled && z.CatalogOf == ""
+	return z.IncUpdates && served(z) && z.CatalogOf == ""
 }
 
 // bulkAddresses is past how many addresses a commit reads every reverse

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/miekg/dns"
+
 	"dms/zonedb"
 )
 
@@ -85,32 +87,43 @@ func ReverseName(a netip.Addr) string {
 	return reverseLabels(a, 32)
 }
 
-// reverseZoneFor finds the most specific served reverse zone covering a:
-// the longest suffix of its reverse name, or for IPv4 an RFC 2317
-// classless zone below the /24 that covers the last octet.
-func reverseZoneFor(v *zonedb.View, a netip.Addr) (*zonedb.Zone, bool) {
+// reverseZoneFor finds the most specific served reverse zone covering a
+// that ok accepts: for IPv4 an RFC 2317 classless zone below the /24 that
+// covers the last octet, else the longest suffix of a's reverse name.
+func reverseZoneFor(v *zonedb.View, a netip.Addr, ok func(*zonedb.Zone) bool) *zonedb.Zone {
 	a = a.Unmap()
-	var best *zonedb.Zone
-	if h, ok := v.FindZone(ReverseName(a)); ok {
-		best, _ = v.ZoneByID(h.ID)
-	}
 	if a.Is4() {
+		var found *zonedb.Zone
 		parent := reverseLabels(a, 3)
 		last := int(a.As4()[3])
 		_ = v.ZonesBelow(parent, func(z *zonedb.Zone) bool {
-			if z.Deleted || z.Disabled {
-				return true
-			}
-			label := strings.TrimSuffix(z.Name, "."+parent)
-			if lo, hi, ok := classlessRange(label); ok && lo <= last && last <= hi {
-				best = z
+			label, _, _ := strings.Cut(z.Name, ".")
+			if lo, hi, isRange := classlessRange(label); isRange && lo <= last && last <= hi && served(z) && ok(z) {
+				found = z
 				return false
 			}
 			return true
 		})
+		if found != nil {
+			return found
+		}
 	}
-	return best, best != nil
+	for name := ReverseName(a); ; {
+		if id, isServed, exists := v.ZoneID(name); exists && isServed {
+			if z, err := v.ZoneByID(id); err == nil && ok(z) {
+				return z
+			}
+		}
+		i, end := dns.NextLabel(name, 0)
+		if end || name == "arpa." {
+			return nil
+		}
+		name = name[i:]
+	}
 }
+
+// served says whether a zone is served (not deleted, not disabled).
+func served(z *zonedb.Zone) bool { return !z.Deleted && !z.Disabled }
 
 // classlessRange reads an RFC 2317 zone's first label: "first-last" or
 // "first/bits" (the forms of RFC 2317 and its common practice).
@@ -142,8 +155,8 @@ func (s *Service) zoneName(arg string) (string, error) {
 	if a, err := netip.ParseAddr(arg); err == nil {
 		var name string
 		err := s.db.View(func(v *zonedb.View) error {
-			z, ok := reverseZoneFor(v, a)
-			if !ok {
+			z := reverseZoneFor(v, a, served)
+			if z == nil {
 				return fmt.Errorf("%w: no reverse zone covers %s (%s): create one with dms zone create and the network, for example %s",
 					zonedb.ErrZoneNotFound, a, ReverseName(a), exampleNetwork(a))
 			}
