@@ -443,13 +443,36 @@ func (s *Service) checkFlagPrivileges(c Caller, zcs []zonedb.ZoneChange) error {
 	}
 	return s.db.View(func(v *zonedb.View) error {
 		for _, zc := range zcs {
-			var cur map[rkey]zonedb.Record
+			// The records the change may touch: the whole zone for a new
+			// text, the RRsets its operations name otherwise.
+			cur := map[rkey]zonedb.Record{}
 			if z, err := v.Zone(zc.Zone); err == nil && (zc.Replace || len(zc.Ops) > 0) {
-				recs, err := v.Records(z)
-				if err != nil {
-					return err
+				var recs []zonedb.Record
+				if zc.Replace {
+					if recs, err = v.Records(z); err != nil {
+						return err
+					}
 				}
-				cur = make(map[rkey]zonedb.Record, len(recs))
+				seen := map[string]bool{}
+				for _, op := range zc.Ops {
+					name, t := op.Name, op.Type
+					switch op.Kind {
+					case zonedb.OpAdd, zonedb.OpDelete:
+						name, t = op.Record.RR.Header().Name, op.Record.RR.Header().Rrtype
+					case zonedb.OpReplaceRRset:
+						if len(op.Records) == 0 {
+							continue
+						}
+						name, t = op.Records[0].RR.Header().Name, op.Records[0].RR.Header().Rrtype
+					}
+					if k := dns.CanonicalName(name) + "/" + dns.TypeToString[t]; !seen[k] {
+						seen[k] = true
+						// A name the commit will refuse (outside the zone)
+						// has none; the commit says what is wrong.
+						set, _ := v.RRset(z, dns.CanonicalName(name), t)
+						recs = append(recs, set...)
+					}
+				}
 				for _, r := range recs {
 					cur[keyOf(r)] = r
 				}
