@@ -1,8 +1,8 @@
 package dnssec
 
 import (
+	"bytes"
 	"encoding/base32"
-	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"runtime"
@@ -43,12 +43,6 @@ func (s *Signer) Signatures() uint64 { return s.made.Load() }
 
 // NewSigner returns a signer.
 func NewSigner() *Signer { return &Signer{keys: map[string]*Key{}} }
-
-// zoneKey is a stored key, parsed.
-type zoneKey struct {
-	meta zonedb.DNSSECKey
-	key  *Key
-}
 
 func (s *Signer) parse(dk zonedb.DNSSECKey) (*Key, error) {
 	id := dk.DNSKEY + "\x00" + dk.Private
@@ -585,7 +579,6 @@ func (j *job) signAll() error {
 		tasks = tasks[:0]
 		return nil
 	}
-	var scanErr error
 	var stale []string // names holding only signatures (their data went)
 	err = j.sc.Names(func(name string, types []uint16) bool {
 		data := slices.DeleteFunc(slices.Clone(types), func(t uint16) bool {
@@ -637,9 +630,6 @@ func (j *job) signAll() error {
 				return err
 			}
 		}
-	}
-	if scanErr != nil {
-		return scanErr
 	}
 	if err := flush(); err != nil {
 		return err
@@ -842,7 +832,7 @@ func (j *job) rebuildChain(names []nameInfo) error {
 			return err
 		}
 	}
-	slices.SortFunc(chain, func(a, b entry) int { return compareBytes(a.hash, b.hash) })
+	slices.SortFunc(chain, func(a, b entry) int { return bytes.Compare(a.hash, b.hash) })
 	// Signed in batches, then written NSEC3 and RRSIG together in hash
 	// order: the store appends instead of inserting in the middle of a
 	// growing page (quadratic in bbolt for a whole chain in one
@@ -987,15 +977,6 @@ func (j *job) mendChain(names []string) error {
 	return j.signNSEC3(tasks)
 }
 
-func compareBytes(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return len(a) - len(b)
-}
-
 var b32 = base32.HexEncoding.WithPadding(base32.NoPadding)
 
 func b32decode(s string) ([]byte, error) {
@@ -1003,15 +984,3 @@ func b32decode(s string) ([]byte, error) {
 }
 
 func b32encode(b []byte) string { return b32.EncodeToString(b) }
-
-// saltHex checks a salt given as hex ("" or "-" for none).
-func saltHex(s string) (string, error) {
-	if s == "" || s == "-" {
-		return "", nil
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) > 255 {
-		return "", fmt.Errorf("NSEC3 salt %q is not hex of at most 255 bytes", s)
-	}
-	return strings.ToUpper(hex.EncodeToString(b)), nil
-}

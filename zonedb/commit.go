@@ -1200,7 +1200,7 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 	if err != nil {
 		return nil, err
 	}
-	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, tx: tx, rrb: rrb, extraIx: map[string]int{}}
+	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, rrb: rrb, extraIx: map[string]int{}}
 	if sc.Full {
 		// Signing a whole zone adds RRSIG and NSEC3 records in key order:
 		// pack pages full. The setting must hold until the transaction

@@ -168,7 +168,6 @@ type SignContext struct {
 	Resigned int
 	Now      time.Time
 
-	tx      *bolt.Tx
 	rrb     *bolt.Bucket
 	extra   []rrsetChange
 	extraIx map[string]int
