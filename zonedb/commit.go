@@ -772,6 +772,12 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		return bytes.Compare(a.key, b.key)
 	})
 	added, removed := 0, 0
+	if zc.reverser != nil {
+		// Before the write: FORCEREV comes off the records it is on.
+		if res.added, res.removed, err = reverseInput(z, zc, changes); err != nil {
+			return err
+		}
+	}
 	for _, ch := range changes {
 		var err error
 		if ch.new == nil {
@@ -780,11 +786,6 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 			err = rrb.Put(ch.key, ch.new)
 		}
 		if err != nil {
-			return err
-		}
-	}
-	if zc.reverser != nil {
-		if res.added, res.removed, err = reverseInput(rrb, z, zc, changes); err != nil {
 			return err
 		}
 	}

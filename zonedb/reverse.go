@@ -96,10 +96,10 @@ func addrRecords(dst []AddrRecord, recs []Record) []AddrRecord {
 func isAddrType(t uint16) bool { return t == dns.TypeA || t == dns.TypeAAAA }
 
 // reverseInput works out a commit's address-record changes from its RRset
-// changes (written already) and takes FORCEREV off the records that carry
-// it: it acts once. For a saved zone text, TRACKREV records in unchanged
+// changes (before they are written) and takes FORCEREV off the records
+// that carry it: it acts once. For a saved zone text, TRACKREV records in unchanged
 // RRsets count too.
-func reverseInput(rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes []rrsetChange) (added, removed []AddrRecord, err error) {
+func reverseInput(z *Zone, zc *ZoneChange, changes []rrsetChange) (added, removed []AddrRecord, err error) {
 	type key struct {
 		name string
 		addr netip.Addr
@@ -150,9 +150,6 @@ func reverseInput(rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes []rrsetChan
 		if strip {
 			val, err := encodeRRset(news)
 			if err != nil {
-				return nil, nil, err
-			}
-			if err := rrb.Put(ch.key, val); err != nil {
 				return nil, nil, err
 			}
 			ch.new = val
