@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -244,7 +245,11 @@ func TestEndpoints(t *testing.T) {
 	if r.json(&zis) != nil || len(zis) < 3 {
 		t.Fatalf("history: %s", r.body)
 	}
-	expect(t, "diff", alice("GET", fmt.Sprintf("%s/zones/shop.example/diff?from=%d&to=%d", v1, zis[len(zis)-1].ID, zis[0].ID), nil), 200)
+	r = alice("GET", fmt.Sprintf("%s/zones/shop.example/diff?from=%d&to=%d", v1, zis[len(zis)-1].ID, zis[0].ID), nil)
+	var diff admin.ZoneDiffResult
+	if expect(t, "diff", r, 200); r.json(&diff) != nil || !slices.ContainsFunc(diff.Added, func(l string) bool { return strings.Contains(l, "192.0.2.25") }) {
+		t.Errorf("diff from the first instance to the last lacks the mail records: %s", r.body)
+	}
 	expect(t, "diff bad", alice("GET", v1+"/zones/shop.example/diff?from=x", nil), 400)
 
 	// Lock: a zone with edit_lock; the holder's PUT carries the token.
@@ -277,7 +282,14 @@ func TestEndpoints(t *testing.T) {
 
 	// Delete and undelete.
 	expect(t, "delete", alice("DELETE", v1+"/zones/shop.example", nil), 200)
+	var zi admin.ZoneInfo
+	if r := alice("GET", v1+"/zones/shop.example", nil); r.json(&zi) != nil || zi.State != "DELETED" {
+		t.Errorf("after delete: %s", r.body)
+	}
 	expect(t, "undelete", alice("POST", v1+"/zones/shop.example/undelete", nil), 200)
+	if r := alice("GET", v1+"/zones/shop.example", nil); r.json(&zi) != nil || zi.State == "DELETED" {
+		t.Errorf("after undelete: %s", r.body)
+	}
 
 	// References: the help desk may create, a customer sees its own.
 	expect(t, "ref create by customer", alice("POST", v1+"/references", map[string]any{"name": "new@ISP"}), 403)
@@ -294,10 +306,16 @@ func TestEndpoints(t *testing.T) {
 	expect(t, "sectag delete", root("DELETE", v1+"/sectags/CUST-C", nil), 200)
 	expect(t, "zone sectags", root("GET", v1+"/zones/shop.example/sectags", nil), 200)
 	expect(t, "zone sectags put", root("PUT", v1+"/zones/shop.example/sectags", map[string]any{"sectags": []string{"CUST-A", "CUST-B"}}), 200)
+	if r := root("GET", v1+"/zones/shop.example/sectags", nil); !bytes.Contains(r.body, []byte(`"CUST-B"`)) {
+		t.Errorf("sectags after the PUT: %s", r.body)
+	}
+	expect(t, "bob reaches it now", w.as("bob")("GET", v1+"/zones/shop.example", nil), 200)
 	expect(t, "users", root("GET", v1+"/users", nil), 200)
 	expect(t, "user add", root("POST", v1+"/users", map[string]any{"name": "carol", "sectag": "CUST-B", "password": "carol-password-1"}), 201)
 	expect(t, "user add short password", root("POST", v1+"/users", map[string]any{"name": "dave", "sectag": "CUST-B", "password": "short"}), 400)
+	expect(t, "carol logs in", w.req("carol", "carol-password-1", "GET", v1+"/zones", nil), 200)
 	expect(t, "user delete", root("DELETE", v1+"/users/carol", nil), 200)
+	expect(t, "carol is gone", w.req("carol", "carol-password-1", "GET", v1+"/zones", nil), 401)
 	expect(t, "sgs", root("GET", v1+"/sgs", nil), 200)
 	expect(t, "servers", root("GET", v1+"/servers", nil), 200)
 	expect(t, "status", root("GET", v1+"/status", nil), 200)
@@ -373,9 +391,14 @@ func TestSectagRules(t *testing.T) {
 		expect(t, "alice "+c.method+" "+c.path, alice(c.method, v1+c.path, c.body), 403)
 		expect(t, "admin "+c.method+" "+c.path, root(c.method, v1+c.path, c.body), map[bool]int{true: 201, false: 200}[c.method == "POST"])
 	}
-	// A customer never sees sectags: not in zone info or lists.
+	// A customer never sees sectags: a.example now carries CUST-A and
+	// CUST-B, and neither the list nor the zone's info or history shows a
+	// sectags field or the other sectag (change_by shows only who changed
+	// it: alice/CUST-A and the Admin).
 	for _, p := range []string{"/zones", "/zones/a.example", "/zones/a.example/history"} {
-		if r := alice("GET", v1+p, nil); bytes.Contains(bytes.ToLower(r.body), []byte("sectag")) && !bytes.Contains(r.body, []byte("/CUST-A")) {
+		r := alice("GET", v1+p, nil)
+		expect(t, "alice GET "+p, r, 200)
+		if bytes.Contains(r.body, []byte(`"sectags"`)) || bytes.Contains(r.body, []byte("CUST-B")) {
 			t.Errorf("%s shows sectags: %s", p, r.body)
 		}
 	}
@@ -550,5 +573,35 @@ func TestLoginLimitSources(t *testing.T) {
 	}
 	if !a.blocked(netip.MustParseAddr("198.51.100.1"), "Dave") {
 		t.Error("a login guessed at from 8 addresses not blocked")
+	}
+}
+
+// TestLogins: passwords are stored as bcrypt hashes; passwd replaces the
+// password at once (the login cache forgets the old one); --insecure lets
+// plain HTTP listen beyond loopback.
+func TestLogins(t *testing.T) {
+	w := newWorld(t)
+	root := admin.Caller{User: "setup", Sectag: admin.SectagAdmin}
+	var u *zonedb.APIUser
+	_ = w.svc.DB().View(func(v *zonedb.View) error { u, _ = v.APIUser("alice"); return nil })
+	if u == nil || !strings.HasPrefix(u.Hash, "$2") || strings.Contains(u.Hash, custPW) {
+		t.Fatalf("stored login: %+v", u)
+	}
+	expect(t, "old password", w.req("alice", custPW, "GET", "/api/v1/zones", nil), 200)
+	if _, err := w.svc.APIUserPasswd(t.Context(), root, admin.APIUserRequest{Name: "alice", Password: "a-new-password-2"}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "old password after passwd", w.req("alice", custPW, "GET", "/api/v1/zones", nil), 401)
+	expect(t, "new password", w.req("alice", "a-new-password-2", "GET", "/api/v1/zones", nil), 200)
+	if _, err := w.svc.APIUserPasswd(t.Context(), root, admin.APIUserRequest{Name: "alice", Password: "short"}); !errors.Is(err, admin.ErrUsage) {
+		t.Errorf("short password: %v", err)
+	}
+	addr, err := Serve(t.Context(), "0.0.0.0:0", "", "", true, w.api, nil)
+	if err != nil {
+		t.Fatalf("--insecure on 0.0.0.0: %v", err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	if r, err := http.Get("http://127.0.0.1:" + port + "/api/v1/openapi.json"); err != nil || r.StatusCode != 200 {
+		t.Errorf("insecure listener: %v %v", r, err)
 	}
 }
