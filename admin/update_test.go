@@ -244,15 +244,19 @@ func TestUpdateSemantics(t *testing.T) {
 	}
 	// The same record again with another TTL: the TTL changes; the RRset
 	// takes the new record's TTL.
-	send("192.0.2.1", rr("ttl.up.example. 3600 IN A 192.0.2.1"), rr("ttl.up.example. 3600 IN A 192.0.2.2"))
-	send("192.0.2.1", rr("ttl.up.example. 120 IN A 192.0.2.1"))
+	if send("192.0.2.1", rr("ttl.up.example. 3600 IN A 192.0.2.1"), rr("ttl.up.example. 3600 IN A 192.0.2.2")) != dns.RcodeSuccess ||
+		send("192.0.2.1", rr("ttl.up.example. 120 IN A 192.0.2.1")) != dns.RcodeSuccess || len(rrset("ttl.up.example.", dns.TypeA)) != 2 {
+		t.Fatalf("TTL updates: %v", rrset("ttl.up.example.", dns.TypeA))
+	}
 	for _, r := range rrset("ttl.up.example.", dns.TypeA) {
 		if r.RR.Header().Ttl != 120 {
 			t.Errorf("TTL after re-adding with 120: %v", r.RR)
 		}
 	}
 	// Re-adding a DISABLE record publishes it.
-	send("192.0.2.1", rr("hidden.up.example. 3600 IN A 192.0.2.5"))
+	if send("192.0.2.1", rr("hidden.up.example. 3600 IN A 192.0.2.5")) != dns.RcodeSuccess || len(rrset("hidden.up.example.", dns.TypeA)) == 0 {
+		t.Fatalf("re-add of a DISABLE record: %v", rrset("hidden.up.example.", dns.TypeA))
+	}
 	for _, r := range rrset("hidden.up.example.", dns.TypeA) {
 		if r.Flags&zonedb.FlagDisable != 0 {
 			t.Errorf("re-added record still DISABLE: %v", r.RR)

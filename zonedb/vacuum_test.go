@@ -69,6 +69,23 @@ func TestVacuum(t *testing.T) {
 		return out
 	}
 	keepBefore := zis("keep.example.")
+	// Each rule alone decides (dry runs): the age keeps keep.example's
+	// instances younger than 45 days (4 older go), the count its newest 5
+	// of instances all older than a day (5 go); zone_del_age 0 never
+	// destroys.
+	for _, c := range []struct {
+		age  time.Duration
+		num  int
+		want int
+	}{{45 * 24 * time.Hour, 3, 4}, {24 * time.Hour, 5, 5}} {
+		r, err := db.Vacuum(VacuumOptions{ZIs: true, ZIMaxAge: c.age, ZIMaxNum: c.num, DryRun: true})
+		if err != nil || r.ZIs != c.want {
+			t.Errorf("zi_max_age %v, zi_max_num %d: %+v, %v; want %d", c.age, c.num, r, err, c.want)
+		}
+	}
+	if r, err := db.Vacuum(VacuumOptions{Zones: true, DryRun: true}); err != nil || len(r.Destroyed) != 0 {
+		t.Errorf("zone_del_age 0 destroyed %v (%v)", r, err)
+	}
 	dry, err := db.Vacuum(o)
 	if err != nil {
 		t.Fatal(err)

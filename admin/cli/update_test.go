@@ -39,7 +39,10 @@ func TestDynamicUpdateNsupdate(t *testing.T) {
 	nsu := func(key string, lines ...string) string {
 		t.Helper()
 		args := []string{"-t", "5"}
-		if key != "" {
+		switch {
+		case strings.Contains(key, ":"): // name:secret
+			args = append(args, "-y", "hmac-sha256:"+key)
+		case key != "":
 			args = append(args, "-y", "hmac-sha256:"+key+":"+interopSecret)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -94,6 +97,8 @@ func TestDynamicUpdateNsupdate(t *testing.T) {
 	}{
 		{"", `update add _acme-challenge.x.example.org. 60 TXT "x"`, "REFUSED"},
 		{"nokey", `update add _acme-challenge.x.example.org. 60 TXT "x"`, "BADKEY"},
+		// The right name, a wrong secret: the signature fails (BADSIG).
+		{"acme:d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE=", `update add _acme-challenge.x.example.org. 60 TXT "x"`, "BADSIG"},
 		{"other", `update add _acme-challenge.x.example.org. 60 TXT "x"`, "REFUSED"},
 		{"acme", "update add www.example.org. 60 A 192.0.2.99", "REFUSED"},
 		{"acme", "update add host3.example.org. 60 NS ns9.example.net.", "REFUSED"}, // NS only when named
@@ -173,8 +178,11 @@ func TestShellTerminal(t *testing.T) {
 	script := tool(t, "script", "bsdutils")
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
-	if r := run(t, db, "", "config", "set", "soa_mname", "ns1.example.net."); r.code != 0 {
-		t.Fatal(r.err)
+	for _, args := range [][]string{{"config", "set", "soa_mname", "ns1.example.net."}, {"config", "set", "soa_rname", "h.example.net."},
+		{"config", "set", "apex_ns", "ns1.example.net."}, {"zone", "create", "short.example"}} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatal(r.err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -192,8 +200,8 @@ func TestShellTerminal(t *testing.T) {
 	if !strings.Contains(text, "PAGED:soa_mname:") {
 		t.Errorf("long output not paged:\n%s", text)
 	}
-	if strings.Contains(text, "PAGED:zone_tool") {
-		t.Errorf("the prompt went through the pager:\n%s", text)
+	if !strings.Contains(text, "\nshort.example.\n") || strings.Contains(text, "PAGED:short.example.") || strings.Contains(text, "PAGED:zone_tool") {
+		t.Errorf("short output (ls) paged, or missing:\n%s", text)
 	}
 	hist, _ := os.ReadFile(filepath.Join(dir, ".dms_history"))
 	if string(hist) != "show_config \nls\nexit\n" {
