@@ -684,6 +684,14 @@ func (j *job) signChanged() error {
 		// Re-sign the whole zone (rare, and correct).
 		return j.signAll()
 	}
+	if moved, err := j.denialTTLMoved(); err != nil {
+		return err
+	} else if moved {
+		// Every NSEC3 (or NSEC) record's TTL is min(SOA TTL, MINIMUM)
+		// (RFC 9077): the SOA change moved it, so the chain is made and
+		// signed again (rare, and correct).
+		return j.signAll()
+	}
 	if err := j.signTasks(tasks); err != nil {
 		return err
 	}
@@ -715,6 +723,28 @@ func (j *job) signChanged() error {
 	}
 	slices.Sort(names)
 	return j.mendChain(names)
+}
+
+// denialTTLMoved says whether the zone's denial records carry another TTL
+// than min(SOA TTL, MINIMUM), as after a commit that changed the SOA's TTL
+// or MINIMUM. The apex always has its NSEC3 (or NSEC) record.
+func (j *job) denialTTLMoved() (bool, error) {
+	var rrs []dns.RR
+	if j.params.NSEC3 {
+		h, err := j.hash(j.zone)
+		if err != nil {
+			return false, err
+		}
+		if rrs, err = j.sc.NSEC3(h); err != nil {
+			return false, err
+		}
+	} else {
+		var err error
+		if rrs, err = j.sc.RRset(j.zone, dns.TypeNSEC); err != nil {
+			return false, err
+		}
+	}
+	return len(rrs) > 0 && rrs[0].Header().Ttl != j.soaMin, nil
 }
 
 // nameInfo is an owner name with its data types (and whether it has

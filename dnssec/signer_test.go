@@ -385,3 +385,112 @@ func disabled(t *testing.T, line string) zonedb.RecordOp {
 	o.Record.Flags = zonedb.FlagDisable
 	return o
 }
+
+// TestRRSIGTTLsInEveryReader: each RRSIG carries the TTL of the RRset it
+// covers (RFC 4034 section 3) wherever the store is read (records, the
+// wire scan AXFR uses, the history IXFR uses), also at an owner whose
+// RRsets have different TTLs and at the apex beside NSEC3PARAM (TTL 0);
+// NSEC3 records keep min(SOA TTL, MINIMUM) (RFC 9077) when a commit moves
+// the SOA's TTL or MINIMUM.
+func TestRRSIGTTLsInEveryReader(t *testing.T) {
+	nsec := DefaultParams()
+	nsec.NSEC3 = false
+	for name, p := range map[string]zonedb.DNSSECParams{"NSEC3": DefaultParams(), "NSEC": nsec} {
+		t.Run(name, func(t *testing.T) { rrsigTTLsInEveryReader(t, p) })
+	}
+}
+
+func rrsigTTLsInEveryReader(t *testing.T, p zonedb.DNSSECParams) {
+	db, _ := signedStore(t, p, dns.ECDSAP256SHA256)
+	commitOps(t, db,
+		op(t, zonedb.OpAdd, "multi.example.org. 60 IN A 192.0.2.2"),
+		op(t, zonedb.OpAdd, "multi.example.org. 120 IN TXT \"two\""),
+		op(t, zonedb.OpAdd, "multi.example.org. 86400 IN AAAA 2001:db8::2"),
+		op(t, zonedb.OpAdd, "example.org. 7200 IN TXT \"apex\""),
+	)
+	check := func(stage string, negTTL uint32) {
+		t.Helper()
+		type key struct {
+			name string
+			t    uint16
+		}
+		err := db.View(func(v *zonedb.View) error {
+			z, err := v.Zone("example.org")
+			if err != nil {
+				return err
+			}
+			recs, err := v.Records(z)
+			if err != nil {
+				return err
+			}
+			ttl := map[key]uint32{}
+			var sigs []*dns.RRSIG
+			nsigs := 0
+			for _, r := range recs {
+				h := r.RR.Header()
+				if s, ok := r.RR.(*dns.RRSIG); ok {
+					sigs = append(sigs, s)
+					continue
+				}
+				ttl[key{h.Name, h.Rrtype}] = h.Ttl
+				if (h.Rrtype == dns.TypeNSEC3 || h.Rrtype == dns.TypeNSEC) && h.Ttl != negTTL {
+					t.Errorf("%s: %s %s TTL %d, want %d", stage, dns.TypeToString[h.Rrtype], h.Name, h.Ttl, negTTL)
+				}
+			}
+			for _, s := range sigs {
+				nsigs++
+				if want := ttl[key{s.Hdr.Name, s.TypeCovered}]; s.Hdr.Ttl != want || s.OrigTtl != want {
+					t.Errorf("%s, records: RRSIG %s %s TTL %d (original %d), its RRset's %d", stage, s.Hdr.Name, dns.TypeToString[s.TypeCovered], s.Hdr.Ttl, s.OrigTtl, want)
+				}
+			}
+			// The wire scan of AXFR.
+			wired := 0
+			err = v.WireRRsets(z, func(rs *zonedb.WireRRset) bool {
+				if rs.Type != dns.TypeRRSIG {
+					return true
+				}
+				for _, rd := range rs.RDATA {
+					wired++
+					covered := uint16(rd[0])<<8 | uint16(rd[1])
+					var owner string
+					for _, s := range sigs {
+						if s.TypeCovered == covered && s.OrigTtl == rs.TTLOf(rd) {
+							owner = s.Hdr.Name
+						}
+					}
+					if owner == "" {
+						t.Errorf("%s, wire scan: an RRSIG over %s with TTL %d matches no RRset", stage, dns.TypeToString[covered], rs.TTLOf(rd))
+					}
+				}
+				return true
+			})
+			if wired != nsigs || nsigs < 20 {
+				t.Errorf("%s: %d RRSIGs in the wire scan, %d in the records", stage, wired, nsigs)
+			}
+			// The history of the last commit (IXFR).
+			d, err := v.ZIDiff(z, z.ZI)
+			if err != nil {
+				return err
+			}
+			for _, r := range d.Added {
+				if s, ok := r.RR.(*dns.RRSIG); ok {
+					if want := ttl[key{s.Hdr.Name, s.TypeCovered}]; s.Hdr.Ttl != want {
+						t.Errorf("%s, history: RRSIG %s %s TTL %d, its RRset's %d", stage, s.Hdr.Name, dns.TypeToString[s.TypeCovered], s.Hdr.Ttl, want)
+					}
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("after adding RRsets of several TTLs", 300)
+
+	// A new SOA TTL and MINIMUM: every NSEC3 record follows.
+	commitOps(t, db, zonedb.RecordOp{Kind: zonedb.OpReplaceRRset, Records: records(t, "example.org. 1800 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 900")})
+	check("after the SOA TTL and MINIMUM moved", 900)
+	commitOps(t, db, zonedb.RecordOp{Kind: zonedb.OpReplaceRRset, Records: records(t, "example.org. 120 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 900")})
+	check("after the SOA TTL went below MINIMUM", 120)
+	verify(t, db, "after the SOA changes")
+}

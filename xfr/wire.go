@@ -173,7 +173,7 @@ func (s *Server) axfrWire(v *zonedb.View, z *zonedb.Zone, req *dns.Msg, send fun
 		}
 		newOwner := rs.NewOwner
 		for _, rd := range rs.RDATA {
-			w.add(rs.Owner, newOwner, rs.Type, rs.TTL, rd)
+			w.add(rs.Owner, newOwner, rs.Type, rs.TTLOf(rd), rd)
 			newOwner = false
 		}
 		return w.err == nil

@@ -18,6 +18,14 @@ import (
 // RDATA is uncompressed wire format; the RRs are sorted by RDATA bytes and
 // unique, so two equal RRsets always encode to equal bytes and a commit can
 // compare values instead of records.
+//
+// The RRSIGs at an owner are stored as one value, but they cover RRsets of
+// different TTLs, and each RRSIG's TTL must be the TTL of the RRset it
+// covers (RFC 4034 section 3, RFC 4035 section 2.2). So the ttl field of an
+// RRSIG value is not read: every RRSIG's TTL is its own Original TTL field,
+// which the signer sets to the covered RRset's TTL (and a TTL change is a
+// change of that RRset, so it is signed again). RRTTL is the one place
+// that rule lives; every reader of stored records goes through it.
 
 var errBadValue = errors.New("corrupt rrset value")
 
@@ -172,7 +180,20 @@ func decodeRRset(dst []Record, name string, rrtype uint16, val []byte) ([]Record
 	return dst, nil
 }
 
+// RRTTL is the TTL of one stored RR of type rrtype whose RRset value
+// carries ttl: ttl itself, except for an RRSIG, whose TTL is its Original
+// TTL field (see the encoding above).
+func RRTTL(rrtype uint16, ttl uint32, rdata []byte) uint32 {
+	// RRSIG RDATA (RFC 4034 section 3.1): type covered (2), algorithm (1),
+	// labels (1), original TTL (4), ...
+	if rrtype == dns.TypeRRSIG && len(rdata) >= 8 {
+		return binary.BigEndian.Uint32(rdata[4:8])
+	}
+	return ttl
+}
+
 func rrFromRdata(name string, rrtype uint16, ttl uint32, rdata []byte) (dns.RR, error) {
+	ttl = RRTTL(rrtype, ttl, rdata)
 	hdr := dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(len(rdata))}
 	rr, _, err := dns.UnpackRRWithHeader(hdr, rdata, 0)
 	if err != nil {

@@ -279,7 +279,7 @@ func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdat
 		if copyRdata {
 			rd = bytes.Clone(rd)
 		}
-		dst = append(dst, &dns.PrivateRR{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(dl)},
+		dst = append(dst, &dns.PrivateRR{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: RRTTL(rrtype, ttl, rd), Rdlength: uint16(dl)},
 			Data: &rawRdata{b: rd}})
 	}
 	return dst, nil

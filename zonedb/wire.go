@@ -16,10 +16,15 @@ type WireRRset struct {
 	// NewOwner is false when Owner is the same as the previous RRset's.
 	NewOwner bool
 	Type     uint16
-	TTL      uint32
+	// TTL is the RRset's TTL; for RRSIGs it is not theirs: TTLOf gives
+	// each RR's.
+	TTL uint32
 	// RDATA are the published (not DISABLE) RDATAs, uncompressed.
 	RDATA [][]byte
 }
+
+// TTLOf is the TTL of the RR with RDATA rd of this RRset (RRTTL).
+func (rs *WireRRset) TTLOf(rd []byte) uint32 { return RRTTL(rs.Type, rs.TTL, rd) }
 
 // WireRRsets calls fn for every RRset of z in canonical order (apex
 // first) until it returns false. The slices in the WireRRset are valid
@@ -131,7 +136,7 @@ func AppendWireRRs(dst, owner []byte, rrtype uint16, val []byte) ([]byte, int, e
 	if len(val) < 6 {
 		return dst, 0, errBadValue
 	}
-	ttl := val[:4]
+	ttl := binary.BigEndian.Uint32(val)
 	cnt := int(binary.BigEndian.Uint16(val[4:]))
 	val = val[6:]
 	n := 0
@@ -148,7 +153,7 @@ func AppendWireRRs(dst, owner []byte, rrtype uint16, val []byte) ([]byte, int, e
 		if f&FlagDisable == 0 {
 			dst = append(dst, owner...)
 			dst = append(dst, byte(rrtype>>8), byte(rrtype), 0, 1)
-			dst = append(dst, ttl...)
+			dst = binary.BigEndian.AppendUint32(dst, RRTTL(rrtype, ttl, val[2:2+dl]))
 			dst = append(dst, val[:2+dl]...)
 			n++
 		}
