@@ -463,6 +463,10 @@ func (v *View) NSEC3Find(z ZoneHandle, hash []byte) (h, nsec3, rrsig []byte) {
 	return h, nsec3, rrsig
 }
 
+// chainEnd, after a zone's NSEC3 mark, sorts after every NSEC3 key.
+var chainEnd = [32]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+
 // prevNSEC3 finds the last NSEC3 record before hash in zone (from type 0:
 // strictly before; from 0xffff: hash's own when it has one), wrapping to
 // the chain's last, and returns its hash and value (nil when the zone has
@@ -482,8 +486,11 @@ func prevNSEC3(c *bolt.Cursor, zone uint64, hash []byte, from uint16) (h, val []
 				return nk[len(nsec3Mark) : len(nk)-1], val
 			}
 		}
-		// Wrap: from past the chain's end.
-		k, _ = c.Seek(append(kb[:0], append(lo, 0xff)...))
+		// Wrap: from past the chain's end. Hashes are binary, so a hash
+		// may begin with 0xff: the bound must sort after every key of
+		// the chain (20 hash bytes, the label's end, the type), not
+		// just after the mark.
+		k, _ = c.Seek(append(append(kb[:0], lo...), chainEnd[:]...))
 	}
 	return nil, nil
 }
