@@ -272,7 +272,12 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 	}
 	ns := e.rrs(cut, dns.TypeNS, node.Get(dns.TypeNS))
 	var ds []dns.RR
-	if do {
+	zs := e.zoneSig(v, z)
+	// A DS in an unsigned zone proves nothing (no RRSIG can come with
+	// it): the referral leaves it out, as Knot and NSD do; a DS query
+	// still gets it as data (RFC 4035 section 3.1.4.1 is about signed
+	// zones).
+	if do && (zs.signed || zs.nsec) {
 		if val := node.Get(dns.TypeDS); val != nil {
 			ds = e.rrs(cut, dns.TypeDS, val)
 			ds = append(ds, e.sigs(node, cut, dns.TypeDS)...)
@@ -282,9 +287,9 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 	resp.Ns = append(resp.Ns, ds...)
 	if do && len(ds) == 0 {
 		// An insecure delegation: prove there is no DS.
-		if p, ok := e.zoneNSEC3(v, z); ok {
-			e.insecureDelegationProof(v, z, resp, p, cut)
-		} else if e.zoneSig(v, z).nsec {
+		if zs.signed {
+			e.insecureDelegationProof(v, z, resp, zs.p, cut)
+		} else if zs.nsec {
 			e.nsecMatch(v, z, resp, cut)
 		}
 	}
@@ -309,7 +314,7 @@ func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname
 	if d.Target == "." {
 		target = prefix
 	}
-	if _, ok := dns.IsDomainName(target); !ok || len(target) > 255 || dns.CountLabel(target) > 127 {
+	if !fitsWire(target) {
 		resp.Rcode = dns.RcodeYXDomain // RFC 6672 section 2.2
 		return "", false
 	}
@@ -321,6 +326,15 @@ func (e *Engine) dname(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, qname
 		return "", false
 	}
 	return target, true
+}
+
+// fitsWire says whether name is a domain name that fits the wire: at most
+// 255 octets packed (RFC 1035 section 3.1). The text form is no measure:
+// it lacks the first length octet and spells some octets as \DDD.
+func fitsWire(name string) bool {
+	var buf [512]byte // PackDomainName packs past 255 octets: check after
+	n, err := dns.PackDomainName(name, buf[:], 0, nil, false)
+	return err == nil && n <= 255
 }
 
 // additional adds in-zone addresses of MX, SRV and NS targets.

@@ -96,6 +96,8 @@ type tcase struct {
 	answer []string
 	ns     []string
 	extra  []string
+	// do sets the DO bit (RFC 3225) on the query.
+	do bool
 }
 
 func rrStrings(rrs []dns.RR) []string {
@@ -110,9 +112,16 @@ func rrStrings(rrs []dns.RR) []string {
 }
 
 func query(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16) *dns.Msg {
+	return queryDO(t, e, db, qname, qtype, false)
+}
+
+func queryDO(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16, do bool) *dns.Msg {
 	t.Helper()
 	req := new(dns.Msg)
 	req.SetQuestion(qname, qtype)
+	if do {
+		req.SetEdns0(1232, true)
+	}
 	var resp *dns.Msg
 	if err := db.View(func(v *zonedb.View) error {
 		resp = e.Answer(v, req, TCP, netip.MustParseAddr("127.0.0.1"))
@@ -127,7 +136,7 @@ func runCases(t *testing.T, db *zonedb.DB, cases []tcase) {
 	e := NewEngine(Config{}, nil)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := query(t, e, db, tc.qname, tc.qtype)
+			resp := queryDO(t, e, db, tc.qname, tc.qtype, tc.do)
 			if resp.Rcode != tc.rcode || resp.Authoritative != tc.aa {
 				t.Errorf("rcode %s aa %v, want %s aa %v\n%s", dns.RcodeToString[resp.Rcode], resp.Authoritative, dns.RcodeToString[tc.rcode], tc.aa, resp)
 			}
@@ -285,5 +294,63 @@ www A 192.0.2.201
 		{name: "deleted zone not served", qname: "www.sub.example.org.", qtype: dns.TypeA,
 			ns:    []string{"sub.example.org. 3600 IN NS ns.example.net.", "sub.example.org. 3600 IN NS ns1.sub.example.org."},
 			extra: []string{"ns1.sub.example.org. 3600 IN A 192.0.2.200"}},
+	})
+}
+
+// TestDNAMETooLong: a DNAME substitution whose result would not fit in 255
+// octets is answered YXDOMAIN with the DNAME (RFC 6672 section 2.2), not
+// with a CNAME that cannot be packed. The bound is the wire length: the
+// text form of a name is one octet shorter and spells some octets \DDD.
+func TestDNAMETooLong(t *testing.T) {
+	l63 := strings.Repeat("a", 63)
+	// A target of 3*64 + 1+59 + 1 = 253 octets on the wire; "x." adds 2
+	// (255: fits), "xy." adds 3 (256: does not).
+	target := l63 + "." + l63 + "." + l63 + "." + strings.Repeat("b", 59) + "."
+	// The same length with escaped octets: 253 on the wire, far longer
+	// as text.
+	escTarget := strings.Repeat("\\255", 63) + "." + l63 + "." + l63 + "." + strings.Repeat("b", 59) + "."
+	db := testStore(t, map[string]string{"example.org.": `$TTL 3600
+@ SOA ns1.example.org. hostmaster.example.org. 1 7200 3600 1209600 300
+@ NS ns1.example.org.
+ns1 A 192.0.2.53
+d DNAME ` + target + `
+e DNAME ` + escTarget + `
+`})
+	dname := "d.example.org. 3600 IN DNAME " + target
+	edname := "e.example.org. 3600 IN DNAME " + escTarget
+	runCases(t, db, []tcase{
+		{name: "255 octets: synthesized", qname: "x.d.example.org.", qtype: dns.TypeA, aa: true,
+			answer: []string{dname, "x.d.example.org. 3600 IN CNAME x." + target}},
+		{name: "256 octets: YXDOMAIN", qname: "xy.d.example.org.", qtype: dns.TypeA, aa: true, rcode: dns.RcodeYXDomain,
+			answer: []string{dname}},
+		{name: "far too long: YXDOMAIN", qname: l63 + ".d.example.org.", qtype: dns.TypeA, aa: true, rcode: dns.RcodeYXDomain,
+			answer: []string{dname}},
+		{name: "escaped octets count once", qname: "x.e.example.org.", qtype: dns.TypeA, aa: true,
+			answer: []string{edname, "x.e.example.org. 3600 IN CNAME x." + escTarget}},
+		{name: "escaped target, 256 octets: YXDOMAIN", qname: "xy.e.example.org.", qtype: dns.TypeA, aa: true, rcode: dns.RcodeYXDomain,
+			answer: []string{edname}},
+	})
+	// Every answer packs (dig's "bad packet: name too long" was the
+	// symptom).
+	e := NewEngine(Config{}, nil)
+	for _, q := range []string{"x.d.example.org.", "xy.d.example.org.", "x.e.example.org.", "xy.e.example.org."} {
+		if _, err := query(t, e, db, q, dns.TypeA).Pack(); err != nil {
+			t.Errorf("%s: the answer does not pack: %v", q, err)
+		}
+	}
+}
+
+// TestUnsignedReferralNoDS: a referral from an unsigned zone carries no
+// DS, even with DO set and a DS record at the cut (Knot and NSD agree: an
+// unsigned DS proves nothing); a DS query still gets it as data.
+func TestUnsignedReferralNoDS(t *testing.T) {
+	db := testStore(t, map[string]string{"example.org.": exampleOrg})
+	ref := []string{"sub.example.org. 3600 IN NS ns.example.net.", "sub.example.org. 3600 IN NS ns1.sub.example.org."}
+	glue := []string{"ns1.sub.example.org. 3600 IN A 192.0.2.200"}
+	runCases(t, db, []tcase{
+		{name: "referral with DO", qname: "www.sub.example.org.", qtype: dns.TypeA, do: true, ns: ref, extra: glue},
+		{name: "referral without DO", qname: "www.sub.example.org.", qtype: dns.TypeA, ns: ref, extra: glue},
+		{name: "DS query with DO", qname: "sub.example.org.", qtype: dns.TypeDS, do: true, aa: true,
+			answer: []string{"sub.example.org. 3600 IN DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"}},
 	})
 }
