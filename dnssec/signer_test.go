@@ -1,6 +1,7 @@
 package dnssec
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
 
 	"dms/zonedb"
 )
@@ -493,4 +495,85 @@ func rrsigTTLsInEveryReader(t *testing.T, p zonedb.DNSSECParams) {
 	commitOps(t, db, zonedb.RecordOp{Kind: zonedb.OpReplaceRRset, Records: records(t, "example.org. 120 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 900")})
 	check("after the SOA TTL went below MINIMUM", 120)
 	verify(t, db, "after the SOA changes")
+}
+
+// TestMigrationRebuildsBrokenChains: a store of schema 1 whose NSEC3 chain
+// has a wrong link (as the wrap-around bug of schema-1 dms left some) is
+// marked at open, and the re-signer's next run signs the zone whole: the
+// zone verifies again and the mark is gone. A store whose chain is whole
+// is migrated without a mark.
+func TestMigrationRebuildsBrokenChains(t *testing.T) {
+	for _, broken := range []bool{true, false} {
+		t.Run(fmt.Sprintf("broken=%v", broken), func(t *testing.T) {
+			db, now := signedStore(t, DefaultParams(), dns.ECDSAP256SHA256)
+			path := db.Path()
+			db.Close()
+			bdb, err := bolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = bdb.Update(func(tx *bolt.Tx) error {
+				if broken {
+					c := tx.Bucket([]byte("rr")).Cursor()
+					for k, v := c.First(); k != nil; k, v = c.Next() {
+						if _, nk, typ, ok := zonedb.SplitRRsetKey(k); ok && typ == dns.TypeNSEC3 && len(nk) > 2 && nk[0] == 1 && nk[1] == 0xff {
+							// ttl 4, count 2, flags 1, reflen 1, rdlen 2,
+							// then the RDATA: the next hash from byte 6.
+							val := bytes.Clone(v)
+							val[10+6] ^= 0x01
+							return tx.Bucket([]byte("rr")).Put(bytes.Clone(k), val)
+						}
+					}
+					return fmt.Errorf("no NSEC3 record")
+				}
+				return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1"))
+			})
+			if err == nil && broken {
+				err = bdb.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("1")) })
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			bdb.Close()
+
+			db, err = zonedb.Open(path, zonedb.Options{NoSync: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			db.SetClock(func() time.Time { return *now })
+			db.SetSigner(NewSigner())
+			if want := map[bool]int{true: 1, false: 0}[broken]; len(db.Migrated) != want {
+				t.Fatalf("migration marked %v, want %d zones", db.Migrated, want)
+			}
+			z := zoneMeta(t, db)
+			if z.RebuildChain != broken {
+				t.Fatalf("RebuildChain %v after the migration", z.RebuildChain)
+			}
+			if broken && z.ResignAt().After(*now) {
+				t.Errorf("a marked zone is not due at once (due %v)", z.ResignAt())
+			}
+			if n := NewResigner(db, nil).Once(context.Background()); broken && n != 1 {
+				t.Errorf("the re-signer committed %d zones", n)
+			}
+			if zoneMeta(t, db).RebuildChain {
+				t.Error("still marked after the re-signer's run")
+			}
+			verify(t, db, "after the migration and the re-signer")
+			// The schema is current: a second open migrates nothing.
+			db.Close()
+			if db, err = zonedb.Open(path, zonedb.Options{NoSync: true}); err != nil || len(db.Migrated) != 0 {
+				t.Fatalf("second open: %v, marked %v", err, db.Migrated)
+			}
+		})
+	}
+}
+
+func zoneMeta(t *testing.T, db *zonedb.DB) *zonedb.Zone {
+	t.Helper()
+	var z *zonedb.Zone
+	if err := db.View(func(v *zonedb.View) (err error) { z, err = v.Zone("example.org"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return z
 }

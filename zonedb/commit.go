@@ -1201,7 +1201,9 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 	if err != nil {
 		return nil, err
 	}
-	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll, Resign: zc.Resign, Now: now, rrb: rrb, extraIx: map[string]int{}}
+	// A zone marked RebuildChain (migrate.go) is signed whole by its next
+	// commit, which the re-signer makes at once.
+	sc := &SignContext{Zone: z, Keys: keys, Full: full || zc.SignAll || z.RebuildChain, Resign: zc.Resign, Now: now, rrb: rrb, extraIx: map[string]int{}}
 	if sc.Full {
 		// Signing a whole zone adds RRSIG and NSEC3 records in key order:
 		// pack pages full. The setting must hold until the transaction
@@ -1216,6 +1218,9 @@ func signChanges(tx *bolt.Tx, rrb *bolt.Bucket, z *Zone, zc *ZoneChange, changes
 	}
 	if err := zc.signer.Sign(sc); err != nil {
 		return nil, fmt.Errorf("signing zone %s: %w", z.Name, err)
+	}
+	if sc.Full {
+		z.RebuildChain = false // the chain is new
 	}
 	return sc.extra, nil
 }

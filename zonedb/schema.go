@@ -4,8 +4,10 @@ package zonedb
 // this one file (see doc.go for what each bucket holds).
 
 // SchemaVersion is the layout version this build writes. A store with a
-// higher version is refused; a lower one is migrated at open.
-const SchemaVersion = 1
+// higher version is refused; a lower one is migrated at open (migrate.go).
+// Version 2: signed zones whose NSEC3 chain a version-1 dms broke are
+// marked for a rebuild (Zone.RebuildChain).
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")

@@ -35,6 +35,10 @@ type DB struct {
 	signer Signer
 	// reverser works out auto-PTR changes (SetReverser).
 	reverser Reverser
+
+	// Migrated names the zones a schema migration at Open marked for
+	// work (a chain rebuild), for the opener to report.
+	Migrated []string
 }
 
 // Options tune Open.
@@ -179,9 +183,19 @@ func (db *DB) init(readOnly bool) error {
 		if err := checkSchema(m, db.path); err != nil {
 			return err
 		}
-		// Migrations from older schemas go here; version 1 is the first.
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		if v, _ := strconv.Atoi(string(m.Get(keySchema))); v < SchemaVersion {
+			if v < 2 {
+				var err error
+				if db.Migrated, err = migrateChains(tx); err != nil {
+					return fmt.Errorf("migrate %s to schema 2: %w", db.path, err)
+				}
+			}
+			if err := m.Put(keySchema, []byte(strconv.Itoa(SchemaVersion))); err != nil {
 				return err
 			}
 		}

@@ -42,6 +42,10 @@ type Zone struct {
 	// a key changed state), as of the last renewal; -1 when unknown.
 	StaleSigs int  `json:"stale_sigs,omitempty"`
 	UseApexNS bool `json:"use_apex_ns,omitempty"`
+	// RebuildChain marks a signed zone to be signed whole and its NSEC3
+	// chain rebuilt by the re-signer (set by a migration that found the
+	// chain broken; cleared by the commit that signs it whole).
+	RebuildChain bool `json:"rebuild_chain,omitempty"`
 
 	// The edit lock (zones with EditLock): who holds it, since when, and
 	// the token that releases it with a commit or an abort.
@@ -60,7 +64,7 @@ type Zone struct {
 // Refresh before the soonest expiry, or at once (the zero time) while
 // signatures by keys that stopped signing may remain (StaleSigs).
 func (z *Zone) ResignAt() time.Time {
-	if z.StaleSigs != 0 || z.Params == nil || z.SigExpiry.IsZero() {
+	if z.StaleSigs != 0 || z.RebuildChain || z.Params == nil || z.SigExpiry.IsZero() {
 		return time.Time{}
 	}
 	return z.SigExpiry.Add(-z.Params.Refresh)

@@ -89,6 +89,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		return err
 	}
 	defer db.Close()
+	for _, z := range db.Migrated {
+		log.Warn("an older dms left this zone's NSEC3 chain with a wrong link; the re-signer signs it whole now", "zone", z)
+	}
 	svc := admin.New(db, log)
 	ctl, err := admin.ListenControl(svc, admin.SocketPath(f.DBPath))
 	if err != nil {
