@@ -47,6 +47,13 @@ var configKeys = []ConfigKey{
 	{"inc_updates", "false", "bool", "new zones take incremental updates (auto-PTR, dynamic DNS)"},
 	{"notify_source", "", "ips", "local addresses NOTIFY is sent from, one IPv4 and one IPv6 (secondaries accept NOTIFY only from their primaries)"},
 	{"nsec3", "true", "bool", "signed zones use NSEC3 (else NSEC)"},
+	{"rrl_exempt", "", "prefixes", "networks never rate limited (the secondaries of every SG always are)"},
+	{"rrl_ipv4_prefix", "24", "int", "IPv4 clients are rate limited per network of this prefix length (BIND's ipv4-prefix-length)"},
+	{"rrl_ipv6_prefix", "56", "int", "IPv6 clients are rate limited per network of this prefix length (BIND's ipv6-prefix-length)"},
+	{"rrl_log_only", "false", "bool", "log and count what rate limiting would drop or slip, and answer it all"},
+	{"rrl_responses_per_second", "0", "int", "UDP responses per second per client network and response (0: response rate limiting off)"},
+	{"rrl_slip", "2", "int", "every Nth rate-limited response goes out truncated (TC) so real clients retry over TCP; 0: drop them all"},
+	{"rrl_window", "15", "int", "seconds a flood is remembered: a client network's debt is bounded by this many seconds of the rate"},
 	{"soa_expire", "7d", "ttl", "SOA expire of new zones"},
 	{"soa_minimum", "10m", "ttl", "SOA minimum (negative caching TTL) of new zones"},
 	{"soa_mname", "", "name", "SOA MNAME (primary master) of new zones"},
@@ -66,6 +73,14 @@ var configKeys = []ConfigKey{
 	{"zone_del_age", "0", "float", "days before deleted zones are destroyed (0: never)"},
 	{"zone_del_pare_age", "90", "float", "days before a deleted zone's history is pared to one instance (0: never)"},
 	{"zone_ttl", "24h", "ttl", "default TTL of new zones"},
+}
+
+// intRanges bound the int keys that have bounds.
+var intRanges = map[string][2]int{
+	"rrl_ipv4_prefix": {1, 32},
+	"rrl_ipv6_prefix": {1, 128},
+	"rrl_slip":        {0, 10},
+	"rrl_window":      {1, 3600},
 }
 
 // ConfigKeys returns the known configuration keys.
@@ -114,6 +129,9 @@ func normalizeConfig(key, value string) (string, error) {
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 0 {
 			return "", fmt.Errorf("%w: %s takes a whole number >= 0, not %q", ErrUsage, key, value)
+		}
+		if r, ok := intRanges[key]; ok && (n < r[0] || n > r[1]) {
+			return "", fmt.Errorf("%w: %s takes a whole number from %d to %d, not %d", ErrUsage, key, r[0], r[1], n)
 		}
 		return strconv.Itoa(n), nil
 	case "float":

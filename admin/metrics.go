@@ -61,6 +61,24 @@ func rcodeIndex(rc int) int {
 	return len(metricRcodes)
 }
 
+// WatchRRL exports the response rate limiter's counts of srv.
+func (m *Metrics) WatchRRL(srv *authserver.Server) {
+	for _, c := range []struct {
+		action string
+		get    func(authserver.RRLStats) uint64
+	}{
+		{"slipped", func(s authserver.RRLStats) uint64 { return s.Slipped }},
+		{"dropped", func(s authserver.RRLStats) uint64 { return s.Dropped }},
+		{"log_only", func(s authserver.RRLStats) uint64 { return s.LogOnly }},
+	} {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "dms_rrl_limited_total",
+			Help:        "UDP responses over the rate limit (rrl_responses_per_second), by what became of them: slipped (sent truncated), dropped, or sent all the same (log_only).",
+			ConstLabels: prometheus.Labels{"action": c.action},
+		}, func() float64 { return float64(c.get(srv.RRLStats())) }))
+	}
+}
+
 // NewMetrics registers dms's metrics, the Go and process collectors, and
 // the store's gauges (read at scrape time) on a new registry.
 func NewMetrics(db *zonedb.DB) *Metrics {

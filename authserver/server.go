@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,7 +76,27 @@ type Server struct {
 	addrs []string
 	wg    sync.WaitGroup
 	conns chan struct{} // TCP connection slots
+
+	// rrl limits UDP responses (nil: off); SetRRL swaps it while serving.
+	rrl       atomic.Pointer[RRL]
+	rrlCounts rrlCounts
 }
+
+// SetRRL turns response rate limiting on with r, or off with nil; it may
+// be called while the server runs. The counts (RRLStats) go on across
+// limiters.
+func (s *Server) SetRRL(r *RRL) {
+	if r != nil {
+		r.counts = &s.rrlCounts
+	}
+	s.rrl.Store(r)
+}
+
+// RRLStats are the rate limiter's counts since the server started.
+func (s *Server) RRLStats() RRLStats { return s.rrlCounts.stats() }
+
+// RRL is the response rate limiter in force, or nil.
+func (s *Server) RRL() *RRL { return s.rrl.Load() }
 
 // NewServer prepares a server; Start opens the sockets.
 func NewServer(db *zonedb.DB, opts Options, log *slog.Logger) *Server {
@@ -667,6 +688,9 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 			*req = dns.Msg{}
 			ob := outBuf[w*2048 : w*2048 : (w+1)*2048]
 			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, client, nil)
+			if r := s.rrl.Load(); r != nil && b != nil {
+				b = r.Apply(m.Buffers[0][:m.N], b, client.Addr())
+			}
 			if b == nil {
 				continue
 			}

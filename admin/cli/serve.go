@@ -117,8 +117,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	onNotify := []func(xfr.NotifyEvent){monitor.NotifyFailed}
 	metricsAddr := "none"
 	var reg prometheus.Registerer
+	var m *admin.Metrics
 	if o.metricsListen != "" {
-		m := admin.NewMetrics(db)
+		m = admin.NewMetrics(db)
 		reg = m.Registry
 		o.dns.Observe = m.Observe
 		xs.Observe = m.ObserveTransfer
@@ -137,6 +138,10 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}}, log)
 	db.Subscribe(notifier.OnCommit)
 	srv := authserver.NewServer(db, o.dns, log)
+	admin.WatchRRL(ctx, db, srv, log)
+	if m != nil {
+		m.WatchRRL(srv)
+	}
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
 		return err
