@@ -25,6 +25,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	queries   [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
+	requests  [2][len(metricOpcodes) + 1][len(metricRcodes) + len(metricTSIGErrors) + 1]prometheus.Counter
 	duration  prometheus.Histogram
 	truncated prometheus.Counter
 	commits   prometheus.Counter
@@ -41,7 +42,45 @@ var (
 	metricRcodes = [...]int{dns.RcodeSuccess, dns.RcodeFormatError, dns.RcodeServerFailure, dns.RcodeNameError,
 		dns.RcodeNotImplemented, dns.RcodeRefused, dns.RcodeYXDomain, dns.RcodeBadVers}
 	metricProtos = []string{"udp", "tcp"}
+	// metricOpcodes and metricTSIGErrors label dms_dns_requests_total:
+	// who knocks, and how they are turned away.
+	metricOpcodes    = [...]int{dns.OpcodeQuery, dns.OpcodeNotify, dns.OpcodeUpdate}
+	metricTSIGErrors = [...]uint16{dns.RcodeBadSig, dns.RcodeBadKey, dns.RcodeBadTime, dns.RcodeBadTrunc}
 )
+
+// requestLabel is the index of an answer's response code among
+// metricRcodes, then metricTSIGErrors (a TSIG error tells more than its
+// NOTAUTH), then "other".
+func requestLabel(rcode int, tsigErr uint16) int {
+	if tsigErr != 0 {
+		for i, x := range metricTSIGErrors {
+			if x == tsigErr {
+				return len(metricRcodes) + i
+			}
+		}
+		return len(metricRcodes) + len(metricTSIGErrors)
+	}
+	return min(rcodeIndex(rcode), len(metricRcodes)+len(metricTSIGErrors))
+}
+
+// rcodeName names a response code as an answer's header carries it: 16
+// is EDNS's BADVERS there (RFC 6891), BADSIG only as a TSIG error, but
+// miekg/dns names the number BADSIG.
+func rcodeName(rc int) string {
+	if rc == dns.RcodeBadVers {
+		return "BADVERS"
+	}
+	return dns.RcodeToString[rc]
+}
+
+func opcodeIndex(op int) int {
+	for i, x := range metricOpcodes {
+		if x == op {
+			return i
+		}
+	}
+	return len(metricOpcodes)
+}
 
 func qtypeIndex(t uint16) int {
 	for i, x := range metricQtypes {
@@ -97,10 +136,32 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 			for r := range len(metricRcodes) + 1 {
 				rn := "other"
 				if r < len(metricRcodes) {
-					rn = dns.RcodeToString[metricRcodes[r]]
+					rn = rcodeName(metricRcodes[r])
 				}
 				// Children made up front: the query path only increments.
 				m.queries[p][q][r] = qv.WithLabelValues(pn, qn, rn)
+			}
+		}
+	}
+	rv := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_dns_requests_total",
+		Help: "DNS requests of every kind (queries, transfers, NOTIFY, UPDATE), by opcode, transport and response code (or TSIG error: BADSIG, BADKEY, BADTIME).",
+	}, []string{"opcode", "proto", "rcode"})
+	for p, pn := range metricProtos {
+		for o := range len(metricOpcodes) + 1 {
+			on := "other"
+			if o < len(metricOpcodes) {
+				on = dns.OpcodeToString[metricOpcodes[o]]
+			}
+			for r := range len(metricRcodes) + len(metricTSIGErrors) + 1 {
+				rn := "other"
+				switch {
+				case r < len(metricRcodes):
+					rn = rcodeName(metricRcodes[r])
+				case r < len(metricRcodes)+len(metricTSIGErrors):
+					rn = dns.RcodeToString[int(metricTSIGErrors[r-len(metricRcodes)])] // TSIG's names: BADSIG...
+				}
+				m.requests[p][o][r] = rv.WithLabelValues(on, pn, rn)
 			}
 		}
 	}
@@ -139,7 +200,7 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 	for _, r := range []xfr.NotifyResult{xfr.NotifyOK, xfr.NotifyRefused, xfr.NotifyRetry, xfr.NotifyFailed} {
 		m.notify.WithLabelValues(string(r))
 	}
-	reg.MustRegister(qv, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
+	reg.MustRegister(qv, rv, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
 	return m
@@ -147,7 +208,10 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 
 // Observe counts one answered query (authserver.Options.Observe).
 func (m *Metrics) Observe(o authserver.Observation) {
-	m.queries[o.Proto][qtypeIndex(o.Qtype)][rcodeIndex(o.Rcode)].Inc()
+	m.requests[o.Proto][opcodeIndex(o.Opcode)][requestLabel(o.Rcode, o.TSIGError)].Inc()
+	if o.Opcode == dns.OpcodeQuery {
+		m.queries[o.Proto][qtypeIndex(o.Qtype)][rcodeIndex(o.Rcode)].Inc()
+	}
 	m.duration.Observe(o.Duration.Seconds())
 	if o.Truncated {
 		m.truncated.Inc()

@@ -122,9 +122,13 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 		if key != nil {
 			by = key.Name
 		}
-		msg := fmt.Sprintf("update from %s (key %s) %s: %s", client.Addr(), by, dns.RcodeToString[rcode], fmt.Sprintf(why, args...))
-		s.log.Warn("dynamic update refused", "zone", zone, "client", client.String(), "key", by, "rcode", dns.RcodeToString[rcode], "why", fmt.Sprintf(why, args...))
-		_ = s.db.AddEvent(zonedb.LogEvent{Kind: zonedb.EventUpdate, Zone: zone, By: by + "@" + client.Addr().String(), Failed: true, Message: msg})
+		reason := fmt.Sprintf("key %s, %s: %s", by, dns.RcodeToString[rcode], fmt.Sprintf(why, args...))
+		// Anyone can send updates, spoofed, as fast as they like: the
+		// event log counts refusals in aggregate (one event per client,
+		// reason and minute), and the log says the first of each.
+		if s.db.NoteRefusal("UPDATE", zone, client.Addr().String(), reason) {
+			s.log.Warn("dynamic update refused", "zone", zone, "client", client.String(), "key", by, "rcode", dns.RcodeToString[rcode], "why", fmt.Sprintf(why, args...))
+		}
 		return resp
 	}
 	if len(req.Question) != 1 || req.Question[0].Qtype != dns.TypeSOA || req.Question[0].Qclass != dns.ClassINET {

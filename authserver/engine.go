@@ -55,6 +55,13 @@ const (
 	TCP
 )
 
+func (p Proto) String() string {
+	if p == TCP {
+		return "tcp"
+	}
+	return "udp"
+}
+
 // Answer returns the response to req, or nil when no response may be sent
 // (a response, or a message too broken to answer). client is the peer
 // address, for cookies. For UDP the response is already truncated to what

@@ -35,6 +35,9 @@ type Options struct {
 	TCPIdle time.Duration
 	// MaxTCP caps concurrent TCP connections; 0 means 1024.
 	MaxTCP int
+	// MaxTCPPerClient caps the TCP connections of one client (an IPv4
+	// address, an IPv6 /64); 0 means 32.
+	MaxTCPPerClient int
 	// Config is the answering configuration.
 	Config Config
 	// Observe, when set, is told about every answered query.
@@ -56,9 +59,14 @@ type Options struct {
 
 // Observation is what metrics learn about one query.
 type Observation struct {
-	Proto     Proto
-	Qtype     uint16
-	Rcode     int
+	Proto Proto
+	// Opcode is the request's (QUERY, NOTIFY, UPDATE...).
+	Opcode int
+	Qtype  uint16
+	Rcode  int
+	// TSIGError is the TSIG error of the answer (BADSIG, BADKEY,
+	// BADTIME...; RFC 8945 section 5.2), 0 for none.
+	TSIGError uint16
 	Truncated bool
 	Duration  time.Duration
 }
@@ -80,6 +88,12 @@ type Server struct {
 	// rrl limits UDP responses (nil: off); SetRRL swaps it while serving.
 	rrl       atomic.Pointer[RRL]
 	rrlCounts rrlCounts
+
+	panics         atomic.Uint64
+	updates        chan updateJob
+	stop           chan struct{} // closed by Close: the update workers end
+	updatesDropped atomic.Uint64
+	tcpSlots       tcpSlots
 }
 
 // SetRRL turns response rate limiting on with r, or off with nil; it may
@@ -112,12 +126,15 @@ func NewServer(db *zonedb.DB, opts Options, log *slog.Logger) *Server {
 	if opts.MaxTCP <= 0 {
 		opts.MaxTCP = 1024
 	}
+	if opts.MaxTCPPerClient <= 0 {
+		opts.MaxTCPPerClient = 32
+	}
 	if len(opts.Config.CookieSecret) == 0 {
 		opts.Config.CookieSecret = make([]byte, 16)
 		_, _ = rand.Read(opts.Config.CookieSecret)
 	}
 	return &Server{db: db, eng: NewEngine(opts.Config, log), opts: opts, log: log.With("component", "authserver"),
-		conns: make(chan struct{}, opts.MaxTCP)}
+		conns: make(chan struct{}, opts.MaxTCP), tcpSlots: tcpSlots{max: opts.MaxTCPPerClient}}
 }
 
 func reusePort(network, address string, c syscall.RawConn) error {
@@ -236,6 +253,9 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.opts.Update != nil {
+		s.startUpdates(ctx)
+	}
 	for _, uc := range s.udp {
 		s.wg.Add(1)
 		go func() {
@@ -268,6 +288,10 @@ func (s *Server) Close() error {
 	}
 	for _, ln := range s.tcp {
 		ln.Close()
+	}
+	if s.stop != nil {
+		close(s.stop)
+		s.stop = nil
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -440,7 +464,11 @@ func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
 	} else if len(req.Question) > 0 {
 		qt = req.Question[0].Qtype
 	}
-	s.opts.Observe(Observation{Proto: proto, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)})
+	o := Observation{Proto: proto, Opcode: req.Opcode, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)}
+	if t := resp.IsTsig(); t != nil {
+		o.TSIGError = t.Error
+	}
+	s.opts.Observe(o)
 }
 
 // catalogAnswer answers a query refused because its name is in a catalog
@@ -549,11 +577,11 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 			// the answer goes out on its own. The worker reuses req for
 			// its next packet, so the update gets a copy.
 			req := req.Copy()
-			go func() {
+			s.queueUpdate(updateJob{client: client, run: func() {
 				if answer(req); udpAnswer != nil {
 					_ = udpReply(udpAnswer)
 				}
-			}()
+			}})
 			return nil
 		}
 		answer(req)
@@ -687,7 +715,7 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 			}
 			*req = dns.Msg{}
 			ob := outBuf[w*2048 : w*2048 : (w+1)*2048]
-			b := s.handle(h, req, m.Buffers[0][:m.N], ob, UDP, client, nil)
+			b := s.safeHandle(h, req, m.Buffers[0][:m.N], ob, UDP, client, nil)
 			if r := s.rrl.Load(); r != nil && b != nil {
 				b = r.Apply(m.Buffers[0][:m.N], b, client.Addr())
 			}
@@ -720,10 +748,21 @@ func (s *Server) serveTCP(ln net.Listener) {
 			time.Sleep(10 * time.Millisecond)
 			continue
 		}
+		var client netip.Addr
+		if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+			client = ta.AddrPort().Addr().Unmap()
+		}
+		// Over the client's share or the cap: close at once (RFC 7766
+		// section 6.2.2), so one client's idle connections cannot lock
+		// the others out.
+		if !s.tcpSlots.take(client) {
+			c.Close()
+			continue
+		}
 		select {
 		case s.conns <- struct{}{}:
 		default:
-			// Over the cap: close at once (RFC 7766 section 6.2.2).
+			s.tcpSlots.release(client)
 			c.Close()
 			continue
 		}
@@ -731,6 +770,12 @@ func (s *Server) serveTCP(ln net.Listener) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-s.conns }()
+			defer s.tcpSlots.release(client)
+			defer func() {
+				if p := recover(); p != nil {
+					s.recovered(p, "tcp connection", netip.AddrPortFrom(client, 0))
+				}
+			}()
 			s.serveConn(c)
 		}()
 	}
@@ -771,7 +816,7 @@ func (s *Server) serveConn(c net.Conn) {
 			return
 		}
 		*req = dns.Msg{}
-		b := s.handle(h, req, in[:n], out[2:], TCP, client, tw)
+		b := s.safeHandle(h, req, in[:n], out[2:], TCP, client, tw)
 		h.release() // a TCP client may be slow: hold no transaction between queries
 		if b == nil {
 			continue

@@ -90,6 +90,17 @@ func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zoned
 	if t.Result != ResultOK && t.Result != ResultUpToDate {
 		lvl = slog.LevelWarn
 	}
+	if t.Result == ResultRefused {
+		// Anyone may ask: counted in the event log in aggregate, and
+		// logged once a minute per client and reason.
+		why := ""
+		if t.Err != nil {
+			why = t.Err.Error()
+		}
+		if !s.db.NoteRefusal(t.Type, t.Zone, t.Client.Addr().String(), why) {
+			lvl = slog.LevelDebug
+		}
+	}
 	attrs := []any{"type", t.Type, "zone", t.Zone, "client", t.Client.String(), "result", string(t.Result),
 		"messages", t.Messages, "records", t.Records, "bytes", t.Bytes, "duration", t.Duration.Round(time.Microsecond).String()}
 	if key != nil {

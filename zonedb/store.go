@@ -36,6 +36,10 @@ type DB struct {
 	// reverser works out auto-PTR changes (SetReverser).
 	reverser Reverser
 
+	// refused counts refused requests until they are flushed to the
+	// event log (refusals.go).
+	refused refusals
+
 	// Migrated names the zones a schema migration at Open marked for
 	// work (a chain rebuild), for the opener to report.
 	Migrated []string
@@ -217,7 +221,13 @@ func checkSchema(m *bolt.Bucket, path string) error {
 }
 
 // Close closes the store.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	if err := db.FlushRefusals(); err != nil && !db.bolt.IsReadOnly() {
+		db.bolt.Close()
+		return err
+	}
+	return db.bolt.Close()
+}
 
 // Path is the store's file name.
 func (db *DB) Path() string { return db.path }
