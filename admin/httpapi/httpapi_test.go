@@ -605,3 +605,26 @@ func TestLogins(t *testing.T) {
 		t.Errorf("insecure listener: %v %v", r, err)
 	}
 }
+
+// TestPutTextRefusesInclude: $INCLUDE in a zone text PUT is refused: a
+// panel's text must not read files on the server. Nothing changes.
+func TestPutTextRefusesInclude(t *testing.T) {
+	w := newWorld(t)
+	const v1 = "/api/v1"
+	for _, user := range []string{"alice", "root"} {
+		as := w.as(user)
+		zone := user + ".example"
+		expect(t, "create", as("POST", v1+"/zones", map[string]any{"name": zone}), 201)
+		shown := string(as("GET", v1+"/zones/"+zone+"/text", nil).body)
+		for _, inc := range []string{"$INCLUDE /etc/passwd\n", "$INCLUDE other.zone\n", "$INCLUDE other.zone example.net.\n"} {
+			r := as("PUT", v1+"/zones/"+zone+"/text", shown+inc)
+			expect(t, user+" "+inc, r, 400)
+			if !bytes.Contains(r.body, []byte("$INCLUDE is not allowed")) {
+				t.Errorf("%s %q: %s", user, inc, r.body)
+			}
+		}
+		if r := as("GET", v1+"/zones/"+zone+"/text", nil); string(r.body) != shown {
+			t.Errorf("refused PUTs changed the text:\n%s", r.body)
+		}
+	}
+}

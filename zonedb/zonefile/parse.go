@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,7 +36,9 @@ type ParseOptions struct {
 	// AllowInclude permits $INCLUDE (zone files an admin loads from disk;
 	// never text from an editor or the API).
 	AllowInclude bool
-	// IncludeDir is the directory relative $INCLUDE paths start from.
+	// IncludeDir is the directory of the zone file (File): relative
+	// $INCLUDE paths start from the directory of the file that includes
+	// them, as in BIND, so those of File start here.
 	IncludeDir string
 }
 
@@ -90,7 +93,12 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	zp := dns.NewZoneParser(bytes.NewReader(sc.text), origin, opts.File)
+	// miekg/dns resolves a relative $INCLUDE against the directory of the
+	// name it is given: give it the file's own name, as the file system
+	// starts at the file's directory (else "zones/incl" would look for
+	// zones/zones/inc.txt); nested includes then start from the including
+	// file's directory.
+	zp := dns.NewZoneParser(bytes.NewReader(sc.text), origin, parserFile(opts))
 	zp.SetDefaultTTL(ttl)
 	if opts.AllowInclude {
 		zp.SetIncludeAllowed(true)
@@ -162,12 +170,21 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		out = append(out, zonedb.Record{RR: rr, Flags: e.flags, Ref: e.ref, Pos: e.pos})
 	}
 	if err := zp.Err(); err != nil {
-		return nil, wrapParseError(err, opts.File)
+		return nil, wrapParseError(err, opts)
 	}
 	if len(out) == 0 {
 		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
 	}
 	return out, nil
+}
+
+// parserFile is the file name miekg/dns's parser gets: with $INCLUDE, the
+// file's base name (see ParseText).
+func parserFile(opts ParseOptions) string {
+	if !opts.AllowInclude || opts.File == "" {
+		return opts.File
+	}
+	return path.Base(filepath.ToSlash(opts.File))
 }
 
 func cmpOr(a, b string) string {
@@ -243,13 +260,13 @@ var (
 )
 
 // wrapParseError turns miekg's error into an *Error with a position.
-func wrapParseError(err error, file string) error {
-	pe := &Error{Pos: zonedb.Pos{File: file}, Msg: err.Error(), Err: err}
+func wrapParseError(err error, opts ParseOptions) error {
+	pe := &Error{Pos: zonedb.Pos{File: opts.File}, Msg: err.Error(), Err: err}
 	var dpe *dns.ParseError
 	if errors.As(err, &dpe) {
 		msg := dpe.Error()
 		if i := strings.Index(msg, ": dns: "); i >= 0 && !strings.HasPrefix(msg, "dns: ") {
-			pe.Pos.File = msg[:i] // the file the error is in ($INCLUDE)
+			pe.Pos.File = errorFile(msg[:i], opts)
 		}
 		if m := reParseError.FindStringSubmatch(msg); m != nil {
 			pe.Msg = m[1]
@@ -267,6 +284,19 @@ func wrapParseError(err error, file string) error {
 		}
 	}
 	return pe
+}
+
+// errorFile names the file an error of miekg/dns's parser is in: the zone
+// file itself, or an included file, whose name is relative to the zone
+// file's directory; it is shown from the same place as the zone file.
+func errorFile(name string, opts ParseOptions) string {
+	if name == parserFile(opts) {
+		return opts.File
+	}
+	if opts.AllowInclude && opts.File != "" {
+		return filepath.Join(filepath.Dir(opts.File), filepath.FromSlash(name))
+	}
+	return name
 }
 
 // sniffText rejects input that is plainly not zone text: binary data or
@@ -485,7 +515,7 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 					if incFS == nil {
 						return nil, &Error{Pos: pos, Msg: "$INCLUDE is not allowed here; put the included records in the text itself"}
 					}
-					if err := checkInclude(incFS, ln[first:], pos); err != nil {
+					if err := checkInclude(incFS, file, ln[first:], pos); err != nil {
 						return nil, err
 					}
 					if pending {
@@ -716,23 +746,43 @@ func parseFlags(s string, pos zonedb.Pos) (zonedb.Flags, string, error) {
 	return fl, ref, nil
 }
 
-// checkInclude refuses flag lines in an included file: they would be lost.
-func checkInclude(incFS fs.FS, line []byte, pos zonedb.Pos) error {
+// maxIncludeDepth is how deep miekg/dns follows $INCLUDE.
+const maxIncludeDepth = 7
+
+// checkInclude refuses flag lines in an included file, and in the files
+// it includes: they would be lost. file is the zone file's name, to name
+// the included ones from the same place.
+func checkInclude(incFS fs.FS, file string, line []byte, pos zonedb.Pos) error {
+	return checkIncludeIn(incFS, file, ".", line, pos, 1)
+}
+
+// checkIncludeIn checks the $INCLUDE line of a file in dir (relative to
+// the zone file's directory, the root of incFS).
+func checkIncludeIn(incFS fs.FS, file, dir string, line []byte, pos zonedb.Pos, depth int) error {
 	f := strings.Fields(string(line))
-	if len(f) < 2 {
-		return nil // miekg reports the missing file name
+	if len(f) < 2 || depth > maxIncludeDepth {
+		return nil // miekg reports the missing file name, or the depth
 	}
 	name := strings.Trim(f[1], `"`)
 	if path.IsAbs(name) {
 		return &Error{Pos: pos, Msg: "$INCLUDE of an absolute path is not allowed; give a path relative to the zone file"}
 	}
-	b, err := fs.ReadFile(incFS, path.Clean(name))
+	rel := path.Join(dir, name)
+	b, err := fs.ReadFile(incFS, rel)
 	if err != nil {
 		return &Error{Pos: pos, Msg: fmt.Sprintf("$INCLUDE %s: %v", name, err), Err: err}
 	}
+	shown := filepath.Join(filepath.Dir(file), filepath.FromSlash(rel))
 	for i, l := range bytes.Split(b, []byte("\n")) {
-		if t := bytes.TrimLeft(l, " \t"); bytes.HasPrefix(t, []byte(";!")) {
-			return &Error{Pos: zonedb.Pos{File: name, Line: i + 1, Col: len(l) - len(t) + 1}, Msg: "flag comments are not supported in $INCLUDE files; move the flagged records into the zone file"}
+		t := bytes.TrimLeft(l, " \t")
+		lpos := zonedb.Pos{File: shown, Line: i + 1, Col: len(l) - len(t) + 1}
+		if bytes.HasPrefix(t, []byte(";!")) {
+			return &Error{Pos: lpos, Msg: "flag comments are not supported in $INCLUDE files; move the flagged records into the zone file"}
+		}
+		if strings.EqualFold(firstToken(t), "$INCLUDE") {
+			if err := checkIncludeIn(incFS, file, path.Dir(rel), t, lpos, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -341,3 +341,51 @@ func TestGenerateTTL(t *testing.T) {
 		}
 	}
 }
+
+// TestIncludeRelative: relative $INCLUDE paths start from the directory of
+// the file that includes them (as the zone file's own directory for its
+// includes, the included file's for nested ones), whatever the working
+// directory and however the zone file is named (relative, with a
+// directory, absolute).
+func TestIncludeRelative(t *testing.T) {
+	dir := t.TempDir()
+	zones := filepath.Join(dir, "zones")
+	os.MkdirAll(filepath.Join(zones, "sub"), 0o755)
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(zones, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("incl.test", head+"$INCLUDE inc.txt\n$INCLUDE sub/a.txt\n")
+	write("inc.txt", "www IN A 192.0.2.1\n")
+	write("sub/a.txt", "a IN A 192.0.2.2\n$INCLUDE b.txt\n")
+	write("sub/b.txt", "b IN A 192.0.2.3\n")
+	text, _ := os.ReadFile(filepath.Join(zones, "incl.test"))
+	t.Chdir(t.TempDir()) // somewhere else
+	for _, file := range []string{"zones/incl.test", filepath.Join(zones, "incl.test"), "incl.test"} {
+		recs, err := ParseString(string(text), ParseOptions{File: file, Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+		if err != nil {
+			t.Errorf("File %s: %v", file, err)
+			continue
+		}
+		var names []string
+		for _, r := range recs[2:] {
+			names = append(names, r.RR.Header().Name)
+		}
+		if want := "www.example.org. a.example.org. b.example.org."; strings.Join(names, " ") != want {
+			t.Errorf("File %s: records %v, want %s", file, names, want)
+		}
+	}
+	// Errors in a nested file name it from where the zone file was named.
+	write("sub/b.txt", "b IN A 192.0.2.3\nbad IN A 192.0.2.300\n")
+	_, err := ParseString(string(text), ParseOptions{File: "zones/incl.test", Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join("zones", "sub", "b.txt")+":2:") {
+		t.Errorf("error in a nested include: %v", err)
+	}
+	// Flags are refused in nested includes too: they would be lost.
+	write("sub/b.txt", ";!LOCKPTR\nb IN A 192.0.2.3\n")
+	_, err = ParseString(string(text), ParseOptions{File: "zones/incl.test", Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join("zones", "sub", "b.txt")+":1:1: flag comments are not supported") {
+		t.Errorf("flags in a nested include: %v", err)
+	}
+}

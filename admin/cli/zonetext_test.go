@@ -1,0 +1,73 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runIn is run with the working directory dir.
+func runIn(t *testing.T, dir, db string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, dmsBin, append([]string{"--db", db}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "DMS_DB=", "EDITOR=false", "VISUAL=")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("dms %v: %v", args, err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+// TestLoadIncludeElsewhere: a relative $INCLUDE is read from the directory
+// of the file that includes it, whatever directory dms runs in and however
+// the zone file is named; nested includes too.
+func TestLoadIncludeElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	zones := filepath.Join(dir, "zones")
+	if err := os.MkdirAll(filepath.Join(zones, "hosts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, zones, "incl.test", goodZone+"$INCLUDE inc.txt\n$INCLUDE hosts/a.txt\n")
+	writeFile(t, zones, "inc.txt", "mail IN A 192.0.2.25\n")
+	writeFile(t, zones, "hosts/a.txt", "a IN A 192.0.2.2\n$INCLUDE b.txt\n")
+	writeFile(t, zones, "hosts/b.txt", "b IN A 192.0.2.3\n")
+	elsewhere := t.TempDir()
+	for i, c := range []struct{ cwd, file string }{
+		{dir, "zones/incl.test"},
+		{elsewhere, filepath.Join(zones, "incl.test")},
+		{zones, "incl.test"},
+		{filepath.Join(zones, "hosts"), "../incl.test"},
+	} {
+		db := filepath.Join(dir, "dms"+string(rune('0'+i))+".db")
+		r := runIn(t, c.cwd, db, "zone", "load", c.file)
+		if r.code != 0 {
+			t.Errorf("in %s: dms zone load %s: exit %d\n%s", c.cwd, c.file, r.code, r.err)
+			continue
+		}
+		show := run(t, db, "", "zone", "show", "incl.test").out
+		for _, name := range []string{"mail ", "a ", "b ", "www "} {
+			if !strings.Contains(show, "\n"+name) {
+				t.Errorf("in %s: %s: no %q:\n%s", c.cwd, c.file, name, show)
+			}
+		}
+	}
+	// An error in a nested file names it from where dms runs.
+	writeFile(t, zones, "hosts/b.txt", "b IN A 192.0.2.300\n")
+	r := runIn(t, dir, filepath.Join(dir, "bad.db"), "zone", "load", "zones/incl.test")
+	if want := "*** zones/incl.test: zones/hosts/b.txt:1:"; r.code != 1 || !strings.Contains(r.err, want) {
+		t.Errorf("error in a nested include: exit %d, want %q in\n%s", r.code, want, r.err)
+	}
+}
