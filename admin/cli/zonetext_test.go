@@ -31,6 +31,36 @@ func runIn(t *testing.T, dir, db string, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// goldenRun runs dms and compares its output, both streams, with a golden
+// file, as the scenario does.
+func goldenRun(t *testing.T, name, db string, code int, args ...string) result {
+	t.Helper()
+	r := run(t, db, "", args...)
+	if r.code != code {
+		t.Errorf("dms %s: exit %d, want %d\n%s%s", strings.Join(args, " "), r.code, code, r.out, r.err)
+	}
+	golden(t, name, "$ dms "+strings.Join(args, " ")+"\n"+r.out+"--- stderr\n"+r.err)
+	return r
+}
+
+// TestZoneTextMistakes: the slides' top-ten operator errors in zone text. A
+// '#' comment is refused with its own message and place, in every form.
+func TestZoneTextMistakes(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	var files []string
+	for i, bad := range []string{
+		"www IN A 192.0.2.1 # web server\n",
+		"# the web servers\nwww IN A 192.0.2.1\n",
+		"www IN TXT \"v=spf1 -all\" # would be data\n",
+		"www IN MX 10 mail.example.net. # relay\n",
+	} {
+		files = append(files, writeFile(t, dir, "hash"+string(rune('1'+i))+".example", goodZone+bad))
+	}
+	goldenRun(t, "zonetext-hash-comment", db, 1, append([]string{"zone", "load"}, files...)...)
+
+}
+
 // TestLoadIncludeElsewhere: a relative $INCLUDE is read from the directory
 // of the file that includes it, whatever directory dms runs in and however
 // the zone file is named; nested includes too.

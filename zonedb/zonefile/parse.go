@@ -406,10 +406,11 @@ type scanned struct {
 }
 
 // prescan walks the text once: it finds where each record starts, reads
-// the ";!" flag comments (which miekg/dns discards), and appends a marker
-// comment to the last line of every record so that the RRs miekg returns
-// can be matched to their entries. Nothing before a line's end changes, so
-// miekg's line:column in errors stay right.
+// the ";!" flag comments (which miekg/dns discards), refuses '#' used as a
+// comment, and appends a marker comment to the last line of every record
+// so that the RRs miekg returns can be matched to their entries. Nothing
+// before a line's end changes, so miekg's line:column in errors stay
+// right.
 func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, error) {
 	curTTL := int64(defTTL)
 	sc := &scanned{text: make([]byte, 0, len(text)+len(text)/8)}
@@ -468,6 +469,13 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 				}
 			case ';':
 				commentAt = i
+			case '#':
+				if hashComment(ln, i, first < 0) {
+					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: i + 1}, Msg: "'#' is not a comment in zone files; use ';'"}
+				}
+				if first < 0 {
+					first = i
+				}
 			case '(':
 				depth++
 				if first < 0 {
@@ -593,6 +601,18 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 		return nil, &Error{Pos: pendPos, Msg: "flags with no record after them; put the flag line just before the record it is for"}
 	}
 	return sc, nil
+}
+
+// hashComment reports whether the '#' at ln[i] is meant as a comment, as
+// in shell or config files ("www A 192.0.2.1 # web server", "# the web
+// servers"): it starts the line's text, or it stands alone between blanks.
+// A zone file comment starts with ';' (RFC 1035 section 5.1); miekg/dns
+// would read the '#' as data and fail with a message about the data, or
+// take the words after it into a TXT record. A '#' inside a name or a
+// string ("a#b", "\#", quoted text) is data and passes.
+func hashComment(ln []byte, i int, firstOnLine bool) bool {
+	blank := func(j int) bool { return j < 0 || j >= len(ln) || ln[j] == ' ' || ln[j] == '\t' || ln[j] == '\r' }
+	return firstOnLine || blank(i-1) && blank(i+1)
 }
 
 // generateCount is how many RRs "$GENERATE start-stop[/step] ..." makes

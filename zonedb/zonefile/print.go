@@ -155,10 +155,14 @@ func typeRank(t uint16) int {
 // relName writes name relative to origin ("@" for the apex).
 func relName(name, origin string) string {
 	out := relName1(name, origin)
-	if strings.HasPrefix(out, "$") {
+	switch {
+	case strings.HasPrefix(out, "$"):
 		// A line starting with $ is a directive: escape it ($GENERATE
 		// makes such names from "$$").
 		out = "\\" + out
+	case strings.HasPrefix(out, "#"):
+		// A line starting with # is refused as a shell-style comment.
+		out = "\\035" + out[1:]
 	}
 	return out
 }

@@ -342,6 +342,67 @@ func TestGenerateTTL(t *testing.T) {
 	}
 }
 
+// TestHashComment: a '#' written as a shell-style comment, on a line of
+// its own or after a record, directive or continuation, is refused with
+// its own message and place, whatever the record type (miekg/dns's own
+// message names the data, or a TXT record takes the words in). A '#' that
+// is data passes.
+func TestHashComment(t *testing.T) {
+	const msg = "'#' is not a comment in zone files; use ';'"
+	for _, tc := range []struct {
+		name, line string
+		col        int
+	}{
+		{"after A", "www A 192.0.2.1 # web server", 17},
+		{"after MX", "@ MX 10 mail # relay", 14},
+		{"after TXT (would be data)", `www TXT "v=spf1 -all" # spf`, 23},
+		{"after AAAA, no blank after", "www AAAA 2001:db8::1 #", 22},
+		{"line of its own", "# the web servers", 1},
+		{"indented line", "   # the web servers", 4},
+		{"hashes", "######## section ########", 1},
+		{"after a directive", "$TTL 300 # five minutes", 10},
+		{"in a continuation", "www TXT ( \"a\"\n  # b\n  \"c\" )", 3},
+		{"tab before", "www A 192.0.2.1\t# web", 17},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseString(head+tc.line+"\n", ParseOptions{File: "zone.txt", Origin: "example.org."})
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Msg != msg {
+				t.Fatalf("got %v, want %q", err, msg)
+			}
+			wantLine := 4 + strings.Count(tc.line[:strings.LastIndex(tc.line, "#")], "\n")
+			if pe.Pos.File != "zone.txt" || pe.Pos.Line != wantLine || pe.Pos.Col != tc.col {
+				t.Errorf("at %v, want zone.txt:%d:%d", pe.Pos, wantLine, tc.col)
+			}
+		})
+	}
+	for _, data := range []string{
+		`www TXT "# in quotes"`, `www TXT "a" ;# a dms record comment`, "a#b A 192.0.2.1",
+		"www TXT a#b", `\035x A 192.0.2.1`, `x TYPE65280 \# 2 abcd`, "www MX 10 #mail.example.net.",
+	} {
+		if _, err := ParseString(head+data+"\n", ParseOptions{File: "zone.txt", Origin: "example.org."}); err != nil {
+			t.Errorf("%q: %v", data, err)
+		}
+	}
+}
+
+// TestPrintHashOwner: an owner starting with '#' is printed escaped, so
+// its line is not taken for a '#' comment when read back.
+func TestPrintHashOwner(t *testing.T) {
+	recs, err := ParseString(head+"\\#a IN A 192.0.2.1\n\\035 IN A 192.0.2.2\n", ParseOptions{File: "t", Origin: "example.org."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Print(&b, "example.org.", nil, recs); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseString(b.String(), ParseOptions{File: "printed", Origin: "example.org."})
+	if err != nil || !equalCanon(canon(recs, ""), canon(again, "")) {
+		t.Errorf("round trip: %v\n%s", err, b.String())
+	}
+}
+
 // TestIncludeRelative: relative $INCLUDE paths start from the directory of
 // the file that includes them (as the zone file's own directory for its
 // includes, the included file's for nested ones), whatever the working
