@@ -1148,7 +1148,10 @@ func soaKeyOf(z *Zone) []byte {
 }
 
 // checkTouched runs the semantic checks on the names an op commit touched,
-// with everything stored at those names, plus the apex SOA and NS.
+// with everything stored at those names, plus the apex SOA and NS. Targets
+// that look written without their final dot are read too, with their
+// ancestors, so the check knows whether they exist; problems of those
+// names themselves are not this commit's and are left out.
 func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, error) {
 	if len(changes) == 0 {
 		return nil, nil
@@ -1162,33 +1165,84 @@ func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, e
 	apex := append(be64(z.ID), 0)
 	nameKeys[string(apex)] = z.Name
 	var recs []Record
+	var err error
 	for nk, owner := range nameKeys {
-		prefix := []byte(nk)
-		c := rrb.Cursor()
-		seen := map[string]bool{}
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
-			seen[string(k)] = true
-			if nv, ok := newVals[string(k)]; ok {
-				v = nv
-			}
-			if v == nil || z.DNSSEC && SignerType(binary.BigEndian.Uint16(k[len(k)-2:])) {
-				continue
-			}
-			var err error
-			if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16(k[len(k)-2:]), v); err != nil {
-				return nil, err
-			}
+		if recs, err = loadName(rrb, z, nk, owner, newVals, recs); err != nil {
+			return nil, err
 		}
-		for k, v := range newVals {
-			if !seen[k] && v != nil && strings.HasPrefix(k, nk) && len(k) == len(nk)+2 {
-				var err error
-				if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16([]byte(k[len(k)-2:])), v); err != nil {
+	}
+	// The suspect targets and the names above them, up to the apex: their
+	// records say whether a target exists or is delegated.
+	context := map[string]bool{}
+	var targets []string
+	for _, r := range recs {
+		targets = hostTargets(r.RR, targets[:0])
+		for _, t := range targets {
+			t, ok := suspectTarget(z.Name, t)
+			for ; ok && t != z.Name; t = t[nextLabel(t):] {
+				nk, err := AppendRRsetKey(nil, z.ID, t, z.Name, 0)
+				if err != nil {
+					break
+				}
+				nk = nk[:len(nk)-2]
+				if _, seen := nameKeys[string(nk)]; seen {
+					continue
+				}
+				nameKeys[string(nk)], context[t] = t, true
+				if recs, err = loadName(rrb, z, string(nk), t, newVals, recs); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	return Check(z.Name, recs, CheckOptions{Partial: true}), nil
+	probs := Check(z.Name, recs, CheckOptions{Partial: true})
+	changed := make(map[string]bool, len(changes))
+	for _, ch := range changes {
+		changed[ch.name+"/"+dns.Type(ch.rrtype).String()] = true
+	}
+	// A missing dot is this commit's only in an RRset it changed: the
+	// other names are read whole, and a stored record would be reported
+	// again at every commit.
+	probs = slices.DeleteFunc(probs, func(p Problem) bool {
+		return context[p.Name] || p.Code == CodeMissingFinalDot && !changed[p.Name+"/"+p.Type]
+	})
+	return probs, nil
+}
+
+// nextLabel is the offset of the label after the first one of name.
+func nextLabel(name string) int {
+	off, _ := dns.NextLabel(name, 0)
+	return off
+}
+
+// loadName appends to recs the RRsets stored at one name (nk: the name key
+// prefix with the zone id and the 0x00 that ends the name), with the
+// commit's new values in place of the stored ones.
+func loadName(rrb *bolt.Bucket, z *Zone, nk, owner string, newVals map[string][]byte, recs []Record) ([]Record, error) {
+	prefix := []byte(nk)
+	c := rrb.Cursor()
+	seen := map[string]bool{}
+	var err error
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
+		seen[string(k)] = true
+		if nv, ok := newVals[string(k)]; ok {
+			v = nv
+		}
+		if v == nil || z.DNSSEC && SignerType(binary.BigEndian.Uint16(k[len(k)-2:])) {
+			continue
+		}
+		if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16(k[len(k)-2:]), v); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range newVals {
+		if !seen[k] && v != nil && strings.HasPrefix(k, nk) && len(k) == len(nk)+2 {
+			if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16([]byte(k[len(k)-2:])), v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return recs, nil
 }
 
 // signChanges runs the signer for a signed zone after its changed RRsets

@@ -43,8 +43,10 @@ func goldenRun(t *testing.T, name, db string, code int, args ...string) result {
 	return r
 }
 
-// TestZoneTextMistakes: the slides' top-ten operator errors in zone text. A
-// '#' comment is refused with its own message and place, in every form.
+// TestZoneTextMistakes: two of the slides' top-ten operator errors. A '#'
+// comment is refused with its own message and place, in every form; a
+// target missing its final dot is a warning naming the record and the fix,
+// and the zone is still loaded.
 func TestZoneTextMistakes(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
@@ -59,6 +61,14 @@ func TestZoneTextMistakes(t *testing.T) {
 	}
 	goldenRun(t, "zonetext-hash-comment", db, 1, append([]string{"zone", "load"}, files...)...)
 
+	dots := writeFile(t, dir, "example.com", goodZone+
+		"@ IN MX 10 mailhost.example.com\n"+
+		"ftp IN CNAME www.example.com\n"+
+		"_sip._tcp IN SRV 0 0 5060 sip.example.com\n"+
+		"mail IN A 192.0.2.25\n"+
+		"pop IN CNAME mail\n")
+	goldenRun(t, "zonetext-missing-dot-load", db, 0, "zone", "load", dots)
+	goldenRun(t, "zonetext-missing-dot-record-add", db, 0, "record", "add", "example.com", "smtp CNAME mail.example.com")
 }
 
 // TestLoadIncludeElsewhere: a relative $INCLUDE is read from the directory
