@@ -87,6 +87,12 @@ type ZoneChange struct {
 	NewZI bool
 	// Comment is kept with the zone instance (e.g. "rollback to 12").
 	Comment string
+	// SetComments (with Replace) makes Comments the zone's zone text
+	// comments: the text is the whole zone, so a comment taken out of it
+	// goes. Without it the stored comments stay, less those of RRsets the
+	// commit removes (a rollback, a record delete).
+	SetComments bool
+	Comments    []Comment
 
 	// SetKeys, when set, replaces the zone's DNSSEC keys (ids are given to
 	// new ones); SignAll re-signs every RRset and rebuilds the NSEC3 chain
@@ -126,6 +132,9 @@ type ZoneCommit struct {
 	Created   bool     `json:"created,omitempty"`
 	Destroyed bool     `json:"destroyed,omitempty"`
 	Warnings  Problems `json:"warnings,omitempty"`
+	// CommentsChanged: the zone's zone text comments changed (with or
+	// without a new instance; see commitZone).
+	CommentsChanged bool `json:"comments_changed,omitempty"`
 	// Reverse is what auto-PTR did or refused for the zone's address
 	// records (the reverse zones' own results follow in the list).
 	Reverse []ReverseResult `json:"reverse,omitempty"`
@@ -349,8 +358,22 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
 	}
 
+	if zc.SetComments && !zc.Replace {
+		return res, fmt.Errorf("%w: comments are set with the whole zone text (Replace)", ErrBadInput)
+	}
 	if touchesRecords {
 		if err := commitRecords(tx, changeBy, z, zc, unsign, now, &res); err != nil {
+			return res, err
+		}
+	}
+	if zc.SetComments {
+		// Comments are written whether or not the records changed, so an
+		// edit of comments alone is saved. It makes no new instance: an
+		// instance is a version of the DNS data, with a serial that
+		// secondaries follow, and a comment is not DNS data; a new serial
+		// would have every secondary transfer a zone that did not change.
+		// The event log records the change instead (commitEvents).
+		if res.CommentsChanged, err = setComments(tx, z, zc.Comments); err != nil {
 			return res, err
 		}
 	}
@@ -527,7 +550,7 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 
 func destroyZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
 	p := be64(z.ID)
-	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys} {
+	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys, bucketComments} {
 		if err := deletePrefix(tx.Bucket(b), p); err != nil {
 			return err
 		}
@@ -788,6 +811,9 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		if err != nil {
 			return err
 		}
+	}
+	if err := keepComments(tx, z, changes); err != nil {
+		return err
 	}
 	if z.DNSSEC {
 		extra, err := signChanges(tx, rrb, z, zc, changes, false, now)
