@@ -1,7 +1,9 @@
 // Package zonefile reads and writes zone text: RFC 1035 master files with
 // the dms flag comments (";!REF:ref", ";!LOCKPTR", ";!FORCEREV",
 // ";!TRACKREV", ";!DISABLE"), which apply to the next record and are kept
-// with it in the store.
+// with it in the store, and the group (";|") and record (";#") comments of
+// the system dms replaces, kept with the RRset they are written above or
+// at the end of (zonedb.Comment). Other comments are dropped.
 package zonefile
 
 import (
@@ -15,6 +17,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -40,6 +43,13 @@ type ParseOptions struct {
 	// $INCLUDE paths start from the directory of the file that includes
 	// them, as in BIND, so those of File start here.
 	IncludeDir string
+}
+
+// Text is zone text as dms keeps it: the records and the comments that go
+// with their RRsets.
+type Text struct {
+	Records  []zonedb.Record
+	Comments []zonedb.Comment
 }
 
 // Error is a zone text error with its place.
@@ -70,6 +80,19 @@ func ParseString(s string, opts ParseOptions) ([]zonedb.Record, error) {
 // miekg/dns's *dns.ParseError in its chain when the parser found it).
 // Semantic checks (CNAME beside data, missing SOA, ...) are zonedb.Check's.
 func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
+	t, err := ParseText(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return t.Records, nil
+}
+
+// ParseText is Parse that also returns the ";|" and ";#" comments, each
+// with the RRset of the record it is written above or at the end of.
+// Comment lines with no record after them go with the last record. The
+// ";| Apex resource records for ZONE" line that Print writes itself is
+// left out, so it does not pile up over edits.
+func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	text, err := io.ReadAll(io.LimitReader(r, maxZoneText+1))
 	if err != nil {
 		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "read: " + err.Error(), Err: err}
@@ -89,7 +112,7 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 	if ttl == 0 {
 		ttl = 86400
 	}
-	sc, err := prescan(text, opts.File, incFS, ttl)
+	sc, err := prescan(text, opts.File, origin, incFS, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +128,7 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		zp.SetIncludeFS(incFS)
 	}
 	out := make([]zonedb.Record, 0, len(sc.entries))
+	var cs commentSet
 	// RRs without a marker come from $GENERATE (a known count) or $INCLUDE
 	// (any count), in the order of those directives.
 	dq := sc.directives
@@ -167,6 +191,14 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		if !dns.IsSubDomain(origin, dns.CanonicalName(h.Name)) {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)}
 		}
+		if !e.commented {
+			// An entry's comments go with its first record ($GENERATE and
+			// $INCLUDE make several).
+			e.commented = true
+			if err := cs.add(rr, e.comment, e.trailing); err != nil {
+				return nil, &Error{Pos: e.pos, Msg: err.Error()}
+			}
+		}
 		out = append(out, zonedb.Record{RR: rr, Flags: e.flags, Ref: e.ref, Pos: e.pos})
 	}
 	if err := zp.Err(); err != nil {
@@ -175,7 +207,7 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 	if len(out) == 0 {
 		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
 	}
-	return out, nil
+	return &Text{Records: out, Comments: cs.list}, nil
 }
 
 // parserFile is the file name miekg/dns's parser gets: with $INCLUDE, the
@@ -185,6 +217,37 @@ func parserFile(opts ParseOptions) string {
 		return opts.File
 	}
 	return path.Base(filepath.ToSlash(opts.File))
+}
+
+// commentSet gathers the comments of parsed records by RRset.
+type commentSet struct {
+	list []zonedb.Comment
+	idx  map[string]int
+}
+
+// add keeps the comment lines above rr and the comments at the end of its
+// line(s) with rr's RRset.
+func (cs *commentSet) add(rr dns.RR, lines, trailing []string) error {
+	if len(lines) == 0 && len(trailing) == 0 {
+		return nil
+	}
+	h := rr.Header()
+	key := strings.ToLower(h.Name) + "/" + strconv.Itoa(int(h.Rrtype))
+	i, ok := cs.idx[key]
+	if !ok {
+		if cs.idx == nil {
+			cs.idx = map[string]int{}
+		}
+		i = len(cs.list)
+		cs.idx[key] = i
+		cs.list = append(cs.list, zonedb.Comment{Name: dns.CanonicalName(h.Name), Type: h.Rrtype})
+	}
+	c := &cs.list[i]
+	c.Lines = append(c.Lines, lines...)
+	if len(trailing) > 0 {
+		return c.SetTrailing(rr, strings.Join(trailing, " "))
+	}
+	return nil
 }
 
 func cmpOr(a, b string) string {
@@ -397,6 +460,12 @@ type entry struct {
 	generic bool
 	// record: a resource record (not a directive).
 	record bool
+	// comment: the ";|" and ";#" lines above the entry; trailing: the
+	// comments at the end of its line(s); commented: they went with a
+	// record already.
+	comment   []string
+	trailing  []string
+	commented bool
 }
 
 type scanned struct {
@@ -406,18 +475,19 @@ type scanned struct {
 }
 
 // prescan walks the text once: it finds where each record starts, reads
-// the ";!" flag comments (which miekg/dns discards), refuses '#' used as a
-// comment, and appends a marker comment to the last line of every record
-// so that the RRs miekg returns can be matched to their entries. Nothing
-// before a line's end changes, so miekg's line:column in errors stay
-// right.
-func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, error) {
+// the ";!" flag comments and the ";|" and ";#" comments (which miekg/dns
+// discards), refuses '#' used as a comment, and appends a marker comment
+// to the last line of every record so that the RRs miekg returns can be
+// matched to their entries. Nothing before a line's end changes, so
+// miekg's line:column in errors stay right.
+func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*scanned, error) {
 	curTTL := int64(defTTL)
 	sc := &scanned{text: make([]byte, 0, len(text)+len(text)/8)}
 	var pendFlags zonedb.Flags
 	var pendRef string
 	var pendPos zonedb.Pos
 	pending := false
+	var pendComment []string // ";|" and ";#" lines waiting for their record
 
 	line := 1
 	depth := 0
@@ -537,6 +607,11 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 					pending, pendFlags, pendRef = false, 0, ""
 				}
 			}
+			if !isDirective || strings.EqualFold(tok, "$GENERATE") || strings.EqualFold(tok, "$INCLUDE") {
+				// Comments go with the records the entry makes ($TTL and
+				// $ORIGIN make none: they wait for the next record).
+				e.comment, pendComment = pendComment, nil
+			}
 			cur = len(sc.entries)
 			curIsRecord = !isDirective
 			e.record = curIsRecord
@@ -570,6 +645,15 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 				}
 			}
 		}
+		if commentAt >= 0 && !inQuote {
+			if c := keptComment(ln[commentAt:], origin); c != "" {
+				if cur >= 0 {
+					sc.entries[cur].trailing = append(sc.entries[cur].trailing, c)
+				} else {
+					pendComment = append(pendComment, c)
+				}
+			}
+		}
 		// Copy the line, with a marker when a record ends on it. An owner
 		// starting with an escaped character ("\ ", "\"", "\(", "\;",
 		// "\\", ...) goes as \DDD, the same name: miekg/dns's lexer
@@ -600,7 +684,20 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 	if pending {
 		return nil, &Error{Pos: pendPos, Msg: "flags with no record after them; put the flag line just before the record it is for"}
 	}
+	// Comments at the end of the text go with the last record rather than
+	// be lost.
+	for i := len(sc.entries) - 1; i >= 0 && len(pendComment) > 0; i-- {
+		if e := &sc.entries[i]; e.record || makesRecords(sc.directives, i) {
+			e.comment = append(e.comment, pendComment...)
+			pendComment = nil
+		}
+	}
 	return sc, nil
+}
+
+// makesRecords reports whether entry i is a $GENERATE or $INCLUDE.
+func makesRecords(ds []directive, i int) bool {
+	return slices.ContainsFunc(ds, func(d directive) bool { return d.entry == i })
 }
 
 // hashComment reports whether the '#' at ln[i] is meant as a comment, as
@@ -614,6 +711,23 @@ func hashComment(ln []byte, i int, firstOnLine bool) bool {
 	blank := func(j int) bool { return j < 0 || j >= len(ln) || ln[j] == ' ' || ln[j] == '\t' || ln[j] == '\r' }
 	return firstOnLine || blank(i-1) && blank(i+1)
 }
+
+// keptComment returns a ";|" or ";#" comment as it is kept ("" for any
+// other comment). Print's own ";| Apex resource records for ZONE" line is
+// not kept: it would be printed twice after an edit.
+func keptComment(c []byte, origin string) string {
+	if len(c) < 2 || c[1] != '|' && c[1] != '#' {
+		return ""
+	}
+	s := strings.TrimRight(string(c), " \t\r")
+	if c[1] == '|' && strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(s[2:]), "."), strings.TrimSuffix(apexLine(origin), ".")) {
+		return ""
+	}
+	return s
+}
+
+// apexLine is the group comment Print writes above the apex records.
+func apexLine(origin string) string { return "Apex resource records for " + origin }
 
 // generateCount is how many RRs "$GENERATE start-stop[/step] ..." makes
 // (-1 when the range cannot be read; miekg/dns reports that).

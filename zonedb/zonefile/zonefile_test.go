@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,17 +38,32 @@ func originOf(file string) string {
 	return strings.TrimSuffix(filepath.Base(file), ".zone") + "."
 }
 
-func parseFile(t testing.TB, file string) []zonedb.Record {
+func parseFile(t testing.TB, file string) *Text {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := ParseString(string(b), ParseOptions{File: file, Origin: originOf(file)})
+	text, err := ParseText(bytes.NewReader(b), ParseOptions{File: file, Origin: originOf(file)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return recs
+	return text
+}
+
+// canonComments gives a comparable form of comments: per RRset, its lines
+// and its trailing comments by RDATA.
+func canonComments(cs []zonedb.Comment) map[string]string {
+	out := map[string]string{}
+	for _, c := range cs {
+		tr := make([]string, 0, len(c.Trailing))
+		for _, t := range c.Trailing {
+			tr = append(tr, fmt.Sprintf("%x=%s", t.RDATA, t.Text))
+		}
+		slices.Sort(tr)
+		out[dns.CanonicalName(c.Name)+"/"+dns.TypeToString[c.Type]] = strings.Join(c.Lines, "\n") + "|" + strings.Join(tr, "|")
+	}
+	return out
 }
 
 // canon gives a comparable form of records: RR text, flags, reference. The
@@ -83,15 +101,17 @@ func equalCanon(a, b map[string]int) bool {
 	return true
 }
 
-// TestGolden prints every test zone and compares with its golden file, and
-// checks that printing is idempotent: Print(Parse(golden)) == golden.
+// TestGolden prints every test zone, comments included, and compares with
+// its golden file, and checks that printing is idempotent:
+// Print(Parse(golden)) == golden, records and comments.
 func TestGolden(t *testing.T) {
 	for _, file := range testZones(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			origin := originOf(file)
-			recs := parseFile(t, file)
+			text := parseFile(t, file)
+			recs := text.Records
 			var b bytes.Buffer
-			if err := Print(&b, origin, testHeader, recs); err != nil {
+			if err := PrintText(&b, origin, testHeader, text); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(file, ".zone") + ".golden"
@@ -107,12 +127,13 @@ func TestGolden(t *testing.T) {
 			if !bytes.Equal(b.Bytes(), want) {
 				t.Errorf("Print differs from %s:\n%s", golden, b.String())
 			}
-			again, err := ParseString(string(want), ParseOptions{File: golden, Origin: origin})
+			againText, err := ParseText(bytes.NewReader(want), ParseOptions{File: golden, Origin: origin})
 			if err != nil {
 				t.Fatalf("golden does not parse: %v", err)
 			}
+			again := againText.Records
 			var b2 bytes.Buffer
-			if err := Print(&b2, origin, testHeader, again); err != nil {
+			if err := PrintText(&b2, origin, testHeader, againText); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(b2.Bytes(), want) {
@@ -120,6 +141,9 @@ func TestGolden(t *testing.T) {
 			}
 			if !equalCanon(canon(recs, testHeader.Reference), canon(again, testHeader.Reference)) {
 				t.Errorf("parse(print(zone)) != zone")
+			}
+			if got, want := canonComments(againText.Comments), canonComments(text.Comments); !maps.Equal(got, want) {
+				t.Errorf("comments of parse(print(zone)):\n%v\nwant\n%v", got, want)
 			}
 		})
 	}
@@ -284,21 +308,25 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(head + ";!REF:a LOCKPTR\nx IN A 192.0.2.1 ;!DISABLE\n")
 	f.Add(head + "$GENERATE 1-3 h$ A 192.0.2.$\n")
+	f.Add(head + ";| group\n;# record\nx IN A 192.0.2.1 ;# end\n;# dangling\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		recs, err := ParseString(text, ParseOptions{File: "fuzz", Origin: "example.org."})
+		parsed, err := ParseText(strings.NewReader(text), ParseOptions{File: "fuzz", Origin: "example.org."})
 		if err != nil {
 			return
 		}
 		var b bytes.Buffer
-		if err := Print(&b, "example.org.", &Header{}, recs); err != nil {
+		if err := PrintText(&b, "example.org.", &Header{}, parsed); err != nil {
 			t.Fatal(err)
 		}
-		again, err := ParseString(b.String(), ParseOptions{File: "printed", Origin: "example.org."})
+		again, err := ParseText(strings.NewReader(b.String()), ParseOptions{File: "printed", Origin: "example.org."})
 		if err != nil {
 			t.Fatalf("printed zone does not parse: %v\n%s", err, b.String())
 		}
-		if !equalCanon(canon(recs, ""), canon(again, "")) {
+		if !equalCanon(canon(parsed.Records, ""), canon(again.Records, "")) {
 			t.Fatalf("round trip differs:\n%s", b.String())
+		}
+		if !maps.Equal(canonComments(parsed.Comments), canonComments(again.Comments)) {
+			t.Fatalf("comments differ after a round trip:\n%s", b.String())
 		}
 	})
 }
