@@ -628,3 +628,26 @@ func TestPutTextRefusesInclude(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneTextCommentsOverHTTP: the zone text of the API keeps ";|" and
+// ";#" comments: a PUT with comments, then a GET, has them in place, and
+// the apex line once.
+func TestZoneTextCommentsOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	alice := w.as("alice")
+	const v1 = "/api/v1"
+	expect(t, "create", alice("POST", v1+"/zones", map[string]any{"name": "c.example"}), 201)
+	r := alice("GET", v1+"/zones/c.example/text", nil)
+	text := string(r.body) + ";| Web\nwww 300 IN A 192.0.2.1 ;# the server\n"
+	expect(t, "put commented text", alice("PUT", v1+"/zones/c.example/text", text), 200)
+	shown := string(alice("GET", v1+"/zones/c.example/text", nil).body)
+	if !strings.Contains(shown, "\n;| Web\nwww ") || !strings.Contains(shown, "192.0.2.1 ;# the server\n") ||
+		strings.Count(shown, ";| Apex resource records") != 1 {
+		t.Errorf("text after a PUT with comments:\n%s", shown)
+	}
+	// The text shown, put back: nothing changes.
+	expect(t, "put the text shown", alice("PUT", v1+"/zones/c.example/text", shown), 200)
+	if again := string(alice("GET", v1+"/zones/c.example/text", nil).body); again != shown {
+		t.Errorf("text after putting it back:\n%s", again)
+	}
+}
