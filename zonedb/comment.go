@@ -77,13 +77,13 @@ func (c *Comment) TrailingOf(rr dns.RR) string {
 // IsEmpty reports whether c says nothing.
 func (c *Comment) IsEmpty() bool { return len(c.Lines) == 0 && len(c.Trailing) == 0 }
 
-// checkCommentText refuses comment text that would not print back as the
-// same comment: it must start with ';' (or it would be read as data) and
-// stay on one line (a newline would let a comment carry records into the
-// next edit of the zone).
+// checkCommentText refuses comment text that would not read back as the
+// same comment: it must start with ";|" or ";#" (other text would be read
+// as data, or as ";!" flags) and stay on one line (a newline would let a
+// comment carry records into the next edit of the zone).
 func checkCommentText(s string) error {
-	if !strings.HasPrefix(s, ";") || strings.ContainsAny(s, "\n\r") {
-		return fmt.Errorf("%w: comment %q must be one line starting with ';'", ErrBadInput, s)
+	if !strings.HasPrefix(s, ";|") && !strings.HasPrefix(s, ";#") || strings.ContainsAny(s, "\n\r") {
+		return fmt.Errorf("%w: comment %q must be one line starting with ';|' or ';#'", ErrBadInput, s)
 	}
 	return nil
 }

@@ -154,14 +154,17 @@ func TestCommentsDeletedWithTheirRRset(t *testing.T) {
 	}
 }
 
-// TestCommentsBadInput: comment text must print back as a comment of its
-// own line, for an RRset of the zone, and comes only with a whole text.
+// TestCommentsBadInput: comment text must read back as the same comment
+// (one line, ";|" or ";#", not data or ";!" flags), for an RRset of the
+// zone, and comes only with a whole text.
 func TestCommentsBadInput(t *testing.T) {
 	db := openTest(t)
 	createZone(t, db, "example.org.", baseZone)
 	for _, c := range []Comment{
 		{Name: "www.example.org.", Type: dns.TypeA, Lines: []string{";# one\nevil A 192.0.2.66"}},
 		{Name: "www.example.org.", Type: dns.TypeA, Lines: []string{"no semicolon"}},
+		{Name: "www.example.org.", Type: dns.TypeA, Lines: []string{";!LOCKPTR"}},
+		{Name: "www.example.org.", Type: dns.TypeA, Lines: []string{"; plain"}},
 		{Name: "www.example.net.", Type: dns.TypeA, Lines: []string{";# outside"}},
 		{Name: "www.example.org.", Type: dns.TypeA, Trailing: []TrailingComment{{RDATA: []byte{192, 0, 2, 1}, Text: ";# a\r"}}},
 	} {
