@@ -41,7 +41,9 @@ type ParseOptions struct {
 	AllowInclude bool
 	// IncludeDir is the directory of the zone file (File): relative
 	// $INCLUDE paths start from the directory of the file that includes
-	// them, as in BIND, so those of File start here.
+	// them, so those of File start here. (BIND reads them from its
+	// working directory, its "directory" option; dms has none, and a file
+	// an admin loads from anywhere must mean the same wherever dms runs.)
 	IncludeDir string
 }
 
