@@ -102,15 +102,7 @@ func PrintText(w io.Writer, origin string, h *Header, t *Text) error {
 		}
 		if len(comments) > 0 && (i == 0 || !sameRRset(sorted[i-1].RR, r.RR)) {
 			cm = comments[commentKey(owner, rh.Rrtype)]
-			if cm != nil && len(cm.Lines) > 0 {
-				if !blank {
-					bw.WriteString("\n")
-				}
-				for _, l := range cm.Lines {
-					bw.WriteString(l)
-					bw.WriteByte('\n')
-				}
-			}
+			writeLines(bw, cm, blank)
 		}
 		blank = false
 		end := "" // the record's trailing comment, after a blank
@@ -154,6 +146,22 @@ func PrintText(w io.Writer, origin string, h *Header, t *Text) error {
 		fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s%s\n", ownerWidth, name, t, typ, keys[r.RR], end)
 	}
 	return bw.Flush()
+}
+
+// writeLines writes the comment lines above an RRset (cm may be nil),
+// after a blank line unless one was just written: a comment block reads
+// as the head of what follows it.
+func writeLines(bw *bufio.Writer, cm *zonedb.Comment, afterBlank bool) {
+	if cm == nil || len(cm.Lines) == 0 {
+		return
+	}
+	if !afterBlank {
+		bw.WriteString("\n")
+	}
+	for _, l := range cm.Lines {
+		bw.WriteString(l)
+		bw.WriteByte('\n')
+	}
 }
 
 // commentKey names an RRset in commentIndex.
