@@ -179,13 +179,14 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
-	recs, err := zonefile.Parse(strings.NewReader(req.Text), zonefile.ParseOptions{
+	text, err := zonefile.ParseText(strings.NewReader(req.Text), zonefile.ParseOptions{
 		File: req.File, Origin: name, DefaultTTL: cfg.TTL("zone_ttl"),
 		AllowInclude: req.AllowInclude, IncludeDir: req.IncludeDir,
 	})
 	if err != nil {
 		return nil, err
 	}
+	recs := text.Records
 	ref := req.Ref
 	if r := soaRef(recs); r != "" {
 		ref = r
@@ -197,6 +198,7 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	meta := s.newZoneMeta(c, cfg, req.SG, req.IncUpdates, nil, nil, nil, nil)
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{
 		Zone: name, Create: meta, Ref: ref, Replace: true, Records: recs, Serial: zonedb.SerialKeep,
+		SetComments: true, Comments: text.Comments,
 	})
 	if err != nil {
 		return nil, err
@@ -231,7 +233,9 @@ type ZoneText struct {
 	Text   string `json:"text"`
 }
 
-// ZoneShow prints the zone (or one of its older instances) as zone text.
+// ZoneShow prints the zone (or one of its older instances) as zone text,
+// with its ";|" and ";#" comments. Comments are not versioned: an older
+// instance is shown with today's comments of the RRsets it has.
 func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*ZoneText, error) {
 	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
@@ -255,9 +259,13 @@ func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*Zon
 		if err != nil {
 			return err
 		}
+		comments, err := v.Comments(z)
+		if err != nil {
+			return err
+		}
 		var b bytes.Buffer
 		h := &zonefile.Header{Zone: z.Name, Reference: z.Ref, ChangeBy: zi.ChangeBy, ZI: zi.ID, CTime: zi.CTime, MTime: zi.CTime, PTime: zi.PTime}
-		if err := zonefile.Print(&b, z.Name, h, recs); err != nil {
+		if err := zonefile.PrintText(&b, z.Name, h, &zonefile.Text{Records: recs, Comments: comments}); err != nil {
 			return err
 		}
 		out = &ZoneText{Zone: z.Name, ZI: zi.ID, Serial: zi.Serial, Text: b.String()}
@@ -352,7 +360,8 @@ type ZoneReplaceRequest struct {
 
 // ZoneReplace commits new zone text. The serial follows the policy (a
 // higher serial typed into the SOA is kept); a ";!REF:" on the SOA changes
-// the zone's reference.
+// the zone's reference. The text's ";|" and ";#" comments replace the
+// zone's; a change of comments alone is saved without a new instance.
 func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequest) (*CommitResult, error) {
 	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
@@ -372,13 +381,15 @@ func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequ
 	if err != nil {
 		return nil, err
 	}
-	recs, err := zonefile.Parse(strings.NewReader(req.Text), zonefile.ParseOptions{
+	text, err := zonefile.ParseText(strings.NewReader(req.Text), zonefile.ParseOptions{
 		File: cmpOr(req.File, name), Origin: name, DefaultTTL: cfg.TTL("zone_ttl"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	zc := zonedb.ZoneChange{Zone: name, Replace: true, Records: recs, ExpectZI: req.ExpectZI}
+	recs := text.Records
+	zc := zonedb.ZoneChange{Zone: name, Replace: true, Records: recs, ExpectZI: req.ExpectZI,
+		SetComments: true, Comments: text.Comments}
 	if r := soaRef(recs); r != "" && !strings.EqualFold(r, curRef) {
 		zc.Ref, zc.SetRef = r, true
 	}

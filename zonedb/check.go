@@ -30,6 +30,7 @@ const (
 	CodeMissingGlue         = "missing-glue"          // warning
 	CodeTTLMismatch         = "ttl-mismatch"          // warning, RFC 2181 section 5.2
 	CodeDuplicateRR         = "duplicate-rr"          // warning, RFC 2181 section 5
+	CodeMissingFinalDot     = "missing-final-dot"     // warning, RFC 1035 section 5.1 (relative names)
 )
 
 // CheckOptions tune Check.
@@ -38,7 +39,10 @@ type CheckOptions struct {
 	// apex SOA and NS (the names a small edit touched). The checks that need
 	// every name of the zone (missing-glue, data-below-delegation) are
 	// skipped; the apex SOA and NS are still required, and data below a
-	// DNAME is reported when both names are among recs.
+	// DNAME is reported when both names are among recs. The missing-dot
+	// check takes a target that is not among recs as missing: recs must
+	// hold the names suspectTarget picks and their ancestors (checkTouched
+	// adds them).
 	Partial bool
 }
 
@@ -77,6 +81,19 @@ type checker struct {
 
 	// Packing buffers for the duplicate check.
 	buf, prev []byte
+
+	// dots are the targets that look written without their final dot,
+	// checked once every name is known; tbuf is hostTargets' buffer.
+	dots []dotTarget
+	tbuf []string
+	// dotWarned are the targets missingDots warned about.
+	dotWarned map[string]bool
+}
+
+// dotTarget is a record (its index) with a suspect target.
+type dotTarget struct {
+	rec    int32
+	target string
 }
 
 // Check runs the semantic checks on a zone's records and returns every
@@ -176,6 +193,12 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 		if live {
 			c.names[id].flags |= f | nfLive
 		}
+		c.tbuf = hostTargets(r.RR, c.tbuf[:0])
+		for _, t := range c.tbuf {
+			if t, ok := suspectTarget(c.origin, t); ok {
+				c.dots = append(c.dots, dotTarget{int32(i), t})
+			}
+		}
 	}
 
 	// Group the record indexes by name (a counting sort, stable), then
@@ -246,6 +269,9 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 		}
 	}
 
+	// A target missing its final dot is not a nameserver missing its glue:
+	// the glue check leaves those to this one.
+	c.missingDots()
 	// In-zone nameservers need addresses here.
 	if !opts.Partial {
 		c.glue(nsRecs)
@@ -495,7 +521,7 @@ func (c *checker) glue(nsRecs []int32) {
 	for _, i := range nsRecs {
 		r := &c.recs[i]
 		target := canonName(r.RR.(*dns.NS).Ns)
-		if !inZone(target, c.origin) {
+		if !inZone(target, c.origin) || c.dotWarned[target] {
 			continue
 		}
 		owner := canonName(r.RR.Header().Name)
@@ -652,4 +678,141 @@ func inZone(name, origin string) bool {
 		bs++
 	}
 	return bs%2 == 0
+}
+
+// hostTargets appends to dst the RDATA names of rr that name a host or a
+// domain to look up next: the targets a name written without its final dot
+// breaks. Mailboxes (SOA RNAME, RP, MINFO, MG, MR) and the DNSSEC types'
+// names are not targets.
+func hostTargets(rr dns.RR, dst []string) []string {
+	switch rr := rr.(type) {
+	case *dns.NS:
+		return append(dst, rr.Ns)
+	case *dns.MX:
+		return append(dst, rr.Mx)
+	case *dns.CNAME:
+		return append(dst, rr.Target)
+	case *dns.DNAME:
+		return append(dst, rr.Target)
+	case *dns.PTR:
+		return append(dst, rr.Ptr)
+	case *dns.SRV:
+		return append(dst, rr.Target)
+	case *dns.SOA:
+		return append(dst, rr.Ns)
+	case *dns.AFSDB:
+		return append(dst, rr.Hostname)
+	case *dns.RT:
+		return append(dst, rr.Host)
+	case *dns.KX:
+		return append(dst, rr.Exchanger)
+	case *dns.NAPTR:
+		return append(dst, rr.Replacement)
+	case *dns.SVCB:
+		return append(dst, rr.Target)
+	case *dns.HTTPS:
+		return append(dst, rr.Target)
+	case *dns.MB:
+		return append(dst, rr.Mb)
+	case *dns.MD:
+		return append(dst, rr.Md)
+	case *dns.MF:
+		return append(dst, rr.Mf)
+	case *dns.NSAPPTR:
+		return append(dst, rr.Ptr)
+	case *dns.LP:
+		return append(dst, rr.Fqdn)
+	case *dns.RP:
+		return append(dst, rr.Txt)
+	case *dns.HIP:
+		return append(dst, rr.RendezvousServers...)
+	}
+	return dst
+}
+
+// suspectTarget reports whether a target looks like a name written
+// without its final dot, so that the zone's name was appended (RFC 1035
+// section 5.1): "MX 10 mailhost.example.com" in example.com. is
+// mailhost.example.com.example.com. It returns the target in canonical
+// form. The target must be below the apex, and the part of it above the
+// zone's name (the name as written) must have two labels or more and end
+// like an absolute name: with the zone's own name or its last labels
+// (www.example.com in sub.example.com.), or with a top-level domain
+// (host.example.net in a reverse zone). Whether the name exists is the
+// caller's question: one that does was meant.
+func suspectTarget(origin, target string) (string, bool) {
+	if origin == "." || target == "" {
+		return "", false
+	}
+	t := canonName(target)
+	if len(t) <= len(origin)+1 || !inZone(t, origin) {
+		return "", false
+	}
+	written := t[:len(t)-len(origin)] // with its final dot
+	if dns.CountLabel(written) < 2 {
+		return "", false
+	}
+	for off, end := 0, false; !end; off, end = dns.NextLabel(origin, off) {
+		if inZone(written, origin[off:]) {
+			return t, true
+		}
+	}
+	i, _ := dns.PrevLabel(written, 1)
+	return t, isTLD(written[i : len(written)-1])
+}
+
+// commonTLDs are top-level domains a host name is likely to end with,
+// besides the two-letter country codes. A hint for the missing-dot check,
+// not the root zone's list: a name ending otherwise is simply not flagged.
+var commonTLDs = map[string]bool{
+	"com": true, "net": true, "org": true, "edu": true, "gov": true, "mil": true, "int": true,
+	"arpa": true, "info": true, "biz": true, "name": true, "pro": true, "mobi": true, "asia": true,
+	"aero": true, "coop": true, "museum": true, "app": true, "dev": true, "cloud": true,
+	"online": true, "site": true, "xyz": true, "shop": true, "tech": true, "top": true,
+}
+
+func isTLD(l string) bool {
+	if len(l) == 2 {
+		return l[0] >= 'a' && l[0] <= 'z' && l[1] >= 'a' && l[1] <= 'z'
+	}
+	return commonTLDs[l]
+}
+
+// missingDots warns about suspect targets (suspectTarget) that do not
+// exist in the zone: no records at the name, and no delegation or DNAME
+// above it that would answer for it elsewhere. A name that has records,
+// even disabled ones, was meant, so it gets no warning.
+func (c *checker) missingDots() {
+	for _, d := range c.dots {
+		if _, ok := c.ids[d.target]; ok || c.answeredElsewhere(d.target) {
+			continue
+		}
+		if c.dotWarned == nil {
+			c.dotWarned = map[string]bool{}
+		}
+		c.dotWarned[d.target] = true
+		r := &c.recs[d.rec]
+		h := r.RR.Header()
+		written := d.target[:len(d.target)-len(c.origin)-1]
+		c.add(SevWarning, CodeMissingFinalDot, r, canonName(h.Name), h.Rrtype,
+			"the %s target %s does not exist in the zone; it looks like %s written without its final dot, so the zone name was appended; did you mean %s. (with a trailing dot)?",
+			dns.Type(h.Rrtype).String(), d.target, written, written)
+	}
+}
+
+// answeredElsewhere reports whether a name below the apex lies at or below
+// a zone cut or below a DNAME of the zone: the child zone, or the DNAME's
+// target, answers for it.
+func (c *checker) answeredElsewhere(name string) bool {
+	for off, end := 0, false; !end && len(name)-off > len(c.origin); off, end = dns.NextLabel(name, off) {
+		id, ok := c.ids[name[off:]]
+		if !ok {
+			continue
+		}
+		f := c.names[id].flags
+		if f&nfNS != 0 || f&nfDNAME != 0 && off > 0 {
+			return true
+		}
+	}
+	return false
 }

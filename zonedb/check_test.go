@@ -220,6 +220,7 @@ var codeSeverity = map[string]Severity{
 	CodeTargetIsAddress: SevError, CodeNoSOA: SevError, CodeMultipleSOA: SevError, CodeSOANotApex: SevError,
 	CodeNoApexNS: SevError, CodeOutsideZone: SevError, CodeTTLTooLarge: SevError, CodeDataBelowDNAME: SevError,
 	CodeDataBelowDelegation: SevWarning, CodeMissingGlue: SevWarning, CodeTTLMismatch: SevWarning, CodeDuplicateRR: SevWarning,
+	CodeMissingFinalDot: SevWarning,
 }
 
 // TestCheckMessages pins what the admin reads: the place, the record, what
@@ -247,6 +248,8 @@ func TestCheckMessages(t *testing.T) {
 			"t:4: warning: example.org. MX: the record appears more than once, differing only in the case of a name; both copies are stored and served, so remove one"},
 		{chkApex + "www.example.org. 300 IN A 192.0.2.1\nwww.example.org. 300 IN A 192.0.2.1\n",
 			"t:4: warning: www.example.org. A: the same record appears more than once; it is stored once, so remove the copy"},
+		{chkApex + "example.org. 300 IN MX 10 mailhost.example.org.example.org.\n",
+			"t:3: warning: example.org. MX: the MX target mailhost.example.org.example.org. does not exist in the zone; it looks like mailhost.example.org written without its final dot, so the zone name was appended; did you mean mailhost.example.org. (with a trailing dot)?"},
 	} {
 		ps := Check("example.org.", checkZone(t, tc.zone), CheckOptions{})
 		if len(ps) != 1 || ps[0].String() != tc.want {
@@ -332,5 +335,123 @@ func benchmarkCheck(b *testing.B, n int) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Check("example.org.", zone, CheckOptions{})
+	}
+}
+
+// TestCheckMissingFinalDot: a target written without its final dot, so that
+// the zone's name was appended (the slides' "top ten" error 4), is a
+// warning for every RDATA field that names a host or domain to look up; a
+// target that exists, or is answered by a child zone or a DNAME, or shows
+// no sign of having been meant as an absolute name, is not.
+func TestCheckMissingFinalDot(t *testing.T) {
+	const apex = "example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org. 1 7200 3600 1209600 3600\n" +
+		"example.org. 3600 IN NS ns1.example.net.\n"
+	const rev = "2.0.192.in-addr.arpa. 3600 IN SOA ns1.example.net. hostmaster.example.net. 1 7200 3600 1209600 3600\n" +
+		"2.0.192.in-addr.arpa. 3600 IN NS ns1.example.net.\n"
+	warn := []string{"3:warning:missing-final-dot"}
+	for _, tc := range []struct {
+		name, origin, zone string
+		want               []string
+	}{
+		// The zone's own name appended to a name that already had it.
+		{"MX", "", apex + "example.org. 300 IN MX 10 mailhost.example.org.example.org.\n", warn},
+		{"CNAME", "", apex + "www.example.org. 300 IN CNAME web.example.org.example.org.\n", warn},
+		{"SRV", "", apex + "_sip._tcp.example.org. 300 IN SRV 0 0 5060 sip.example.org.example.org.\n", warn},
+		{"DNAME", "", apex + "old.example.org. 300 IN DNAME new.example.org.example.org.\n", warn},
+		{"NS of a delegation: the dot, not the glue, is missing", "", apex + "sub.example.org. 300 IN NS ns.example.org.example.org.\n", warn},
+		{"NS at the apex", "", apex + "example.org. 3600 IN NS ns2.example.org.example.org.\n", warn},
+		{"SOA MNAME", "", "example.org. 3600 IN SOA ns1.example.org.example.org. hostmaster.example.org. 1 7200 3600 1209600 3600\n" +
+			"example.org. 3600 IN NS ns1.example.net.\n", []string{"1:warning:missing-final-dot"}},
+		{"AFSDB", "", apex + "example.org. 300 IN AFSDB 1 afs.example.org.example.org.\n", warn},
+		{"KX", "", apex + "example.org. 300 IN KX 10 kx.example.org.example.org.\n", warn},
+		{"RT", "", apex + "example.org. 300 IN RT 10 rt.example.org.example.org.\n", warn},
+		{"NAPTR replacement", "", apex + `example.org. 300 IN NAPTR 100 10 "S" "SIP+D2U" "" _sip._udp.example.org.example.org.` + "\n", warn},
+		{"HTTPS target", "", apex + "example.org. 300 IN HTTPS 1 cdn.example.org.example.org. alpn=h2\n", warn},
+		{"SVCB target", "", apex + "_dns.example.org. 300 IN SVCB 1 dns.example.org.example.org. alpn=dot\n", warn},
+		{"LP", "", apex + "example.org. 300 IN LP 10 l64.example.org.example.org.\n", warn},
+		{"RP TXT name", "", apex + "example.org. 300 IN RP hostmaster.example.org. info.example.org.example.org.\n", warn},
+		{"MB", "", apex + "example.org. 300 IN MB mail.example.org.example.org.\n", warn},
+		// Other signs of a name meant as absolute.
+		{"another domain's name (a top-level domain)", "", apex + "www.example.org. 300 IN CNAME web.example.net.example.org.\n", warn},
+		{"a country-code top-level domain", "", apex + "example.org. 300 IN MX 10 mx.example.nz.example.org.\n", warn},
+		{"the parent's name in a child zone", "sub.example.org.", "sub.example.org. 3600 IN SOA ns1.example.net. h.example.net. 1 2 3 4 5\n" +
+			"sub.example.org. 3600 IN NS ns1.example.net.\nwww.sub.example.org. 300 IN CNAME www.example.org.sub.example.org.\n", warn},
+		{"a zone under a private name", "corp.internal.", "corp.internal. 3600 IN SOA ns1.example.net. h.example.net. 1 2 3 4 5\n" +
+			"corp.internal. 3600 IN NS ns1.example.net.\nx.corp.internal. 300 IN CNAME host.internal.corp.internal.\n", warn},
+		{"PTR in a reverse zone", "2.0.192.in-addr.arpa.", rev + "1.2.0.192.in-addr.arpa. 300 IN PTR host.example.com.2.0.192.in-addr.arpa.\n", warn},
+		{"a warning per record", "", apex + "example.org. 300 IN MX 10 a.example.org.example.org.\nexample.org. 300 IN MX 20 b.example.org.example.org.\n",
+			[]string{"3:warning:missing-final-dot", "4:warning:missing-final-dot"}},
+
+		// Names that were meant.
+		{"the target exists", "", apex + "example.org. 300 IN MX 10 mailhost.example.org.example.org.\nmailhost.example.org.example.org. 300 IN A 192.0.2.1\n", nil},
+		{"the target exists, disabled", "", apex + "example.org. 300 IN MX 10 mailhost.example.org.example.org.\n;!DISABLE mailhost.example.org.example.org. 300 IN A 192.0.2.1\n", nil},
+		{"below a delegation", "", apex + "example.com.example.org. 300 IN NS ns1.example.net.\nwww.example.org. 300 IN CNAME web.example.com.example.org.\n", nil},
+		{"at a delegation", "", apex + "example.com.example.org. 300 IN NS ns1.example.net.\nwww.example.org. 300 IN CNAME example.com.example.org.\n", nil},
+		{"below a DNAME", "", apex + "net.example.org. 300 IN DNAME example.net.\nwww.example.org. 300 IN CNAME web.example.net.example.org.\n", nil},
+		{"RFC 2317 CNAME into a delegated child", "2.0.192.in-addr.arpa.", rev + "64/29.2.0.192.in-addr.arpa. 300 IN NS ns.example.com.\n" +
+			"65.2.0.192.in-addr.arpa. 300 IN CNAME 65.64/29.2.0.192.in-addr.arpa.\n", nil},
+		{"one label, as intended", "", apex + "example.org. 300 IN MX 10 mail.example.org.\n", nil},
+		{"no sign of an absolute name", "", apex + "www.example.org. 300 IN CNAME web.lab.example.org.\n", nil},
+		{"outside the zone", "", apex + "example.org. 300 IN MX 10 mail.example.net.\n", nil},
+		{"the apex", "", apex + "www.example.org. 300 IN CNAME example.org.\n", nil},
+		{"a mailbox (SOA RNAME) is not a target", "", "example.org. 3600 IN SOA ns1.example.net. hostmaster.example.org.example.org. 1 2 3 4 5\n" +
+			"example.org. 3600 IN NS ns1.example.net.\n", nil},
+		{"the root zone", ".", ". 3600 IN SOA a.root-servers.net. nstld.verisign-grs.com. 1 2 3 4 5\n. 3600 IN NS a.root-servers.net.\n" +
+			"example.com. 300 IN NS ns.example.com.org.\n", []string{"2:warning:missing-glue", "3:warning:missing-glue"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			origin := cmpOrStr(tc.origin, "example.org.")
+			ps := Check(origin, checkZone(t, tc.zone), CheckOptions{})
+			if got := checkCodes(ps); !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q\ninput:\n%s\nproblems:\n%s", got, tc.want, tc.zone, ps.Error())
+			}
+		})
+	}
+}
+
+func cmpOrStr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// TestMissingFinalDotOnCommit: the warning reaches the committer of a
+// record op too, the commit lands, and the store answers whether the
+// target exists: records stored before or added in the same commit, or a
+// stored delegation above it, mean no warning; a stored record is not
+// warned about again by a later commit that does not touch its RRset.
+func TestMissingFinalDotOnCommit(t *testing.T) {
+	db := openTest(t)
+	createZone(t, db, "example.org.", append(slices.Clone(baseZone),
+		"mx.example.org.example.org. 300 IN A 192.0.2.9", "example.com.example.org. 300 IN NS ns1.example.net."))
+	add := func(lines ...string) Problems {
+		t.Helper()
+		var ops []RecordOp
+		for _, r := range recs(t, lines...) {
+			ops = append(ops, RecordOp{Kind: OpAdd, Record: r})
+		}
+		res, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.org.", Ops: ops}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[0].ZI == 0 {
+			t.Errorf("%q: not committed", lines)
+		}
+		return res[0].Warnings
+	}
+	w := add("example.org. 300 IN MX 10 mailhost.example.org.example.org.")
+	if len(w) != 1 || w[0].Code != CodeMissingFinalDot || !strings.Contains(w[0].Message, "did you mean mailhost.example.org. (with a trailing dot)?") {
+		t.Errorf("warnings %v", w)
+	}
+	for _, lines := range [][]string{
+		{"example.org. 300 IN TXT \"unrelated\""},
+		{"shop.example.org. 300 IN MX 20 mx.example.org.example.org."},
+		{"www2.example.org. 300 IN CNAME web.example.org.example.org.", "web.example.org.example.org. 300 IN A 192.0.2.10"},
+		{"www3.example.org. 300 IN CNAME www.example.com.example.org."},
+	} {
+		if w := add(lines...); len(w) != 0 {
+			t.Errorf("%q: warnings %v", lines, w)
+		}
 	}
 }

@@ -87,6 +87,12 @@ type ZoneChange struct {
 	NewZI bool
 	// Comment is kept with the zone instance (e.g. "rollback to 12").
 	Comment string
+	// SetComments (with Replace) makes Comments the zone's zone text
+	// comments: the text is the whole zone, so a comment taken out of it
+	// goes. Without it the stored comments stay, less those of RRsets the
+	// commit removes (a rollback, a record delete).
+	SetComments bool
+	Comments    []Comment
 
 	// SetKeys, when set, replaces the zone's DNSSEC keys (ids are given to
 	// new ones); SignAll re-signs every RRset and rebuilds the NSEC3 chain
@@ -126,6 +132,9 @@ type ZoneCommit struct {
 	Created   bool     `json:"created,omitempty"`
 	Destroyed bool     `json:"destroyed,omitempty"`
 	Warnings  Problems `json:"warnings,omitempty"`
+	// CommentsChanged: the zone's zone text comments changed (with or
+	// without a new instance; see commitZone).
+	CommentsChanged bool `json:"comments_changed,omitempty"`
 	// Reverse is what auto-PTR did or refused for the zone's address
 	// records (the reverse zones' own results follow in the list).
 	Reverse []ReverseResult `json:"reverse,omitempty"`
@@ -349,8 +358,22 @@ func commitZone(tx *bolt.Tx, changeBy string, zc *ZoneChange, now time.Time) (Zo
 		return res, fmt.Errorf("%w: %s (run dms zone undelete %s first)", ErrZoneDeleted, name, name)
 	}
 
+	if zc.SetComments && !zc.Replace {
+		return res, fmt.Errorf("%w: comments are set with the whole zone text (Replace)", ErrBadInput)
+	}
 	if touchesRecords {
 		if err := commitRecords(tx, changeBy, z, zc, unsign, now, &res); err != nil {
+			return res, err
+		}
+	}
+	if zc.SetComments {
+		// Comments are written whether or not the records changed, so an
+		// edit of comments alone is saved. It makes no new instance: an
+		// instance is a version of the DNS data, with a serial that
+		// secondaries follow, and a comment is not DNS data; a new serial
+		// would have every secondary transfer a zone that did not change.
+		// The event log records the change instead (commitEvents).
+		if res.CommentsChanged, err = setComments(tx, z, zc.Comments); err != nil {
 			return res, err
 		}
 	}
@@ -527,7 +550,7 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 
 func destroyZone(tx *bolt.Tx, z *Zone, zkey []byte) error {
 	p := be64(z.ID)
-	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys} {
+	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys, bucketComments} {
 		if err := deletePrefix(tx.Bucket(b), p); err != nil {
 			return err
 		}
@@ -788,6 +811,9 @@ func commitRecords(tx *bolt.Tx, changeBy string, z *Zone, zc *ZoneChange, unsign
 		if err != nil {
 			return err
 		}
+	}
+	if err := keepComments(tx, z, changes); err != nil {
+		return err
 	}
 	if z.DNSSEC {
 		extra, err := signChanges(tx, rrb, z, zc, changes, false, now)
@@ -1148,7 +1174,10 @@ func soaKeyOf(z *Zone) []byte {
 }
 
 // checkTouched runs the semantic checks on the names an op commit touched,
-// with everything stored at those names, plus the apex SOA and NS.
+// with everything stored at those names, plus the apex SOA and NS. Targets
+// that look written without their final dot are read too, with their
+// ancestors, so the check knows whether they exist; problems of those
+// names themselves are not this commit's and are left out.
 func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, error) {
 	if len(changes) == 0 {
 		return nil, nil
@@ -1162,33 +1191,84 @@ func checkTouched(rrb *bolt.Bucket, z *Zone, changes []rrsetChange) (Problems, e
 	apex := append(be64(z.ID), 0)
 	nameKeys[string(apex)] = z.Name
 	var recs []Record
+	var err error
 	for nk, owner := range nameKeys {
-		prefix := []byte(nk)
-		c := rrb.Cursor()
-		seen := map[string]bool{}
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
-			seen[string(k)] = true
-			if nv, ok := newVals[string(k)]; ok {
-				v = nv
-			}
-			if v == nil || z.DNSSEC && SignerType(binary.BigEndian.Uint16(k[len(k)-2:])) {
-				continue
-			}
-			var err error
-			if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16(k[len(k)-2:]), v); err != nil {
-				return nil, err
-			}
+		if recs, err = loadName(rrb, z, nk, owner, newVals, recs); err != nil {
+			return nil, err
 		}
-		for k, v := range newVals {
-			if !seen[k] && v != nil && strings.HasPrefix(k, nk) && len(k) == len(nk)+2 {
-				var err error
-				if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16([]byte(k[len(k)-2:])), v); err != nil {
+	}
+	// The suspect targets and the names above them, up to the apex: their
+	// records say whether a target exists or is delegated.
+	context := map[string]bool{}
+	var targets []string
+	for _, r := range recs {
+		targets = hostTargets(r.RR, targets[:0])
+		for _, t := range targets {
+			t, ok := suspectTarget(z.Name, t)
+			for ; ok && t != z.Name; t = t[nextLabel(t):] {
+				nk, err := AppendRRsetKey(nil, z.ID, t, z.Name, 0)
+				if err != nil {
+					break
+				}
+				nk = nk[:len(nk)-2]
+				if _, seen := nameKeys[string(nk)]; seen {
+					continue
+				}
+				nameKeys[string(nk)], context[t] = t, true
+				if recs, err = loadName(rrb, z, string(nk), t, newVals, recs); err != nil {
 					return nil, err
 				}
 			}
 		}
 	}
-	return Check(z.Name, recs, CheckOptions{Partial: true}), nil
+	probs := Check(z.Name, recs, CheckOptions{Partial: true})
+	changed := make(map[string]bool, len(changes))
+	for _, ch := range changes {
+		changed[ch.name+"/"+dns.Type(ch.rrtype).String()] = true
+	}
+	// A missing dot is this commit's only in an RRset it changed: the
+	// other names are read whole, and a stored record would be reported
+	// again at every commit.
+	probs = slices.DeleteFunc(probs, func(p Problem) bool {
+		return context[p.Name] || p.Code == CodeMissingFinalDot && !changed[p.Name+"/"+p.Type]
+	})
+	return probs, nil
+}
+
+// nextLabel is the offset of the label after the first one of name.
+func nextLabel(name string) int {
+	off, _ := dns.NextLabel(name, 0)
+	return off
+}
+
+// loadName appends to recs the RRsets stored at one name (nk: the name key
+// prefix with the zone id and the 0x00 that ends the name), with the
+// commit's new values in place of the stored ones.
+func loadName(rrb *bolt.Bucket, z *Zone, nk, owner string, newVals map[string][]byte, recs []Record) ([]Record, error) {
+	prefix := []byte(nk)
+	c := rrb.Cursor()
+	seen := map[string]bool{}
+	var err error
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+2; k, v = c.Next() {
+		seen[string(k)] = true
+		if nv, ok := newVals[string(k)]; ok {
+			v = nv
+		}
+		if v == nil || z.DNSSEC && SignerType(binary.BigEndian.Uint16(k[len(k)-2:])) {
+			continue
+		}
+		if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16(k[len(k)-2:]), v); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range newVals {
+		if !seen[k] && v != nil && strings.HasPrefix(k, nk) && len(k) == len(nk)+2 {
+			if recs, err = decodeRRset(recs, owner, binary.BigEndian.Uint16([]byte(k[len(k)-2:])), v); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return recs, nil
 }
 
 // signChanges runs the signer for a signed zone after its changed RRsets

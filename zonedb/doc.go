@@ -49,6 +49,10 @@
 //	server    lower-cased server name -> Server as JSON
 //	tsig      absolute lower-case key name -> TSIGKey as JSON
 //	dkey      zone id (8) | key id (8) -> DNSSECKey as JSON (dnssec.go)
+//	comment   an RRset key, as in rr -> Comment as JSON: the ";|" and ";#"
+//	          comments zone text keeps with that RRset (comment.go). Not DNS
+//	          data: no query, transfer, diff or serial reads it. Stores made
+//	          before it have no such bucket until opened for writing.
 //
 // A signed zone's NSEC3 records are in rr under the name key 0x01 0xFF |
 // raw hash | 0x00, which no owner name has (dnssec.go).

@@ -134,7 +134,7 @@ func (v *View) Event(id uint64) (*LogEvent, error) {
 // refused something.
 func commitEvents(tx *bolt.Tx, changeBy string, results []ZoneCommit, now time.Time) error {
 	for _, r := range results {
-		if r.ZI == 0 && !r.Created && !r.Destroyed && len(r.Reverse) == 0 {
+		if r.ZI == 0 && !r.Created && !r.Destroyed && !r.CommentsChanged && len(r.Reverse) == 0 {
 			continue
 		}
 		e := LogEvent{Time: now, Kind: EventCommit, Zone: r.Zone, By: changeBy}
@@ -145,6 +145,8 @@ func commitEvents(tx *bolt.Tx, changeBy string, results []ZoneCommit, now time.T
 			e.Message = fmt.Sprintf("created: zi %d, serial %d, %d records", r.ZI, r.Serial, r.Added)
 		case r.ZI != 0:
 			e.Message = fmt.Sprintf("zi %d, serial %d -> %d (+%d -%d records)", r.ZI, r.OldSerial, r.Serial, r.Added, r.Removed)
+		case r.CommentsChanged:
+			e.Message = "zone text comments changed, no new instance (comments are not DNS data)"
 		default:
 			e.Message = "saved, no new instance"
 		}

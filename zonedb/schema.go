@@ -31,12 +31,16 @@ var (
 	bucketEvents = []byte("event")
 	// bucketAPIUsers: lower-case login -> APIUser as JSON.
 	bucketAPIUsers = []byte("apiuser")
+	// bucketComments: RRset key (as in rr) -> Comment as JSON (comment.go).
+	// Apart from rr so that queries and transfers never read it.
+	bucketComments = []byte("comment")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
 	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags, bucketEvents, bucketAPIUsers,
+	bucketComments,
 }
 
 var (

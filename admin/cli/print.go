@@ -28,6 +28,8 @@ func printCommits(w io.Writer, res *admin.CommitResult) {
 			fmt.Fprintf(w, "created zone %s: zi %d, serial %d, %d records\n", c.Zone, c.ZI, c.Serial, c.Added)
 		case c.ZI != 0:
 			fmt.Fprintf(w, "zone %s: zi %d, serial %d -> %d (+%d -%d records)\n", c.Zone, c.ZI, c.OldSerial, c.Serial, c.Added, c.Removed)
+		case c.CommentsChanged:
+			fmt.Fprintf(w, "zone %s: comments saved (serial %d unchanged: comments are not DNS data)\n", c.Zone, c.Serial)
 		default:
 			fmt.Fprintf(w, "zone %s: saved (serial %d unchanged)\n", c.Zone, c.Serial)
 		}

@@ -605,3 +605,49 @@ func TestLogins(t *testing.T) {
 		t.Errorf("insecure listener: %v %v", r, err)
 	}
 }
+
+// TestPutTextRefusesInclude: $INCLUDE in a zone text PUT is refused: a
+// panel's text must not read files on the server. Nothing changes.
+func TestPutTextRefusesInclude(t *testing.T) {
+	w := newWorld(t)
+	const v1 = "/api/v1"
+	for _, user := range []string{"alice", "root"} {
+		as := w.as(user)
+		zone := user + ".example"
+		expect(t, "create", as("POST", v1+"/zones", map[string]any{"name": zone}), 201)
+		shown := string(as("GET", v1+"/zones/"+zone+"/text", nil).body)
+		for _, inc := range []string{"$INCLUDE /etc/passwd\n", "$INCLUDE other.zone\n", "$INCLUDE other.zone example.net.\n"} {
+			r := as("PUT", v1+"/zones/"+zone+"/text", shown+inc)
+			expect(t, user+" "+inc, r, 400)
+			if !bytes.Contains(r.body, []byte("$INCLUDE is not allowed")) {
+				t.Errorf("%s %q: %s", user, inc, r.body)
+			}
+		}
+		if r := as("GET", v1+"/zones/"+zone+"/text", nil); string(r.body) != shown {
+			t.Errorf("refused PUTs changed the text:\n%s", r.body)
+		}
+	}
+}
+
+// TestZoneTextCommentsOverHTTP: the zone text of the API keeps ";|" and
+// ";#" comments: a PUT with comments, then a GET, has them in place, and
+// the apex line once.
+func TestZoneTextCommentsOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	alice := w.as("alice")
+	const v1 = "/api/v1"
+	expect(t, "create", alice("POST", v1+"/zones", map[string]any{"name": "c.example"}), 201)
+	r := alice("GET", v1+"/zones/c.example/text", nil)
+	text := string(r.body) + ";| Web\nwww 300 IN A 192.0.2.1 ;# the server\n"
+	expect(t, "put commented text", alice("PUT", v1+"/zones/c.example/text", text), 200)
+	shown := string(alice("GET", v1+"/zones/c.example/text", nil).body)
+	if !strings.Contains(shown, "\n;| Web\nwww ") || !strings.Contains(shown, "192.0.2.1 ;# the server\n") ||
+		strings.Count(shown, ";| Apex resource records") != 1 {
+		t.Errorf("text after a PUT with comments:\n%s", shown)
+	}
+	// The text shown, put back: nothing changes.
+	expect(t, "put the text shown", alice("PUT", v1+"/zones/c.example/text", shown), 200)
+	if again := string(alice("GET", v1+"/zones/c.example/text", nil).body); again != shown {
+		t.Errorf("text after putting it back:\n%s", again)
+	}
+}

@@ -1,7 +1,9 @@
 // Package zonefile reads and writes zone text: RFC 1035 master files with
 // the dms flag comments (";!REF:ref", ";!LOCKPTR", ";!FORCEREV",
 // ";!TRACKREV", ";!DISABLE"), which apply to the next record and are kept
-// with it in the store.
+// with it in the store, and the group (";|") and record (";#") comments of
+// the system dms replaces, kept with the RRset they are written above or
+// at the end of (zonedb.Comment). Other comments are dropped.
 package zonefile
 
 import (
@@ -13,7 +15,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,8 +39,19 @@ type ParseOptions struct {
 	// AllowInclude permits $INCLUDE (zone files an admin loads from disk;
 	// never text from an editor or the API).
 	AllowInclude bool
-	// IncludeDir is the directory relative $INCLUDE paths start from.
+	// IncludeDir is the directory of the zone file (File): relative
+	// $INCLUDE paths start from the directory of the file that includes
+	// them, so those of File start here. (BIND reads them from its
+	// working directory, its "directory" option; dms has none, and a file
+	// an admin loads from anywhere must mean the same wherever dms runs.)
 	IncludeDir string
+}
+
+// Text is zone text as dms keeps it: the records and the comments that go
+// with their RRsets.
+type Text struct {
+	Records  []zonedb.Record
+	Comments []zonedb.Comment
 }
 
 // Error is a zone text error with its place.
@@ -67,6 +82,19 @@ func ParseString(s string, opts ParseOptions) ([]zonedb.Record, error) {
 // miekg/dns's *dns.ParseError in its chain when the parser found it).
 // Semantic checks (CNAME beside data, missing SOA, ...) are zonedb.Check's.
 func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
+	t, err := ParseText(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return t.Records, nil
+}
+
+// ParseText is Parse that also returns the ";|" and ";#" comments, each
+// with the RRset of the record it is written above or at the end of.
+// Comment lines with no record after them go with the last record. The
+// ";| Apex resource records for ZONE" line that Print writes itself is
+// left out, so it does not pile up over edits.
+func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	text, err := io.ReadAll(io.LimitReader(r, maxZoneText+1))
 	if err != nil {
 		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "read: " + err.Error(), Err: err}
@@ -86,17 +114,23 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 	if ttl == 0 {
 		ttl = 86400
 	}
-	sc, err := prescan(text, opts.File, incFS, ttl)
+	sc, err := prescan(text, opts.File, origin, incFS, ttl)
 	if err != nil {
 		return nil, err
 	}
-	zp := dns.NewZoneParser(bytes.NewReader(sc.text), origin, opts.File)
+	// miekg/dns resolves a relative $INCLUDE against the directory of the
+	// name it is given: give it the file's own name, as the file system
+	// starts at the file's directory (else "zones/incl" would look for
+	// zones/zones/inc.txt); nested includes then start from the including
+	// file's directory.
+	zp := dns.NewZoneParser(bytes.NewReader(sc.text), origin, parserFile(opts))
 	zp.SetDefaultTTL(ttl)
 	if opts.AllowInclude {
 		zp.SetIncludeAllowed(true)
 		zp.SetIncludeFS(incFS)
 	}
 	out := make([]zonedb.Record, 0, len(sc.entries))
+	var cs commentSet
 	// RRs without a marker come from $GENERATE (a known count) or $INCLUDE
 	// (any count), in the order of those directives.
 	dq := sc.directives
@@ -159,15 +193,63 @@ func Parse(r io.Reader, opts ParseOptions) ([]zonedb.Record, error) {
 		if !dns.IsSubDomain(origin, dns.CanonicalName(h.Name)) {
 			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)}
 		}
+		if !e.commented {
+			// An entry's comments go with its first record ($GENERATE and
+			// $INCLUDE make several).
+			e.commented = true
+			if err := cs.add(rr, e.comment, e.trailing); err != nil {
+				return nil, &Error{Pos: e.pos, Msg: err.Error()}
+			}
+		}
 		out = append(out, zonedb.Record{RR: rr, Flags: e.flags, Ref: e.ref, Pos: e.pos})
 	}
 	if err := zp.Err(); err != nil {
-		return nil, wrapParseError(err, opts.File)
+		return nil, wrapParseError(err, opts)
 	}
 	if len(out) == 0 {
 		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
 	}
-	return out, nil
+	return &Text{Records: out, Comments: cs.list}, nil
+}
+
+// parserFile is the file name miekg/dns's parser gets: with $INCLUDE, the
+// file's base name (see ParseText).
+func parserFile(opts ParseOptions) string {
+	if !opts.AllowInclude || opts.File == "" {
+		return opts.File
+	}
+	return path.Base(filepath.ToSlash(opts.File))
+}
+
+// commentSet gathers the comments of parsed records by RRset.
+type commentSet struct {
+	list []zonedb.Comment
+	idx  map[string]int
+}
+
+// add keeps the comment lines above rr and the comments at the end of its
+// line(s) with rr's RRset.
+func (cs *commentSet) add(rr dns.RR, lines, trailing []string) error {
+	if len(lines) == 0 && len(trailing) == 0 {
+		return nil
+	}
+	h := rr.Header()
+	key := strings.ToLower(h.Name) + "/" + strconv.Itoa(int(h.Rrtype))
+	i, ok := cs.idx[key]
+	if !ok {
+		if cs.idx == nil {
+			cs.idx = map[string]int{}
+		}
+		i = len(cs.list)
+		cs.idx[key] = i
+		cs.list = append(cs.list, zonedb.Comment{Name: dns.CanonicalName(h.Name), Type: h.Rrtype})
+	}
+	c := &cs.list[i]
+	c.Lines = append(c.Lines, lines...)
+	if len(trailing) > 0 {
+		return c.SetTrailing(rr, strings.Join(trailing, " "))
+	}
+	return nil
 }
 
 func cmpOr(a, b string) string {
@@ -243,13 +325,13 @@ var (
 )
 
 // wrapParseError turns miekg's error into an *Error with a position.
-func wrapParseError(err error, file string) error {
-	pe := &Error{Pos: zonedb.Pos{File: file}, Msg: err.Error(), Err: err}
+func wrapParseError(err error, opts ParseOptions) error {
+	pe := &Error{Pos: zonedb.Pos{File: opts.File}, Msg: err.Error(), Err: err}
 	var dpe *dns.ParseError
 	if errors.As(err, &dpe) {
 		msg := dpe.Error()
 		if i := strings.Index(msg, ": dns: "); i >= 0 && !strings.HasPrefix(msg, "dns: ") {
-			pe.Pos.File = msg[:i] // the file the error is in ($INCLUDE)
+			pe.Pos.File = errorFile(msg[:i], opts)
 		}
 		if m := reParseError.FindStringSubmatch(msg); m != nil {
 			pe.Msg = m[1]
@@ -267,6 +349,19 @@ func wrapParseError(err error, file string) error {
 		}
 	}
 	return pe
+}
+
+// errorFile names the file an error of miekg/dns's parser is in: the zone
+// file itself, or an included file, whose name is relative to the zone
+// file's directory; it is shown from the same place as the zone file.
+func errorFile(name string, opts ParseOptions) string {
+	if name == parserFile(opts) {
+		return opts.File
+	}
+	if opts.AllowInclude && opts.File != "" {
+		return filepath.Join(filepath.Dir(opts.File), filepath.FromSlash(name))
+	}
+	return name
 }
 
 // sniffText rejects input that is plainly not zone text: binary data or
@@ -367,6 +462,12 @@ type entry struct {
 	generic bool
 	// record: a resource record (not a directive).
 	record bool
+	// comment: the ";|" and ";#" lines above the entry; trailing: the
+	// comments at the end of its line(s); commented: they went with a
+	// record already.
+	comment   []string
+	trailing  []string
+	commented bool
 }
 
 type scanned struct {
@@ -376,17 +477,19 @@ type scanned struct {
 }
 
 // prescan walks the text once: it finds where each record starts, reads
-// the ";!" flag comments (which miekg/dns discards), and appends a marker
-// comment to the last line of every record so that the RRs miekg returns
-// can be matched to their entries. Nothing before a line's end changes, so
+// the ";!" flag comments and the ";|" and ";#" comments (which miekg/dns
+// discards), refuses '#' used as a comment, and appends a marker comment
+// to the last line of every record so that the RRs miekg returns can be
+// matched to their entries. Nothing before a line's end changes, so
 // miekg's line:column in errors stay right.
-func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, error) {
+func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*scanned, error) {
 	curTTL := int64(defTTL)
 	sc := &scanned{text: make([]byte, 0, len(text)+len(text)/8)}
 	var pendFlags zonedb.Flags
 	var pendRef string
 	var pendPos zonedb.Pos
 	pending := false
+	var pendComment []string // ";|" and ";#" lines waiting for their record
 
 	line := 1
 	depth := 0
@@ -438,6 +541,13 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 				}
 			case ';':
 				commentAt = i
+			case '#':
+				if hashComment(ln, i, first < 0) {
+					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: i + 1}, Msg: "'#' is not a comment in zone files; use ';'"}
+				}
+				if first < 0 {
+					first = i
+				}
 			case '(':
 				depth++
 				if first < 0 {
@@ -485,7 +595,7 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 					if incFS == nil {
 						return nil, &Error{Pos: pos, Msg: "$INCLUDE is not allowed here; put the included records in the text itself"}
 					}
-					if err := checkInclude(incFS, ln[first:], pos); err != nil {
+					if err := checkInclude(incFS, file, ln[first:], pos); err != nil {
 						return nil, err
 					}
 					if pending {
@@ -498,6 +608,11 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 					e.flags, e.ref = pendFlags, pendRef
 					pending, pendFlags, pendRef = false, 0, ""
 				}
+			}
+			if !isDirective || strings.EqualFold(tok, "$GENERATE") || strings.EqualFold(tok, "$INCLUDE") {
+				// Comments go with the records the entry makes ($TTL and
+				// $ORIGIN make none: they wait for the next record).
+				e.comment, pendComment = pendComment, nil
 			}
 			cur = len(sc.entries)
 			curIsRecord = !isDirective
@@ -532,6 +647,15 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 				}
 			}
 		}
+		if commentAt >= 0 && !inQuote {
+			if c := keptComment(ln[commentAt:], origin); c != "" {
+				if cur >= 0 {
+					sc.entries[cur].trailing = append(sc.entries[cur].trailing, c)
+				} else {
+					pendComment = append(pendComment, c)
+				}
+			}
+		}
 		// Copy the line, with a marker when a record ends on it. An owner
 		// starting with an escaped character ("\ ", "\"", "\(", "\;",
 		// "\\", ...) goes as \DDD, the same name: miekg/dns's lexer
@@ -562,8 +686,50 @@ func prescan(text []byte, file string, incFS fs.FS, defTTL uint32) (*scanned, er
 	if pending {
 		return nil, &Error{Pos: pendPos, Msg: "flags with no record after them; put the flag line just before the record it is for"}
 	}
+	// Comments at the end of the text go with the last record rather than
+	// be lost.
+	for i := len(sc.entries) - 1; i >= 0 && len(pendComment) > 0; i-- {
+		if e := &sc.entries[i]; e.record || makesRecords(sc.directives, i) {
+			e.comment = append(e.comment, pendComment...)
+			pendComment = nil
+		}
+	}
 	return sc, nil
 }
+
+// makesRecords reports whether entry i is a $GENERATE or $INCLUDE.
+func makesRecords(ds []directive, i int) bool {
+	return slices.ContainsFunc(ds, func(d directive) bool { return d.entry == i })
+}
+
+// hashComment reports whether the '#' at ln[i] is meant as a comment, as
+// in shell or config files ("www A 192.0.2.1 # web server", "# the web
+// servers"): it starts the line's text, or it stands alone between blanks.
+// A zone file comment starts with ';' (RFC 1035 section 5.1); miekg/dns
+// would read the '#' as data and fail with a message about the data, or
+// take the words after it into a TXT record. A '#' inside a name or a
+// string ("a#b", "\#", quoted text) is data and passes.
+func hashComment(ln []byte, i int, firstOnLine bool) bool {
+	blank := func(j int) bool { return j < 0 || j >= len(ln) || ln[j] == ' ' || ln[j] == '\t' || ln[j] == '\r' }
+	return firstOnLine || blank(i-1) && blank(i+1)
+}
+
+// keptComment returns a ";|" or ";#" comment as it is kept ("" for any
+// other comment). Print's own ";| Apex resource records for ZONE" line is
+// not kept: it would be printed twice after an edit.
+func keptComment(c []byte, origin string) string {
+	if len(c) < 2 || c[1] != '|' && c[1] != '#' {
+		return ""
+	}
+	s := strings.TrimRight(string(c), " \t\r")
+	if c[1] == '|' && strings.EqualFold(strings.TrimSuffix(strings.TrimSpace(s[2:]), "."), strings.TrimSuffix(apexLine(origin), ".")) {
+		return ""
+	}
+	return s
+}
+
+// apexLine is the group comment Print writes above the apex records.
+func apexLine(origin string) string { return "Apex resource records for " + origin }
 
 // generateCount is how many RRs "$GENERATE start-stop[/step] ..." makes
 // (-1 when the range cannot be read; miekg/dns reports that).
@@ -716,23 +882,43 @@ func parseFlags(s string, pos zonedb.Pos) (zonedb.Flags, string, error) {
 	return fl, ref, nil
 }
 
-// checkInclude refuses flag lines in an included file: they would be lost.
-func checkInclude(incFS fs.FS, line []byte, pos zonedb.Pos) error {
+// maxIncludeDepth is how deep miekg/dns follows $INCLUDE.
+const maxIncludeDepth = 7
+
+// checkInclude refuses flag lines in an included file, and in the files
+// it includes: they would be lost. file is the zone file's name, to name
+// the included ones from the same place.
+func checkInclude(incFS fs.FS, file string, line []byte, pos zonedb.Pos) error {
+	return checkIncludeIn(incFS, file, ".", line, pos, 1)
+}
+
+// checkIncludeIn checks the $INCLUDE line of a file in dir (relative to
+// the zone file's directory, the root of incFS).
+func checkIncludeIn(incFS fs.FS, file, dir string, line []byte, pos zonedb.Pos, depth int) error {
 	f := strings.Fields(string(line))
-	if len(f) < 2 {
-		return nil // miekg reports the missing file name
+	if len(f) < 2 || depth > maxIncludeDepth {
+		return nil // miekg reports the missing file name, or the depth
 	}
 	name := strings.Trim(f[1], `"`)
 	if path.IsAbs(name) {
 		return &Error{Pos: pos, Msg: "$INCLUDE of an absolute path is not allowed; give a path relative to the zone file"}
 	}
-	b, err := fs.ReadFile(incFS, path.Clean(name))
+	rel := path.Join(dir, name)
+	b, err := fs.ReadFile(incFS, rel)
 	if err != nil {
 		return &Error{Pos: pos, Msg: fmt.Sprintf("$INCLUDE %s: %v", name, err), Err: err}
 	}
+	shown := filepath.Join(filepath.Dir(file), filepath.FromSlash(rel))
 	for i, l := range bytes.Split(b, []byte("\n")) {
-		if t := bytes.TrimLeft(l, " \t"); bytes.HasPrefix(t, []byte(";!")) {
-			return &Error{Pos: zonedb.Pos{File: name, Line: i + 1, Col: len(l) - len(t) + 1}, Msg: "flag comments are not supported in $INCLUDE files; move the flagged records into the zone file"}
+		t := bytes.TrimLeft(l, " \t")
+		lpos := zonedb.Pos{File: shown, Line: i + 1, Col: len(l) - len(t) + 1}
+		if bytes.HasPrefix(t, []byte(";!")) {
+			return &Error{Pos: lpos, Msg: "flag comments are not supported in $INCLUDE files; move the flagged records into the zone file"}
+		}
+		if strings.EqualFold(firstToken(t), "$INCLUDE") {
+			if err := checkIncludeIn(incFS, file, path.Dir(rel), t, lpos, depth+1); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,15 @@ const ownerWidth = 24
 // records. The zone's reference (h.Reference) is the ";!REF:" of the SOA.
 // Parse(Print(recs)) gives back recs.
 func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
+	return PrintText(w, origin, h, &Text{Records: recs})
+}
+
+// PrintText is Print with comments: each RRset's comment lines above its
+// first record (a blank line before them), its records' trailing comments
+// at the end of their lines. ParseText(PrintText(t)) gives back t.
+func PrintText(w io.Writer, origin string, h *Header, t *Text) error {
+	recs := t.Records
+	comments := commentIndex(t.Comments)
 	origin = dns.CanonicalName(origin)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	sorted := slices.Clone(recs)
@@ -77,16 +87,29 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 		}
 		bw.WriteString(";\n")
 	}
-	apexDone := false
+	apexDone, blank := false, false
+	var cm *zonedb.Comment // the comment of the RRset being printed
 	for i, r := range sorted {
 		rh := r.RR.Header()
 		owner := dns.CanonicalName(rh.Name)
 		if i == 0 && owner == origin {
-			fmt.Fprintf(bw, "\n;| Apex resource records for %s\n", origin)
+			fmt.Fprintf(bw, "\n;| %s\n", apexLine(origin))
+			blank = true // the apex's comments go right under this line
 		}
 		if owner != origin && !apexDone {
-			apexDone = true
+			apexDone, blank = true, true
 			bw.WriteString("\n")
+		}
+		if len(comments) > 0 && (i == 0 || !sameRRset(sorted[i-1].RR, r.RR)) {
+			cm = comments[commentKey(owner, rh.Rrtype)]
+			writeLines(bw, cm, blank)
+		}
+		blank = false
+		end := "" // the record's trailing comment, after a blank
+		if cm != nil {
+			if c := cm.TrailingOf(r.RR); c != "" {
+				end = " " + c
+			}
 		}
 		var fl []string
 		ref := r.Ref
@@ -110,7 +133,7 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 			typ = fmt.Sprintf("TYPE%d", rh.Rrtype) // RFC 3597
 		}
 		if soa, ok := r.RR.(*dns.SOA); ok {
-			fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s %s (\n", ownerWidth, name, t, typ, soa.Ns, soa.Mbox)
+			fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s %s (%s\n", ownerWidth, name, t, typ, soa.Ns, soa.Mbox, end)
 			pad := strings.Repeat(" ", ownerWidth+20)
 			fmt.Fprintf(bw, "%s%-10d ; serial\n", pad, soa.Serial)
 			fmt.Fprintf(bw, "%s%-10d ; refresh\n", pad, soa.Refresh)
@@ -120,9 +143,45 @@ func Print(w io.Writer, origin string, h *Header, recs []zonedb.Record) error {
 			fmt.Fprintf(bw, "%s)\n", pad)
 			continue
 		}
-		fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s\n", ownerWidth, name, t, typ, keys[r.RR])
+		fmt.Fprintf(bw, "%-*s %-7s IN  %-6s %s%s\n", ownerWidth, name, t, typ, keys[r.RR], end)
 	}
 	return bw.Flush()
+}
+
+// writeLines writes the comment lines above an RRset (cm may be nil),
+// after a blank line unless one was just written: a comment block reads
+// as the head of what follows it.
+func writeLines(bw *bufio.Writer, cm *zonedb.Comment, afterBlank bool) {
+	if cm == nil || len(cm.Lines) == 0 {
+		return
+	}
+	if !afterBlank {
+		bw.WriteString("\n")
+	}
+	for _, l := range cm.Lines {
+		bw.WriteString(l)
+		bw.WriteByte('\n')
+	}
+}
+
+// commentKey names an RRset in commentIndex.
+func commentKey(owner string, rrtype uint16) string {
+	return strings.ToLower(owner) + "/" + strconv.Itoa(int(rrtype))
+}
+
+// commentIndex indexes comments by RRset.
+func commentIndex(cs []zonedb.Comment) map[string]*zonedb.Comment {
+	m := make(map[string]*zonedb.Comment, len(cs))
+	for i := range cs {
+		m[commentKey(dns.CanonicalName(cs[i].Name), cs[i].Type)] = &cs[i]
+	}
+	return m
+}
+
+// sameRRset reports whether two records have the same owner and type.
+func sameRRset(a, b dns.RR) bool {
+	ha, hb := a.Header(), b.Header()
+	return ha.Rrtype == hb.Rrtype && strings.EqualFold(ha.Name, hb.Name)
 }
 
 // rdataText is the RDATA as zone text. NULL has no presentation format
@@ -155,10 +214,14 @@ func typeRank(t uint16) int {
 // relName writes name relative to origin ("@" for the apex).
 func relName(name, origin string) string {
 	out := relName1(name, origin)
-	if strings.HasPrefix(out, "$") {
+	switch {
+	case strings.HasPrefix(out, "$"):
 		// A line starting with $ is a directive: escape it ($GENERATE
 		// makes such names from "$$").
 		out = "\\" + out
+	case strings.HasPrefix(out, "#"):
+		// A line starting with # is refused as a shell-style comment.
+		out = "\\035" + out[1:]
 	}
 	return out
 }

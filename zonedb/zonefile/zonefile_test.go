@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,17 +38,32 @@ func originOf(file string) string {
 	return strings.TrimSuffix(filepath.Base(file), ".zone") + "."
 }
 
-func parseFile(t testing.TB, file string) []zonedb.Record {
+func parseFile(t testing.TB, file string) *Text {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := ParseString(string(b), ParseOptions{File: file, Origin: originOf(file)})
+	text, err := ParseText(bytes.NewReader(b), ParseOptions{File: file, Origin: originOf(file)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return recs
+	return text
+}
+
+// canonComments gives a comparable form of comments: per RRset, its lines
+// and its trailing comments by RDATA.
+func canonComments(cs []zonedb.Comment) map[string]string {
+	out := map[string]string{}
+	for _, c := range cs {
+		tr := make([]string, 0, len(c.Trailing))
+		for _, t := range c.Trailing {
+			tr = append(tr, fmt.Sprintf("%x=%s", t.RDATA, t.Text))
+		}
+		slices.Sort(tr)
+		out[dns.CanonicalName(c.Name)+"/"+dns.TypeToString[c.Type]] = strings.Join(c.Lines, "\n") + "|" + strings.Join(tr, "|")
+	}
+	return out
 }
 
 // canon gives a comparable form of records: RR text, flags, reference. The
@@ -83,15 +101,17 @@ func equalCanon(a, b map[string]int) bool {
 	return true
 }
 
-// TestGolden prints every test zone and compares with its golden file, and
-// checks that printing is idempotent: Print(Parse(golden)) == golden.
+// TestGolden prints every test zone, comments included, and compares with
+// its golden file, and checks that printing is idempotent:
+// Print(Parse(golden)) == golden, records and comments.
 func TestGolden(t *testing.T) {
 	for _, file := range testZones(t) {
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			origin := originOf(file)
-			recs := parseFile(t, file)
+			text := parseFile(t, file)
+			recs := text.Records
 			var b bytes.Buffer
-			if err := Print(&b, origin, testHeader, recs); err != nil {
+			if err := PrintText(&b, origin, testHeader, text); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(file, ".zone") + ".golden"
@@ -107,12 +127,13 @@ func TestGolden(t *testing.T) {
 			if !bytes.Equal(b.Bytes(), want) {
 				t.Errorf("Print differs from %s:\n%s", golden, b.String())
 			}
-			again, err := ParseString(string(want), ParseOptions{File: golden, Origin: origin})
+			againText, err := ParseText(bytes.NewReader(want), ParseOptions{File: golden, Origin: origin})
 			if err != nil {
 				t.Fatalf("golden does not parse: %v", err)
 			}
+			again := againText.Records
 			var b2 bytes.Buffer
-			if err := Print(&b2, origin, testHeader, again); err != nil {
+			if err := PrintText(&b2, origin, testHeader, againText); err != nil {
 				t.Fatal(err)
 			}
 			if !bytes.Equal(b2.Bytes(), want) {
@@ -120,6 +141,9 @@ func TestGolden(t *testing.T) {
 			}
 			if !equalCanon(canon(recs, testHeader.Reference), canon(again, testHeader.Reference)) {
 				t.Errorf("parse(print(zone)) != zone")
+			}
+			if got, want := canonComments(againText.Comments), canonComments(text.Comments); !maps.Equal(got, want) {
+				t.Errorf("comments of parse(print(zone)):\n%v\nwant\n%v", got, want)
 			}
 		})
 	}
@@ -284,21 +308,25 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(head + ";!REF:a LOCKPTR\nx IN A 192.0.2.1 ;!DISABLE\n")
 	f.Add(head + "$GENERATE 1-3 h$ A 192.0.2.$\n")
+	f.Add(head + ";| group\n;# record\nx IN A 192.0.2.1 ;# end\n;# dangling\n")
 	f.Fuzz(func(t *testing.T, text string) {
-		recs, err := ParseString(text, ParseOptions{File: "fuzz", Origin: "example.org."})
+		parsed, err := ParseText(strings.NewReader(text), ParseOptions{File: "fuzz", Origin: "example.org."})
 		if err != nil {
 			return
 		}
 		var b bytes.Buffer
-		if err := Print(&b, "example.org.", &Header{}, recs); err != nil {
+		if err := PrintText(&b, "example.org.", &Header{}, parsed); err != nil {
 			t.Fatal(err)
 		}
-		again, err := ParseString(b.String(), ParseOptions{File: "printed", Origin: "example.org."})
+		again, err := ParseText(strings.NewReader(b.String()), ParseOptions{File: "printed", Origin: "example.org."})
 		if err != nil {
 			t.Fatalf("printed zone does not parse: %v\n%s", err, b.String())
 		}
-		if !equalCanon(canon(recs, ""), canon(again, "")) {
+		if !equalCanon(canon(parsed.Records, ""), canon(again.Records, "")) {
 			t.Fatalf("round trip differs:\n%s", b.String())
+		}
+		if !maps.Equal(canonComments(parsed.Comments), canonComments(again.Comments)) {
+			t.Fatalf("comments differ after a round trip:\n%s", b.String())
 		}
 	})
 }
@@ -339,5 +367,114 @@ func TestGenerateTTL(t *testing.T) {
 		if r.RR.Header().Ttl != want[n] {
 			t.Errorf("%s: TTL %d, want %d", n, r.RR.Header().Ttl, want[n])
 		}
+	}
+}
+
+// TestHashComment: a '#' written as a shell-style comment, on a line of
+// its own or after a record, directive or continuation, is refused with
+// its own message and place, whatever the record type (miekg/dns's own
+// message names the data, or a TXT record takes the words in). A '#' that
+// is data passes.
+func TestHashComment(t *testing.T) {
+	const msg = "'#' is not a comment in zone files; use ';'"
+	for _, tc := range []struct {
+		name, line string
+		col        int
+	}{
+		{"after A", "www A 192.0.2.1 # web server", 17},
+		{"after MX", "@ MX 10 mail # relay", 14},
+		{"after TXT (would be data)", `www TXT "v=spf1 -all" # spf`, 23},
+		{"after AAAA, no blank after", "www AAAA 2001:db8::1 #", 22},
+		{"line of its own", "# the web servers", 1},
+		{"indented line", "   # the web servers", 4},
+		{"hashes", "######## section ########", 1},
+		{"after a directive", "$TTL 300 # five minutes", 10},
+		{"in a continuation", "www TXT ( \"a\"\n  # b\n  \"c\" )", 3},
+		{"tab before", "www A 192.0.2.1\t# web", 17},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseString(head+tc.line+"\n", ParseOptions{File: "zone.txt", Origin: "example.org."})
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Msg != msg {
+				t.Fatalf("got %v, want %q", err, msg)
+			}
+			wantLine := 4 + strings.Count(tc.line[:strings.LastIndex(tc.line, "#")], "\n")
+			if pe.Pos.File != "zone.txt" || pe.Pos.Line != wantLine || pe.Pos.Col != tc.col {
+				t.Errorf("at %v, want zone.txt:%d:%d", pe.Pos, wantLine, tc.col)
+			}
+		})
+	}
+	for _, data := range []string{
+		`www TXT "# in quotes"`, `www TXT "a" ;# a dms record comment`, "a#b A 192.0.2.1",
+		"www TXT a#b", `\035x A 192.0.2.1`, `x TYPE65280 \# 2 abcd`, "www MX 10 #mail.example.net.",
+	} {
+		if _, err := ParseString(head+data+"\n", ParseOptions{File: "zone.txt", Origin: "example.org."}); err != nil {
+			t.Errorf("%q: %v", data, err)
+		}
+	}
+}
+
+// TestPrintHashOwner: an owner starting with '#' is printed escaped, so
+// its line is not taken for a '#' comment when read back.
+func TestPrintHashOwner(t *testing.T) {
+	recs, err := ParseString(head+"\\#a IN A 192.0.2.1\n\\035 IN A 192.0.2.2\n", ParseOptions{File: "t", Origin: "example.org."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Print(&b, "example.org.", nil, recs); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ParseString(b.String(), ParseOptions{File: "printed", Origin: "example.org."})
+	if err != nil || !equalCanon(canon(recs, ""), canon(again, "")) {
+		t.Errorf("round trip: %v\n%s", err, b.String())
+	}
+}
+
+// TestIncludeRelative: relative $INCLUDE paths start from the directory of
+// the file that includes them (as the zone file's own directory for its
+// includes, the included file's for nested ones), whatever the working
+// directory and however the zone file is named (relative, with a
+// directory, absolute).
+func TestIncludeRelative(t *testing.T) {
+	dir := t.TempDir()
+	zones := filepath.Join(dir, "zones")
+	os.MkdirAll(filepath.Join(zones, "sub"), 0o755)
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(zones, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("incl.test", head+"$INCLUDE inc.txt\n$INCLUDE sub/a.txt\n")
+	write("inc.txt", "www IN A 192.0.2.1\n")
+	write("sub/a.txt", "a IN A 192.0.2.2\n$INCLUDE b.txt\n")
+	write("sub/b.txt", "b IN A 192.0.2.3\n")
+	text, _ := os.ReadFile(filepath.Join(zones, "incl.test"))
+	t.Chdir(t.TempDir()) // somewhere else
+	for _, file := range []string{"zones/incl.test", filepath.Join(zones, "incl.test"), "incl.test"} {
+		recs, err := ParseString(string(text), ParseOptions{File: file, Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+		if err != nil {
+			t.Errorf("File %s: %v", file, err)
+			continue
+		}
+		var names []string
+		for _, r := range recs[2:] {
+			names = append(names, r.RR.Header().Name)
+		}
+		if want := "www.example.org. a.example.org. b.example.org."; strings.Join(names, " ") != want {
+			t.Errorf("File %s: records %v, want %s", file, names, want)
+		}
+	}
+	// Errors in a nested file name it from where the zone file was named.
+	write("sub/b.txt", "b IN A 192.0.2.3\nbad IN A 192.0.2.300\n")
+	_, err := ParseString(string(text), ParseOptions{File: "zones/incl.test", Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join("zones", "sub", "b.txt")+":2:") {
+		t.Errorf("error in a nested include: %v", err)
+	}
+	// Flags are refused in nested includes too: they would be lost.
+	write("sub/b.txt", ";!LOCKPTR\nb IN A 192.0.2.3\n")
+	_, err = ParseString(string(text), ParseOptions{File: "zones/incl.test", Origin: "example.org.", AllowInclude: true, IncludeDir: zones})
+	if err == nil || !strings.Contains(err.Error(), filepath.Join("zones", "sub", "b.txt")+":1:1: flag comments are not supported") {
+		t.Errorf("flags in a nested include: %v", err)
 	}
 }
