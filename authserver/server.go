@@ -341,6 +341,9 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	}
 	var resp *dns.Msg
 	var sr *signedRequest
+	// mine marks an answer for this client only, which the cache must not
+	// hand to others.
+	mine := false
 	if err := req.Unpack(in); err != nil {
 		resp = formerr(in)
 		if resp == nil {
@@ -378,7 +381,9 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		if resp == nil {
 			resp = s.answer(v, req, proto, client.Addr())
 			if resp != nil && resp.Rcode == dns.RcodeRefused && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 {
-				resp = s.catalogAnswer(v, req, resp, proto, client.Addr(), sr)
+				if c := s.catalogAnswer(v, req, resp, proto, client.Addr(), sr); c != resp {
+					resp, mine = c, true
+				}
 			}
 		}
 		if resp == nil {
@@ -396,12 +401,13 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
 		return nil
 	}
-	// REFUSED is not cached: a name in a catalog zone is refused to
-	// strangers but answered to the SG's servers (catalogAnswer). Nor is a
-	// signed NXDOMAIN: random names of a flood would fill the cache with
-	// answers of a kilobyte that never come again (their proofs are
-	// reused from the worker's DNSSEC cache instead).
-	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused &&
+	// REFUSED is not cached, nor an answer only this client may have: a
+	// name in a catalog zone is refused to strangers but answered to the
+	// SG's servers (catalogAnswer), and a cached copy would go to anyone.
+	// Nor is a signed NXDOMAIN: random names of a flood would fill the
+	// cache with answers of a kilobyte that never come again (their proofs
+	// are reused from the worker's DNSSEC cache instead).
+	if plain && sr == nil && !mine && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused &&
 		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated})
 	}
