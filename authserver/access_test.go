@@ -321,6 +321,34 @@ func TestAllowQuerySGServers(t *testing.T) {
 	wantRefused(t, soa("203.0.113.9", "private.example."), "SOA from a stranger after an xfr_allow host")
 }
 
+// TestAllowQueryChildOfPublicZone: a private zone delegated from a public
+// parent served here: a refused client gets REFUSED, not the parent's
+// referral; the DS at the cut is the parent's (RFC 4035 section 3.1.4.1),
+// so answered from it to anyone.
+func TestAllowQueryChildOfPublicZone(t *testing.T) {
+	db := aclStore(t)
+	recs, err := zonefile.ParseString(aclZone("sub.open.example."), zonefile.ParseOptions{Origin: "sub.open.example."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Commit(&zonedb.ChangeSet{Zones: []zonedb.ZoneChange{{Zone: "sub.open.example.", Create: &zonedb.Zone{SG: "inside"}, Replace: true, Records: recs}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(db, Options{}, nil)
+	h := &viewHolder{db: db}
+	defer h.release()
+	for range 2 {
+		wantRefused(t, ask(t, s, h, "203.0.113.9", "www.sub.open.example.", dns.TypeA, UDP, nil), "www.sub.open.example. from a stranger")
+		if r := ask(t, s, h, "192.0.2.9", "www.sub.open.example.", dns.TypeA, UDP, nil); r.Rcode != dns.RcodeSuccess || !r.Authoritative || len(r.Answer) != 1 {
+			t.Errorf("www.sub.open.example. from inside: %v", r)
+		}
+		r := ask(t, s, h, "203.0.113.9", "sub.open.example.", dns.TypeDS, UDP, nil)
+		if r.Rcode != dns.RcodeSuccess || len(r.Ns) != 1 || r.Ns[0].Header().Name != "open.example." {
+			t.Errorf("DS at the cut from a stranger: want the parent's NODATA, got %v", r)
+		}
+	}
+}
+
 // TestEngineAnswerAppliesAllowQuery: Engine.Answer, without a worker's
 // table, applies allow-query too.
 func TestEngineAnswerAppliesAllowQuery(t *testing.T) {
