@@ -27,14 +27,15 @@ import (
 // secondaries poll its SOA here (server.go memberAnswer).
 //
 // Cost: each worker keeps, per store generation, the private SGs (when
-// there are none, a query pays one length test) and, for each zone asked
+// there are none, a query pays two tests) and, for each zone asked
 // about, its list (0 for a public zone). A cached answer carries the list
 // it depended on, and is handed only to clients that list allows.
 
 // queryACL is one worker's allow-query table for one store generation.
 type queryACL struct {
-	gen uint64
-	sgs map[string]uint32 // private SG (lower case) -> its list
+	gen  uint64
+	open bool              // no private SG: every zone is public
+	sgs  map[string]uint32 // private SG (lower case) -> its list
 	// lists are the prefix lists; lists[0] is unused (0 means public).
 	lists [][]netip.Prefix
 	pairs map[[2]uint32]uint32 // zones in two private SGs: their union
@@ -60,6 +61,7 @@ func newQueryACL(v *zonedb.View, gen uint64) *queryACL {
 		return a
 	}
 	if len(sgs) == 0 {
+		a.open = true
 		return a
 	}
 	a.sgs = make(map[string]uint32, len(sgs))
@@ -76,7 +78,7 @@ func (a *queryACL) add(pfx []netip.Prefix) uint32 {
 }
 
 // public says whether every zone is answered to everyone.
-func (a *queryACL) public() bool { return a == nil || len(a.sgs) == 0 && a.err == nil }
+func (a *queryACL) public() bool { return a == nil || a.open }
 
 // zoneList is the list of zone id (0: public).
 func (a *queryACL) zoneList(v *zonedb.View, id uint64) uint32 {
@@ -191,9 +193,15 @@ type access struct {
 
 // allows says whether the client may have answers from zone id (first:
 // the query name's zone, not a CNAME target's) and notes what the answer
-// then depends on.
+// then depends on. Small enough to inline: a store without private SGs
+// pays two tests.
 func (a *access) allows(v *zonedb.View, id uint64, first bool) bool {
-	if a == nil || a.acl.public() || a.exempt != 0 && id == a.exempt {
+	return a == nil || a.acl.public() || a.check(v, id, first)
+}
+
+// check is allows for a store with private SGs.
+func (a *access) check(v *zonedb.View, id uint64, first bool) bool {
+	if a.exempt != 0 && id == a.exempt {
 		return true
 	}
 	l := a.acl.zoneList(v, id)
