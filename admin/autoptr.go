@@ -19,7 +19,8 @@ import (
 //
 //   - config auto_reverse off: nothing at all;
 //   - AAAA feeds it when auto_create_ipv6_ptr is on, A when
-//     auto_create_ipv4_ptr is on, either with FORCEREV;
+//     auto_create_ipv4_ptr is on, either with FORCEREV or TRACKREV whatever
+//     the switches (the old system's TRACKREV is FORCEREV at every save);
 //   - the reverse zone is the most specific one covering the address that
 //     exists, is served and has inc_updates; none: skipped, reported;
 //   - privilege: the Admin sectag, or the forward zone's reference equal to
@@ -135,9 +136,11 @@ func (r *reverseRun) result(a zonedb.AddrRecord, z *zonedb.Zone, action, reason 
 	r.report = append(r.report, res)
 }
 
-// feeds says whether an address record feeds auto-PTR.
+// feeds says whether an address record feeds auto-PTR. FORCEREV and
+// TRACKREV ask for the PTR in so many words, so the per-family switches,
+// which only set the default, do not hold them back.
 func (r *reverseRun) feeds(a zonedb.AddrRecord) bool {
-	if a.Flags&zonedb.FlagForceRev != 0 {
+	if a.Flags&(zonedb.FlagForceRev|zonedb.FlagTrackRev) != 0 {
 		return true
 	}
 	if a.Addr.Is4() {

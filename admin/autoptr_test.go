@@ -177,6 +177,34 @@ func TestAutoPTRRules(t *testing.T) {
 		w.add(w.admin, "a.example", "ftp A 192.0.2.12")
 		w.want("192.0.2.12", "ftp.a.example. REF:CUST-A")
 	})
+	t.Run("TRACKREV on A feeds it with auto_create_ipv4_ptr off, and stays on the record", func(t *testing.T) {
+		w := newPTRWorld(t)
+		res := w.add(w.admin, "a.example", ";!TRACKREV\nwww A 192.0.2.20")
+		wantAction(t, res, ptrCreated, "")
+		w.want("192.0.2.20", "www.a.example. REF:CUST-A")
+		if recs := w.records("a.example", "www.a.example.", dns.TypeA); len(recs) != 1 || recs[0].Flags != zonedb.FlagTrackRev {
+			t.Errorf("stored record: %+v, want it to keep TRACKREV", recs)
+		}
+	})
+	t.Run("TRACKREV on AAAA feeds it with auto_create_ipv6_ptr off", func(t *testing.T) {
+		w := newPTRWorld(t)
+		w.config("auto_create_ipv6_ptr", "false")
+		w.add(w.admin, "a.example", "plain AAAA 2001:db8:1::40")
+		w.want("2001:db8:1::40")
+		w.add(w.admin, "a.example", ";!TRACKREV\nwww AAAA 2001:db8:1::41")
+		w.want("2001:db8:1::41", "www.a.example. REF:CUST-A")
+	})
+	t.Run("auto_reverse off wins over FORCEREV and TRACKREV", func(t *testing.T) {
+		w := newPTRWorld(t)
+		w.config("auto_reverse", "false")
+		res := w.add(w.admin, "a.example", ";!FORCEREV\nf A 192.0.2.21", ";!TRACKREV\nt A 192.0.2.22", ";!TRACKREV\nt AAAA 2001:db8:1::42")
+		if len(res) != 0 {
+			t.Errorf("results: %+v", res)
+		}
+		w.want("192.0.2.21")
+		w.want("192.0.2.22")
+		w.want("2001:db8:1::42")
+	})
 	t.Run("the most specific reverse zone with inc_updates", func(t *testing.T) {
 		w := newPTRWorld(t)
 		res := w.add(w.admin, "a.example", "x AAAA 2001:db8:1:2ff::1", "y AAAA 2001:db8:1:300::1")
@@ -344,6 +372,47 @@ func TestAutoPTRRules(t *testing.T) {
 		wantAction(t, reverseResults(res), ptrReplaced, "TRACKREV")
 		w.want("2001:db8:1::24", "www.a.example. REF:CUST-A")
 	})
+	t.Run("TRACKREV on A replaces a differing PTR at every save, auto_create_ipv4_ptr off", func(t *testing.T) {
+		w := newPTRWorld(t)
+		w.add(w.admin, "a.example", ";!TRACKREV\nwww A 192.0.2.30")
+		w.want("192.0.2.30", "www.a.example. REF:CUST-A")
+		// other.n.example. has the address too, so its PTR is not stale:
+		// only TRACKREV takes the PTR back.
+		w.add(w.admin, "n.example", "other A 192.0.2.30")
+		for i := range 2 {
+			w.del(w.admin, "192.0.2.0/24", "30 PTR")
+			w.add(w.admin, "192.0.2.0/24", "30 PTR other.n.example.")
+			w.want("192.0.2.30", "other.n.example.")
+			res := w.saveText("a.example", fmt.Sprintf("\nsave%d TXT saved\n", i))
+			wantAction(t, res, ptrReplaced, "TRACKREV (was other.n.example.)")
+			w.want("192.0.2.30", "www.a.example. REF:CUST-A")
+		}
+		// A save also puts back a PTR someone deleted.
+		w.del(w.admin, "192.0.2.0/24", "30 PTR")
+		wantAction(t, w.saveText("a.example", "\nagain TXT saved\n"), ptrCreated, "")
+		w.want("192.0.2.30", "www.a.example. REF:CUST-A")
+		// And a change to the RRset itself (record add) counts as a save.
+		w.del(w.admin, "192.0.2.0/24", "30 PTR")
+		w.add(w.admin, "192.0.2.0/24", "30 PTR other.n.example.")
+		res := w.add(w.admin, "a.example", ";!TRACKREV\nwww A 192.0.2.31")
+		wantAction(t, res, ptrReplaced, "TRACKREV (was other.n.example.)")
+		w.want("192.0.2.30", "www.a.example. REF:CUST-A")
+	})
+	t.Run("FORCEREV on A replaces a differing PTR once, auto_create_ipv4_ptr off", func(t *testing.T) {
+		w := newPTRWorld(t)
+		w.add(w.admin, "n.example", "other A 192.0.2.32")
+		w.add(w.admin, "192.0.2.0/24", "32 PTR other.n.example.")
+		res := w.add(w.admin, "a.example", ";!FORCEREV\nwww A 192.0.2.32")
+		wantAction(t, res, ptrReplaced, "FORCEREV (was other.n.example.)")
+		w.want("192.0.2.32", "www.a.example. REF:CUST-A")
+		// Once: the record lost its flag, a later save leaves the PTR.
+		w.del(w.admin, "192.0.2.0/24", "32 PTR")
+		w.add(w.admin, "192.0.2.0/24", "32 PTR other.n.example.")
+		if res := w.saveText("a.example", "\nx TXT saved\n"); len(res) != 0 {
+			t.Errorf("save after FORCEREV acted: %+v", res)
+		}
+		w.want("192.0.2.32", "other.n.example.")
+	})
 	t.Run("a stale PTR is replaced, a live one kept and reported", func(t *testing.T) {
 		w := newPTRWorld(t)
 		w.add(w.admin, "n.example", "gone AAAA 2001:db8:1::25")
@@ -480,6 +549,21 @@ func (w *ptrWorld) records(zone, name string, t uint16) []zonedb.Record {
 		w.t.Fatal(err)
 	}
 	return out
+}
+
+// saveText saves zone's text as shown, with more appended, as an admin
+// saving it from an editor would, and returns the auto-PTR results.
+func (w *ptrWorld) saveText(zone, more string) []zonedb.ReverseResult {
+	w.t.Helper()
+	text, err := w.s.ZoneShow(w.ctx, w.admin, ZoneRequest{Name: zone})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	res, err := w.s.ZoneReplace(w.ctx, w.admin, ZoneReplaceRequest{Name: zone, Text: text.Text + more})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return reverseResults(res)
 }
 
 func (w *ptrWorld) serial(zone string) uint32 {

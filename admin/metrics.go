@@ -26,6 +26,7 @@ type Metrics struct {
 
 	queries   [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
 	requests  [2][len(metricOpcodes) + 1][len(metricRcodes) + len(metricTSIGErrors) + 1]prometheus.Counter
+	denied    prometheus.Counter // dms_dns_refused_total{reason="allow_query"}
 	duration  prometheus.Histogram
 	truncated prometheus.Counter
 	commits   prometheus.Counter
@@ -165,6 +166,13 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 			}
 		}
 	}
+	// Why queries were refused, beside their rcode: one reason so far, a
+	// fixed set of them (no zone or client label).
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_dns_refused_total",
+		Help: "DNS queries refused, by reason (allow_query: the client is outside the allow-query of the zone's server groups).",
+	}, []string{"reason"})
+	m.denied = refused.WithLabelValues("allow_query")
 	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "dms_dns_query_duration_seconds",
 		Help:    "Time from reading a query to having its answer packed.",
@@ -200,7 +208,7 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 	for _, r := range []xfr.NotifyResult{xfr.NotifyOK, xfr.NotifyRefused, xfr.NotifyRetry, xfr.NotifyFailed} {
 		m.notify.WithLabelValues(string(r))
 	}
-	reg.MustRegister(qv, rv, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
+	reg.MustRegister(qv, rv, refused, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
 	return m
@@ -211,6 +219,9 @@ func (m *Metrics) Observe(o authserver.Observation) {
 	m.requests[o.Proto][opcodeIndex(o.Opcode)][requestLabel(o.Rcode, o.TSIGError)].Inc()
 	if o.Opcode == dns.OpcodeQuery {
 		m.queries[o.Proto][qtypeIndex(o.Qtype)][rcodeIndex(o.Rcode)].Inc()
+	}
+	if o.Denied {
+		m.denied.Inc()
 	}
 	m.duration.Observe(o.Duration.Seconds())
 	if o.Truncated {

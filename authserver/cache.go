@@ -102,6 +102,9 @@ type cacheEntry struct {
 	wire      []byte
 	rcode     int
 	truncated bool
+	// acl is the allow-query list the answer depends on (access.go): a
+	// hit is for the clients it allows only; 0 for everyone.
+	acl uint32
 }
 
 // answerCache is one worker's cache: the entries live in one byte arena
@@ -109,7 +112,7 @@ type cacheEntry struct {
 // holds no pointers for the garbage collector to scan and costs little
 // more than the answers themselves. Arena entry layout:
 //
-//	keylen (2) | key | rcode (1) | truncated (1) | wirelen (2) | wire
+//	keylen (2) | key | rcode (1) | truncated (1) | acl (4) | wirelen (2) | wire
 type answerCache struct {
 	gen   uint64
 	seed  maphash.Seed
@@ -136,6 +139,14 @@ func (c *answerCache) reset(gen uint64) {
 	clear(c.table)
 }
 
+// drop empties the cache (entries name lists of an allow-query table
+// that is being replaced).
+func (c *answerCache) drop() {
+	if c.n > 0 {
+		c.reset(c.gen)
+	}
+}
+
 func (c *answerCache) slot(key []byte) uint32 {
 	return uint32(maphash.Bytes(c.seed, key)) & (cacheTableSize - 1)
 }
@@ -159,8 +170,8 @@ func (c *answerCache) get(gen uint64, key []byte) (cacheEntry, bool) {
 			continue
 		}
 		e = e[2+kl:]
-		wl := int(binary.BigEndian.Uint16(e[2:]))
-		return cacheEntry{wire: e[4 : 4+wl], rcode: int(e[0]), truncated: e[1] != 0}, true
+		wl := int(binary.BigEndian.Uint16(e[6:]))
+		return cacheEntry{wire: e[8 : 8+wl], rcode: int(e[0]), truncated: e[1] != 0, acl: binary.BigEndian.Uint32(e[2:])}, true
 	}
 }
 
@@ -172,7 +183,7 @@ func (c *answerCache) put(gen uint64, key []byte, e cacheEntry) {
 	if c.gen != gen {
 		c.reset(gen)
 	}
-	size := 2 + len(key) + 4 + len(e.wire)
+	size := 2 + len(key) + 8 + len(e.wire)
 	if c.n >= cacheMaxEntries || len(c.arena)+size > cacheMaxBytes {
 		c.reset(gen)
 	}
@@ -184,6 +195,7 @@ func (c *answerCache) put(gen uint64, key []byte, e cacheEntry) {
 		t = 1
 	}
 	c.arena = append(c.arena, byte(e.rcode), t)
+	c.arena = binary.BigEndian.AppendUint32(c.arena, e.acl)
 	c.arena = binary.BigEndian.AppendUint16(c.arena, uint16(len(e.wire)))
 	c.arena = append(c.arena, e.wire...)
 	i := c.slot(key)

@@ -143,7 +143,10 @@ func benchZone(n int) string {
 }
 
 func benchServe(b *testing.B, queries [][]byte, cached bool) {
-	db := testStore(b, map[string]string{"bench.example.": benchZone(10000)})
+	benchServeStore(b, testStore(b, map[string]string{"bench.example.": benchZone(10000)}), queries, cached)
+}
+
+func benchServeStore(b *testing.B, db *zonedb.DB, queries [][]byte, cached bool) {
 	s := NewServer(db, Options{}, nil)
 	h := &viewHolder{db: db, noCache: !cached}
 	defer h.release()

@@ -162,7 +162,7 @@ func lower(b []byte) {
 // an NSEC3-signed zone, writing the answer into out; nil when the query is
 // anything else, or on a panic (the general path then answers, or turns
 // the same fault into SERVFAIL).
-func (s *Server) denial(h *viewHolder, in []byte, q plainQuery, name, out []byte, now time.Time) (b []byte) {
+func (s *Server) denial(h *viewHolder, acc *access, in []byte, q plainQuery, name, out []byte, now time.Time) (b []byte) {
 	if !q.do || q.qtype == dns.TypeDS {
 		// A DS query at a zone's apex is the parent's; leave it all to
 		// the general path.
@@ -172,16 +172,17 @@ func (s *Server) denial(h *viewHolder, in []byte, q plainQuery, name, out []byte
 	if err != nil {
 		return nil
 	}
+	acc.acl = h.acl
 	defer func() {
 		if r := recover(); r != nil {
 			b = nil
 		}
 	}()
-	return s.eng.denial(v, in, q, name, out)
+	return s.eng.denial(v, acc, in, q, name, out)
 }
 
 // denial is Server.denial in a view.
-func (e *Engine) denial(v *zonedb.View, in []byte, q plainQuery, name, out []byte) []byte {
+func (e *Engine) denial(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) []byte {
 	// Label offsets in name.
 	var offs [128]int
 	nl := 0
@@ -191,8 +192,8 @@ func (e *Engine) denial(v *zonedb.View, in []byte, q plainQuery, name, out []byt
 	}
 	offs[nl] = len(name) - 1 // the root label
 	id, nz, ok := v.FindZoneWire(name)
-	if !ok {
-		return nil
+	if !ok || !acc.allows(v, id, true) {
+		return nil // allow-query refusals are the general path's
 	}
 	apexIdx := nl - nz
 	if apexIdx <= 0 {

@@ -150,7 +150,7 @@ func checkDenial(t *testing.T, db *zonedb.DB, optOut bool) {
 				if !plain {
 					t.Fatalf("%s: not a plain query", name)
 				}
-				b := s.denial(h, in, q, key[:q.qEnd-12-4], out, time.Now())
+				b := s.denial(h, &access{}, in, q, key[:q.qEnd-12-4], out, time.Now())
 				switch {
 				case b == nil && fastSet[name] && qt != dns.TypeDS && size == 1232:
 					t.Errorf("%s %s: not answered by the fast path", name, dns.TypeToString[qt])
@@ -184,7 +184,7 @@ func checkDenial(t *testing.T, db *zonedb.DB, optOut bool) {
 	// Without DO the fast path is never taken.
 	in := pack(t, "nx.den.example.", dns.TypeA, func(m *dns.Msg) { m.SetEdns0(1232, false) })
 	q, key, _ := parsePlain(in, UDP, nil)
-	if b := s.denial(h, in, q, key[:q.qEnd-12-4], out, time.Now()); b != nil {
+	if b := s.denial(h, &access{}, in, q, key[:q.qEnd-12-4], out, time.Now()); b != nil {
 		t.Error("answered a query without DO")
 	}
 }

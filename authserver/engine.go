@@ -64,9 +64,14 @@ func (p Proto) String() string {
 
 // Answer returns the response to req, or nil when no response may be sent
 // (a response, or a message too broken to answer). client is the peer
-// address, for cookies. For UDP the response is already truncated to what
-// the client can take.
+// address, for cookies and allow-query (access.go). For UDP the response
+// is already truncated to what the client can take.
 func (e *Engine) Answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.Addr) *dns.Msg {
+	return e.respond(v, req, proto, &access{acl: newQueryACL(v, v.Generation()), client: client.Unmap()})
+}
+
+// respond is Answer with the worker's allow-query table.
+func (e *Engine) respond(v *zonedb.View, req *dns.Msg, proto Proto, acc *access) *dns.Msg {
 	if req.Response {
 		return nil // never answer an answer (amplification loops)
 	}
@@ -117,7 +122,7 @@ func (e *Engine) Answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.
 		do = opt.Do()
 		ro.SetDo(do)
 		size = max(512, min(int(opt.UDPSize()), OurUDPSize))
-		if rc := e.options(opt, ro, client); rc != dns.RcodeSuccess {
+		if rc := e.options(opt, ro, acc.client); rc != dns.RcodeSuccess {
 			resp.Rcode = rc
 			if rc >= 16 {
 				ro.SetExtendedRcode(uint16(rc))
@@ -125,22 +130,22 @@ func (e *Engine) Answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.
 			resp.Extra = append(resp.Extra, ro)
 			return resp
 		}
-		e.finish(v, resp, req, do)
+		e.finish(v, resp, req, do, acc)
 		if proto == UDP {
 			truncate(resp, ro, size-reserve)
 		}
 		resp.Extra = append(resp.Extra, ro)
 		return resp
 	}
-	e.finish(v, resp, req, do)
+	e.finish(v, resp, req, do, acc)
 	if proto == UDP {
 		truncate(resp, nil, size-reserve)
 	}
 	return resp
 }
 
-// finish answers the question and truncates a UDP answer.
-func (e *Engine) finish(v *zonedb.View, resp, req *dns.Msg, do bool) {
+// finish answers the question.
+func (e *Engine) finish(v *zonedb.View, resp, req *dns.Msg, do bool, acc *access) {
 	q := req.Question[0]
 	switch {
 	case q.Qclass == dns.ClassCHAOS:
@@ -153,7 +158,7 @@ func (e *Engine) finish(v *zonedb.View, resp, req *dns.Msg, do bool) {
 		// Zone transfers are answered by the transfer service.
 		resp.Rcode = dns.RcodeRefused
 	default:
-		if !e.lookup(v, resp, q.Name, q.Qtype, do) {
+		if !e.lookup(v, resp, q.Name, q.Qtype, do, acc) {
 			resp.Rcode = dns.RcodeRefused
 		}
 	}

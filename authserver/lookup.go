@@ -13,9 +13,10 @@ const maxChain = 12
 
 // lookup fills resp for qname/qtype from the store: RFC 1034 section 4.3.2
 // with RFC 4592 wildcards and RFC 6672 DNAME, following CNAME chains
-// through every zone served here. It returns false when qname is in no
-// served zone (the caller answers REFUSED).
-func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint16, do bool) bool {
+// through every zone served here that acc allows. It returns false when
+// qname is in no served zone, or in one acc refuses (the caller answers
+// REFUSED).
+func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint16, do bool, acc *access) bool {
 	seen := make([]string, 0, 2)
 	for hop := 0; hop < maxChain; hop++ {
 		z, ok := v.FindZone(qname)
@@ -31,6 +32,9 @@ func (e *Engine) lookup(v *zonedb.View, resp *dns.Msg, qname string, qtype uint1
 					z = pz
 				}
 			}
+		}
+		if !acc.allows(v, z.ID, hop == 0) {
+			return hop > 0 // allow-query: as if the zone were not served here
 		}
 		lq := strings.ToLower(qname)
 		for _, s := range seen {

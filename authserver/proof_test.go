@@ -114,7 +114,7 @@ func nsec3ProofsAtChainEnds(t *testing.T, salt string, iter uint16) {
 				if !plain {
 					t.Fatalf("%s: not a plain query", c.qname)
 				}
-				if b = s.denial(fast, in, q, key[:q.qEnd-12-4], make([]byte, 0, 4096), time.Now()); b == nil {
+				if b = s.denial(fast, &access{}, in, q, key[:q.qEnd-12-4], make([]byte, 0, 4096), time.Now()); b == nil {
 					if c.kind == "nx" {
 						t.Errorf("%s: the fast path did not answer", c.qname)
 					}

@@ -68,7 +68,10 @@ type Observation struct {
 	// BADTIME...; RFC 8945 section 5.2), 0 for none.
 	TSIGError uint16
 	Truncated bool
-	Duration  time.Duration
+	// Denied: REFUSED because the client is outside the allow-query of
+	// the zone's server groups (access.go).
+	Denied   bool
+	Duration time.Duration
 }
 
 // Server answers DNS over UDP and TCP from the store.
@@ -310,6 +313,9 @@ type viewHolder struct {
 	key   []byte
 	// sig keeps decoded DNSSEC answer parts for one generation.
 	sig *sigCache
+	// acl is the allow-query table of the same generation; the cache's
+	// entries name its lists.
+	acl *queryACL
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
@@ -344,8 +350,17 @@ func (h *viewHolder) get(now time.Time) (*zonedb.View, error) {
 		return nil, err
 	}
 	h.v, h.gen, h.since = v, gen, now
-	if vg := v.Generation(); h.sig == nil || h.sig.gen != vg {
+	vg := v.Generation()
+	if h.sig == nil || h.sig.gen != vg {
 		h.sig = newSigCache(vg)
+	}
+	if h.acl == nil || h.acl.gen != vg {
+		// Usually the answer cache has just been emptied for the new
+		// generation; but a view may start after a commit and before the
+		// generation counter moves, and the cached answers must not be
+		// judged by another table's lists.
+		h.acl = newQueryACL(v, vg)
+		h.cache.drop()
 	}
 	v.Scratch = h.sig
 	return v, nil
@@ -367,8 +382,11 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	h.key = key
 	plain = plain && !h.noCache
 	gen := s.db.Generation()
+	acc := access{client: client.Addr().Unmap()}
 	if plain {
-		if e, ok := h.cache.get(gen, key); ok {
+		// An answer from a private zone goes only to the clients of its
+		// list; anyone else takes the full path, which refuses them.
+		if e, ok := h.cache.get(gen, key); ok && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
 			b := fromCache(e, in, q, out)
 			if s.opts.Observe != nil {
 				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start)})
@@ -377,7 +395,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		}
 		// A signed NXDOMAIN (random names: never cached) from the NSEC3
 		// chain and pre-packed pieces.
-		if b := s.denial(h, in, q, key[:q.qEnd-12-4], out, start); b != nil {
+		if b := s.denial(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {
 			if s.opts.Observe != nil {
 				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: dns.RcodeNameError, Duration: time.Since(start)})
 			}
@@ -393,6 +411,9 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		}
 	} else {
 		v, err := h.get(start)
+		// What the denial path noted is of no account: the answer is
+		// made again, with this generation's table.
+		acc = access{acl: h.acl, client: client.Addr().Unmap()}
 		switch {
 		case err != nil:
 			s.log.Error("store read", "err", err)
@@ -421,9 +442,13 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 			return s.handleSpecial(req, proto, client, sr, tw, h.reply(client), start)
 		}
 		if resp == nil {
-			resp = s.answer(v, req, proto, client.Addr())
+			resp = s.answer(v, req, proto, &acc)
 			if resp != nil && resp.Rcode == dns.RcodeRefused && req.Opcode == dns.OpcodeQuery && len(req.Question) == 1 {
-				resp = s.catalogAnswer(v, req, resp, proto, client.Addr(), sr)
+				if acc.refused != 0 {
+					resp = s.memberAnswer(v, req, resp, proto, &acc, sr)
+				} else {
+					resp = s.catalogAnswer(v, req, resp, proto, &acc, sr)
+				}
 			}
 		}
 		if resp == nil {
@@ -441,20 +466,26 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		s.log.Error("pack answer", "err", err, "qname", qname(req))
 		return nil
 	}
-	// REFUSED is not cached: a name in a catalog zone is refused to
-	// strangers but answered to the SG's servers (catalogAnswer). Nor is a
-	// signed NXDOMAIN: random names of a flood would fill the cache with
-	// answers of a kilobyte that never come again (their proofs are
-	// reused from the worker's DNSSEC cache instead).
-	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused &&
+	// REFUSED is not cached, nor what only this client may see (an
+	// answer to a zone's server, a CNAME chain cut short by allow-query);
+	// an answer from a private zone is kept for the clients of its list.
+	// Nor is a signed NXDOMAIN: random names of a flood would fill the
+	// cache with answers of a kilobyte that never come again (their proofs
+	// are reused from the worker's DNSSEC cache instead).
+	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused && !acc.nocache &&
 		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen {
-		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated})
+		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated, acl: acc.list})
 	}
-	s.observe(req, resp, proto, start)
+	s.observeDenied(req, resp, proto, start, acc.denied(resp))
 	return b
 }
 
 func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
+	s.observeDenied(req, resp, proto, start, false)
+}
+
+// observeDenied is observe, denied telling an allow-query refusal.
+func (s *Server) observeDenied(req, resp *dns.Msg, proto Proto, start time.Time, denied bool) {
 	if s.opts.Observe == nil {
 		return
 	}
@@ -464,18 +495,47 @@ func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
 	} else if len(req.Question) > 0 {
 		qt = req.Question[0].Qtype
 	}
-	o := Observation{Proto: proto, Opcode: req.Opcode, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Duration: time.Since(start)}
+	o := Observation{Proto: proto, Opcode: req.Opcode, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Denied: denied, Duration: time.Since(start)}
 	if t := resp.IsTsig(); t != nil {
 		o.TSIGError = t.Error
 	}
 	s.opts.Observe(o)
 }
 
+// memberAnswer answers a query its zone's allow-query refused when the
+// client may transfer the zone (a server of its SGs, with its TSIG key
+// when it has one, or an xfr_allow host): the SG's secondaries poll the
+// zone's SOA here (RFC 1034 section 4.3.5) and may read all of it by
+// AXFR anyway. Others stay refused at the cost of a map lookup and the
+// xfr_allow list: a flood of refused queries must not cost more than
+// answers. The answer is this client's: never cached.
+func (s *Server) memberAnswer(v *zonedb.View, req, refused *dns.Msg, proto Proto, acc *access, sr *signedRequest) *dns.Msg {
+	if !acc.acl.peer(v, acc.client) && !v.XfrAllowed(acc.client) {
+		return refused
+	}
+	z, err := v.ZoneByID(acc.refused)
+	if err != nil {
+		return refused
+	}
+	keyName := ""
+	if sr != nil {
+		keyName = sr.key.Name
+	}
+	if ok, _ := v.TransferAllowed(z, acc.client, keyName); !ok {
+		return refused
+	}
+	acc.exempt, acc.refused, acc.nocache = z.ID, 0, true
+	if resp := s.answer(v, req, proto, acc); resp != nil {
+		return resp
+	}
+	return refused
+}
+
 // catalogAnswer answers a query refused because its name is in a catalog
 // zone (RFC 9432): the zone's SG servers, which poll its SOA, may read it
 // like they may transfer it; everyone else stays refused (the catalog lists
 // every zone of the SG).
-func (s *Server) catalogAnswer(v *zonedb.View, req, refused *dns.Msg, proto Proto, client netip.Addr, sr *signedRequest) *dns.Msg {
+func (s *Server) catalogAnswer(v *zonedb.View, req, refused *dns.Msg, proto Proto, acc *access, sr *signedRequest) *dns.Msg {
 	// The refusal came from FindZone passing over a catalog zone for this
 	// name (a refused name outside every zone costs no second lookup).
 	z, ok := v.PassedCatalog()
@@ -486,12 +546,14 @@ func (s *Server) catalogAnswer(v *zonedb.View, req, refused *dns.Msg, proto Prot
 	if sr != nil {
 		keyName = sr.key.Name
 	}
-	if ok, _ := v.TransferAllowed(z, client, keyName); !ok {
+	if ok, _ := v.TransferAllowed(z, acc.client, keyName); !ok {
 		return refused
 	}
+	// For this client only: a cached copy would go to anyone.
+	acc.nocache = true
 	v.ServeCatalogs(true)
 	defer v.ServeCatalogs(false)
-	if resp := s.answer(v, req, proto, client); resp != nil {
+	if resp := s.answer(v, req, proto, acc); resp != nil {
 		return resp
 	}
 	return refused
@@ -624,7 +686,7 @@ func (w *tcpWriter) write(b []byte) error {
 
 // answer runs the engine, turning a panic into SERVFAIL: one bad query
 // must not stop the server.
-func (s *Server) answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.Addr) (resp *dns.Msg) {
+func (s *Server) answer(v *zonedb.View, req *dns.Msg, proto Proto, acc *access) (resp *dns.Msg) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.log.Error("panic answering", "qname", qname(req), "panic", r)
@@ -632,7 +694,7 @@ func (s *Server) answer(v *zonedb.View, req *dns.Msg, proto Proto, client netip.
 			resp.SetRcode(req, dns.RcodeServerFailure)
 		}
 	}()
-	return s.eng.Answer(v, req, proto, client)
+	return s.eng.respond(v, req, proto, acc)
 }
 
 func qname(m *dns.Msg) string {

@@ -122,3 +122,36 @@ func TestUpdateOverUDPAsync(t *testing.T) {
 		t.Errorf("update answer %v", r)
 	}
 }
+
+// TestCatalogAnswerNotCached: a catalog zone (it lists every zone of its
+// SG) answered to the SG's server must not come out of the answer cache
+// for a stranger asking the same.
+func TestCatalogAnswerNotCached(t *testing.T) {
+	db := testStore(t, nil)
+	if _, err := db.CreateSG(zonedb.SG{Name: "inside"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateServer(zonedb.Server{Name: "sec1", Address: "203.0.113.53", SG: "inside", Type: "bind9"}); err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(db, Options{}, nil)
+	h := &viewHolder{db: db}
+	defer h.release()
+	ask := func(client string) *dns.Msg {
+		in := pack(t, "inside.catalog.invalid.", dns.TypeSOA, nil)
+		b := s.handle(h, new(dns.Msg), in, make([]byte, 0, 65535), UDP, netip.AddrPortFrom(netip.MustParseAddr(client), 5300), nil)
+		m := new(dns.Msg)
+		if err := m.Unpack(b); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for range 2 {
+		if r := ask("203.0.113.53"); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Errorf("catalog SOA from the SG's server: %v", r)
+		}
+		if r := ask("203.0.113.9"); r.Rcode != dns.RcodeRefused || len(r.Answer)+len(r.Ns) != 0 {
+			t.Errorf("catalog SOA from a stranger after the SG's server: %v", r)
+		}
+	}
+}

@@ -16,9 +16,10 @@ const (
 	// FlagLockPTR: auto-PTR never alters this PTR record.
 	FlagLockPTR Flags = 1 << iota
 	// FlagForceRev: make or replace the PTR for this address record once,
-	// at the next commit (also makes A records feed auto-PTR).
+	// at the next commit (whatever the auto_create_ipv4/6_ptr switches).
 	FlagForceRev
-	// FlagTrackRev: replace the PTR for this address record at every commit.
+	// FlagTrackRev: FlagForceRev at every save of the record's zone (its
+	// RRset changed or the zone text saved); the flag stays on.
 	FlagTrackRev
 	// FlagDisable: keep the record in the store but do not publish it.
 	FlagDisable

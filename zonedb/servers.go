@@ -1,6 +1,7 @@
 package zonedb
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -32,8 +33,9 @@ type SG struct {
 	// MasterAddress are the addresses (host or host:port) at which the
 	// SG's secondaries reach dms; used in the configurations dms prints.
 	MasterAddress []string `json:"master_address,omitempty"`
-	// AllowQuery, when set, are the prefixes a private SG's secondaries
-	// should answer (printed in their configurations).
+	// AllowQuery, when set, makes the SG private: the prefixes of the
+	// clients its zones are answered to, by its secondaries (printed in
+	// their configurations) and by dms itself (authserver).
 	AllowQuery []string `json:"allow_query,omitempty"`
 	// CatalogZone is the name of the SG's catalog zone.
 	CatalogZone string    `json:"catalog_zone"`
@@ -53,6 +55,29 @@ type Server struct {
 	Disabled bool      `json:"disabled,omitempty"`
 	CTime    time.Time `json:"ctime"`
 	MTime    time.Time `json:"mtime"`
+}
+
+// QueryPrefixes are the SG's allow-query entries as prefixes (an address
+// is the prefix of its full length, an IPv4-mapped one its IPv4 form, as
+// clients are compared unmapped); nil for a public SG. Entries that do not
+// parse (normalizeSG refuses them) are left out.
+func (sg *SG) QueryPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range sg.AllowQuery {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, err := netip.ParseAddr(p)
+			if err != nil {
+				continue
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := pfx.Addr(); a.Is4In6() {
+			pfx = netip.PrefixFrom(a.Unmap(), max(pfx.Bits()-96, 0))
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out
 }
 
 // AddrPort is the server's parsed address.
@@ -253,6 +278,60 @@ func (v *View) TSIGKey(name string) (*TSIGKey, error) {
 // TSIGKeys returns every TSIG key, by name.
 func (v *View) TSIGKeys() ([]TSIGKey, error) {
 	return allJSON[TSIGKey](v.tx.Bucket(bucketTSIG), "TSIG key")
+}
+
+// PrivateSGs returns the allow-query prefixes of every private server
+// group (one with allow-query), by lower-case name: what the query path
+// reads once per store generation, so public SGs are passed over without
+// decoding them (an empty AllowQuery is left out of the JSON).
+func (v *View) PrivateSGs() (map[string][]netip.Prefix, error) {
+	out := map[string][]netip.Prefix{}
+	err := v.tx.Bucket(bucketSGs).ForEach(func(k, val []byte) error {
+		if !bytes.Contains(val, []byte(`"allow_query"`)) {
+			return nil
+		}
+		var sg SG
+		if err := json.Unmarshal(val, &sg); err != nil {
+			return fmt.Errorf("server group %s: corrupt record: %w", k, err)
+		}
+		if p := sg.QueryPrefixes(); len(p) > 0 {
+			out[strings.ToLower(sg.Name)] = p
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ZoneSGs returns the primary and alternate server groups of the zone with
+// id, and whether it is a catalog zone, decoding nothing else of its
+// metadata (the query path's allow-query check).
+func (v *View) ZoneSGs(id uint64) (sg, alt string, catalog bool, err error) {
+	val := v.tx.Bucket(bucketZones).Get(be64(id))
+	if val == nil {
+		return "", "", false, fmt.Errorf("%w: id %d", ErrZoneNotFound, id)
+	}
+	var z struct {
+		SG        string `json:"sg"`
+		AltSG     string `json:"alt_sg"`
+		CatalogOf string `json:"catalog_of"`
+	}
+	if err := json.Unmarshal(val, &z); err != nil {
+		return "", "", false, fmt.Errorf("zone %d: corrupt metadata: %w", id, err)
+	}
+	return z.SG, z.AltSG, z.CatalogOf != "", nil
+}
+
+// ServerAddrs returns the address of every server (of every SG).
+func (v *View) ServerAddrs() (map[netip.Addr]bool, error) {
+	servers, err := v.Servers()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[netip.Addr]bool, len(servers))
+	for _, s := range servers {
+		out[s.AddrPort().Addr()] = true
+	}
+	return out, nil
 }
 
 // ZoneCount is the number of zones (deleted ones excluded) whose primary or
@@ -794,6 +873,23 @@ func (db *DB) SetNotified(zi uint64) error {
 // addresses or prefixes (monitoring hosts) that may transfer every zone.
 const ConfigXfrAllow = "xfr_allow"
 
+// XfrAllowed says whether client is in the xfr_allow list, reading that
+// one key (config changes do not move the generation, so callers that
+// keep things per generation must not keep this).
+func (v *View) XfrAllowed(client netip.Addr) bool {
+	client = client.Unmap()
+	list := v.tx.Bucket(bucketConfig).Get([]byte(ConfigXfrAllow))
+	for _, p := range strings.FieldsFunc(string(list), func(r rune) bool { return r == ' ' || r == ',' }) {
+		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
+			return true
+		}
+		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
+			return true
+		}
+	}
+	return false
+}
+
 // TransferAllowed says whether client, whose request was signed with the
 // TSIG key keyName ("" when unsigned and verified by the caller), may
 // transfer zone z (and read it, for a catalog zone): a server of the zone's
@@ -802,13 +898,8 @@ const ConfigXfrAllow = "xfr_allow"
 // only stops notifying and polling them). It returns why not, for the log.
 func (v *View) TransferAllowed(z *Zone, client netip.Addr, keyName string) (bool, string) {
 	client = client.Unmap()
-	for _, p := range strings.FieldsFunc(v.Config()[ConfigXfrAllow], func(r rune) bool { return r == ' ' || r == ',' }) {
-		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
-			return true, ""
-		}
-		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
-			return true, ""
-		}
+	if v.XfrAllowed(client) {
+		return true, ""
 	}
 	if z.SG == "" && z.AltSG == "" {
 		return false, "the zone has no server group"

@@ -2,6 +2,7 @@ package zonedb
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -312,4 +313,46 @@ func TestApexNSOpsCannotLeaveTheSG(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPrivateSGs: what the query path reads for allow-query: the private
+// SGs' prefixes (addresses as full-length prefixes, IPv4-mapped ones in
+// IPv4 form, host bits masked), public SGs left out, and a zone's SGs.
+func TestPrivateSGs(t *testing.T) {
+	db := openTest(t)
+	for _, sg := range []SG{{Name: "Inside", AllowQuery: []string{"192.0.2.7", "2001:db8::/32", "::ffff:198.51.100.0/120", "203.0.113.9/24"}}, {Name: "public"}} {
+		if _, err := db.CreateSG(sg, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zc := ZoneChange{Zone: "example.org.", Create: &Zone{SG: "Inside", AltSG: "public"}, Replace: true, Records: recs(t, baseZone...)}
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{zc}}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.View(func(v *View) error {
+		got, err := v.PrivateSGs()
+		if err != nil {
+			return err
+		}
+		want := []netip.Prefix{netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("2001:db8::/32"),
+			netip.MustParsePrefix("198.51.100.0/24"), netip.MustParsePrefix("203.0.113.0/24")}
+		if len(got) != 1 || !slices.Equal(got["inside"], want) {
+			t.Errorf("PrivateSGs() = %v, want inside: %v", got, want)
+		}
+		id, _, _ := v.ZoneID("example.org.")
+		if sg, alt, catalog, err := v.ZoneSGs(id); !strings.EqualFold(sg, "inside") || alt != "public" || catalog || err != nil {
+			t.Errorf("ZoneSGs(example.org.) = %q, %q, %v, %v", sg, alt, catalog, err)
+		}
+		id, _, _ = v.ZoneID("inside.catalog.invalid.")
+		if _, _, catalog, err := v.ZoneSGs(id); !catalog || err != nil {
+			t.Errorf("ZoneSGs(inside.catalog.invalid.): catalog %v, %v", catalog, err)
+		}
+		if _, _, _, err := v.ZoneSGs(9999); !errors.Is(err, ErrZoneNotFound) {
+			t.Errorf("ZoneSGs(no such id): %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -484,3 +484,88 @@ func TestServeDualWildcards(t *testing.T) {
 		}
 	}
 }
+
+// TestServeAllowQuery: a zone of a private SG (dms sg --allow-query) is
+// answered only to the SG's prefixes, by the running server: refused to
+// 127.0.0.1 and ::1 first, answered to 127.0.0.1 once the SG allows it
+// (twice over UDP, so from the cache too) and still refused to ::1 then,
+// refused again when the SG stops allowing it; public zones answer all
+// along, and the refusals are counted in dms_dns_refused_total.
+func TestServeAllowQuery(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	writeFile(t, dir, "example.org", serveZone)
+	writeFile(t, dir, "private.example", strings.ReplaceAll(serveZone, "example.org.", "private.example."))
+	for _, args := range [][]string{
+		{"sg", "create", "inside", "--allow-query", "192.0.2.0/24"},
+		{"zone", "load", filepath.Join(dir, "example.org")},
+		{"zone", "load", "--sg", "inside", filepath.Join(dir, "private.example")},
+	} {
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+	}
+	srv := startServe(t, db, "--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--workers", "1", "--metrics-listen", "127.0.0.1:0")
+	v4, v6 := srv.all[0], srv.all[1]
+	if strings.HasPrefix(v4, "[") {
+		v4, v6 = v6, v4
+	}
+	refusals := func() float64 {
+		resp, err := http.Get("http://" + srv.metrics + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, `dms_dns_refused_total{reason="allow_query"} `); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		t.Fatal(`no dms_dns_refused_total{reason="allow_query"} in /metrics`)
+		return 0
+	}
+	before := refusals()
+	want := 0.0
+	ask := func(step, proto, addr string, allowed bool) {
+		t.Helper()
+		m := new(dns.Msg)
+		m.SetQuestion("www.example.org.", dns.TypeA)
+		if r := exchange(t, proto, addr, m); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {
+			t.Errorf("%s: public zone over %s to %s: %v", step, proto, addr, r)
+		}
+		m.SetQuestion("www.private.example.", dns.TypeA)
+		r := exchange(t, proto, addr, m)
+		switch {
+		case allowed && (r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1):
+			t.Errorf("%s: private zone over %s to %s: %v", step, proto, addr, r)
+		case !allowed && (r.Rcode != dns.RcodeRefused || len(r.Answer)+len(r.Ns) != 0):
+			t.Errorf("%s: private zone over %s to %s, want REFUSED: %v", step, proto, addr, r)
+		case !allowed:
+			want++
+		}
+	}
+	for _, step := range []struct {
+		allow  []string
+		v4, v6 bool
+	}{{[]string{"192.0.2.0/24"}, false, false}, {[]string{"192.0.2.0/24", "127.0.0.1"}, true, false}, {[]string{"192.0.2.0/24"}, false, false}} {
+		args := []string{"sg", "set", "inside"}
+		for _, p := range step.allow {
+			args = append(args, "--allow-query", p)
+		}
+		if r := run(t, db, "", args...); r.code != 0 {
+			t.Fatalf("%v: %s", args, r.err)
+		}
+		name := strings.Join(step.allow, " ")
+		for range 2 {
+			for _, proto := range []string{"udp", "tcp"} {
+				ask(name, proto, v4, step.v4)
+				ask(name, proto, v6, step.v6)
+			}
+		}
+	}
+	if got := refusals() - before; got != want {
+		t.Errorf(`dms_dns_refused_total{reason="allow_query"} moved by %v, want %v`, got, want)
+	}
+}

@@ -133,7 +133,7 @@ func (o *sgFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&o.apexNS, "apex-ns", nil, "apex NS name of the SG's zones (repeatable, or space/comma separated)")
 	cmd.Flags().StringVar(&o.mname, "soa-mname", "", "SOA MNAME of new zones of the SG")
 	cmd.Flags().StringArrayVar(&o.master, "master-address", nil, "address[:port] at which the SG's secondaries reach dms (repeatable)")
-	cmd.Flags().StringArrayVar(&o.allow, "allow-query", nil, "for a private SG: prefixes its secondaries answer (repeatable)")
+	cmd.Flags().StringArrayVar(&o.allow, "allow-query", nil, "for a private SG: the prefixes its zones are answered to, by dms and its secondaries (repeatable)")
 	cmd.Flags().StringVar(&o.catalog, "catalog-zone", "", "name of the SG's catalog zone (default SG.catalog.invalid.)")
 }
 
