@@ -101,8 +101,24 @@ func rcodeIndex(rc int) int {
 	return len(metricRcodes)
 }
 
-// WatchRRL exports the response rate limiter's counts of srv.
-func (m *Metrics) WatchRRL(srv *authserver.Server) {
+// WatchServer exports srv's counts read at scrape time: the response rate
+// limiter's, panics recovered, UDP updates dropped with their queue full,
+// TCP connections closed over their client's share or the cap.
+func (m *Metrics) WatchServer(srv *authserver.Server) {
+	m.Registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "dms_panics_total",
+			Help: "Panics recovered while handling network input (logged with their stack); the server went on.",
+		}, func() float64 { return float64(srv.Panics()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "dms_dns_updates_dropped_total",
+			Help: "UDP dynamic updates dropped because the update queue was full.",
+		}, func() float64 { return float64(srv.UpdatesDropped()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "dms_dns_tcp_rejected_total",
+			Help: "TCP connections closed at once: their client held its share (--max-tcp-per-client) or all slots were taken (--max-tcp).",
+		}, func() float64 { return float64(srv.TCPRejected()) }),
+	)
 	for _, c := range []struct {
 		action string
 		get    func(authserver.RRLStats) uint64
@@ -317,11 +333,13 @@ type storeCollector struct{ db *zonedb.DB }
 var (
 	descZones = prometheus.NewDesc("dms_zones", "Zones in the store, by state.", []string{"state"}, nil)
 	descSize  = prometheus.NewDesc("dms_store_size_bytes", "Size of the store file.", nil, nil)
+	descPageW = prometheus.NewDesc("dms_store_page_writes_total", "Pages written to the store file since start.", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descZones
 	ch <- descSize
+	ch <- descPageW
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -336,6 +354,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descZones, prometheus.GaugeValue, float64(n), st)
 	}
 	ch <- prometheus.MustNewConstMetric(descSize, prometheus.GaugeValue, float64(c.db.Size()))
+	ch <- prometheus.MustNewConstMetric(descPageW, prometheus.CounterValue, float64(c.db.PageWrites()))
 }
 
 // ServeMetrics serves /metrics and /healthz on addr until ctx ends. It

@@ -561,3 +561,17 @@ func (s *Service) TSIGUpdatePolicy(ctx context.Context, c Caller, req TSIGPolicy
 	}
 	return tsigInfo(k, false, nil), nil
 }
+
+// NotifyReceived notes a NOTIFY sent to dms, which is the primary and
+// takes none (authserver answers it REFUSED): in the event log in
+// aggregate, in the log once a minute per client.
+func (s *Service) NotifyReceived(req *dns.Msg, client netip.AddrPort, signed bool) {
+	zone := ""
+	if len(req.Question) == 1 {
+		zone = dns.CanonicalName(req.Question[0].Name)
+	}
+	why := "dms is the primary and takes no NOTIFY"
+	if s.db.NoteRefusal("NOTIFY", zone, client.Addr().String(), why) {
+		s.log.Warn("NOTIFY refused", "zone", zone, "client", client.String(), "signed", signed, "why", why)
+	}
+}

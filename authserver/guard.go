@@ -97,6 +97,10 @@ func (s *Server) queueUpdate(j updateJob) bool {
 	}
 }
 
+// TCPRejected counts TCP connections closed at once, over their client's
+// share or the cap.
+func (s *Server) TCPRejected() uint64 { return s.tcpRejected.Load() }
+
 // UpdatesDropped counts UDP updates dropped with the queue full.
 func (s *Server) UpdatesDropped() uint64 { return s.updatesDropped.Load() }
 

@@ -51,8 +51,10 @@ type Options struct {
 	// the primary, refuses) with its client and whether it was signed.
 	Notify func(req *dns.Msg, client netip.AddrPort, signed bool)
 	// Update, when set, answers a dynamic update (RFC 2136) signed with key
-	// (nil when unsigned). It may take a commit's time: over UDP it runs
-	// beside the worker, which goes on answering queries. Without it,
+	// (nil when unsigned). A signed one may take a commit's time: over UDP
+	// it waits in a bounded pool while the worker goes on answering
+	// queries. An unsigned one must be answered at once, without a commit
+	// (the worker waits for it: anyone can send them). Without Update,
 	// updates are refused.
 	Update func(req *dns.Msg, client netip.AddrPort, key *zonedb.TSIGKey) *dns.Msg
 }
@@ -97,6 +99,7 @@ type Server struct {
 	stop           chan struct{} // closed by Close: the update workers end
 	updatesDropped atomic.Uint64
 	tcpSlots       tcpSlots
+	tcpRejected    atomic.Uint64
 }
 
 // SetRRL turns response rate limiting on with r, or off with nil; it may
@@ -634,7 +637,9 @@ func (s *Server) handleSpecial(req *dns.Msg, proto Proto, client netip.AddrPort,
 			}
 			s.observe(req, m, proto, start)
 		}
-		if proto == UDP && s.opts.Update != nil && udpReply != nil {
+		// An unsigned update is refused at once (Options.Update): only
+		// a signed one may wait for a commit, in the pool.
+		if proto == UDP && s.opts.Update != nil && udpReply != nil && key != nil {
 			// An update may take a commit's time: the worker goes on and
 			// the answer goes out on its own. The worker reuses req for
 			// its next packet, so the update gets a copy.
@@ -818,6 +823,7 @@ func (s *Server) serveTCP(ln net.Listener) {
 		// section 6.2.2), so one client's idle connections cannot lock
 		// the others out.
 		if !s.tcpSlots.take(client) {
+			s.tcpRejected.Add(1)
 			c.Close()
 			continue
 		}
@@ -825,6 +831,7 @@ func (s *Server) serveTCP(ln net.Listener) {
 		case s.conns <- struct{}{}:
 		default:
 			s.tcpSlots.release(client)
+			s.tcpRejected.Add(1)
 			c.Close()
 			continue
 		}

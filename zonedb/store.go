@@ -229,6 +229,10 @@ func (db *DB) Close() error {
 	return db.bolt.Close()
 }
 
+// PageWrites counts the pages written to the store file since it was
+// opened (bbolt's own count): what requests cost the disk.
+func (db *DB) PageWrites() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite() }
+
 // Path is the store's file name.
 func (db *DB) Path() string { return db.path }
 

@@ -26,6 +26,7 @@ type serveOptions struct {
 	logLevel       string
 	metricsListen  string
 	resignInterval time.Duration
+	refusalFlush   time.Duration
 	dns            authserver.Options
 	// The HTTP API.
 	httpListen      string
@@ -71,6 +72,9 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "address:port for /metrics (Prometheus) and /healthz; empty: none")
 	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
 	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
+	cmd.Flags().IntVar(&o.dns.MaxTCPPerClient, "max-tcp-per-client", 32, "most TCP connections of one client (an IPv4 address, an IPv6 /64)")
+	cmd.Flags().DurationVar(&o.refusalFlush, "refusal-log-interval", time.Minute, "refused requests are written to the event log in aggregate this often")
+	_ = cmd.Flags().MarkHidden("refusal-log-interval")
 	cmd.Flags().DurationVar(&o.resignInterval, "dnssec-check-interval", time.Minute, "how often signatures and key rollovers are checked")
 	cmd.Flags().StringVar(&o.httpListen, "http-listen", "", "address:port of the HTTP JSON API for control panels (default: none)")
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "with --http-listen: serve HTTPS with this certificate (PEM)")
@@ -100,6 +104,12 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	xs := xfr.NewServer(db, log)
 	o.dns.Transfer = xs.Serve
 	o.dns.Update = svc.DynamicUpdate
+	o.dns.Notify = svc.NotifyReceived
+	go func() {
+		if err := db.FlushRefusalsEvery(ctx, o.refusalFlush); err != nil {
+			log.Error("writing refusals to the event log", "err", err)
+		}
+	}()
 	var cfg admin.Config
 	if err := db.View(func(v *zonedb.View) error { cfg = admin.EffectiveConfig(v.Config()); return nil }); err != nil {
 		ctl.Close()
@@ -140,7 +150,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	srv := authserver.NewServer(db, o.dns, log)
 	admin.WatchRRL(ctx, db, srv, log)
 	if m != nil {
-		m.WatchRRL(srv)
+		m.WatchServer(srv)
 	}
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
