@@ -72,6 +72,8 @@ var configKeys = []ConfigKey{
 	{"zi_max_num", "25", "int", "zone instances to keep per zone"},
 	{"zone_del_age", "0", "float", "days before deleted zones are destroyed (0: never)"},
 	{"zone_del_pare_age", "90", "float", "days before a deleted zone's history is pared to one instance (0: never)"},
+	{"zone_max_records", "1048576", "int", "most records a zone text may make, $GENERATE ranges counted before they are expanded (0: no limit)"},
+	{"zone_max_records_panel", "100000", "int", "the same for customer and help-desk logins of the HTTP API (never above zone_max_records)"},
 	{"zone_ttl", "24h", "ttl", "default TTL of new zones"},
 }
 

@@ -353,7 +353,7 @@ func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (
 			return err
 		}
 		p, a, err := v.ZoneCount(srv.SG)
-		out = &ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv.Name)}
+		out = &ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv)}
 		return err
 	})
 	return out, err
@@ -374,7 +374,7 @@ func (s *Service) ServerList(ctx context.Context, c Caller, req ServerRequest) (
 		}
 		for _, srv := range servers {
 			if req.SG == "" || strings.EqualFold(srv.SG, req.SG) {
-				out = append(out, ServerInfo{Server: srv, Status: s.serverStatus(srv.Name)})
+				out = append(out, ServerInfo{Server: srv, Status: s.serverStatus(&srv)})
 			}
 		}
 		return nil

@@ -82,12 +82,14 @@ func (s *Service) Status(ctx context.Context, c Caller, req StatusRequest) (*Sta
 
 // serverStatus is the live status of one server, nil when not running or
 // not polled yet.
-func (s *Service) serverStatus(name string) *xfr.ServerStatus {
-	if s.live == nil {
+func (s *Service) serverStatus(srv *zonedb.Server) *xfr.ServerStatus {
+	if s.live == nil || srv.Disabled {
+		// A disabled server is not polled: what a poll found before it
+		// was disabled is no state of it now.
 		return nil
 	}
 	for _, st := range s.live.Monitor.Status() {
-		if strings.EqualFold(st.Name, name) {
+		if strings.EqualFold(st.Name, srv.Name) {
 			return &st
 		}
 	}

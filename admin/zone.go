@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"context"
+	"errors"
 
 	"fmt"
 	"path"
@@ -181,10 +182,10 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 	}
 	text, err := zonefile.ParseText(strings.NewReader(req.Text), zonefile.ParseOptions{
 		File: req.File, Origin: name, DefaultTTL: cfg.TTL("zone_ttl"),
-		AllowInclude: req.AllowInclude, IncludeDir: req.IncludeDir,
+		AllowInclude: req.AllowInclude, IncludeDir: req.IncludeDir, MaxRecords: maxRecords(c, cfg),
 	})
 	if err != nil {
-		return nil, err
+		return nil, tooManyHint(c, err)
 	}
 	recs := text.Records
 	ref := req.Ref
@@ -382,10 +383,10 @@ func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequ
 		return nil, err
 	}
 	text, err := zonefile.ParseText(strings.NewReader(req.Text), zonefile.ParseOptions{
-		File: cmpOr(req.File, name), Origin: name, DefaultTTL: cfg.TTL("zone_ttl"),
+		File: cmpOr(req.File, name), Origin: name, DefaultTTL: cfg.TTL("zone_ttl"), MaxRecords: maxRecords(c, cfg),
 	})
 	if err != nil {
-		return nil, err
+		return nil, tooManyHint(c, err)
 	}
 	recs := text.Records
 	zc := zonedb.ZoneChange{Zone: name, Replace: true, Records: recs, ExpectZI: req.ExpectZI,
@@ -953,4 +954,28 @@ func (s *Service) ZoneSetRef(ctx context.Context, c Caller, req ZoneSetRefReques
 		return nil, err
 	}
 	return &CommitResult{Commits: res}, nil
+}
+
+// tooManyHint names the key behind a zone text refused for its size.
+func tooManyHint(c Caller, err error) error {
+	if !errors.Is(err, zonefile.ErrTooManyRecords) {
+		return err
+	}
+	key := "zone_max_records"
+	if !c.IsAdmin() {
+		key = "zone_max_records_panel"
+	}
+	return fmt.Errorf("%w (config %s)", err, key)
+}
+
+// maxRecords is the most records a zone text of c may make: Admin's
+// (zone_max_records) or a panel login's, customer or help desk
+// (zone_max_records_panel, lower: what a customer sends must not decide
+// the server's work).
+func maxRecords(c Caller, cfg Config) int {
+	all, panel := cfg.Int("zone_max_records"), cfg.Int("zone_max_records_panel")
+	if c.IsAdmin() || panel == 0 || all > 0 && all < panel {
+		return all
+	}
+	return panel
 }

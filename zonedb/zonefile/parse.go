@@ -45,6 +45,11 @@ type ParseOptions struct {
 	// working directory, its "directory" option; dms has none, and a file
 	// an admin loads from anywhere must mean the same wherever dms runs.)
 	IncludeDir string
+	// MaxRecords bounds the records of the text, counted before anything
+	// is expanded ($GENERATE lines by their ranges) and again as records
+	// come ($INCLUDE files); 0 means no bound. A zone text is what a
+	// customer sends: its size must not decide the server's work.
+	MaxRecords int
 }
 
 // Text is zone text as dms keeps it: the records and the comments that go
@@ -68,6 +73,9 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // ErrNoRecords: the text holds no records at all.
 var ErrNoRecords = errors.New("no records")
+
+// ErrTooManyRecords: the text makes more records than MaxRecords.
+var ErrTooManyRecords = errors.New("too many records")
 
 // maxZoneText bounds what Parse reads (a 10 million record zone fits).
 const maxZoneText = 2 << 30
@@ -118,6 +126,9 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := sc.checkCount(opts); err != nil {
+		return nil, err
+	}
 	// miekg/dns resolves a relative $INCLUDE against the directory of the
 	// name it is given: give it the file's own name, as the file system
 	// starts at the file's directory (else "zones/incl" would look for
@@ -162,6 +173,9 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 					dq = dq[1:]
 				}
 			}
+		}
+		if opts.MaxRecords > 0 && len(out) >= opts.MaxRecords {
+			return nil, tooMany(opts, sc.entries[idx].pos, len(out)+1)
 		}
 		e := &sc.entries[idx]
 		h := rr.Header()
@@ -443,6 +457,38 @@ func (sc *scanned) nextRecord(i int) int {
 		}
 	}
 	return -1
+}
+
+// checkCount refuses a text that makes more records than opts allow,
+// summing the record lines and every $GENERATE's range before anything is
+// expanded (an $INCLUDE counts as it is read).
+func (sc *scanned) checkCount(opts ParseOptions) error {
+	if opts.MaxRecords <= 0 {
+		return nil
+	}
+	n := 0
+	for _, e := range sc.entries {
+		if e.record {
+			n++
+		}
+	}
+	for _, d := range sc.directives {
+		if d.count > 0 {
+			n += d.count
+		}
+		if n > opts.MaxRecords {
+			return tooMany(opts, sc.entries[d.entry].pos, n)
+		}
+	}
+	if n > opts.MaxRecords {
+		return tooMany(opts, zonedb.Pos{File: opts.File}, n)
+	}
+	return nil
+}
+
+func tooMany(opts ParseOptions, pos zonedb.Pos, n int) *Error {
+	return &Error{Pos: pos, Err: ErrTooManyRecords,
+		Msg: fmt.Sprintf("the zone text makes at least %d records (counting $GENERATE ranges), above the limit of %d records per zone", n, opts.MaxRecords)}
 }
 
 // directive is a $GENERATE (count: how many RRs it makes) or $INCLUDE
