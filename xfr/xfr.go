@@ -48,6 +48,22 @@ type Server struct {
 	// MaxMessage is the size at which an answer message is cut (bytes of
 	// uncompressed records); a TCP DNS message holds at most 65535.
 	MaxMessage int
+	// slots bounds the transfers answered at once (BIND's
+	// transfers-out): each holds a read transaction and a connection
+	// for as long as the client reads.
+	slots chan struct{}
+}
+
+// DefaultMaxOut is how many transfers NewServer answers at once.
+const DefaultMaxOut = 32
+
+// SetMaxOut sets how many transfers are answered at once; past it a
+// request is refused (the secondary retries). Call it before serving.
+func (s *Server) SetMaxOut(n int) {
+	if n <= 0 {
+		n = DefaultMaxOut
+	}
+	s.slots = make(chan struct{}, n)
 }
 
 // NewServer returns a transfer server on db.
@@ -55,7 +71,7 @@ func NewServer(db *zonedb.DB, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{db: db, log: log.With("component", "xfr"), MaxMessage: 60000}
+	return &Server{db: db, log: log.With("component", "xfr"), MaxMessage: 60000, slots: make(chan struct{}, DefaultMaxOut)}
 }
 
 // Serve answers one AXFR or IXFR request. tcp says how it came; send
@@ -78,7 +94,15 @@ func (s *Server) Serve(req *dns.Msg, client netip.AddrPort, tcp bool, key *zoned
 	if q.Qtype == dns.TypeIXFR && !tcp {
 		t.Type = "IXFR-UDP"
 	}
-	err := s.db.View(func(v *zonedb.View) error { return s.serve(v, req, client, tcp, key, send, sendWire, &t) })
+	var err error
+	select {
+	case s.slots <- struct{}{}:
+		err = s.db.View(func(v *zonedb.View) error { return s.serve(v, req, client, tcp, key, send, sendWire, &t) })
+		<-s.slots
+	default:
+		t.Result, t.Err = ResultRefused, fmt.Errorf("%d transfers under way already (dms serve --max-xfr-out)", cap(s.slots))
+		err = send(reply(req, dns.RcodeRefused))
+	}
 	t.Duration = time.Since(start)
 	if err != nil && t.Err == nil {
 		t.Err = err

@@ -369,3 +369,55 @@ func BenchmarkAXFR(b *testing.B) {
 	}
 	b.ReportMetric(float64(bytes), "bytes/xfr")
 }
+
+// TestTransfersOutBounded: past MaxOut transfers at once, a request is
+// refused (the secondary retries) and counted as refused; when one ends,
+// the next is answered.
+func TestTransfersOutBounded(t *testing.T) {
+	db, s := setup(t)
+	s.SetMaxOut(1)
+	var results []Transfer
+	s.Observe = func(tr Transfer) { results = append(results, tr) }
+	started, release := make(chan struct{}), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		first := true
+		s.Serve(axfr("example.org."), secondary, true, nil, func([]byte) error {
+			if first {
+				first = false
+				close(started)
+				<-release // a slow secondary holds its slot
+			}
+			return nil
+		})
+	}()
+	<-started
+	var rcode = -1
+	s.Serve(axfr("example.org."), secondary, true, nil, func(b []byte) error {
+		m := new(dns.Msg)
+		if err := m.Unpack(b); err != nil {
+			return err
+		}
+		rcode = m.Rcode
+		return nil
+	})
+	if rcode != dns.RcodeRefused || len(results) != 1 || results[0].Result != ResultRefused || !strings.Contains(results[0].Err.Error(), "transfers under way") {
+		t.Errorf("a transfer past the bound: rcode %d, %+v", rcode, results)
+	}
+	close(release)
+	<-done
+	rcode = -1
+	s.Serve(axfr("example.org."), secondary, true, nil, func(b []byte) error {
+		m := new(dns.Msg)
+		_ = m.Unpack(b)
+		if rcode < 0 {
+			rcode = m.Rcode
+		}
+		return nil
+	})
+	if rcode != dns.RcodeSuccess {
+		t.Errorf("after the slot came back: rcode %d", rcode)
+	}
+	_ = db
+}

@@ -27,6 +27,7 @@ type serveOptions struct {
 	metricsListen  string
 	resignInterval time.Duration
 	refusalFlush   time.Duration
+	maxXfrOut      int
 	dns            authserver.Options
 	// The HTTP API.
 	httpListen      string
@@ -72,6 +73,7 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:9153", "address:port for /metrics (Prometheus) and /healthz; empty: none")
 	cmd.Flags().IntVar(&o.dns.MaxTCP, "max-tcp", 1024, "most TCP connections at once")
 	cmd.Flags().DurationVar(&o.dns.TCPIdle, "tcp-idle", 10*time.Second, "close TCP connections idle this long")
+	cmd.Flags().IntVar(&o.maxXfrOut, "max-xfr-out", xfr.DefaultMaxOut, "most zone transfers answered at once (more are refused; secondaries retry)")
 	cmd.Flags().IntVar(&o.dns.MaxTCPPerClient, "max-tcp-per-client", 32, "most TCP connections of one client (an IPv4 address, an IPv6 /64)")
 	cmd.Flags().DurationVar(&o.refusalFlush, "refusal-log-interval", time.Minute, "refused requests are written to the event log in aggregate this often")
 	_ = cmd.Flags().MarkHidden("refusal-log-interval")
@@ -102,6 +104,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		return err
 	}
 	xs := xfr.NewServer(db, log)
+	xs.SetMaxOut(o.maxXfrOut)
 	o.dns.Transfer = xs.Serve
 	o.dns.Update = svc.DynamicUpdate
 	o.dns.Notify = svc.NotifyReceived
