@@ -8,6 +8,7 @@
 # SIGNED=1: dms signs the zone (NSEC3, algorithm 13) and knotd and nsd serve
 # the same signed zone, transferred from dms (presigned); dnsperf sets DO.
 # MIX=nx: NXDOMAIN-only queries (random names) instead of the mixed set.
+# RRL=N: dms with response rate limiting at N responses per second.
 set -eu
 SIGNED=${SIGNED:-0}
 MIX=${MIX:-mixed}
@@ -40,6 +41,13 @@ if [ "$SIGNED" = 1 ]; then
 	echo "dms dnssec enable (sign the zone): $(ms "$t0" "$t1") ms"
 	"$BIN" --db "$dir/dms.db" config set xfr_allow 127.0.0.0/8 >/dev/null
 	dnsperf_do="-D"
+fi
+if [ -n "${RRL:-}" ]; then
+	# RRL=N: response rate limiting on at N responses per second (a rate
+	# far above the load measures what limiting costs; a low one, what it
+	# leaves of a flood from one address).
+	"$BIN" --db "$dir/dms.db" config set rrl_responses_per_second "$RRL" >/dev/null
+	echo "dms: rrl_responses_per_second $RRL"
 fi
 t0=$(date +%s%N)
 taskset -c "$server_cpus" "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --workers "$WORKERS" --metrics-listen "" --log-level warn &
