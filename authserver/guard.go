@@ -54,7 +54,8 @@ type updateJob struct {
 // startUpdates starts the update workers; they end with ctx or Close.
 func (s *Server) startUpdates(ctx context.Context) {
 	s.updates = make(chan updateJob, updateQueue)
-	s.stop = make(chan struct{})
+	stop := make(chan struct{})
+	s.stop = stop // Close closes it (and forgets it: the workers keep theirs)
 	for range updateWorkers {
 		s.wg.Add(1)
 		go func() {
@@ -63,7 +64,7 @@ func (s *Server) startUpdates(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					return
-				case <-s.stop:
+				case <-stop:
 					return
 				case j := <-s.updates:
 					s.runUpdate(j)

@@ -87,32 +87,54 @@ func TestServerConcurrentQueriesAndCommits(t *testing.T) {
 // request, not the packets the worker read after it (run with -race).
 func TestUpdateOverUDPAsync(t *testing.T) {
 	db := testStore(t, map[string]string{"example.org.": exampleOrg})
+	const secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"
+	if _, err := db.PutTSIGKey(zonedb.TSIGKey{Name: "k1.", Algorithm: "hmac-sha256", Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
 	release := make(chan struct{})
 	seen := make(chan string, 1)
-	s := NewServer(db, Options{Listen: []string{"127.0.0.1:0"}, Workers: 1, Update: func(req *dns.Msg, _ netip.AddrPort, _ *zonedb.TSIGKey) *dns.Msg {
+	s := NewServer(db, Options{Listen: []string{"127.0.0.1:0"}, Workers: 1, Update: func(req *dns.Msg, _ netip.AddrPort, key *zonedb.TSIGKey) *dns.Msg {
+		m := new(dns.Msg)
+		if key == nil {
+			return m.SetRcode(req, dns.RcodeRefused) // at once, as the contract wants
+		}
 		<-release // as long as a commit
 		seen <- req.Question[0].Name
-		m := new(dns.Msg)
 		return m.SetRcode(req, dns.RcodeSuccess)
 	}}, nil)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release) // a failed test must not leave the pool waiting
+		}
+	}()
 	addr := s.Addrs()[0]
 	upd := new(dns.Msg)
 	upd.SetUpdate("example.org.")
+	upd.SetTsig("k1.", dns.HmacSHA256, 300, time.Now().Unix())
 	done := make(chan *dns.Msg, 1)
 	go func() {
-		r, _ := dns.Exchange(upd, addr)
+		c := &dns.Client{TsigSecret: map[string]string{"k1.": secret}, Timeout: 5 * time.Second}
+		r, _, _ := c.Exchange(upd, addr)
 		done <- r
 	}()
-	// The one worker answers a query while the update waits.
+	// The one worker answers a query, and refuses an unsigned update,
+	// while the signed update waits for its commit.
 	time.Sleep(50 * time.Millisecond)
 	q := new(dns.Msg)
 	q.SetQuestion("www.example.org.", dns.TypeA)
 	if r, err := dns.Exchange(q, addr); err != nil || r.Rcode != dns.RcodeSuccess {
 		t.Fatalf("query while an update runs: %v %v", r, err)
+	}
+	unsigned := new(dns.Msg)
+	unsigned.SetUpdate("example.org.")
+	if r, err := dns.Exchange(unsigned, addr); err != nil || r.Rcode != dns.RcodeRefused {
+		t.Fatalf("unsigned update while a signed one runs: %v %v", r, err)
 	}
 	close(release)
 	if name := <-seen; name != "example.org." {
