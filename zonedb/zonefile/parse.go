@@ -380,6 +380,20 @@ func errorFile(name string, opts ParseOptions) string {
 
 // sniffText rejects input that is plainly not zone text: binary data or
 // invalid UTF-8 in the first kilobytes.
+// textComment says whether a comment is UTF-8 text without control
+// characters other than a tab.
+func textComment(c string) bool {
+	if !utf8.ValidString(c) {
+		return false
+	}
+	for _, r := range c {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 func sniffText(text []byte, file string) error {
 	head := text[:min(len(text), 8192)]
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 {
@@ -402,7 +416,9 @@ func sniffText(text []byte, file string) error {
 		}
 		if c >= 0x80 {
 			r, n := utf8.DecodeRune(head[i:])
-			if r == utf8.RuneError && n == 1 && len(head)-i >= utf8.UTFMax {
+			// A sequence cut by the end of head is no error, unless head
+			// is the whole text.
+			if r == utf8.RuneError && n == 1 && (len(head)-i >= utf8.UTFMax || len(head) == len(text)) {
 				return &Error{Pos: zonedb.Pos{File: file, Line: line}, Msg: "binary data (not UTF-8): this is not a zone file"}
 			}
 			i += n
@@ -695,6 +711,12 @@ func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*sca
 		}
 		if commentAt >= 0 && !inQuote {
 			if c := keptComment(ln[commentAt:], origin); c != "" {
+				// Kept comments are printed back, possibly at the top of
+				// the text where the binary-data check reads: they must
+				// be text.
+				if !textComment(c) {
+					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: commentAt + 1}, Msg: "a ;| or ;# comment that is not UTF-8 text (or holds control characters): fix or remove it"}
+				}
 				if cur >= 0 {
 					sc.entries[cur].trailing = append(sc.entries[cur].trailing, c)
 				} else {
