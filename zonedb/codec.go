@@ -123,44 +123,21 @@ func appendEncoded(b []byte, ttl uint32, ers []encRR) []byte {
 
 // countRRs is the number of RRs in an encoded RRset.
 func countRRs(val []byte) (int, error) {
-	if len(val) < 6 {
-		return 0, errBadValue
-	}
-	return int(binary.BigEndian.Uint16(val[4:])), nil
+	it := newRRIter(val)
+	return it.n, it.err
 }
 
 // decodeEnc splits an encoded RRset into its parts, sharing val's memory.
 func decodeEnc(val []byte) (uint32, []encRR, error) {
-	if len(val) < 6 {
-		return 0, nil, errBadValue
+	it := newRRIter(val)
+	ers := make([]encRR, 0, it.n)
+	for it.next() {
+		ers = append(ers, encRR{flags: it.flags, ref: string(it.ref), rdata: it.rdata})
 	}
-	ttl := binary.BigEndian.Uint32(val)
-	n := int(binary.BigEndian.Uint16(val[4:]))
-	val = val[6:]
-	ers := make([]encRR, 0, n)
-	for range n {
-		if len(val) < 2 {
-			return 0, nil, errBadValue
-		}
-		f, rl := Flags(val[0]), int(val[1])
-		val = val[2:]
-		if len(val) < rl+2 {
-			return 0, nil, errBadValue
-		}
-		ref := string(val[:rl])
-		val = val[rl:]
-		dl := int(binary.BigEndian.Uint16(val))
-		val = val[2:]
-		if len(val) < dl {
-			return 0, nil, errBadValue
-		}
-		ers = append(ers, encRR{flags: f, ref: ref, rdata: val[:dl:dl]})
-		val = val[dl:]
+	if it.err != nil {
+		return 0, nil, it.err
 	}
-	if len(val) != 0 {
-		return 0, nil, errBadValue
-	}
-	return ttl, ers, nil
+	return it.ttl, ers, nil
 }
 
 // decodeRRset turns an encoded RRset back into records of owner name and

@@ -185,28 +185,11 @@ func (v *View) Node(z ZoneHandle, name string) *Node {
 // published reports whether an encoded RRset has a record without
 // DISABLE, without decoding it.
 func published(val []byte) bool {
-	if len(val) < 6 {
-		return false
-	}
-	cnt := int(binary.BigEndian.Uint16(val[4:]))
-	val = val[6:]
-	for range cnt {
-		if len(val) < 2 {
-			return false
-		}
-		f, rl := Flags(val[0]), int(val[1])
-		if f&FlagDisable == 0 {
+	it := newRRIter(val)
+	for it.next() {
+		if it.published() {
 			return true
 		}
-		if len(val) < 2+rl+2 {
-			return false
-		}
-		val = val[2+rl:]
-		dl := int(binary.BigEndian.Uint16(val))
-		if len(val) < 2+dl {
-			return false
-		}
-		val = val[2+dl:]
 	}
 	return false
 }
@@ -214,21 +197,18 @@ func published(val []byte) bool {
 // RRs decodes an encoded RRset into RRs of owner name, leaving out
 // records flagged DISABLE. It appends to dst.
 func RRs(dst []dns.RR, name string, rrtype uint16, val []byte) ([]dns.RR, error) {
-	ttl, ers, err := decodeEnc(val)
-	if err != nil {
-		return dst, err
-	}
-	for _, e := range ers {
-		if e.flags&FlagDisable != 0 {
+	it := newRRIter(val)
+	for it.next() {
+		if !it.published() {
 			continue
 		}
-		rr, err := rrFromRdata(name, rrtype, ttl, e.rdata)
+		rr, err := rrFromRdata(name, rrtype, it.ttl, it.rdata)
 		if err != nil {
 			return dst, err
 		}
 		dst = append(dst, rr)
 	}
-	return dst, nil
+	return dst, it.err
 }
 
 // PassedCatalog returns the catalog zone the last FindZone passed over
@@ -252,37 +232,20 @@ func (v *View) PassedCatalog() (*Zone, bool) {
 // RDATA. The RDATA points into the store (valid while the View is open)
 // unless copyRdata is set.
 func RawRRs(dst []dns.RR, name string, rrtype uint16, val []byte, keep func(rdata []byte) bool, copyRdata bool) ([]dns.RR, error) {
-	if len(val) < 6 {
-		return dst, errBadValue
-	}
-	ttl := binary.BigEndian.Uint32(val)
-	n := int(binary.BigEndian.Uint16(val[4:]))
-	val = val[6:]
-	for range n {
-		if len(val) < 2 {
-			return dst, errBadValue
-		}
-		f, rl := Flags(val[0]), int(val[1])
-		if len(val) < 2+rl+2 {
-			return dst, errBadValue
-		}
-		val = val[2+rl:]
-		dl := int(binary.BigEndian.Uint16(val))
-		if len(val) < 2+dl {
-			return dst, errBadValue
-		}
-		rd := val[2 : 2+dl : 2+dl]
-		val = val[2+dl:]
-		if f&FlagDisable != 0 || keep != nil && !keep(rd) {
+	it := newRRIter(val)
+	for it.next() {
+		rd := it.rdata
+		if !it.published() || keep != nil && !keep(rd) {
 			continue
 		}
+		ttl := it.rrTTL(rrtype)
 		if copyRdata {
 			rd = bytes.Clone(rd)
 		}
-		dst = append(dst, &dns.PrivateRR{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: RRTTL(rrtype, ttl, rd), Rdlength: uint16(dl)},
+		dst = append(dst, &dns.PrivateRR{Hdr: dns.RR_Header{Name: name, Rrtype: rrtype, Class: dns.ClassINET, Ttl: ttl, Rdlength: uint16(len(rd))},
 			Data: &rawRdata{b: rd}})
 	}
-	return dst, nil
+	return dst, it.err
 }
 
 // rawRdata is RDATA kept in wire form (dns.PrivateRdata).

@@ -51,30 +51,16 @@ func (v *View) WireRRsets(z *Zone, fn func(rs *WireRRset) bool) error {
 			lastKey = append(lastKey[:0], nk...)
 		}
 		rs.Type = t
-		if len(val) < 6 {
-			return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
-		}
-		rs.TTL = binary.BigEndian.Uint32(val)
-		n := int(binary.BigEndian.Uint16(val[4:]))
-		val = val[6:]
+		it := newRRIter(val)
+		rs.TTL = it.ttl
 		rs.RDATA = rs.RDATA[:0]
-		for range n {
-			if len(val) < 2 {
-				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
+		for it.next() {
+			if it.published() {
+				rs.RDATA = append(rs.RDATA, it.rdata)
 			}
-			f, rl := Flags(val[0]), int(val[1])
-			if len(val) < 2+rl+2 {
-				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
-			}
-			val = val[2+rl:]
-			dl := int(binary.BigEndian.Uint16(val))
-			if len(val) < 2+dl {
-				return fmt.Errorf("zone %s: %w", z.Name, errBadValue)
-			}
-			if f&FlagDisable == 0 {
-				rs.RDATA = append(rs.RDATA, val[2:2+dl:2+dl])
-			}
-			val = val[2+dl:]
+		}
+		if it.err != nil {
+			return fmt.Errorf("zone %s: %w", z.Name, it.err)
 		}
 		if len(rs.RDATA) == 0 {
 			continue
@@ -133,57 +119,30 @@ func appendWireOwner(dst, key []byte) ([]byte, error) {
 // form (class IN), each after owner, an owner name already in wire form
 // (a compression pointer, say), and returns how many it wrote.
 func AppendWireRRs(dst, owner []byte, rrtype uint16, val []byte) ([]byte, int, error) {
-	if len(val) < 6 {
-		return dst, 0, errBadValue
-	}
-	ttl := binary.BigEndian.Uint32(val)
-	cnt := int(binary.BigEndian.Uint16(val[4:]))
-	val = val[6:]
+	it := newRRIter(val)
 	n := 0
-	for range cnt {
-		if len(val) < 2 || len(val) < 2+int(val[1])+2 {
-			return dst, n, errBadValue
+	for it.next() {
+		if !it.published() {
+			continue
 		}
-		f := Flags(val[0])
-		val = val[2+int(val[1]):]
-		dl := int(binary.BigEndian.Uint16(val))
-		if len(val) < 2+dl {
-			return dst, n, errBadValue
-		}
-		if f&FlagDisable == 0 {
-			dst = append(dst, owner...)
-			dst = append(dst, byte(rrtype>>8), byte(rrtype), 0, 1)
-			dst = binary.BigEndian.AppendUint32(dst, RRTTL(rrtype, ttl, val[2:2+dl]))
-			dst = append(dst, val[:2+dl]...)
-			n++
-		}
-		val = val[2+dl:]
+		dst = append(dst, owner...)
+		dst = append(dst, byte(rrtype>>8), byte(rrtype), 0, 1)
+		dst = binary.BigEndian.AppendUint32(dst, it.rrTTL(rrtype))
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(it.rdata)))
+		dst = append(dst, it.rdata...)
+		n++
 	}
-	return dst, n, nil
+	return dst, n, it.err
 }
 
 // FirstRDATA returns the RDATA of the first published RR of an encoded
 // RRset, or nil.
 func FirstRDATA(val []byte) []byte {
-	if len(val) < 6 {
-		return nil
-	}
-	cnt := int(binary.BigEndian.Uint16(val[4:]))
-	val = val[6:]
-	for range cnt {
-		if len(val) < 2 || len(val) < 2+int(val[1])+2 {
-			return nil
+	it := newRRIter(val)
+	for it.next() {
+		if it.published() {
+			return it.rdata
 		}
-		f := Flags(val[0])
-		val = val[2+int(val[1]):]
-		dl := int(binary.BigEndian.Uint16(val))
-		if len(val) < 2+dl {
-			return nil
-		}
-		if f&FlagDisable == 0 {
-			return val[2 : 2+dl]
-		}
-		val = val[2+dl:]
 	}
 	return nil
 }
