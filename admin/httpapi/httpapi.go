@@ -148,7 +148,12 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 		}
 		var err error
 		if ok {
-			c, err = a.svc.Authenticate(user, pass, client.String())
+			c, err = a.svc.Authenticate(r.Context(), user, pass, client.String())
+		}
+		if errors.Is(err, admin.ErrLoginBusy) {
+			// Not a failure: the password was never checked.
+			w.Header().Set("Retry-After", "1")
+			return writeError(w, http.StatusServiceUnavailable, "busy", err.Error(), nil)
 		}
 		if !ok || err != nil {
 			if ok {
