@@ -31,7 +31,7 @@ import (
 // world: a store with an admin login, two customers of different sectags
 // and a help desk login, and an API in front of it.
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	api *API
 	svc *admin.Service
@@ -43,7 +43,7 @@ const (
 	custPW  = "customer-password-1"
 )
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
 	if err != nil {
