@@ -39,7 +39,8 @@ test-race:
 FUZZ_SMOKE_N ?= 200000x
 fuzz-smoke:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
-	for t in zonedb/zonefile:FuzzParse zonedb:FuzzParseCommit authserver:FuzzHandle; do \
+	for t in zonedb/zonefile:FuzzParse zonedb:FuzzParseCommit authserver:FuzzHandle \
+		admin/httpapi:FuzzAPIBody admin:FuzzControlRequest admin:FuzzDynamicUpdate; do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \
 		$(GO) test -c -o $$tmp/$$fn.test ./$$pkg; \
 		(cd $$pkg && $$tmp/$$fn.test -test.run '^$$' -test.fuzz "^$$fn\$$" -test.fuzztime $(FUZZ_SMOKE_N) -test.fuzzcachedir $$tmp/cache-$$fn); \
@@ -49,6 +50,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./zonedb/zonefile
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCommit$$' -fuzztime $(FUZZTIME) ./zonedb
 	$(GO) test -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME) ./authserver
+	$(GO) test -run '^$$' -fuzz '^FuzzAPIBody$$' -fuzztime $(FUZZTIME) ./admin/httpapi
+	$(GO) test -run '^$$' -fuzz '^FuzzControlRequest$$' -fuzztime $(FUZZTIME) ./admin
+	$(GO) test -run '^$$' -fuzz '^FuzzDynamicUpdate$$' -fuzztime $(FUZZTIME) ./admin
 
 # dms against knotd and nsd on one zone, with dnsperf (see bench/run.sh).
 bench: build
