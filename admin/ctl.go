@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -115,9 +116,16 @@ func (cs *ControlServer) handle(ctx context.Context, conn *net.UnixConn) {
 
 // answer decodes one control request from r, runs it for caller and
 // returns the response to send.
-func (cs *ControlServer) answer(ctx context.Context, caller Caller, r io.Reader) ctlResponse {
+func (cs *ControlServer) answer(ctx context.Context, caller Caller, r io.Reader) (resp ctlResponse) {
 	var req ctlRequest
-	var resp ctlResponse
+	defer func() {
+		// A fault in one operation must not take the server, and every
+		// zone it answers for, down with it.
+		if p := recover(); p != nil {
+			cs.s.log.Error("panic in control request", "op", req.Op, "by", caller.ChangeBy(), "panic", p, "stack", string(debug.Stack()))
+			resp = ctlResponse{Error: &Error{Code: CodeInternal, Message: fmt.Sprintf("internal error in %s; the server's log has the details", req.Op)}}
+		}
+	}()
 	if err := json.NewDecoder(r).Decode(&req); err != nil {
 		resp.Error = &Error{Code: CodeBadInput, Message: "bad control request: " + err.Error()}
 		return resp

@@ -2,8 +2,10 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"dms/zonedb"
@@ -152,4 +154,19 @@ func FuzzControlRequest(f *testing.F) {
 			t.Fatalf("internal error for %q: %s", req, resp.Error.Message)
 		}
 	})
+}
+
+// TestControlPanicAnswered: an operation that panics is answered as an
+// internal error; the control server goes on.
+func TestControlPanicAnswered(t *testing.T) {
+	ops["test.panic"] = func(*Service, context.Context, Caller, json.RawMessage) (any, error) { panic("boom") }
+	defer delete(ops, "test.panic")
+	cs := &ControlServer{s: fuzzService(t)}
+	resp := cs.answer(t.Context(), Caller{User: "t", Sectag: SectagAdmin}, strings.NewReader(`{"op":"test.panic"}`))
+	if resp.Error == nil || resp.Error.Code != CodeInternal || !strings.Contains(resp.Error.Message, "test.panic") {
+		t.Errorf("answer to a panicking operation: %+v", resp.Error)
+	}
+	if resp := cs.answer(t.Context(), Caller{User: "t", Sectag: SectagAdmin}, strings.NewReader(`{"op":"zone.list"}`)); resp.Error != nil {
+		t.Errorf("the next request: %v", resp.Error)
+	}
 }
