@@ -38,8 +38,9 @@ type Options struct {
 	// within the window is refused (429) until the window has passed.
 	LoginFailures int
 	LoginWindow   time.Duration
-	// LoginBackoff is how long a client waits after its first failed
-	// login, doubling with each further one (0: 1 s; negative: none).
+	// LoginBackoff is how long a login waits, from the address it failed
+	// from, after its first failure, doubling with each further one (0:
+	// 1 s; negative: none).
 	LoginBackoff time.Duration
 }
 
@@ -53,7 +54,7 @@ type API struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
-	failures map[string][]time.Time // by source address or "user:" login
+	failures map[string][]time.Time // by sourceKey, userKey and pairKey
 	now      func() time.Time       // nil: time.Now
 
 	// Request rates (api_rate_*), reread from the store when due.
@@ -169,9 +170,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 }
 
 // login checks r's HTTP basic auth; false: it answered (401, 429, 503).
-// Every limit is applied before the login is looked at, so that neither
-// a wrong guess nor a right one gets through a limit (a cached right one
-// would tell a guesser it was right, at no cost).
+// The failure limits are applied before the password is looked at, so
+// that no guess gets through them, right or wrong (a right one found in
+// the login cache would tell a guesser so, at no cost).
 func (a *API) login(w http.ResponseWriter, r *http.Request, client netip.Addr) (admin.Caller, int, bool) {
 	user, pass, ok := r.BasicAuth()
 	if wait := a.loginWait(client, user); wait > 0 {
