@@ -1,22 +1,20 @@
 package admin
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"dms/zonedb"
 )
-
-// ErrUnauthorized marks a login that failed (unknown name or wrong
-// password: the caller is not told which).
-var ErrUnauthorized = errors.New("unauthorized")
 
 // authCache remembers logins that passed for a few minutes, keyed by a
 // keyed hash of name and password, so a panel's requests do not each pay
@@ -25,6 +23,11 @@ type authCache struct {
 	mu  sync.Mutex
 	key []byte
 	m   map[[32]byte]authEntry
+	// gate bounds the password checks running at once.
+	gate passwordGate
+	// compare is bcrypt.CompareHashAndPassword unless a test counts the
+	// comparisons.
+	compare func(hash, password []byte) error
 }
 
 type authEntry struct {
@@ -56,8 +59,10 @@ func (a *authCache) forget(name string) {
 }
 
 // Authenticate checks an HTTP API login and returns its caller (host is
-// the client's address, for change_by).
-func (s *Service) Authenticate(name, password, host string) (Caller, error) {
+// the client's address, for change_by). A login not in the cache costs a
+// bcrypt comparison, which waits for a slot of the password gate: when
+// the gate is full it fails with ErrLoginBusy, the password unchecked.
+func (s *Service) Authenticate(ctx context.Context, name, password, host string) (Caller, error) {
 	a := &s.authCache
 	a.mu.Lock()
 	k := a.sum(name, password)
@@ -65,16 +70,9 @@ func (s *Service) Authenticate(name, password, host string) (Caller, error) {
 	a.mu.Unlock()
 	now := time.Now()
 	if !ok || now.After(e.until) {
-		var u *zonedb.APIUser
-		err := s.db.View(func(v *zonedb.View) error { var err error; u, err = v.APIUser(name); return err })
+		u, err := s.verifyPassword(ctx, name, password)
 		if err != nil {
-			// Spend the time a comparison takes, so unknown names do not
-			// answer faster than wrong passwords.
-			_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-			return Caller{}, ErrUnauthorized
-		}
-		if bcrypt.CompareHashAndPassword([]byte(u.Hash), []byte(password)) != nil {
-			return Caller{}, ErrUnauthorized
+			return Caller{}, err
 		}
 		e = authEntry{name: u.Name, user: *u, until: now.Add(authCacheTTL)}
 		a.mu.Lock()
@@ -86,5 +84,72 @@ func (s *Service) Authenticate(name, password, host string) (Caller, error) {
 	}
 	return Caller{User: e.user.Name, Host: host, Sectag: e.user.Sectag, Role: e.user.Role}, nil
 }
+
+// verifyPassword compares password with the login's stored hash, through
+// the password gate.
+func (s *Service) verifyPassword(ctx context.Context, name, password string) (*zonedb.APIUser, error) {
+	a := &s.authCache
+	if err := a.gate.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer a.gate.leave()
+	compare := a.compare
+	if compare == nil {
+		compare = bcrypt.CompareHashAndPassword
+	}
+	var u *zonedb.APIUser
+	err := s.db.View(func(v *zonedb.View) error { var err error; u, err = v.APIUser(name); return err })
+	if err != nil {
+		// Spend the time a comparison takes, so unknown names do not
+		// answer faster than wrong passwords.
+		_ = compare(dummyHash, []byte(password))
+		return nil, ErrUnauthorized
+	}
+	if compare([]byte(u.Hash), []byte(password)) != nil {
+		return nil, ErrUnauthorized
+	}
+	return u, nil
+}
+
+// passwordGate bounds the bcrypt comparisons running at once. Each takes
+// tens of milliseconds of a core by design, so a flood of wrong passwords
+// (from many sources, or from one before its failures are counted) would
+// otherwise take every core from answering DNS. A short queue waits its
+// turn; beyond it, requests fail at once: refusing is cheaper than
+// queueing work the attacker chose.
+type passwordGate struct {
+	once    sync.Once
+	slots   chan struct{}
+	waiting atomic.Int32
+}
+
+// PasswordSlots is how many password checks run at once: two, and one on
+// a machine of two cores or fewer (DNS keeps at least half of them).
+var PasswordSlots = max(1, min(2, runtime.NumCPU()/2))
+
+// PasswordQueue is how many password checks may wait for a slot.
+const PasswordQueue = 8
+
+func (g *passwordGate) enter(ctx context.Context) error {
+	g.once.Do(func() { g.slots = make(chan struct{}, PasswordSlots) })
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if g.waiting.Add(1) > PasswordQueue {
+		g.waiting.Add(-1)
+		return ErrLoginBusy
+	}
+	defer g.waiting.Add(-1)
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrLoginBusy
+	}
+}
+
+func (g *passwordGate) leave() { <-g.slots }
 
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("dms-no-such-login"), bcrypt.DefaultCost)

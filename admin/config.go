@@ -28,6 +28,9 @@ var configKeys = []ConfigKey{
 	{"also_notify", "", "addrs", "addresses (host or host:port) notified of every zone change besides the SG servers"},
 	{"apex_ns", "", "names", "apex NS names for new zones when they have no server group (space or comma separated)"},
 	{"api_max_body", "4194304", "int", "largest HTTP API request body, in bytes"},
+	{"api_rate_burst", "5", "int", "seconds of its rate an HTTP API client or login may spend at once"},
+	{"api_rate_client", "50", "int", "HTTP API requests per second from one client address (IPv6: its /64), logged in or not; over it: 429 (0: no limit)"},
+	{"api_rate_login", "20", "int", "HTTP API requests per second of one login; over it: 429 (0: no limit)"},
 	{"auto_create_ipv4_ptr", "false", "bool", "A records feed auto-PTR (off: only those flagged FORCEREV or TRACKREV)"},
 	{"auto_create_ipv6_ptr", "true", "bool", "AAAA records feed auto-PTR (off: only those flagged FORCEREV or TRACKREV)"},
 	{"auto_delete_ptr", "true", "bool", "remove our PTR when its forward address record is deleted"},
@@ -79,6 +82,9 @@ var configKeys = []ConfigKey{
 
 // intRanges bound the int keys that have bounds.
 var intRanges = map[string][2]int{
+	"api_rate_burst":  {1, 3600},
+	"api_rate_client": {0, 1000000},
+	"api_rate_login":  {0, 1000000},
 	"rrl_ipv4_prefix": {1, 32},
 	"rrl_ipv6_prefix": {1, 128},
 	"rrl_slip":        {0, 10},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/user"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -107,24 +108,37 @@ func (cs *ControlServer) Close() error { return cs.ln.Close() }
 func (cs *ControlServer) handle(ctx context.Context, conn *net.UnixConn) {
 	defer conn.Close()
 	caller := peerCaller(conn)
-	var req ctlRequest
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
-	dec := json.NewDecoder(io.LimitReader(conn, maxRequest))
-	var resp ctlResponse
-	if err := dec.Decode(&req); err != nil {
-		resp.Error = &Error{Code: CodeBadInput, Message: "bad control request: " + err.Error()}
-	} else {
-		start := time.Now()
-		resp.Result, resp.Error = cs.s.Do(ctx, caller, req.Op, req.Args)
-		lvl := slog.LevelDebug
-		if resp.Error != nil {
-			lvl = slog.LevelInfo
-		}
-		cs.s.log.LogAttrs(ctx, lvl, "control request", slog.String("op", req.Op), slog.String("by", caller.ChangeBy()),
-			slog.Float64("seconds", time.Since(start).Seconds()), slog.Any("err", errOrNil(resp.Error)))
-	}
+	resp := cs.answer(ctx, caller, io.LimitReader(conn, maxRequest))
 	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Minute))
 	_ = json.NewEncoder(conn).Encode(&resp)
+}
+
+// answer decodes one control request from r, runs it for caller and
+// returns the response to send.
+func (cs *ControlServer) answer(ctx context.Context, caller Caller, r io.Reader) (resp ctlResponse) {
+	var req ctlRequest
+	defer func() {
+		// A fault in one operation must not take the server, and every
+		// zone it answers for, down with it.
+		if p := recover(); p != nil {
+			cs.s.log.Error("panic in control request", "op", req.Op, "by", caller.ChangeBy(), "panic", p, "stack", string(debug.Stack()))
+			resp = ctlResponse{Error: &Error{Code: CodeInternal, Message: fmt.Sprintf("internal error in %s; the server's log has the details", req.Op)}}
+		}
+	}()
+	if err := json.NewDecoder(r).Decode(&req); err != nil {
+		resp.Error = &Error{Code: CodeBadInput, Message: "bad control request: " + err.Error()}
+		return resp
+	}
+	start := time.Now()
+	resp.Result, resp.Error = cs.s.Do(ctx, caller, req.Op, req.Args)
+	lvl := slog.LevelDebug
+	if resp.Error != nil {
+		lvl = slog.LevelInfo
+	}
+	cs.s.log.LogAttrs(ctx, lvl, "control request", slog.String("op", req.Op), slog.String("by", caller.ChangeBy()),
+		slog.Float64("seconds", time.Since(start).Seconds()), slog.Any("err", errOrNil(resp.Error)))
+	return resp
 }
 
 func errOrNil(e *Error) any {

@@ -12,6 +12,14 @@ import (
 // bad flag combination).
 var ErrUsage = errors.New("usage")
 
+// ErrUnauthorized marks a login that failed (unknown name or wrong
+// password: the caller is not told which).
+var ErrUnauthorized = errors.New("unauthorized")
+
+// ErrLoginBusy: too many password checks are running or waiting; the
+// password was not checked. Try again in a moment.
+var ErrLoginBusy = errors.New("too many logins being checked; try again in a moment")
+
 // Error codes: stable strings for scripts and the HTTP API.
 const (
 	CodeBadInput   = "bad_input"

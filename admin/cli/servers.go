@@ -22,29 +22,12 @@ func newCmdTSIG(f *Factory) *cobra.Command {
 		Short: "Manage TSIG keys (RFC 8945) that secondaries sign transfers and NOTIFY with",
 		Long: `TSIG keys are kept in the store. Give a server a key (dms server create
 --tsig KEY) and dms requires its transfers to be signed with it and signs
-the NOTIFY it sends there. dms tsig ls never prints secrets; create, import
-and show do, with the key in BIND, Knot and NSD syntax.`,
+the NOTIFY it sends there. dms tsig ls never prints secrets; show does, and
+create and import do unless given files (--key-file, --secret-file), with
+the key in BIND, Knot and NSD syntax. Secrets never go on the command line.`,
 	}
-	var alg string
-	create := &cobra.Command{
-		Use: "create NAME", Short: "Generate a key with a random secret and print it",
-		Example: "  dms tsig create xfr-ns2\n  dms tsig create xfr-ns3 --alg hmac-sha512",
-		Args:    exactArgs(1, "the key name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), f, true, "tsig.create", admin.TSIGRequest{Name: args[0], Algorithm: alg}, printTSIG)
-		},
-	}
-	create.Flags().StringVar(&alg, "alg", "hmac-sha256", "algorithm: hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1")
-	var ialg string
-	imp := &cobra.Command{
-		Use: "import NAME SECRET", Short: "Store a key made elsewhere (base64 secret, as tsig-keygen prints it)",
-		Example: "  dms tsig import xfr-ns2 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0' --alg hmac-sha256",
-		Args:    exactArgs(2, "the key name and its secret"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return run(cmd.Context(), f, true, "tsig.import", admin.TSIGRequest{Name: args[0], Algorithm: ialg, Secret: args[1]}, printTSIG)
-		},
-	}
-	imp.Flags().StringVar(&ialg, "alg", "hmac-sha256", "algorithm of the key")
+	create := newCmdTSIGCreate(f)
+	imp := newCmdTSIGImport(f)
 	cmd.AddCommand(create, imp,
 		&cobra.Command{
 			Use: "ls", Aliases: []string{"list"}, Short: "List keys (without secrets) and the servers using each", Example: "  dms tsig ls",

@@ -414,7 +414,7 @@ func openHistory(home string) *history {
 }
 
 func (h *history) Add(entry string) {
-	if strings.TrimSpace(entry) == "" || len(h.lines) > 0 && h.lines[len(h.lines)-1] == entry {
+	if strings.TrimSpace(entry) == "" || len(h.lines) > 0 && h.lines[len(h.lines)-1] == entry || holdsSecret(entry) {
 		return
 	}
 	h.lines = append(h.lines, entry)
@@ -427,6 +427,20 @@ func (h *history) Add(entry string) {
 			fh.Close()
 		}
 	}
+}
+
+// holdsSecret says whether a shell line may carry a TSIG secret as an
+// argument (tsig import without --secret-file): such lines stay out of
+// the history file.
+func holdsSecret(line string) bool {
+	words, err := splitWords(line)
+	if err != nil {
+		return true // unparsed: keep nothing that might hold one
+	}
+	i := slices.Index(words, "import")
+	return i > 0 && slices.Contains(words[:i], "tsig") && !slices.ContainsFunc(words, func(w string) bool {
+		return w == "--secret-file" || strings.HasPrefix(w, "--secret-file=")
+	})
 }
 
 func (h *history) Len() int { return len(h.lines) }

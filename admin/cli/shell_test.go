@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -82,5 +83,28 @@ func TestShellComplete(t *testing.T) {
 		if ok != c.ok || ok && (got != c.want || pos != len(got)) {
 			t.Errorf("%q: %q %d %v; want %q %v", c.line, got, pos, ok, c.want, c.ok)
 		}
+	}
+}
+
+// TestHistoryKeepsNoSecret: a tsig import line with the secret as an
+// argument stays out of the shell's history file; other lines, and the
+// --secret-file form, are kept.
+func TestHistoryKeepsNoSecret(t *testing.T) {
+	h := openHistory(t.TempDir())
+	for _, l := range []string{
+		"zone show example.org",
+		"tsig import k c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+		"tsig  import --alg hmac-sha1 k 'c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0'",
+		"tsig import k 'unterminated",
+		"tsig import k --secret-file /etc/k.key",
+	} {
+		h.Add(l)
+	}
+	b, err := os.ReadFile(h.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(b), "zone show example.org\ntsig import k --secret-file /etc/k.key\n"; got != want {
+		t.Errorf("history file:\n%s\nwant:\n%s", got, want)
 	}
 }

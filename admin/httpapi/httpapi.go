@@ -38,6 +38,10 @@ type Options struct {
 	// within the window is refused (429) until the window has passed.
 	LoginFailures int
 	LoginWindow   time.Duration
+	// LoginBackoff is how long a login waits, from the address it failed
+	// from, after its first failure, doubling with each further one (0:
+	// 1 s; negative: none).
+	LoginBackoff time.Duration
 }
 
 // API is the HTTP handler.
@@ -50,7 +54,13 @@ type API struct {
 	log    *slog.Logger
 
 	mu       sync.Mutex
-	failures map[string][]time.Time // by source address or "user:" login
+	failures map[string][]time.Time // by sourceKey, userKey and pairKey
+	now      func() time.Time       // nil: time.Now
+
+	// Request rates (api_rate_*), reread from the store when due.
+	perClient, perLogin rateLimiter
+	limitsMu            sync.Mutex
+	limitsDue           time.Time
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -78,6 +88,9 @@ func New(svc *admin.Service, o Options) (*API, error) {
 	}
 	if o.LoginWindow <= 0 {
 		o.LoginWindow = 5 * time.Minute
+	}
+	if o.LoginBackoff == 0 {
+		o.LoginBackoff = time.Second
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -137,48 +150,58 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 			code = writeError(w, http.StatusInternalServerError, "internal", "internal error", nil)
 		}
 	}()
+	now := a.clock()
+	client := clientAddr(r)
+	if code, ok := a.admitClient(w, client, now); !ok {
+		return code
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, a.opts.MaxBody)
 	var c admin.Caller
 	if !open {
-		client := clientAddr(r)
-		user, pass, ok := r.BasicAuth()
-		if a.blocked(client, user) {
-			w.Header().Set("Retry-After", strconv.Itoa(int(a.opts.LoginWindow.Seconds())))
-			return writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins from "+client.String()+"; try again later", nil)
+		var ok bool
+		if c, code, ok = a.login(w, r, client); !ok {
+			return code
 		}
-		var err error
-		if ok {
-			c, err = a.svc.Authenticate(user, pass, client.String())
-		}
-		if !ok || err != nil {
-			if ok {
-				a.failed(client, user)
-				a.badLogin.Inc()
-				a.log.Warn("API login failed", "user", user, "client", client.String()) // never the password
-			}
-			w.Header().Set("WWW-Authenticate", `Basic realm="dms", charset="UTF-8"`)
-			return writeError(w, http.StatusUnauthorized, "unauthorized", "log in with HTTP basic auth", nil)
+		if code, ok := a.admitLogin(w, c, now); !ok {
+			return code
 		}
 	}
+	return a.answer(w, r, h, c)
+}
+
+// login checks r's HTTP basic auth; false: it answered (401, 429, 503).
+// The failure limits are applied before the password is looked at, so
+// that no guess gets through them, right or wrong (a right one found in
+// the login cache would tell a guesser so, at no cost).
+func (a *API) login(w http.ResponseWriter, r *http.Request, client netip.Addr) (admin.Caller, int, bool) {
+	user, pass, ok := r.BasicAuth()
+	if wait := a.loginWait(client, user); wait > 0 {
+		retryAfter(w, wait)
+		return admin.Caller{}, writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed logins from "+client.String()+"; try again later", nil), false
+	}
+	if ok {
+		c, err := a.svc.Authenticate(r.Context(), user, pass, client.String())
+		if err == nil {
+			return c, 0, true
+		}
+		if errors.Is(err, admin.ErrLoginBusy) {
+			// Not a failure: the password was never checked.
+			retryAfter(w, time.Second)
+			return admin.Caller{}, writeError(w, http.StatusServiceUnavailable, "busy", err.Error(), nil), false
+		}
+		a.failed(client, user)
+		a.badLogin.Inc()
+		a.log.Warn("API login failed", "user", user, "client", client.String()) // never the password
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="dms", charset="UTF-8"`)
+	return admin.Caller{}, writeError(w, http.StatusUnauthorized, "unauthorized", "log in with HTTP basic auth", nil), false
+}
+
+// answer runs h for c and writes its result.
+func (a *API) answer(w http.ResponseWriter, r *http.Request, h handler, c admin.Caller) int {
 	status, body, err := h(c, r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), nil)
-		}
-		ae := admin.AsError(err)
-		st := statusOf(ae.Code)
-		msg := ae.Message
-		if st == http.StatusInternalServerError {
-			// The log has it; the client learns nothing of the inside.
-			a.log.Error("API operation failed", "path", r.URL.Path, "err", err)
-			msg = "internal error"
-		}
-		var details any
-		if len(ae.Problems) > 0 {
-			details = ae.Problems
-		}
-		return writeError(w, st, ae.Code, msg, details)
+		return a.writeOpError(w, r, err)
 	}
 	if rb, ok := body.(raw); ok {
 		for k, v := range rb.header {
@@ -195,6 +218,26 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(body)
 	return status
+}
+
+func (a *API) writeOpError(w http.ResponseWriter, r *http.Request, err error) int {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), nil)
+	}
+	ae := admin.AsError(err)
+	st := statusOf(ae.Code)
+	msg := ae.Message
+	if st == http.StatusInternalServerError {
+		// The log has it; the client learns nothing of the inside.
+		a.log.Error("API operation failed", "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	}
+	var details any
+	if len(ae.Problems) > 0 {
+		details = ae.Problems
+	}
+	return writeError(w, st, ae.Code, msg, details)
 }
 
 // statusOf maps admin error codes to HTTP statuses.
@@ -241,44 +284,88 @@ func source(client netip.Addr) netip.Addr {
 	return client
 }
 
+// clock is the API's time (tests set now).
+func (a *API) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
+}
+
 // recent returns the failures of key within the window (dropping older).
-func (a *API) recent(m map[string][]time.Time, key string) int {
-	cut := time.Now().Add(-a.opts.LoginWindow)
+func (a *API) recent(m map[string][]time.Time, key string, now time.Time) []time.Time {
+	cut := now.Add(-a.opts.LoginWindow)
 	list := m[key]
 	for len(list) > 0 && list[0].Before(cut) {
 		list = list[1:]
 	}
 	if len(list) == 0 {
 		delete(m, key)
-		return 0
+		return nil
 	}
 	m[key] = list
-	return len(list)
+	return list
 }
 
-// blocked says whether client, or the login tried, failed too often
-// lately: the client after LoginFailures, the login after four times as
-// many from anywhere (so a spread-out guesser is stopped too).
-func (a *API) blocked(client netip.Addr, user string) bool {
+// Failed logins are counted by source (sourceKey), by login from
+// anywhere (userKey), and by login from one source (pairKey).
+func sourceKey(client netip.Addr) string { return source(client).String() }
+func userKey(user string) string         { return "user:" + strings.ToLower(user) }
+func pairKey(client netip.Addr, user string) string {
+	return "pair:" + source(client).String() + " " + strings.ToLower(user)
+}
+
+// loginWait is how long a login of user from client must wait after
+// failed ones (0: none). After each failure of that login from that
+// source, a back-off doubling from LoginBackoff (1 s, 2 s, 4 s, ...: a
+// guesser gets few tries a minute, a typo costs a second); keyed by login
+// too, because a control panel's one address carries many logins, and
+// one login's stale password must not stall the others. After
+// LoginFailures from the source within the window, whatever the login,
+// until the oldest leaves the window; and likewise for a login failed
+// four times as often from anywhere (a spread-out guesser).
+func (a *API) loginWait(client netip.Addr, user string) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.recent(a.failures, source(client).String()) >= a.opts.LoginFailures ||
-		user != "" && a.recent(a.failures, "user:"+strings.ToLower(user)) >= 4*a.opts.LoginFailures
+	now, window, limit := a.clock(), a.opts.LoginWindow, a.opts.LoginFailures
+	var until time.Time
+	if list := a.recent(a.failures, sourceKey(client), now); len(list) >= limit {
+		until = list[len(list)-limit].Add(window)
+	}
+	if user == "" {
+		return max(until.Sub(now), 0)
+	}
+	if list := a.recent(a.failures, userKey(user), now); len(list) >= 4*limit {
+		until = later(until, list[len(list)-4*limit].Add(window))
+	}
+	if list := a.recent(a.failures, pairKey(client, user), now); len(list) > 0 && a.opts.LoginBackoff > 0 {
+		n := len(list)
+		until = later(until, list[n-1].Add(min(a.opts.LoginBackoff<<min(n-1, 20), window)))
+	}
+	return max(until.Sub(now), 0)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (a *API) failed(client netip.Addr, user string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.clock()
 	if len(a.failures) > 100000 {
 		// Bounded under a spray of sources: forget what is out of the
 		// window, never the live counts.
 		for k := range a.failures {
-			a.recent(a.failures, k)
+			a.recent(a.failures, k, now)
 		}
 	}
-	now := time.Now()
-	a.failures[source(client).String()] = append(a.failures[source(client).String()], now)
-	a.failures["user:"+strings.ToLower(user)] = append(a.failures["user:"+strings.ToLower(user)], now)
+	for _, k := range []string{sourceKey(client), userKey(user), pairKey(client, user)} {
+		a.failures[k] = append(a.failures[k], now)
+	}
 }
 
 // do runs an admin operation for c and decodes its result into out.

@@ -31,7 +31,7 @@ import (
 // world: a store with an admin login, two customers of different sectags
 // and a help desk login, and an API in front of it.
 type world struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 	api *API
 	svc *admin.Service
@@ -43,7 +43,7 @@ const (
 	custPW  = "customer-password-1"
 )
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
 	if err != nil {
@@ -83,6 +83,31 @@ func newWorld(t *testing.T) *world {
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
 	return &world{t: t, srv: srv, api: a, svc: svc, reg: reg}
+}
+
+// clock is a time tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// fakeClock makes the API's time a clock the test moves.
+func (w *world) fakeClock() *clock {
+	c := &clock{t: time.Now()}
+	w.api.now = c.now
+	return c
 }
 
 type resp struct {
@@ -455,9 +480,12 @@ func TestBadInput(t *testing.T) {
 	if r := w.req("", "", "GET", v1+"/zones", nil); r.hdr.Get("WWW-Authenticate") == "" {
 		t.Error("401 without WWW-Authenticate")
 	}
-	// Failed logins are counted and rate-limited per client (3 here).
+	// Failed logins are counted and rate-limited per client (3 here),
+	// each waiting out the back-off of the one before.
+	clock := w.fakeClock()
 	for i := range 3 {
 		expect(t, fmt.Sprintf("bad password %d", i), w.req("alice", "wrong-password", "GET", v1+"/zones", nil), 401)
+		clock.add(10 * time.Second)
 	}
 	expect(t, "rate limited", w.req("alice", custPW, "GET", v1+"/zones", nil), 429)
 	if n := testutil.ToFloat64(w.api.badLogin); n != 3 {
@@ -560,18 +588,19 @@ func TestOpenAPI(t *testing.T) {
 // login guessed at from many sources is stopped too.
 func TestLoginLimitSources(t *testing.T) {
 	a := &API{opts: Options{LoginFailures: 2, LoginWindow: time.Minute}, failures: map[string][]time.Time{}}
+	blocked := func(client, user string) bool { return a.loginWait(netip.MustParseAddr(client), user) > 0 }
 	a.failed(netip.MustParseAddr("2001:db8:1:2::1"), "alice")
 	a.failed(netip.MustParseAddr("2001:db8:1:2::ffff"), "bob")
-	if !a.blocked(netip.MustParseAddr("2001:db8:1:2:abcd::9"), "carol") {
+	if !blocked("2001:db8:1:2:abcd::9", "carol") {
 		t.Error("another address of the same /64 not blocked")
 	}
-	if a.blocked(netip.MustParseAddr("2001:db8:1:3::1"), "carol") {
+	if blocked("2001:db8:1:3::1", "carol") {
 		t.Error("another /64 blocked")
 	}
 	for i := range 8 {
 		a.failed(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), "dave")
 	}
-	if !a.blocked(netip.MustParseAddr("198.51.100.1"), "Dave") {
+	if !blocked("198.51.100.1", "Dave") {
 		t.Error("a login guessed at from 8 addresses not blocked")
 	}
 }
@@ -591,7 +620,9 @@ func TestLogins(t *testing.T) {
 	if _, err := w.svc.APIUserPasswd(t.Context(), root, admin.APIUserRequest{Name: "alice", Password: "a-new-password-2"}); err != nil {
 		t.Fatal(err)
 	}
+	clock := w.fakeClock()
 	expect(t, "old password after passwd", w.req("alice", custPW, "GET", "/api/v1/zones", nil), 401)
+	clock.add(time.Second) // the back-off after a failed login
 	expect(t, "new password", w.req("alice", "a-new-password-2", "GET", "/api/v1/zones", nil), 200)
 	if _, err := w.svc.APIUserPasswd(t.Context(), root, admin.APIUserRequest{Name: "alice", Password: "short"}); !errors.Is(err, admin.ErrUsage) {
 		t.Errorf("short password: %v", err)
