@@ -122,6 +122,7 @@ func (cs *ControlServer) answer(ctx context.Context, caller Caller, r io.Reader)
 		// A fault in one operation must not take the server, and every
 		// zone it answers for, down with it.
 		if p := recover(); p != nil {
+			cs.s.Panicked()
 			cs.s.log.Error("panic in control request", "op", req.Op, "by", caller.ChangeBy(), "panic", p, "stack", string(debug.Stack()))
 			resp = ctlResponse{Error: &Error{Code: CodeInternal, Message: fmt.Sprintf("internal error in %s; the server's log has the details", req.Op)}}
 		}

@@ -104,12 +104,12 @@ func rcodeIndex(rc int) int {
 // WatchServer exports srv's counts read at scrape time: the response rate
 // limiter's, panics recovered, UDP updates dropped with their queue full,
 // TCP connections closed over their client's share or the cap.
-func (m *Metrics) WatchServer(srv *authserver.Server) {
+func (m *Metrics) WatchServer(srv *authserver.Server, svc *Service) {
 	m.Registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "dms_panics_total",
-			Help: "Panics recovered while handling network input (logged with their stack); the server went on.",
-		}, func() float64 { return float64(srv.Panics()) }),
+			Help: "Panics recovered while handling requests (DNS, control socket, HTTP API; logged with their stack); the server went on.",
+		}, func() float64 { return float64(srv.Panics() + svc.Panics()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "dms_dns_updates_dropped_total",
 			Help: "UDP dynamic updates dropped because the update queue was full.",

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"dms/dnssec"
@@ -92,7 +93,16 @@ type Service struct {
 	updates updateQueue
 	// authCache remembers recent HTTP API logins.
 	authCache authCache
+	// panics counts panics recovered in requests (control socket, HTTP
+	// API), for dms_panics_total.
+	panics atomic.Uint64
 }
+
+// Panicked counts a panic recovered while handling a request.
+func (s *Service) Panicked() { s.panics.Add(1) }
+
+// Panics is the number of panics recovered in requests to the service.
+func (s *Service) Panics() uint64 { return s.panics.Load() }
 
 // Signer is the store's DNSSEC signer (for its metrics).
 func (s *Service) Signer() *dnssec.Signer { return s.signer }

@@ -153,7 +153,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	srv := authserver.NewServer(db, o.dns, log)
 	admin.WatchRRL(ctx, db, srv, log)
 	if m != nil {
-		m.WatchServer(srv)
+		m.WatchServer(srv, svc)
 	}
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,7 +147,8 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 	defer func() {
 		// A fault is an internal error for the client, never a stack trace.
 		if p := recover(); p != nil {
-			a.log.Error("panic in API handler", "path", r.URL.Path, "panic", p)
+			a.svc.Panicked()
+			a.log.Error("panic in API handler", "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
 			code = writeError(w, http.StatusInternalServerError, "internal", "internal error", nil)
 		}
 	}()
