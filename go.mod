@@ -1,4 +1,4 @@
-module dms
+module dmsdns.org/dms
 
 go 1.26.8
 

@@ -8,7 +8,7 @@ import (
 	"github.com/miekg/dns"
 	"golang.org/x/crypto/bcrypt"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Who may do what. The CLI is the Admin sectag; HTTP API logins carry a

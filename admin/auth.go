@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // authCache remembers logins that passed for a few minutes, keyed by a

@@ -8,7 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Auto-PTR (DESIGN.md "Auto reverse records"): zonedb.Commit hands every

@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // ptrWorld is a store with reverse and forward zones for the auto-PTR

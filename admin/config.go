@@ -10,7 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // ConfigKey describes one configuration key: its default, what values it

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // ctlSeeds are control requests for the fuzzer to start from: one or more

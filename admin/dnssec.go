@@ -9,8 +9,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
-	"dms/zonedb"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/zonedb"
 )
 
 // DNSSEC operations: enable, disable, keys, DS, import (DESIGN.md,

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // The edit lock of zones with edit_lock on (the reference system's

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 func TestEditLock(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"dms/zonedb"
-	"dms/zonedb/zonefile"
+	"dmsdns.org/dms/zonedb"
+	"dmsdns.org/dms/zonedb/zonefile"
 )
 
 // ErrUsage marks a request the caller got wrong (unknown key, bad value,

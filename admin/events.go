@@ -3,7 +3,7 @@ package admin
 import (
 	"context"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // EventListRequest selects events: newest first.

@@ -12,10 +12,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"dms/authserver"
-	"dms/dnssec"
-	"dms/xfr"
-	"dms/zonedb"
+	"dmsdns.org/dms/authserver"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/xfr"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Metrics are dms's Prometheus metrics, on their own registry. Labels are

@@ -6,7 +6,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"dms/authserver"
+	"dmsdns.org/dms/authserver"
 )
 
 // TestMetricsAllowQueryRefusals: allow-query refusals are counted apart

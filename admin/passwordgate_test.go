@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"dms/admin"
-	"dms/admin/httpapi"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/admin/httpapi"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestPasswordChecksBounded: 50 concurrent wrong-password requests to the

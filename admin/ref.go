@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // RefRequest names a reference (and, to rename, its new name).

@@ -8,7 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Reverse zones by network block and by address (RFC 1035 section 3.5

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 func TestReverseZoneName(t *testing.T) {

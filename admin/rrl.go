@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"dms/authserver"
-	"dms/zonedb"
+	"dmsdns.org/dms/authserver"
+	"dmsdns.org/dms/zonedb"
 )
 
 // RRLConfig is the response rate limiting configuration of the store: the

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // RRsets as JSON, for control panels (PowerDNS-like: a PATCH replaces or

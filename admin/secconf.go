@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Configurations for the secondaries dms feeds (DESIGN.md, "Transfers and

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in admin/testdata")

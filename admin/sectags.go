@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Sectags: created and given to zones by admins only (the reference

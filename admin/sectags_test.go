@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 func TestSectags(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"dms/xfr"
-	"dms/zonedb"
+	"dmsdns.org/dms/xfr"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Operations on TSIG keys, server groups and servers, and on the SGs of a

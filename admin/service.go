@@ -15,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dms/dnssec"
-	"dms/zonedb"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Caller is who asks for an operation: it becomes change_by

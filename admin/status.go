@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"dms/xfr"
-	"dms/zonedb"
+	"dmsdns.org/dms/xfr"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Live is what a running dms serve knows beyond the store: its listeners,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Dynamic updates (RFC 2136) for zones with inc_updates: TSIG required,

@@ -6,7 +6,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // FuzzDynamicUpdate: any UPDATE message (RFC 2136) that unpacks, signed

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // VacuumRequest says what to age: zis, zones, events or all (empty: all).

@@ -14,8 +14,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
-	"dms/zonedb/zonefile"
+	"dmsdns.org/dms/zonedb"
+	"dmsdns.org/dms/zonedb/zonefile"
 )
 
 // CommitResult is what a changing operation reports: per zone, the new

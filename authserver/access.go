@@ -6,7 +6,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Allow-query. A server group with allow-query prefixes is private

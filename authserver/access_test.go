@@ -13,9 +13,9 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
-	"dms/zonedb"
-	"dms/zonedb/zonefile"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/zonedb"
+	"dmsdns.org/dms/zonedb/zonefile"
 )
 
 // Allow-query (access.go): the SGs and zones of the tests. SG "inside"

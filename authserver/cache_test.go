@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 func pack(t testing.TB, name string, qtype uint16, edit func(*dns.Msg)) []byte {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Signed NXDOMAIN straight to wire form. A flood of random names under a

@@ -9,8 +9,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
-	"dms/zonedb"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/zonedb"
 )
 
 // The fast denial path must answer exactly as the general path does, or

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // DNSSEC in answers (RFC 4035 section 3.1, RFC 5155 section 7.2): with DO

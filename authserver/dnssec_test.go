@@ -8,8 +8,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
-	"dms/zonedb"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/zonedb"
 )
 
 // signedBenchStore is benchZone(n) signed with NSEC3 and a CSK.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 func answer(t *testing.T, e *Engine, db *zonedb.DB, m *dns.Msg, proto Proto) *dns.Msg {

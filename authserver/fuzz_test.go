@@ -6,7 +6,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
+	"dmsdns.org/dms/dnssec"
 )
 
 // FuzzHandle: any packet gets no answer or an answer that unpacks, fits a

@@ -8,7 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestPanicsAreRecovered: a panic while handling a request (here in the

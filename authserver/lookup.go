@@ -5,7 +5,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // maxChain bounds CNAME/DNAME chains followed in one answer.

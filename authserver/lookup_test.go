@@ -9,8 +9,8 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
-	"dms/zonedb/zonefile"
+	"dmsdns.org/dms/zonedb"
+	"dmsdns.org/dms/zonedb/zonefile"
 )
 
 const exampleOrg = `$TTL 3600

@@ -9,7 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/dnssec"
+	"dmsdns.org/dms/dnssec"
 )
 
 // TestNSEC3ProofsAtChainEnds checks the denial proofs of both answer paths

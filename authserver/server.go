@@ -20,7 +20,7 @@ import (
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Options configure a Server.

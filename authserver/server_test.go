@@ -10,7 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestServerConcurrentQueriesAndCommits: queries over UDP and TCP from

@@ -15,7 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TSIG (RFC 8945): a signed request is verified with the key of that name

@@ -6,7 +6,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestWireSignerChain: messages signed on the wire verify with miekg/dns's

@@ -8,7 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Key rollovers (RFC 7583): the re-signer takes each step when its time

@@ -5,7 +5,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // The NSEC chain (RFC 4035 section 2.3), for zones signed without NSEC3:

@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Resigner renews signatures before they age (DESIGN.md): every Interval

@@ -13,7 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // rolloverStore is a signed example.org with keys of the given roles

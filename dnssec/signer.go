@@ -14,7 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Default signing parameters (RFC 9276: NSEC3 without extra iterations or

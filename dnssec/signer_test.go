@@ -14,7 +14,7 @@ import (
 	"github.com/miekg/dns"
 	bolt "go.etcd.io/bbolt"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 const signZone = `example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 300

@@ -13,7 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // The secondary status poller: each round asks a server for the SOA of its

@@ -15,7 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 const catalog = "ext.catalog.invalid."

@@ -14,7 +14,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // NOTIFY out (RFC 1996): after every commit that makes a new instance of a

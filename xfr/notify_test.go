@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // fakeSecondary answers NOTIFY on a UDP port of 127.0.0.1 and records what

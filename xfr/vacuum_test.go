@@ -7,7 +7,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestIXFRAndVacuum: a serial whose history was vacuumed gets the whole

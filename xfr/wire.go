@@ -5,7 +5,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // wireWriter packs AXFR messages straight from the stored wire form

@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 const testSecret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"

@@ -7,8 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"dms/zonedb"
-	"dms/zonedb/zonefile"
+	"dmsdns.org/dms/zonedb"
+	"dmsdns.org/dms/zonedb/zonefile"
 )
 
 // FuzzParseCommit: whatever the zone parser accepts, Commit takes or

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 // dms api user: the HTTP API's logins.

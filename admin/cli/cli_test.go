@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/cli")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 func newCmdConfig(f *Factory) *cobra.Command {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 // dms events and dms event show.

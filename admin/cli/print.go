@@ -7,8 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 func fmtTime(t time.Time) string {

@@ -3,7 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 func newCmdRecord(f *Factory) *cobra.Command {

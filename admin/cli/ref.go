@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 func newCmdRef(f *Factory) *cobra.Command {

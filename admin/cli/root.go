@@ -17,8 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 // DefaultDB is the store's default location.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 // dms sectag and dms zone sectag.

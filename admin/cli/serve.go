@@ -13,12 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/admin/httpapi"
-	"dms/authserver"
-	"dms/dnssec"
-	"dms/xfr"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/admin/httpapi"
+	"dmsdns.org/dms/authserver"
+	"dmsdns.org/dms/dnssec"
+	"dmsdns.org/dms/xfr"
+	"dmsdns.org/dms/zonedb"
 )
 
 // serveOptions are the flags of dms serve.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 // dms tsig, dms sg, dms server, dms zone set-sg and dms zone alt-sg.

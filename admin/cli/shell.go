@@ -17,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 // dms shell: the old zone_tool's interactive shell. It takes dms's own

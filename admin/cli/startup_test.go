@@ -11,7 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // storeWithZones makes a store holding n small zones, in batches of 1000

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 // TSIG secrets in files: a secret given as an argument is visible to every

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 func newCmdVacuum(f *Factory) *cobra.Command {

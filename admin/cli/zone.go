@@ -16,8 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 func newCmdZone(f *Factory) *cobra.Command {

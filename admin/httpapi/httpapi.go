@@ -24,8 +24,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"dms/admin"
-	"dms/api"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/api"
 )
 
 // Options tune the API.

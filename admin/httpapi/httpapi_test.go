@@ -22,10 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	yaml "go.yaml.in/yaml/v3"
 
-	"dms/admin"
-	"dms/api"
-	"dms/xfr"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/api"
+	"dmsdns.org/dms/xfr"
+	"dmsdns.org/dms/zonedb"
 )
 
 // world: a store with an admin login, two customers of different sectags

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"dms/admin"
-	"dms/zonedb"
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 // The API bounds the work any one party can ask of it: requests per

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 // from sends a request to the API's handler as if from remote (an

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"dms/admin"
+	"dmsdns.org/dms/admin"
 )
 
 func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }

@@ -5,7 +5,7 @@ import (
 	"context"
 	"os"
 
-	"dms/admin/cli"
+	"dmsdns.org/dms/admin/cli"
 )
 
 func main() {

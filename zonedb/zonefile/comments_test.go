@@ -10,7 +10,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // TestCommentPlacement: each ";|"/";#" comment goes with the RRset of the

@@ -24,7 +24,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // ParseOptions tell Parse where the text comes from and what it may do.

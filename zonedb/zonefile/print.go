@@ -12,7 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 // Header is the comment block at the top of a printed zone: which zone,

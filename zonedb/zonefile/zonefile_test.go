@@ -15,7 +15,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"dms/zonedb"
+	"dmsdns.org/dms/zonedb"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
