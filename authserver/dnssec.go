@@ -1,7 +1,6 @@
 package authserver
 
 import (
-	"crypto/sha1"
 	"encoding/hex"
 	"strings"
 
@@ -143,28 +142,15 @@ func (e *Engine) zoneNSEC3(v *zonedb.View, z zonedb.ZoneHandle) (nsec3Params, bo
 
 // hash is the NSEC3 hash of name (RFC 5155 section 5).
 func (p nsec3Params) hash(name string) []byte {
-	// Wire name, lower-cased in place (PackDomainName keeps the case).
-	var buf [256]byte
-	n, err := dns.PackDomainName(dns.Fqdn(name), buf[:], 0, nil, false)
-	if err != nil {
+	sum, ok := zonedb.NSEC3HashName(name, p.salt, p.iter)
+	if !ok {
 		return nil
 	}
-	// Length octets are below 64, never letters: lower-casing the whole
-	// wire form only touches label bytes.
-	lower(buf[:n])
-	sum := p.hashWire(buf[:n])
 	return sum[:]
 }
 
 // hashWire is the NSEC3 hash of a lower-case wire name.
-func (p nsec3Params) hashWire(name []byte) [20]byte {
-	var buf [256 + 255]byte
-	sum := sha1.Sum(append(append(buf[:0], name...), p.salt...))
-	for range p.iter {
-		sum = sha1.Sum(append(append(buf[:0], sum[:]...), p.salt...))
-	}
-	return sum
-}
+func (p nsec3Params) hashWire(name []byte) [20]byte { return zonedb.NSEC3Hash(name, p.salt, p.iter) }
 
 // sigs returns the RRSIGs at a node that cover type t, with owner set
 // (a wildcard answer's RRSIG carries the query name, its Labels field

@@ -3,6 +3,7 @@ package dnssec
 import (
 	"bytes"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"runtime"
@@ -74,6 +75,7 @@ type job struct {
 	ksks      []*Key // sign DNSKEY, CDS, CDNSKEY
 	inception time.Time
 	soaMin    uint32
+	saltBytes []byte // the NSEC3 salt (params.Salt decoded)
 	// cut caches whether a name is at or below a delegation.
 	cut map[string]cutState
 	// cds are the SEP keys the parent should have a DS for (CDS/CDNSKEY,
@@ -104,6 +106,10 @@ func (s *Signer) Sign(sc *zonedb.SignContext) error {
 	}
 	if j.params.Validity <= 0 {
 		j.params.Validity = DefaultValidity
+	}
+	var err error
+	if j.saltBytes, err = hex.DecodeString(j.params.Salt); err != nil {
+		return fmt.Errorf("zone %s: NSEC3 salt %q is not hex: %w", j.zone, j.params.Salt, err)
 	}
 	j.salt = strings.ToUpper(j.params.Salt)
 	if j.salt == "" {
@@ -758,11 +764,11 @@ type nameInfo struct {
 // ---- NSEC3 ----
 
 func (j *job) hash(name string) ([]byte, error) {
-	h := dns.HashName(name, dns.SHA1, j.params.Iterations, j.params.Salt)
-	if h == "" {
+	h, ok := zonedb.NSEC3HashName(name, j.saltBytes, j.params.Iterations)
+	if !ok {
 		return nil, fmt.Errorf("cannot hash %s", name)
 	}
-	return b32decode(h)
+	return h[:], nil
 }
 
 // want says whether name has an NSEC3 record and with which types.
