@@ -108,7 +108,7 @@ func (s *Service) ConfigShow(ctx context.Context, c Caller, _ struct{}) ([]Confi
 	var out []ConfigEntry
 	err := s.db.View(func(v *zonedb.View) error {
 		stored := v.Config()
-		for _, k := range configKeys {
+		for _, k := range zonedb.ConfigKeys() {
 			val, ok := stored[k.Name]
 			if !ok {
 				val = k.Default

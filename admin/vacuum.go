@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"dmsdns.org/dms/zonedb"
@@ -13,12 +12,6 @@ import (
 type VacuumRequest struct {
 	What   string `json:"what,omitempty"`
 	DryRun bool   `json:"dry_run,omitempty"`
-}
-
-// days reads a config key in days (a float) as a duration.
-func (c Config) days(key string) time.Duration {
-	f, _ := strconv.ParseFloat(c[key], 64)
-	return time.Duration(f * float64(24*time.Hour))
 }
 
 // Vacuum ages zone instances, deleted zones and the event log with the
@@ -33,9 +26,9 @@ func (s *Service) Vacuum(ctx context.Context, c Caller, req VacuumRequest) (*zon
 		return nil, err
 	}
 	o := zonedb.VacuumOptions{
-		ZIMaxAge: cfg.days("zi_max_age"), ZIMaxNum: cfg.Int("zi_max_num"),
-		ZoneDelAge: cfg.days("zone_del_age"), ZoneDelPareAge: cfg.days("zone_del_pare_age"),
-		EventMaxAge: cfg.days("event_max_age"), DryRun: req.DryRun,
+		ZIMaxAge: cfg.Days("zi_max_age"), ZIMaxNum: cfg.Int("zi_max_num"),
+		ZoneDelAge: cfg.Days("zone_del_age"), ZoneDelPareAge: cfg.Days("zone_del_pare_age"),
+		EventMaxAge: cfg.Days("event_max_age"), DryRun: req.DryRun,
 	}
 	switch req.What {
 	case "", "all":

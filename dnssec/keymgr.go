@@ -2,7 +2,6 @@ package dnssec
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -43,54 +42,26 @@ type Timing struct {
 
 // DefaultTiming is the timing when config does not say.
 func DefaultTiming() Timing {
-	return Timing{ZSKLifetime: 90 * 24 * time.Hour, PublishSafety: time.Hour, RetireSafety: 24 * time.Hour, DSTTL: 24 * time.Hour}
+	t, _ := TimingFrom(nil)
+	return t
 }
 
-// TimingFrom reads the timing from the store's config.
-func TimingFrom(cfg map[string]string) (Timing, error) {
-	t := DefaultTiming()
+// TimingFrom reads the timing from the store's config (the defaults are
+// zonedb's key table's).
+func TimingFrom(stored map[string]string) (Timing, error) {
+	cfg := zonedb.EffectiveConfig(stored)
+	var t Timing
 	for key, dst := range map[string]*time.Duration{ConfigZSKLifetime: &t.ZSKLifetime, ConfigPublishSafety: &t.PublishSafety,
 		ConfigRetireSafety: &t.RetireSafety, ConfigDSTTL: &t.DSTTL} {
-		if v := cfg[key]; v != "" {
-			d, err := ParseDuration(v)
-			if err != nil {
-				return t, fmt.Errorf("config %s: %w", key, err)
-			}
-			*dst = d
+		d, err := zonedb.ParseTTL(cfg[key])
+		if err != nil {
+			return t, fmt.Errorf("config %s: %w", key, err)
 		}
+		*dst = time.Duration(d) * time.Second
 	}
 	return t, nil
 }
 
-// ParseDuration reads 3600, 90d, 1h30m, 2w (s, m, h, d, w units).
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return time.Duration(n) * time.Second, nil
-	}
-	var total time.Duration
-	num := ""
-	for _, c := range s {
-		if c >= '0' && c <= '9' {
-			num += string(c)
-			continue
-		}
-		n, err := strconv.ParseUint(num, 10, 32)
-		if err != nil {
-			return 0, fmt.Errorf("bad duration %q", s)
-		}
-		unit := map[rune]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour}[c]
-		if unit == 0 {
-			return 0, fmt.Errorf("bad duration %q: units are s, m, h, d, w", s)
-		}
-		total += time.Duration(n) * unit
-		num = ""
-	}
-	if num != "" {
-		return 0, fmt.Errorf("bad duration %q: a number needs a unit", s)
-	}
-	return total, nil
-}
 
 // KeyStep works out the next rollover step for a zone at now: the new key
 // set, what happened, and whether every RRset must be signed anew (an

@@ -86,7 +86,7 @@ func (r *Resigner) Once(ctx context.Context) int {
 	var remote []string // zones whose parent is elsewhere, keys waiting for their DS
 	var resolver string
 	err := r.db.View(func(v *zonedb.View) error {
-		if f := strings.Fields(v.Config()[ConfigDSResolver]); len(f) > 0 {
+		if f := v.EffectiveConfig().Fields(ConfigDSResolver); len(f) > 0 {
 			resolver = f[0]
 		}
 		tm, err := TimingFrom(v.Config())

@@ -304,7 +304,7 @@ func (n *Notifier) resolve() {
 		if err != nil {
 			return err
 		}
-		also := parseAddrs(v.Config()[ConfigAlsoNotify], n.log)
+		also := parseAddrs(v.EffectiveConfig()[ConfigAlsoNotify], n.log)
 		for _, name := range zones {
 			z, err := v.Zone(name)
 			if err != nil || z.Deleted || z.Disabled {
@@ -439,8 +439,7 @@ func (n *Notifier) exchange(ctx context.Context, zone string, addr netip.AddrPor
 	c := &dns.Client{Net: "udp", Timeout: n.opts.Timeout}
 	var src string
 	err := n.db.View(func(v *zonedb.View) error {
-		cfg := v.Config()
-		src = cfg[ConfigNotifySource]
+		src = v.EffectiveConfig()[ConfigNotifySource]
 		if keyName == "" {
 			return nil
 		}
