@@ -62,7 +62,6 @@ func TimingFrom(stored map[string]string) (Timing, error) {
 	return t, nil
 }
 
-
 // KeyStep works out the next rollover step for a zone at now: the new key
 // set, what happened, and whether every RRset must be signed anew (an
 // algorithm left the zone). ok is false when nothing is due.
