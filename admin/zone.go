@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 
 	"fmt"
 	"path"
@@ -325,20 +326,21 @@ func contentNow(v *zonedb.View, z *zonedb.Zone, ziID uint64) ([]zonedb.Record, e
 	for _, r := range recs {
 		set[recKey(r)] = r
 	}
-	for j := len(zis) - 1; j > i; j-- {
-		if zis[j].Base {
-			return nil, fmt.Errorf("%w: instance %d of %s predates a reload", zonedb.ErrHistoryGone, ziID, z.Name)
-		}
-		d, err := v.ZIDiff(z, zis[j].ID)
-		if err != nil {
-			return nil, err
-		}
+	// Undo the instances after ziID, newest first.
+	err = v.History(z, ziID, math.MaxUint64, true, func(_ zonedb.ZI, d *zonedb.Diff) (bool, error) {
 		for _, r := range d.Added {
 			delete(set, recKey(r))
 		}
 		for _, r := range d.Removed {
 			set[recKey(r)] = r
 		}
+		return true, nil
+	})
+	if errors.Is(err, zonedb.ErrHistoryGone) {
+		return nil, fmt.Errorf("%w: instance %d of %s predates a reload", zonedb.ErrHistoryGone, ziID, z.Name)
+	}
+	if err != nil {
+		return nil, err
 	}
 	out := make([]zonedb.Record, 0, len(set))
 	for _, r := range set {

@@ -340,27 +340,15 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 	var order []string
 	var oldSOA dns.RR
 	count := 0
-	for _, zi := range zis[start+1:] {
-		if zi.ID > z.ZI {
-			break
-		}
-		if zi.Base {
-			return nil, nil // the zone was replaced wholesale here
-		}
-		d, err := v.ZIDiff(z, zi.ID)
-		if err != nil {
-			if errors.Is(err, zonedb.ErrHistoryGone) {
-				return nil, nil
-			}
-			return nil, err
-		}
+	tooBig := errors.New("the difference is larger than the zone")
+	err = v.History(z, zis[start].ID, z.ZI, false, func(_ zonedb.ZI, d *zonedb.Diff) (bool, error) {
 		count += len(d.Removed) + len(d.Added)
 		if count > 4096 {
 			if limit < 0 {
 				limit = v.NumRRsets(z)
 			}
 			if count > 2*limit+4 {
-				return nil, nil
+				return false, tooBig
 			}
 		}
 		for _, r := range d.Removed {
@@ -397,6 +385,15 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 			}
 			added[k] = r.RR
 		}
+		return true, nil
+	})
+	// The zone replaced wholesale after serial, or a difference larger
+	// than the zone: a full transfer instead.
+	if errors.Is(err, zonedb.ErrHistoryGone) || errors.Is(err, tooBig) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if oldSOA == nil {
 		// No instance after serial changed the SOA: build the client's.

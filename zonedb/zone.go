@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -397,6 +398,42 @@ func (v *View) ZI(z *Zone, id uint64) (*ZI, error) {
 
 func ziKey(zone, zi uint64) []byte {
 	return binary.BigEndian.AppendUint64(be64(zone), zi)
+}
+
+// History walks the instances of z after instance after, up to and with
+// instance upto, calling fn with each and the changes it made: oldest
+// first, or newest first when newestFirst (to undo them from the current
+// content). fn returns false to stop. An instance that starts the zone
+// anew (Base: a creation or a reload) cannot be crossed: the walk ends
+// there with ErrHistoryGone. The one reader of the zone's history (the
+// admin's past contents, IXFR, ...).
+func (v *View) History(z *Zone, after, upto uint64, newestFirst bool, fn func(zi ZI, d *Diff) (bool, error)) error {
+	zis, err := v.ZIs(z)
+	if err != nil {
+		return err
+	}
+	var walk []ZI
+	for _, zi := range zis {
+		if zi.ID > after && zi.ID <= upto {
+			walk = append(walk, zi)
+		}
+	}
+	if newestFirst {
+		slices.Reverse(walk)
+	}
+	for _, zi := range walk {
+		if zi.Base {
+			return fmt.Errorf("%w: instance %d of %s starts the zone anew", ErrHistoryGone, zi.ID, z.Name)
+		}
+		d, err := v.ZIDiff(z, zi.ID)
+		if err != nil {
+			return err
+		}
+		if more, err := fn(zi, d); err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // ZIDiff returns the changes made by instance zi (relative to the one
