@@ -683,7 +683,7 @@ func (db *DB) DeleteTSIGKey(name string) error {
 		}
 		for _, s := range servers {
 			if s.TSIGKey == name {
-				return nil, fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set-key)", ErrKeyInUse, s.Name, name)
+				return nil, fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, name, s.Name)
 			}
 		}
 		return nil, b.Delete([]byte(name))
