@@ -2,13 +2,11 @@ package zonedb
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +14,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Server groups, the secondaries in them, and TSIG keys (DESIGN.md,
-// "Transfers and NOTIFY"). A zone belongs to a primary SG and optionally an
+// Server groups and the secondaries in them (DESIGN.md, "Transfers and
+// NOTIFY"; TSIG keys are in tsig.go, catalog zones in catalog.go, who may
+// transfer in xfracl.go). A zone belongs to a primary SG and optionally an
 // alternate one; the servers of both may transfer it and are notified of its
 // changes. Each SG has a catalog zone (RFC 9432, version 2) that lists its
 // zones; Commit keeps it current in the same transaction as the zones.
@@ -86,72 +85,8 @@ func (s *Server) AddrPort() netip.AddrPort {
 	return ap
 }
 
-// TSIGKey is a shared secret for TSIG (RFC 8945).
-type TSIGKey struct {
-	Name      string    `json:"name"`      // absolute, lower case
-	Algorithm string    `json:"algorithm"` // miekg/dns name, e.g. hmac-sha256.
-	Secret    string    `json:"secret"`    // base64
-	CTime     time.Time `json:"ctime"`
-	// Update is what dynamic updates (RFC 2136) signed with the key may
-	// change: nothing when empty.
-	Update []UpdateRule `json:"update,omitempty"`
-}
-
-// UpdateRule grants a key dynamic updates, like a BIND update-policy
-// grant: in zones matching Zone, of names matching Name, of the Types
-// given. Zone and Name are shell patterns on absolute lower-case names
-// ("*" matches across labels); Name may be relative to the zone ("@" its
-// apex). No Types: any but SOA, NS and DNSSEC's. Sectag is whose
-// privileges the update's auto-PTR has (empty: Admin).
-type UpdateRule struct {
-	Zone   string   `json:"zone"`
-	Name   string   `json:"name"`
-	Types  []string `json:"types,omitempty"`
-	Sectag string   `json:"sectag,omitempty"`
-}
-
-// SetTSIGUpdate replaces a key's update policy.
-func (db *DB) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
-	name = dns.CanonicalName(name)
-	var k TSIGKey
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		val := b.Get([]byte(name))
-		if val == nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
-		}
-		if err := json.Unmarshal(val, &k); err != nil {
-			return nil, err
-		}
-		for _, r := range rules {
-			if r.Sectag != "" {
-				if _, err := getSectag(tx, r.Sectag); err != nil {
-					return nil, err
-				}
-			}
-		}
-		k.Update = rules
-		return nil, putJSON(b, []byte(name), &k)
-	})
-	return &k, err
-}
-
 // Server types.
 var ServerTypes = []string{"bind9", "knot", "nsd"}
-
-// TSIGAlgorithms maps the short names admins type to the algorithm names
-// on the wire.
-var TSIGAlgorithms = map[string]string{
-	"hmac-sha256": dns.HmacSHA256,
-	"hmac-sha512": dns.HmacSHA512,
-	"hmac-sha1":   dns.HmacSHA1,
-	"hmac-sha384": dns.HmacSHA384,
-	"hmac-sha224": dns.HmacSHA224,
-}
-
-// ShortAlgorithm is the admin's name of a wire algorithm name
-// ("hmac-sha256." -> "hmac-sha256").
-func ShortAlgorithm(alg string) string { return strings.TrimSuffix(strings.ToLower(alg), ".") }
 
 // Errors of server groups, servers and keys.
 var (
@@ -264,20 +199,6 @@ func (v *View) Server(name string) (*Server, error) {
 // Servers returns every server, by name.
 func (v *View) Servers() ([]Server, error) {
 	return allJSON[Server](v.tx.Bucket(bucketServers), "server")
-}
-
-// TSIGKey returns the key called name.
-func (v *View) TSIGKey(name string) (*TSIGKey, error) {
-	k, ok, err := getJSON[TSIGKey](v.tx.Bucket(bucketTSIG), []byte(dns.CanonicalName(name)), "TSIG key")
-	if err == nil && !ok {
-		err = fmt.Errorf("%w: %s", ErrKeyNotFound, dns.CanonicalName(name))
-	}
-	return k, err
-}
-
-// TSIGKeys returns every TSIG key, by name.
-func (v *View) TSIGKeys() ([]TSIGKey, error) {
-	return allJSON[TSIGKey](v.tx.Bucket(bucketTSIG), "TSIG key")
 }
 
 // PrivateSGs returns the allow-query prefixes of every private server
@@ -631,213 +552,6 @@ func (db *DB) DeleteServer(name string) error {
 	return err
 }
 
-// CheckTSIGKey validates a key: its name, algorithm and base64 secret.
-func CheckTSIGKey(k *TSIGKey) error {
-	name, err := CanonicalZoneName(k.Name)
-	if err != nil || name == "." {
-		return fmt.Errorf("%w: TSIG key name %q is not a domain name", ErrBadInput, k.Name)
-	}
-	k.Name = name
-	alg, ok := TSIGAlgorithms[ShortAlgorithm(k.Algorithm)]
-	if !ok {
-		return fmt.Errorf("%w: TSIG algorithm %q: use hmac-sha256 (default), hmac-sha512, hmac-sha384, hmac-sha224 or hmac-sha1", ErrBadInput, k.Algorithm)
-	}
-	k.Algorithm = alg
-	sec, err := base64.StdEncoding.DecodeString(k.Secret)
-	if err != nil || len(sec) == 0 {
-		return fmt.Errorf("%w: TSIG secret is not base64", ErrBadInput)
-	}
-	if len(sec) < 16 {
-		return fmt.Errorf("%w: TSIG secret is %d bytes; RFC 8945 section 6 asks for at least as long as the hash (use dms tsig create to make one)", ErrBadInput, len(sec))
-	}
-	return nil
-}
-
-// PutTSIGKey stores a new key.
-func (db *DB) PutTSIGKey(k TSIGKey) (*TSIGKey, error) {
-	if err := CheckTSIGKey(&k); err != nil {
-		return nil, err
-	}
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		if b.Get([]byte(k.Name)) != nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyExists, k.Name)
-		}
-		k.CTime = now
-		return nil, putJSON(b, []byte(k.Name), &k)
-	})
-	return &k, err
-}
-
-// DeleteTSIGKey removes a key no server uses.
-func (db *DB) DeleteTSIGKey(name string) error {
-	name = dns.CanonicalName(name)
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		if b.Get([]byte(name)) == nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
-		}
-		servers, err := (&View{tx: tx}).Servers()
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range servers {
-			if s.TSIGKey == name {
-				return nil, fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, name, s.Name)
-			}
-		}
-		return nil, b.Delete([]byte(name))
-	})
-	return err
-}
-
-// ---- catalog zones (RFC 9432) ----
-
-// CatalogMemberLabel is the stable member id of a zone in catalogs: it
-// stays the same while the zone exists (moves between SGs included).
-func CatalogMemberLabel(zoneID uint64) string { return "z" + strconv.FormatUint(zoneID, 36) }
-
-// catalogRecords is the content of a new catalog zone.
-func catalogRecords(name string, members map[string]string) []Record {
-	soa := &dns.SOA{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 0},
-		Ns: "invalid.", Mbox: "invalid.", Refresh: 3600, Retry: 600, Expire: 2419200, Minttl: 0}
-	ns := &dns.NS{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 0}, Ns: "invalid."}
-	ver := &dns.TXT{Hdr: dns.RR_Header{Name: "version." + name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 0}, Txt: []string{"2"}}
-	recs := []Record{{RR: soa}, {RR: ns}, {RR: ver}}
-	for label, zone := range members {
-		recs = append(recs, Record{RR: catalogPTR(name, label, zone)})
-	}
-	return recs
-}
-
-func catalogPTR(catalog, label, zone string) *dns.PTR {
-	return &dns.PTR{Hdr: dns.RR_Header{Name: label + ".zones." + catalog, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 0}, Ptr: zone}
-}
-
-// catalogMember reports whether z belongs in catalogs: a published zone
-// that is not itself a catalog.
-func catalogMember(z *Zone) bool { return z != nil && !z.Deleted && !z.Disabled && z.CatalogOf == "" }
-
-// zoneSGs are the SGs whose catalogs list z.
-func zoneSGs(z *Zone) []string {
-	if !catalogMember(z) {
-		return nil
-	}
-	var out []string
-	for _, s := range []string{z.SG, z.AltSG} {
-		if s != "" && !slices.ContainsFunc(out, func(o string) bool { return strings.EqualFold(o, s) }) {
-			out = append(out, strings.ToLower(s))
-		}
-	}
-	return out
-}
-
-func createCatalog(tx *bolt.Tx, changeBy string, sg *SG, now time.Time) (ZoneCommit, error) {
-	members := map[string]string{}
-	err := tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
-		var z Zone
-		if err := json.Unmarshal(val, &z); err != nil {
-			return err
-		}
-		if slices.Contains(zoneSGs(&z), strings.ToLower(sg.Name)) {
-			members[CatalogMemberLabel(z.ID)] = z.Name
-		}
-		return nil
-	})
-	if err != nil {
-		return ZoneCommit{}, err
-	}
-	zc := ZoneChange{Zone: sg.CatalogZone, Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
-		Records: catalogRecords(sg.CatalogZone, members), Comment: "catalog zone of server group " + sg.Name, catalog: true}
-	res, err := commitZone(tx, changeBy, &zc, now)
-	if errors.Is(err, ErrZoneExists) {
-		return res, fmt.Errorf("%w: the catalog zone %s of server group %s exists already as a zone; choose another catalog zone name", ErrZoneExists, sg.CatalogZone, sg.Name)
-	}
-	return res, err
-}
-
-func destroyCatalog(tx *bolt.Tx, name string) error {
-	zkey, err := ZoneKey(name)
-	if err != nil {
-		return err
-	}
-	idx := tx.Bucket(bucketZoneNames).Get(zkey)
-	if idx == nil {
-		return nil
-	}
-	z, err := getZone(tx, u64(idx[:8]), false)
-	if err != nil {
-		return err
-	}
-	if z.CatalogOf == "" {
-		return nil
-	}
-	return destroyZone(tx, z, zkey)
-}
-
-// catalogChange is one membership change found by Commit.
-type catalogChange struct {
-	sg, label, zone string
-	add             bool
-}
-
-// membershipChanges compares a zone's catalog membership before and after
-// a change.
-func membershipChanges(before, after *Zone) []catalogChange {
-	var out []catalogChange
-	b, a := zoneSGs(before), zoneSGs(after)
-	for _, s := range b {
-		if !slices.Contains(a, s) {
-			out = append(out, catalogChange{sg: s, label: CatalogMemberLabel(before.ID), zone: before.Name})
-		}
-	}
-	for _, s := range a {
-		if !slices.Contains(b, s) {
-			out = append(out, catalogChange{sg: s, label: CatalogMemberLabel(after.ID), zone: after.Name, add: true})
-		}
-	}
-	return out
-}
-
-// applyCatalogChanges writes membership changes into the catalog zones, one
-// new instance per catalog.
-func applyCatalogChanges(tx *bolt.Tx, changeBy string, changes []catalogChange, now time.Time) ([]ZoneCommit, error) {
-	var sgs []string
-	ops := map[string][]RecordOp{}
-	for _, c := range changes {
-		if _, ok := ops[c.sg]; !ok {
-			sgs = append(sgs, c.sg)
-		}
-		k := OpDelete
-		if c.add {
-			k = OpAdd
-		}
-		ops[c.sg] = append(ops[c.sg], RecordOp{Kind: k, Record: Record{RR: catalogPTR("", c.label, c.zone)}})
-	}
-	var results []ZoneCommit
-	for _, s := range sgs {
-		sg, err := getSG(tx, s)
-		if err != nil {
-			if errors.Is(err, ErrSGNotFound) {
-				continue // a deleted zone naming a deleted SG
-			}
-			return nil, err
-		}
-		list := ops[s]
-		for i := range list {
-			ptr := list[i].Record.RR.(*dns.PTR)
-			ptr.Hdr.Name += sg.CatalogZone
-		}
-		zc := ZoneChange{Zone: sg.CatalogZone, Ops: list, Comment: "catalog members", catalog: true}
-		res, err := commitZone(tx, changeBy, &zc, now)
-		if err != nil {
-			return nil, fmt.Errorf("catalog zone %s: %w", sg.CatalogZone, err)
-		}
-		results = append(results, res)
-	}
-	return results, nil
-}
-
 // apexNSRecords are the apex NS records a zone of sg gets, with ttl.
 func apexNSRecords(zone string, sg *SG, ttl uint32) []Record {
 	out := make([]Record, len(sg.ApexNS))
@@ -845,87 +559,4 @@ func apexNSRecords(zone string, sg *SG, ttl uint32) []Record {
 		out[i] = Record{RR: &dns.NS{Hdr: dns.RR_Header{Name: zone, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: ttl}, Ns: n}}
 	}
 	return out
-}
-
-// LastZI is the highest zone instance id handed out so far (ids come from
-// one sequence for the whole store).
-func (v *View) LastZI() uint64 { return v.tx.Bucket(bucketZI).Sequence() }
-
-// Notified is the zone instance id up to which every instance was
-// notified to the secondaries (SetNotified); 0 when never recorded.
-func (v *View) Notified() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyNotified)) }
-
-// SetNotified records that every zone instance up to zi was notified, so a
-// restarted server notifies only what came after (commits made while it
-// was stopped). It is bookkeeping, not zone data: the generation does not
-// move and no event is published.
-func (db *DB) SetNotified(zi uint64) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if u64(m.Get(keyNotified)) >= zi {
-			return nil
-		}
-		return m.Put(keyNotified, be64(zi))
-	})
-}
-
-// ConfigXfrAllow is the config key of the global transfer allow list:
-// addresses or prefixes (monitoring hosts) that may transfer every zone.
-const ConfigXfrAllow = "xfr_allow"
-
-// XfrAllowed says whether client is in the xfr_allow list, reading that
-// one key (config changes do not move the generation, so callers that
-// keep things per generation must not keep this).
-func (v *View) XfrAllowed(client netip.Addr) bool {
-	client = client.Unmap()
-	list := v.tx.Bucket(bucketConfig).Get([]byte(ConfigXfrAllow))
-	for _, p := range strings.FieldsFunc(string(list), func(r rune) bool { return r == ' ' || r == ',' }) {
-		if pfx, err := netip.ParsePrefix(p); err == nil && pfx.Contains(client) {
-			return true
-		}
-		if a, err := netip.ParseAddr(p); err == nil && a.Unmap() == client {
-			return true
-		}
-	}
-	return false
-}
-
-// TransferAllowed says whether client, whose request was signed with the
-// TSIG key keyName ("" when unsigned and verified by the caller), may
-// transfer zone z (and read it, for a catalog zone): a server of the zone's
-// primary or alternate SG at that address, with its TSIG key when it has
-// one, or an address in the xfr_allow list. Disabled servers still may (dms
-// only stops notifying and polling them). It returns why not, for the log.
-func (v *View) TransferAllowed(z *Zone, client netip.Addr, keyName string) (bool, string) {
-	client = client.Unmap()
-	if v.XfrAllowed(client) {
-		return true, ""
-	}
-	if z.SG == "" && z.AltSG == "" {
-		return false, "the zone has no server group"
-	}
-	servers, err := v.Servers()
-	if err != nil {
-		return false, err.Error()
-	}
-	why := fmt.Sprintf("%s is not a server of server group %s", client, z.SG)
-	if z.AltSG != "" {
-		why = fmt.Sprintf("%s is not a server of server groups %s or %s", client, z.SG, z.AltSG)
-	}
-	for _, s := range servers {
-		if !strings.EqualFold(s.SG, z.SG) && !strings.EqualFold(s.SG, z.AltSG) || s.AddrPort().Addr() != client {
-			continue
-		}
-		switch {
-		case s.TSIGKey == "":
-			return true, ""
-		case keyName == "":
-			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, s.TSIGKey)
-		case dns.CanonicalName(keyName) == s.TSIGKey:
-			return true, ""
-		default:
-			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, s.TSIGKey, dns.CanonicalName(keyName))
-		}
-	}
-	return false, why
 }
