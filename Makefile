@@ -40,13 +40,17 @@ test-race:
 # instrumentation") and finds only what is near the seeds. About 12-30 s
 # a target here (it was 3 s blind).
 FUZZ_SMOKE_N ?= 200000x
+# Each new interesting input is minimized, by default for up to 60 s,
+# during which no input counts: a smoke bounds that too (as a count, for
+# the same reason as above).
+FUZZ_SMOKE_MIN ?= 2000x
 fuzz-smoke:
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
 	for t in zonedb/zonefile:FuzzParse zonedb:FuzzParseCommit authserver:FuzzHandle \
 		admin/httpapi:FuzzAPIBody admin:FuzzControlRequest admin:FuzzDynamicUpdate; do \
 		pkg=$${t%%:*}; fn=$${t#*:}; \
 		$(GO) test -c -fuzz "^$$fn\$$" -o $$tmp/$$fn.test ./$$pkg; \
-		(cd $$pkg && $$tmp/$$fn.test -test.run '^$$' -test.fuzz "^$$fn\$$" -test.fuzztime $(FUZZ_SMOKE_N) -test.fuzzcachedir $$tmp/cache-$$fn); \
+		(cd $$pkg && $$tmp/$$fn.test -test.run '^$$' -test.fuzz "^$$fn\$$" -test.fuzztime $(FUZZ_SMOKE_N) -test.fuzzminimizetime $(FUZZ_SMOKE_MIN) -test.fuzzcachedir $$tmp/cache-$$fn); \
 	done
 
 fuzz:
