@@ -24,12 +24,14 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	queries   [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
-	requests  [2][len(metricOpcodes) + 1][len(metricRcodes) + len(metricTSIGErrors) + 1]prometheus.Counter
-	denied    prometheus.Counter // dms_dns_refused_total{reason="allow_query"}
-	duration  prometheus.Histogram
-	truncated prometheus.Counter
-	commits   prometheus.Counter
+	queries  [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
+	requests [2][len(metricOpcodes) + 1][len(metricRcodes) + len(metricTSIGErrors) + 1]prometheus.Counter
+	// requestsVec holds the requests children (made up front, above).
+	requestsVec *prometheus.CounterVec
+	denied      prometheus.Counter // dms_dns_refused_total{reason="allow_query"}
+	duration    prometheus.Histogram
+	truncated   prometheus.Counter
+	commits     prometheus.Counter
 
 	xfr         *prometheus.CounterVec
 	xfrDuration *prometheus.HistogramVec
@@ -61,7 +63,10 @@ func requestLabel(rcode int, tsigErr uint16) int {
 		}
 		return len(metricRcodes) + len(metricTSIGErrors)
 	}
-	return min(rcodeIndex(rcode), len(metricRcodes)+len(metricTSIGErrors))
+	if i := rcodeIndex(rcode); i < len(metricRcodes) {
+		return i
+	}
+	return len(metricRcodes) + len(metricTSIGErrors) // "other", past the TSIG errors
 }
 
 // rcodeName names a response code as an answer's header carries it: 16
@@ -164,6 +169,7 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 		Name: "dms_dns_requests_total",
 		Help: "DNS requests of every kind (queries, transfers, NOTIFY, UPDATE), by opcode, transport and response code (or TSIG error: BADSIG, BADKEY, BADTIME).",
 	}, []string{"opcode", "proto", "rcode"})
+	m.requestsVec = rv
 	for p, pn := range metricProtos {
 		for o := range len(metricOpcodes) + 1 {
 			on := "other"

@@ -37,3 +37,37 @@ func TestMetricsAllowQueryRefusals(t *testing.T) {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
 	}
 }
+
+// TestMetricsRequestLabels: dms_dns_requests_total names each request by
+// opcode and by its rcode, or its TSIG error when it has one; an rcode
+// outside the list is "other" (not the first TSIG error after the list).
+func TestMetricsRequestLabels(t *testing.T) {
+	s, _ := newTestService(t)
+	m := NewMetrics(s.db)
+	for _, o := range []authserver.Observation{
+		{Proto: authserver.UDP, Opcode: dns.OpcodeUpdate, Rcode: dns.RcodeRefused},
+		{Proto: authserver.TCP, Opcode: dns.OpcodeQuery, Qtype: dns.TypeAXFR, Rcode: dns.RcodeNotAuth, TSIGError: dns.RcodeBadSig},
+		{Proto: authserver.UDP, Opcode: dns.OpcodeNotify, Rcode: dns.RcodeNXRrset}, // not in the list
+		{Proto: authserver.UDP, Opcode: dns.OpcodeStatus, Rcode: dns.RcodeBadVers},
+	} {
+		m.Observe(o)
+	}
+	for _, want := range []struct {
+		labels []string
+		n      float64
+	}{
+		{[]string{"UPDATE", "udp", "REFUSED"}, 1},
+		{[]string{"QUERY", "tcp", "BADSIG"}, 1},
+		{[]string{"NOTIFY", "udp", "other"}, 1},
+		{[]string{"NOTIFY", "udp", "BADSIG"}, 0},
+		{[]string{"other", "udp", "BADVERS"}, 1},
+	} {
+		c, err := m.requestsVec.GetMetricWithLabelValues(want.labels...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := testutil.ToFloat64(c); got != want.n {
+			t.Errorf("dms_dns_requests_total%v = %v, want %v", want.labels, got, want.n)
+		}
+	}
+}
