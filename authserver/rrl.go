@@ -185,7 +185,7 @@ func (r *RRL) Apply(req, resp []byte, client netip.Addr) []byte {
 	}
 	key := h.Sum64() | 1 // 0 marks an empty bucket
 	now := r.clock().Sub(r.start).Milliseconds()
-	limited, first := r.debit(key, now)
+	limited, first, slip := r.debit(key, now)
 	if !limited {
 		return resp
 	}
@@ -193,11 +193,11 @@ func (r *RRL) Apply(req, resp []byte, client netip.Addr) []byte {
 	if first {
 		r.logStart(client, class, nameMsg, nameOff)
 	}
-	if r.cfg.LogOnly {
+	switch {
+	case r.cfg.LogOnly:
 		r.counts.logOnly.Add(1)
 		return resp
-	}
-	if r.slipNow(key) {
+	case slip:
 		r.counts.slipped.Add(1)
 		return truncated(resp)
 	}
@@ -205,10 +205,11 @@ func (r *RRL) Apply(req, resp []byte, client netip.Addr) []byte {
 	return nil
 }
 
-// debit takes one response from the key's bucket at time now (ms). It
-// reports whether the response is over the rate, and whether it is the
-// first one of a limiting episode (for the log).
-func (r *RRL) debit(key uint64, now int64) (limited, first bool) {
+// debit takes one response from the key's bucket at time now (ms), under
+// the bucket's one lock. It reports whether the response is over the
+// rate, whether it is the first of a limiting episode (for the log), and
+// whether a limited one slips (every Slip-th of the bucket's).
+func (r *RRL) debit(key uint64, now int64) (limited, first, slip bool) {
 	i := key & r.mask
 	mu := &r.locks[i%rrlShards]
 	mu.Lock()
@@ -225,26 +226,15 @@ func (r *RRL) debit(key uint64, now int64) (limited, first bool) {
 	b.tokens = max(b.tokens-1000, -rate*int64(r.cfg.Window/time.Second))
 	if b.tokens >= 0 {
 		b.limiting = false
-		return false, false
+		return false, false, false
 	}
 	first = !b.limiting
 	b.limiting = true
-	return true, first
-}
-
-// slipNow counts a limited response of the key's bucket and says whether
-// this one slips.
-func (r *RRL) slipNow(key uint64) bool {
-	if r.cfg.Slip <= 0 {
-		return false
+	if r.cfg.Slip > 0 {
+		b.slip++
+		slip = b.slip%uint32(r.cfg.Slip) == 0
 	}
-	i := key & r.mask
-	mu := &r.locks[i%rrlShards]
-	mu.Lock()
-	defer mu.Unlock()
-	b := &r.table[i]
-	b.slip++
-	return b.slip%uint32(r.cfg.Slip) == 0
+	return true, first, slip
 }
 
 // hashClient writes client's network (its address masked to the
