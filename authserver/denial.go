@@ -91,23 +91,13 @@ func findNSEC3(v *zonedb.View, z zonedb.ZoneHandle, h [20]byte) (denialRec, bool
 		return denialRec{}, false
 	}
 	r := denialRec{hash: [20]byte(fh), nsec3: nsec3, rrsig: rrsig}
-	// The NSEC3 RDATA (RFC 5155 section 3.2): hash algorithm, flags,
-	// iterations, salt, next hash, type bitmap.
-	rd := zonedb.FirstRDATA(nsec3)
-	if len(rd) < 5 {
+	flags, _, bitmap, ok := zonedb.SplitNSEC3(zonedb.FirstRDATA(nsec3))
+	if !ok {
 		return r, false
 	}
-	r.optOut = rd[1]&1 != 0
-	off := 5 + int(rd[4])
-	if off >= len(rd) {
-		return r, false
-	}
-	off += 1 + int(rd[off])
-	if off > len(rd) {
-		return r, false
-	}
+	r.optOut = flags&1 != 0
 	ns, soa := false, false
-	for bm := rd[off:]; len(bm) >= 2; {
+	for bm := bitmap; len(bm) >= 2; {
 		win, l := int(bm[0]), int(bm[1])
 		if len(bm) < 2+l {
 			return r, false

@@ -78,16 +78,11 @@ func chainWhole(c *bolt.Cursor, zone uint64) (bool, error) {
 	return n == 0 || bytes.Equal(prevNext, first), nil
 }
 
-// nsec3Next is the next hashed owner field of NSEC3 RDATA (RFC 5155
-// section 3.2): hash algorithm, flags, iterations (2), salt length, salt,
-// hash length, next hashed owner, type bitmaps.
+// nsec3Next is the next hashed owner field of NSEC3 RDATA.
 func nsec3Next(rd []byte) ([]byte, error) {
-	if len(rd) < 5 {
+	_, next, _, ok := SplitNSEC3(rd)
+	if !ok {
 		return nil, errBadValue
 	}
-	off := 5 + int(rd[4])
-	if off >= len(rd) || off+1+int(rd[off]) > len(rd) {
-		return nil, errBadValue
-	}
-	return rd[off+1 : off+1+int(rd[off])], nil
+	return next, nil
 }

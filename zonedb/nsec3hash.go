@@ -37,3 +37,19 @@ func NSEC3HashName(name string, salt []byte, iterations uint16) ([20]byte, bool)
 	}
 	return NSEC3Hash(buf[:n], salt, iterations), true
 }
+
+// SplitNSEC3 returns the flags, the next hashed owner and the type bitmap
+// of NSEC3 RDATA (RFC 5155 section 3.2: hash algorithm, flags,
+// iterations (2), salt length, salt, hash length, next hashed owner, type
+// bitmap), pointing into rd; false when rd is cut short.
+func SplitNSEC3(rd []byte) (flags byte, next, bitmap []byte, ok bool) {
+	if len(rd) < 5 {
+		return 0, nil, nil, false
+	}
+	off := 5 + int(rd[4])
+	if off >= len(rd) || off+1+int(rd[off]) > len(rd) {
+		return 0, nil, nil, false
+	}
+	end := off + 1 + int(rd[off])
+	return rd[1], rd[off+1 : end], rd[end:], true
+}
