@@ -11,10 +11,11 @@ import (
 	"github.com/miekg/dns"
 )
 
-// flood sends n queries for name over d from local (a loopback address)
-// to addr and counts the replies: whole answers, truncated ones (slips)
-// and none.
-func flood(t *testing.T, local, addr, name string, n int, d time.Duration) (whole, slipped, lost int) {
+// blast sends n copies of msg (ids 1 to n) from local (a loopback
+// address) to addr, spread over d (0: as fast as the socket takes them,
+// about 10 000 a second), and calls seen once for each reply, until none
+// came for a second.
+func blast(t *testing.T, local, addr string, n int, d time.Duration, msg *dns.Msg, seen func(*dns.Msg)) {
 	t.Helper()
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
@@ -25,10 +26,10 @@ func flood(t *testing.T, local, addr, name string, n int, d time.Duration) (whol
 		t.Fatal(err)
 	}
 	defer c.Close()
-	got := map[uint16]bool{}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		got := map[uint16]bool{}
 		buf := make([]byte, 4096)
 		for {
 			_ = c.SetReadDeadline(time.Now().Add(time.Second))
@@ -41,24 +42,38 @@ func flood(t *testing.T, local, addr, name string, n int, d time.Duration) (whol
 				continue
 			}
 			got[m.Id] = true
-			if m.Truncated {
-				slipped++
-			} else if len(m.Answer) > 0 {
-				whole++
-			}
+			seen(m)
 		}
 	}()
-	q := new(dns.Msg)
-	q.SetQuestion(name, dns.TypeA)
 	for i := range n {
-		q.Id = uint16(i + 1)
-		b, _ := q.Pack()
+		msg.Id = uint16(i + 1)
+		b, _ := msg.Pack()
 		if _, err := c.Write(b); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(d / time.Duration(n))
+		switch {
+		case d > 0:
+			time.Sleep(d / time.Duration(n))
+		case i%200 == 199:
+			time.Sleep(time.Millisecond)
+		}
 	}
 	<-done
+}
+
+// flood sends n queries for name over d from local to addr and counts the
+// replies: whole answers, truncated ones (slips) and none.
+func flood(t *testing.T, local, addr, name string, n int, d time.Duration) (whole, slipped, lost int) {
+	t.Helper()
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypeA)
+	blast(t, local, addr, n, d, q, func(m *dns.Msg) {
+		if m.Truncated {
+			slipped++
+		} else if len(m.Answer) > 0 {
+			whole++
+		}
+	})
 	return whole, slipped, n - whole - slipped
 }
 
