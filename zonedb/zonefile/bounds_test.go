@@ -66,3 +66,20 @@ func TestCommentNotText(t *testing.T) {
 		t.Errorf("a UTF-8 comment with a tab: %v", err)
 	}
 }
+
+// TestTrailingCommentOfDuplicate: a record written twice, the second with
+// a ";#" comment, prints the comment once, so a round trip keeps it as it
+// was (FuzzParse found it doubled: the comment is kept per RDATA).
+func TestTrailingCommentOfDuplicate(t *testing.T) {
+	parsed, err := ParseText(strings.NewReader("0 NS .\n NS . ;# the one\n"), ParseOptions{File: "z", Origin: "example.org."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := PrintText(&b, "example.org.", &Header{}, parsed); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), ";# the one"); n != 1 {
+		t.Errorf("the comment printed %d times:\n%s", n, b.String())
+	}
+}

@@ -106,7 +106,11 @@ func PrintText(w io.Writer, origin string, h *Header, t *Text) error {
 		}
 		blank = false
 		end := "" // the record's trailing comment, after a blank
-		if cm != nil {
+		// A comment is kept per RDATA: a record written twice (the store
+		// keeps it once) carries it on its first line only, or a reparse
+		// would join it to itself.
+		dup := i > 0 && sameRRset(sorted[i-1].RR, r.RR) && zonedb.SameRdata(sorted[i-1].RR, r.RR)
+		if cm != nil && !dup {
 			if c := cm.TrailingOf(r.RR); c != "" {
 				end = " " + c
 			}
