@@ -415,136 +415,185 @@ func orNoneRef(s string) string {
 // checkFlagPrivileges refuses record flags the caller may not set:
 // LOCKPTR (set or taken off) needs the Admin sectag, a record's REF:
 // (set, changed or taken off) Admin or the help desk. The SOA's REF: is
-// the zone's reference, which its own rules govern.
-func (s *Service) checkFlagPrivileges(c Caller, zcs []zonedb.ZoneChange) error {
+// the zone's reference, which its own rules govern. It runs inside the
+// commit's transaction (v), so what it reads is what the commit changes.
+func checkFlagPrivileges(v *zonedb.View, c Caller, zcs []zonedb.ZoneChange) error {
 	if c.IsAdmin() {
 		return nil
 	}
-	helpdesk := c.role() == RoleHelpdesk
-	type rkey struct{ name, rr string }
-	keyOf := func(r zonedb.Record) rkey {
-		h := r.RR.Header()
-		rr := strings.TrimPrefix(r.RR.String(), h.String())
-		return rkey{dns.CanonicalName(h.Name) + "/" + dns.TypeToString[h.Rrtype], rr}
+	for i := range zcs {
+		zc := &zcs[i]
+		fc := flagCheck{zone: zc.Zone, helpdesk: c.role() == RoleHelpdesk}
+		if err := fc.load(v, zc); err != nil {
+			return err
+		}
+		if zc.Replace {
+			if err := fc.replace(zc.Records); err != nil {
+				return err
+			}
+		}
+		for _, op := range zc.Ops {
+			if err := fc.op(op); err != nil {
+				return err
+			}
+		}
 	}
-	check := func(zone string, old *zonedb.Record, nw zonedb.Record) error {
-		if nw.RR.Header().Rrtype == dns.TypeSOA {
-			return nil
+	return nil
+}
+
+// flagCheck checks one zone change's records for checkFlagPrivileges.
+type flagCheck struct {
+	zone     string
+	helpdesk bool
+	// cur are the stored records the change may touch.
+	cur map[recordKey]zonedb.Record
+}
+
+// recordKey names a record: its RRset ("name/TYPE") and RDATA text.
+type recordKey struct{ name, rr string }
+
+func keyOfRecord(r zonedb.Record) recordKey {
+	h := r.RR.Header()
+	rr := strings.TrimPrefix(r.RR.String(), h.String())
+	return recordKey{dns.CanonicalName(h.Name) + "/" + dns.TypeToString[h.Rrtype], rr}
+}
+
+// opRRset is the owner and type of the RRset op works on ("" when none).
+func opRRset(op zonedb.RecordOp) (string, uint16) {
+	switch op.Kind {
+	case zonedb.OpAdd, zonedb.OpDelete:
+		return op.Record.RR.Header().Name, op.Record.RR.Header().Rrtype
+	case zonedb.OpReplaceRRset:
+		if len(op.Records) == 0 {
+			return "", 0
 		}
-		var of zonedb.Flags
-		var oref string
-		if old != nil {
-			of, oref = old.Flags, old.Ref
-		}
-		if (of^nw.Flags)&zonedb.FlagLockPTR != 0 {
-			return fmt.Errorf("%w: %s %s: only the Admin sectag may set or clear LOCKPTR", ErrForbidden, zone, nw.RR.Header().Name)
-		}
-		if !helpdesk && !strings.EqualFold(oref, nw.Ref) {
-			return fmt.Errorf("%w: %s %s: only the Admin sectag or the help desk may set a record's REF:", ErrForbidden, zone, nw.RR.Header().Name)
-		}
+		return op.Records[0].RR.Header().Name, op.Records[0].RR.Header().Rrtype
+	}
+	return op.Name, op.Type
+}
+
+// load reads the records the change may touch: the whole zone for a new
+// text, the RRsets its operations name otherwise.
+func (fc *flagCheck) load(v *zonedb.View, zc *zonedb.ZoneChange) error {
+	fc.cur = map[recordKey]zonedb.Record{}
+	z, err := v.Zone(zc.Zone)
+	if err != nil || !zc.Replace && len(zc.Ops) == 0 {
 		return nil
 	}
-	return s.db.View(func(v *zonedb.View) error {
-		for _, zc := range zcs {
-			// The records the change may touch: the whole zone for a new
-			// text, the RRsets its operations name otherwise.
-			cur := map[rkey]zonedb.Record{}
-			if z, err := v.Zone(zc.Zone); err == nil && (zc.Replace || len(zc.Ops) > 0) {
-				var recs []zonedb.Record
-				if zc.Replace {
-					if recs, err = v.Records(z); err != nil {
-						return err
-					}
-				}
-				seen := map[string]bool{}
-				for _, op := range zc.Ops {
-					name, t := op.Name, op.Type
-					switch op.Kind {
-					case zonedb.OpAdd, zonedb.OpDelete:
-						name, t = op.Record.RR.Header().Name, op.Record.RR.Header().Rrtype
-					case zonedb.OpReplaceRRset:
-						if len(op.Records) == 0 {
-							continue
-						}
-						name, t = op.Records[0].RR.Header().Name, op.Records[0].RR.Header().Rrtype
-					}
-					if k := dns.CanonicalName(name) + "/" + dns.TypeToString[t]; !seen[k] {
-						seen[k] = true
-						// A name the commit will refuse (outside the zone)
-						// has none; the commit says what is wrong.
-						set, _ := v.RRset(z, dns.CanonicalName(name), t)
-						recs = append(recs, set...)
-					}
-				}
-				for _, r := range recs {
-					cur[keyOf(r)] = r
-				}
-			}
-			look := func(r zonedb.Record) *zonedb.Record {
-				if o, ok := cur[keyOf(r)]; ok {
-					return &o
-				}
-				return nil
-			}
-			if zc.Replace {
-				seen := map[rkey]bool{}
-				for _, r := range zc.Records {
-					seen[keyOf(r)] = true
-					if err := check(zc.Zone, look(r), r); err != nil {
-						return err
-					}
-				}
-				// Records left out of the text: a locked one may not go.
-				for k, o := range cur {
-					if !seen[k] && o.Flags&zonedb.FlagLockPTR != 0 {
-						return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, zc.Zone, o.RR.Header().Name)
-					}
-				}
-			}
-			for _, op := range zc.Ops {
-				var recs []zonedb.Record
-				switch op.Kind {
-				case zonedb.OpAdd:
-					recs = []zonedb.Record{op.Record}
-				case zonedb.OpReplaceRRset:
-					recs = op.Records
-				}
-				for _, r := range recs {
-					if err := check(zc.Zone, look(r), r); err != nil {
-						return err
-					}
-				}
-				// A locked record may not go, whichever op takes it.
-				var set string
-				switch op.Kind {
-				case zonedb.OpDelete:
-					if o := look(op.Record); o != nil && o.Flags&zonedb.FlagLockPTR != 0 {
-						return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, zc.Zone, o.RR.Header().Name)
-					}
-				case zonedb.OpDeleteRRset:
-					set = dns.CanonicalName(op.Name) + "/" + dns.TypeToString[op.Type]
-				case zonedb.OpReplaceRRset:
-					if len(op.Records) > 0 {
-						h := op.Records[0].RR.Header()
-						set = dns.CanonicalName(h.Name) + "/" + dns.TypeToString[h.Rrtype]
-					}
-				}
-				if set == "" {
-					continue
-				}
-				for k, o := range cur {
-					if k.name != set || o.Flags&zonedb.FlagLockPTR == 0 {
-						continue
-					}
-					if op.Kind == zonedb.OpReplaceRRset && slices.ContainsFunc(op.Records, func(r zonedb.Record) bool {
-						return keyOf(r) == k && r.Flags&zonedb.FlagLockPTR != 0
-					}) {
-						continue // kept, still locked
-					}
-					return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, zc.Zone, o.RR.Header().Name)
-				}
-			}
+	var recs []zonedb.Record
+	if zc.Replace {
+		if recs, err = v.Records(z); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, op := range zc.Ops {
+		name, t := opRRset(op)
+		if name == "" {
+			continue
+		}
+		if k := dns.CanonicalName(name) + "/" + dns.TypeToString[t]; !seen[k] {
+			seen[k] = true
+			// A name the commit will refuse (outside the zone) has none;
+			// the commit says what is wrong.
+			set, _ := v.RRset(z, dns.CanonicalName(name), t)
+			recs = append(recs, set...)
+		}
+	}
+	for _, r := range recs {
+		fc.cur[keyOfRecord(r)] = r
+	}
+	return nil
+}
+
+func (fc *flagCheck) look(r zonedb.Record) *zonedb.Record {
+	if o, ok := fc.cur[keyOfRecord(r)]; ok {
+		return &o
+	}
+	return nil
+}
+
+// check refuses nw's flags if they differ from old's in a way the caller
+// may not make.
+func (fc *flagCheck) check(old *zonedb.Record, nw zonedb.Record) error {
+	if nw.RR.Header().Rrtype == dns.TypeSOA {
+		return nil
+	}
+	var of zonedb.Flags
+	var oref string
+	if old != nil {
+		of, oref = old.Flags, old.Ref
+	}
+	if (of^nw.Flags)&zonedb.FlagLockPTR != 0 {
+		return fmt.Errorf("%w: %s %s: only the Admin sectag may set or clear LOCKPTR", ErrForbidden, fc.zone, nw.RR.Header().Name)
+	}
+	if !fc.helpdesk && !strings.EqualFold(oref, nw.Ref) {
+		return fmt.Errorf("%w: %s %s: only the Admin sectag or the help desk may set a record's REF:", ErrForbidden, fc.zone, nw.RR.Header().Name)
+	}
+	return nil
+}
+
+func (fc *flagCheck) lockedGone(o zonedb.Record) error {
+	return fmt.Errorf("%w: %s %s: only the Admin sectag may remove a LOCKPTR record", ErrForbidden, fc.zone, o.RR.Header().Name)
+}
+
+// replace checks a whole new text: each record's flags, and no locked
+// record left out.
+func (fc *flagCheck) replace(recs []zonedb.Record) error {
+	seen := map[recordKey]bool{}
+	for _, r := range recs {
+		seen[keyOfRecord(r)] = true
+		if err := fc.check(fc.look(r), r); err != nil {
+			return err
+		}
+	}
+	for k, o := range fc.cur {
+		if !seen[k] && o.Flags&zonedb.FlagLockPTR != 0 {
+			return fc.lockedGone(o)
+		}
+	}
+	return nil
+}
+
+// op checks one record operation: the flags of what it writes, and no
+// locked record taken away, whichever op takes it.
+func (fc *flagCheck) op(op zonedb.RecordOp) error {
+	var recs []zonedb.Record
+	switch op.Kind {
+	case zonedb.OpAdd:
+		recs = []zonedb.Record{op.Record}
+	case zonedb.OpReplaceRRset:
+		recs = op.Records
+	}
+	for _, r := range recs {
+		if err := fc.check(fc.look(r), r); err != nil {
+			return err
+		}
+	}
+	switch op.Kind {
+	case zonedb.OpDelete:
+		if o := fc.look(op.Record); o != nil && o.Flags&zonedb.FlagLockPTR != 0 {
+			return fc.lockedGone(*o)
 		}
 		return nil
-	})
+	case zonedb.OpAdd:
+		return nil
+	}
+	name, t := opRRset(op)
+	if name == "" {
+		return nil
+	}
+	set := dns.CanonicalName(name) + "/" + dns.TypeToString[t]
+	for k, o := range fc.cur {
+		if k.name != set || o.Flags&zonedb.FlagLockPTR == 0 {
+			continue
+		}
+		if op.Kind == zonedb.OpReplaceRRset && slices.ContainsFunc(op.Records, func(r zonedb.Record) bool {
+			return keyOfRecord(r) == k && r.Flags&zonedb.FlagLockPTR != 0
+		}) {
+			continue // kept, still locked
+		}
+		return fc.lockedGone(o)
+	}
+	return nil
 }

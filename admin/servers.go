@@ -296,7 +296,7 @@ func (s *Service) SGList(ctx context.Context, c Caller, _ struct{}) ([]SGInfo, e
 
 // SGDelete removes an empty server group and its catalog zone.
 func (s *Service) SGDelete(ctx context.Context, c Caller, req SGRequest) (*SGInfo, error) {
-	if err := s.db.DeleteSG(req.Name); err != nil {
+	if _, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error { return t.DeleteSG(req.Name) }); err != nil {
 		return nil, err
 	}
 	return &SGInfo{SG: zonedb.SG{Name: req.Name}}, nil
@@ -337,11 +337,10 @@ func (s *Service) ServerCreate(ctx context.Context, c Caller, req ServerRequest)
 	if srv.SG == "" {
 		return nil, usagef("give the server's group with --sg (see dms sg ls)")
 	}
-	out, err := s.db.CreateServer(srv)
-	if err != nil {
+	if _, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error { return t.CreateServer(&srv) }); err != nil {
 		return nil, err
 	}
-	return &ServerInfo{Server: *out}, nil
+	return &ServerInfo{Server: srv}, nil
 }
 
 // ServerShow shows one server.
@@ -382,8 +381,13 @@ func (s *Service) ServerList(ctx context.Context, c Caller, req ServerRequest) (
 	return out, err
 }
 
-func (s *Service) updateServer(name string, fn func(srv *zonedb.Server) error) (*ServerInfo, error) {
-	out, err := s.db.UpdateServer(name, fn)
+func (s *Service) updateServer(c Caller, name string, fn func(srv *zonedb.Server) error) (*ServerInfo, error) {
+	var out *zonedb.Server
+	_, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error {
+		var err error
+		out, err = t.UpdateServer(name, fn)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +396,7 @@ func (s *Service) updateServer(name string, fn func(srv *zonedb.Server) error) (
 
 // ServerEnable makes dms notify and poll a server again.
 func (s *Service) ServerEnable(ctx context.Context, c Caller, req ServerRequest) (*ServerInfo, error) {
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error {
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error {
 		if !srv.Disabled {
 			return usagef("server %s is already enabled", srv.Name)
 		}
@@ -404,7 +408,7 @@ func (s *Service) ServerEnable(ctx context.Context, c Caller, req ServerRequest)
 // ServerDisable stops NOTIFY and polling of a server (it may still
 // transfer its zones).
 func (s *Service) ServerDisable(ctx context.Context, c Caller, req ServerRequest) (*ServerInfo, error) {
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error {
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error {
 		if srv.Disabled {
 			return usagef("server %s is already disabled", srv.Name)
 		}
@@ -418,7 +422,7 @@ func (s *Service) ServerRename(ctx context.Context, c Caller, req ServerRequest)
 	if req.NewName == "" {
 		return nil, usagef("give the new name")
 	}
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error { srv.Name = req.NewName; return nil })
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error { srv.Name = req.NewName; return nil })
 }
 
 // ServerMove moves a server to another SG.
@@ -426,7 +430,7 @@ func (s *Service) ServerMove(ctx context.Context, c Caller, req ServerRequest) (
 	if req.SG == "" {
 		return nil, usagef("give the server group to move to")
 	}
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error { srv.SG = req.SG; return nil })
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error { srv.SG = req.SG; return nil })
 }
 
 // ServerSetAddress changes a server's address.
@@ -434,7 +438,7 @@ func (s *Service) ServerSetAddress(ctx context.Context, c Caller, req ServerRequ
 	if req.Address == "" {
 		return nil, usagef("give the new address")
 	}
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error { srv.Address = req.Address; return nil })
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error { srv.Address = req.Address; return nil })
 }
 
 // ServerSet changes a server's type or TSIG key ("" removes the key).
@@ -442,7 +446,7 @@ func (s *Service) ServerSet(ctx context.Context, c Caller, req ServerRequest) (*
 	if req.Type == "" && req.TSIGKey == nil {
 		return nil, usagef("give --type or --tsig")
 	}
-	return s.updateServer(req.Name, func(srv *zonedb.Server) error {
+	return s.updateServer(c, req.Name, func(srv *zonedb.Server) error {
 		if req.Type != "" {
 			srv.Type = req.Type
 		}
@@ -455,7 +459,7 @@ func (s *Service) ServerSet(ctx context.Context, c Caller, req ServerRequest) (*
 
 // ServerDelete removes a server.
 func (s *Service) ServerDelete(ctx context.Context, c Caller, req ServerRequest) (*ServerInfo, error) {
-	if err := s.db.DeleteServer(req.Name); err != nil {
+	if _, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error { return t.DeleteServer(req.Name) }); err != nil {
 		return nil, err
 	}
 	return &ServerInfo{Server: zonedb.Server{Name: req.Name}}, nil

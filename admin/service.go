@@ -96,6 +96,9 @@ type Service struct {
 	// panics counts panics recovered in requests (control socket, HTTP
 	// API), for dms_panics_total.
 	panics atomic.Uint64
+	// beforeCommit, set by tests, runs after a commit's own checks and
+	// before its transaction.
+	beforeCommit func()
 }
 
 // Panicked counts a panic recovered while handling a request.
@@ -152,11 +155,19 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 			return nil, err
 		}
 	}
-	if err := s.checkFlagPrivileges(c, zcs); err != nil {
-		return nil, err
+	if s.beforeCommit != nil {
+		s.beforeCommit() // tests: another commit lands between the checks above and this one
 	}
 	start := time.Now()
-	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs})
+	// The checks that depend on the store's data run inside the commit's
+	// transaction: they see exactly what the commit changes.
+	check := func(v *zonedb.View) error {
+		if err := checkZoneAccess(v, c, zcs); err != nil {
+			return err
+		}
+		return checkFlagPrivileges(v, c, zcs)
+	}
+	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs, Check: check})
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +180,23 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 			slog.Float64("seconds", time.Since(start).Seconds()))
 	}
 	return res, nil
+}
+
+// checkZoneAccess refuses a change to a zone that is no longer among the
+// caller's (its sectags changed since the caller's request was checked).
+func checkZoneAccess(v *zonedb.View, c Caller, zcs []zonedb.ZoneChange) error {
+	if c.IsAdmin() {
+		return nil
+	}
+	for _, zc := range zcs {
+		if zc.Create != nil {
+			continue
+		}
+		if z, err := v.Zone(zc.Zone); err == nil && !z.HasSectag(c.Sectag) {
+			return fmt.Errorf("%w: zone %s is not among sectag %s's zones", ErrForbidden, z.Name, c.Sectag)
+		}
+	}
+	return nil
 }
 
 // errSetRef refuses a reference chosen by a caller who may not choose.

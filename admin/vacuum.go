@@ -28,7 +28,7 @@ func (s *Service) Vacuum(ctx context.Context, c Caller, req VacuumRequest) (*zon
 	o := zonedb.VacuumOptions{
 		ZIMaxAge: cfg.Days("zi_max_age"), ZIMaxNum: cfg.Int("zi_max_num"),
 		ZoneDelAge: cfg.Days("zone_del_age"), ZoneDelPareAge: cfg.Days("zone_del_pare_age"),
-		EventMaxAge: cfg.Days("event_max_age"), DryRun: req.DryRun,
+		EventMaxAge: cfg.Days("event_max_age"), DryRun: req.DryRun, ChangeBy: c.ChangeBy(),
 	}
 	switch req.What {
 	case "", "all":

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/miekg/dns"
-	bolt "go.etcd.io/bbolt"
 )
 
 // ---- catalog zones (RFC 9432) ----
@@ -54,9 +52,9 @@ func zoneSGs(z *Zone) []string {
 	return out
 }
 
-func createCatalog(tx *bolt.Tx, changeBy string, sg *SG, now time.Time) (ZoneCommit, error) {
+func (t *Txn) createCatalog(sg *SG) (ZoneCommit, error) {
 	members := map[string]string{}
-	err := tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
+	err := t.tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
 		var z Zone
 		if err := json.Unmarshal(val, &z); err != nil {
 			return err
@@ -69,32 +67,32 @@ func createCatalog(tx *bolt.Tx, changeBy string, sg *SG, now time.Time) (ZoneCom
 	if err != nil {
 		return ZoneCommit{}, err
 	}
-	zc := ZoneChange{Zone: sg.CatalogZone, Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
-		Records: catalogRecords(sg.CatalogZone, members), Comment: "catalog zone of server group " + sg.Name, catalog: true}
-	res, err := commitZone(tx, changeBy, &zc, now)
+	res, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
+		Records: catalogRecords(sg.CatalogZone, members), Comment: "catalog zone of server group " + sg.Name, catalog: true})
 	if errors.Is(err, ErrZoneExists) {
 		return res, fmt.Errorf("%w: the catalog zone %s of server group %s exists already as a zone; choose another catalog zone name", ErrZoneExists, sg.CatalogZone, sg.Name)
 	}
 	return res, err
 }
 
-func destroyCatalog(tx *bolt.Tx, name string) error {
+func (t *Txn) destroyCatalog(name string) error {
 	zkey, err := ZoneKey(name)
 	if err != nil {
 		return err
 	}
-	idx := tx.Bucket(bucketZoneNames).Get(zkey)
+	idx := t.tx.Bucket(bucketZoneNames).Get(zkey)
 	if idx == nil {
 		return nil
 	}
-	z, err := getZone(tx, u64(idx[:8]), false)
+	z, err := getZone(t.tx, u64(idx[:8]), false)
 	if err != nil {
 		return err
 	}
 	if z.CatalogOf == "" {
 		return nil
 	}
-	return destroyZone(tx, z, zkey)
+	_, err = t.Apply(ZoneChange{Zone: name, Destroy: true, catalog: true})
+	return err
 }
 
 // catalogChange is one membership change found by Commit.
@@ -123,7 +121,7 @@ func membershipChanges(before, after *Zone) []catalogChange {
 
 // applyCatalogChanges writes membership changes into the catalog zones, one
 // new instance per catalog.
-func applyCatalogChanges(tx *bolt.Tx, changeBy string, changes []catalogChange, now time.Time) ([]ZoneCommit, error) {
+func (t *Txn) applyCatalogChanges(changes []catalogChange) error {
 	var sgs []string
 	ops := map[string][]RecordOp{}
 	for _, c := range changes {
@@ -136,26 +134,22 @@ func applyCatalogChanges(tx *bolt.Tx, changeBy string, changes []catalogChange, 
 		}
 		ops[c.sg] = append(ops[c.sg], RecordOp{Kind: k, Record: Record{RR: catalogPTR("", c.label, c.zone)}})
 	}
-	var results []ZoneCommit
 	for _, s := range sgs {
-		sg, err := getSG(tx, s)
+		sg, err := getSG(t.tx, s)
 		if err != nil {
 			if errors.Is(err, ErrSGNotFound) {
 				continue // a deleted zone naming a deleted SG
 			}
-			return nil, err
+			return err
 		}
 		list := ops[s]
 		for i := range list {
 			ptr := list[i].Record.RR.(*dns.PTR)
 			ptr.Hdr.Name += sg.CatalogZone
 		}
-		zc := ZoneChange{Zone: sg.CatalogZone, Ops: list, Comment: "catalog members", catalog: true}
-		res, err := commitZone(tx, changeBy, &zc, now)
-		if err != nil {
-			return nil, fmt.Errorf("catalog zone %s: %w", sg.CatalogZone, err)
+		if _, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, Ops: list, Comment: "catalog members", catalog: true}); err != nil {
+			return fmt.Errorf("catalog zone %s: %w", sg.CatalogZone, err)
 		}
-		results = append(results, res)
 	}
-	return results, nil
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/miekg/dns"
-	bolt "go.etcd.io/bbolt"
 )
 
 // Comment is what zone text says about one RRset besides its records: the
@@ -152,8 +151,8 @@ func decodeComment(z *Zone, k, val []byte) (Comment, error) {
 // signer's records of a signed zone, which text does not set) is dropped.
 // It reports whether anything changed, so an edit of comments alone is
 // saved and said to be.
-func setComments(tx *bolt.Tx, z *Zone, comments []Comment) (bool, error) {
-	b, rrb := tx.Bucket(bucketComments), tx.Bucket(bucketRR)
+func (t *Txn) setComments(z *Zone, comments []Comment) (bool, error) {
+	b, rrb := t.tx.Bucket(bucketComments), t.rrb
 	want := make(map[string][]byte, len(comments))
 	for i := range comments {
 		if comments[i].IsEmpty() {
@@ -182,7 +181,7 @@ func setComments(tx *bolt.Tx, z *Zone, comments []Comment) (bool, error) {
 		}
 	}
 	for _, k := range gone {
-		if err := b.Delete(k); err != nil {
+		if err := t.putComment(z, k, nil); err != nil {
 			return false, err
 		}
 	}
@@ -192,7 +191,7 @@ func setComments(tx *bolt.Tx, z *Zone, comments []Comment) (bool, error) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := b.Put([]byte(k), want[k]); err != nil {
+		if err := t.putComment(z, []byte(k), want[k]); err != nil {
 			return false, err
 		}
 	}
@@ -202,8 +201,8 @@ func setComments(tx *bolt.Tx, z *Zone, comments []Comment) (bool, error) {
 // keepComments follows a commit's record changes: the comment of an RRset
 // that is gone goes too, and so does the trailing comment of a record gone
 // from an RRset that stays. Zones without comments cost one seek.
-func keepComments(tx *bolt.Tx, z *Zone, changes []rrsetChange) error {
-	b := tx.Bucket(bucketComments)
+func (t *Txn) keepComments(z *Zone, changes []rrsetChange) error {
+	b := t.tx.Bucket(bucketComments)
 	prefix := be64(z.ID)
 	if k, _ := b.Cursor().Seek(prefix); k == nil || !bytes.HasPrefix(k, prefix) {
 		return nil
@@ -214,12 +213,12 @@ func keepComments(tx *bolt.Tx, z *Zone, changes []rrsetChange) error {
 			continue
 		}
 		if ch.new == nil {
-			if err := b.Delete(ch.key); err != nil {
+			if err := t.putComment(z, ch.key, nil); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := pruneTrailing(b, z, ch, val); err != nil {
+		if err := t.pruneTrailing(z, ch, val); err != nil {
 			return err
 		}
 	}
@@ -228,7 +227,7 @@ func keepComments(tx *bolt.Tx, z *Zone, changes []rrsetChange) error {
 
 // pruneTrailing drops the trailing comments of records no longer in the
 // changed RRset ch, whose comment is val.
-func pruneTrailing(b *bolt.Bucket, z *Zone, ch rrsetChange, val []byte) error {
+func (t *Txn) pruneTrailing(z *Zone, ch rrsetChange, val []byte) error {
 	cm, err := decodeComment(z, ch.key, val)
 	if err != nil || len(cm.Trailing) == 0 {
 		return err
@@ -245,11 +244,11 @@ func pruneTrailing(b *bolt.Bucket, z *Zone, ch rrsetChange, val []byte) error {
 	case len(cm.Trailing) == n:
 		return nil
 	case cm.IsEmpty():
-		return b.Delete(ch.key)
+		return t.putComment(z, ch.key, nil)
 	}
 	nv, err := json.Marshal(&cm)
 	if err != nil {
 		return err
 	}
-	return b.Put(ch.key, nv)
+	return t.putComment(z, ch.key, nv)
 }

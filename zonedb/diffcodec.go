@@ -22,7 +22,9 @@ import (
 const diffChunkSize = 64 << 10
 
 type diffWriter struct {
-	put   func(seq uint32, val []byte) error
+	put func(seq uint32, val []byte) error
+	// log notes each RR in the commit's logical record (nil: none kept).
+	log   func(LogDiffRR)
 	seq   uint32
 	buf   []byte
 	wire  [256]byte
@@ -46,6 +48,9 @@ func (w *diffWriter) add(added bool, name string, rrtype uint16, ttl uint32, e e
 	w.buf = binary.BigEndian.AppendUint16(w.buf, uint16(len(e.rdata)))
 	w.buf = append(w.buf, e.rdata...)
 	w.count++
+	if w.log != nil {
+		w.log(logDiffOf(added, name, rrtype, ttl, e))
+	}
 	if len(w.buf) >= diffChunkSize {
 		return w.flush()
 	}

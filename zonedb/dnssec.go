@@ -113,28 +113,6 @@ func zoneKeys(tx *bolt.Tx, zone uint64) ([]DNSSECKey, error) {
 	return out, nil
 }
 
-// setZoneKeys makes keys the zone's key set (ids are given to new ones).
-func setZoneKeys(tx *bolt.Tx, zone uint64, keys []DNSSECKey) ([]DNSSECKey, error) {
-	b := tx.Bucket(bucketDNSSECKeys)
-	if err := deletePrefix(b, dkeyPrefix(zone)); err != nil {
-		return nil, err
-	}
-	out := slices.Clone(keys)
-	for i := range out {
-		if out[i].ID == 0 {
-			id, err := b.NextSequence()
-			if err != nil {
-				return nil, err
-			}
-			out[i].ID = id
-		}
-		if err := putJSON(b, append(dkeyPrefix(zone), be64(out[i].ID)...), &out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // Signer signs a signed zone's changes inside Commit.
 type Signer interface {
 	// Sign is called after a signed zone's changed RRsets (SOA included)
@@ -168,6 +146,8 @@ type SignContext struct {
 	Resigned int
 	Now      time.Time
 
+	// t writes through the door; rrb is its rr bucket, read here.
+	t       *Txn
 	rrb     *bolt.Bucket
 	extra   []rrsetChange
 	extraIx map[string]int
@@ -324,10 +304,7 @@ func (sc *SignContext) put(key []byte, owner string, rrtype uint16, rrs []dns.RR
 		sc.extraIx[string(key)] = len(sc.extra)
 		sc.extra = append(sc.extra, rrsetChange{key: key, name: owner, rrtype: rrtype, old: bytes.Clone(old), new: val})
 	}
-	if val == nil {
-		return sc.rrb.Delete(key)
-	}
-	return sc.rrb.Put(key, val)
+	return sc.t.putRRset(sc.Zone, key, val)
 }
 
 // NSEC3 returns the NSEC3 RRset stored under hash (nil when none).

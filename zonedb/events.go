@@ -1,8 +1,11 @@
 package zonedb
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +26,8 @@ const (
 	EventDNSSEC   = "dnssec"
 	EventVacuum   = "vacuum"
 	EventUpdate   = "update"
+	EventSG       = "sg"
+	EventServer   = "server"
 )
 
 // LogEvent is one entry of the event log.
@@ -32,6 +37,7 @@ type LogEvent struct {
 	Kind   string    `json:"kind"`
 	Zone   string    `json:"zone,omitempty"`
 	Server string    `json:"server,omitempty"`
+	SG     string    `json:"sg,omitempty"`
 	By     string    `json:"by,omitempty"`
 	Failed bool      `json:"failed,omitempty"`
 	// Message says what happened in a line; Details are the rest (one line
@@ -129,45 +135,139 @@ func (v *View) Event(id uint64) (*LogEvent, error) {
 	return e, err
 }
 
-// commitEvents logs a change set's zone commits: one event per zone that
-// got a new instance, was created or destroyed, or whose auto-PTR did or
-// refused something.
-func commitEvents(tx *bolt.Tx, changeBy string, results []ZoneCommit, now time.Time) error {
-	for _, r := range results {
-		if r.ZI == 0 && !r.Created && !r.Destroyed && !r.CommentsChanged && len(r.Reverse) == 0 {
-			continue
-		}
-		e := LogEvent{Time: now, Kind: EventCommit, Zone: r.Zone, By: changeBy}
-		switch {
-		case r.Destroyed:
-			e.Message = "destroyed"
-		case r.Created:
-			e.Message = fmt.Sprintf("created: zi %d, serial %d, %d records", r.ZI, r.Serial, r.Added)
-		case r.ZI != 0:
-			e.Message = fmt.Sprintf("zi %d, serial %d -> %d (+%d -%d records)", r.ZI, r.OldSerial, r.Serial, r.Added, r.Removed)
-		case r.CommentsChanged:
-			e.Message = "zone text comments changed, no new instance (comments are not DNS data)"
-		default:
-			e.Message = "saved, no new instance"
-		}
-		for _, rr := range r.Reverse {
-			if rr.Action == "refused" {
-				e.Failed = true
-			}
-			line := rr.Action + ": " + rr.Reason
-			if rr.Address != "" {
-				line = fmt.Sprintf("auto-PTR %s %s %s -> %s", rr.Action, rr.Address, rr.PTR, rr.Name)
-				if rr.Reason != "" {
-					line += ": " + rr.Reason
-				}
-			}
-			e.Details = append(e.Details, line)
-		}
-		if err := addEvent(tx, e); err != nil {
+// writeEvents logs a commit, in one place: the events its Txn noted (a
+// server group's change, a vacuum run), then one event per zone that got
+// a new instance, was created or destroyed, or whose settings, comments
+// or auto-PTR changed, with a DNSSEC event before it when its keys
+// changed. Every event names who committed.
+func (t *Txn) writeEvents() error {
+	for _, e := range t.events {
+		e.Time, e.By = t.now, t.by
+		if err := t.addEvent(e); err != nil {
 			return err
 		}
 	}
+	for _, r := range t.results {
+		if r.keys != "" {
+			if err := t.addEvent(LogEvent{Time: t.now, Kind: EventDNSSEC, Zone: r.Zone, By: t.by, Message: r.keys}); err != nil {
+				return err
+			}
+		}
+		if e, ok := commitEvent(r); ok {
+			e.Time, e.By = t.now, t.by
+			if err := t.addEvent(e); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// addEvent writes e, and notes it in the commit's record.
+func (t *Txn) addEvent(e LogEvent) error { return addEvent(t.tx, e) }
+
+// commitEvent is the event of one zone's commit, if it did anything.
+func commitEvent(r ZoneCommit) (LogEvent, bool) {
+	if r.ZI == 0 && !r.Created && !r.Destroyed && !r.CommentsChanged && len(r.Reverse) == 0 && len(r.meta) == 0 {
+		return LogEvent{}, false
+	}
+	e := LogEvent{Kind: EventCommit, Zone: r.Zone}
+	switch {
+	case r.Destroyed:
+		e.Message = "destroyed"
+	case r.Created:
+		e.Message = fmt.Sprintf("created: zi %d, serial %d, %d records", r.ZI, r.Serial, r.Added)
+	case r.ZI != 0:
+		e.Message = fmt.Sprintf("zi %d, serial %d -> %d (+%d -%d records)", r.ZI, r.OldSerial, r.Serial, r.Added, r.Removed)
+	case len(r.meta) > 0:
+		e.Message = "settings changed, no new instance: " + strings.Join(r.meta, "; ")
+	case r.CommentsChanged:
+		e.Message = "zone text comments changed, no new instance (comments are not DNS data)"
+	default:
+		e.Message = "saved, no new instance"
+	}
+	if r.ZI != 0 && len(r.meta) > 0 && !r.Created {
+		e.Details = append(e.Details, "settings: "+strings.Join(r.meta, "; "))
+	}
+	for _, rr := range r.Reverse {
+		if rr.Action == "refused" {
+			e.Failed = true
+		}
+		line := rr.Action + ": " + rr.Reason
+		if rr.Address != "" {
+			line = fmt.Sprintf("auto-PTR %s %s %s -> %s", rr.Action, rr.Address, rr.PTR, rr.Name)
+			if rr.Reason != "" {
+				line += ": " + rr.Reason
+			}
+		}
+		e.Details = append(e.Details, line)
+	}
+	return e, true
+}
+
+// metaIgnored are the zone fields a commit sets by itself (times, the
+// instance and serial, signing state) or that are secret (the edit lock's
+// token): not reported as settings changes.
+var metaIgnored = map[string]bool{"mtime": true, "ctime": true, "zi": true, "serial": true, "sig_expiry": true, "stale_sigs": true,
+	"rebuild_chain": true, "lock_token": true, "locked_at": true, "deleted_at": true, "ref_id": true, "id": true}
+
+// metaChanges lists the settings a commit changed in a zone, "field old ->
+// new" each (the reference by name).
+func metaChanges(tx *bolt.Tx, before, after *Zone) []string {
+	if before == nil {
+		return nil
+	}
+	b, _ := json.Marshal(before)
+	a, _ := json.Marshal(after)
+	out := jsonChanges(b, a, metaIgnored)
+	if before.RefID != after.RefID {
+		name := func(id uint64) string {
+			if r, err := getRef(tx, id); err == nil && id != 0 {
+				return r.Name
+			}
+			return "none"
+		}
+		out = append(out, fmt.Sprintf("reference %s -> %s", name(before.RefID), name(after.RefID)))
+	}
+	return out
+}
+
+// jsonChanges compares two JSON objects field by field: "field old -> new"
+// for each that differs (sorted; absent is "none"), ignoring skip.
+func jsonChanges(old, cur []byte, skip map[string]bool) []string {
+	var o, n map[string]json.RawMessage
+	if json.Unmarshal(old, &o) != nil || json.Unmarshal(cur, &n) != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for k := range o {
+		keys[k] = true
+	}
+	for k := range n {
+		keys[k] = true
+	}
+	show := func(v json.RawMessage) string {
+		if v == nil {
+			return "none"
+		}
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			return str
+		}
+		var list []string
+		if json.Unmarshal(v, &list) == nil {
+			return "[" + strings.Join(list, " ") + "]"
+		}
+		return string(v)
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if skip[k] || bytes.Equal(o[k], n[k]) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s -> %s", k, show(o[k]), show(n[k])))
+	}
+	return out
 }
 
 // VacuumEvents deletes events older than before; with dryRun it only

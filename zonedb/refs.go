@@ -77,11 +77,28 @@ func (v *View) RefZoneIDs(id uint64) []uint64 {
 }
 
 // ensureRef returns the id of reference name, creating it when absent.
-func ensureRef(tx *bolt.Tx, name string, now time.Time) (uint64, error) {
-	if r, err := lookupRef(tx, name); err == nil {
+func (t *Txn) ensureRef(name string) (uint64, error) {
+	if r, err := lookupRef(t.tx, name); err == nil {
 		return r.ID, nil
 	}
-	return createRef(tx, name, now)
+	id, err := createRef(t.tx, name, t.now)
+	if err == nil {
+		t.log.add(LogOp{Op: logRef, Ref: id, RefName: name})
+	}
+	return id, err
+}
+
+// putRef writes reference id as another store created it (Replay).
+func (t *Txn) putRef(id uint64, name string) error {
+	b := t.tx.Bucket(bucketRefs)
+	val, _ := json.Marshal(Reference{ID: id, Name: name, CTime: t.now.UTC()})
+	if err := b.Put(be64(id), val); err != nil {
+		return err
+	}
+	if err := raiseSequence(b, id); err != nil {
+		return err
+	}
+	return t.tx.Bucket(bucketRefNames).Put(refNameKey(name), be64(id))
 }
 
 func createRef(tx *bolt.Tx, name string, now time.Time) (uint64, error) {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	bolt "go.etcd.io/bbolt"
 )
 
 // The auto-PTR hook: Commit hands each forward zone's address-record
@@ -171,17 +170,17 @@ func reverseInput(z *Zone, zc *ZoneChange, changes []rrsetChange) (added, remove
 
 // runReverser calls the store's Reverser for a forward zone's commit and
 // keeps what it returns on the zone's result.
-func runReverser(tx *bolt.Tx, r Reverser, changeBy string, z *Zone, added, removed []AddrRecord, now time.Time, res *ZoneCommit) error {
-	if r == nil || len(added)+len(removed) == 0 || z.CatalogOf != "" {
+func (t *Txn) runReverser(r Reverser, z *Zone, res *ZoneCommit) error {
+	if r == nil || len(res.added)+len(res.removed) == 0 || z.CatalogOf != "" {
 		return nil
 	}
 	zz := *z
 	if zz.RefID != 0 {
-		if ref, err := getRef(tx, zz.RefID); err == nil {
+		if ref, err := getRef(t.tx, zz.RefID); err == nil {
 			zz.Ref = ref.Name
 		}
 	}
-	changes, report, err := r.Reverse(&ReverseContext{View: &View{tx: tx}, Sectag: SectagOf(changeBy), Now: now, Zone: &zz, Added: added, Removed: removed})
+	changes, report, err := r.Reverse(&ReverseContext{View: t.View(), Sectag: SectagOf(t.by), Now: t.now, Zone: &zz, Added: res.added, Removed: res.removed})
 	if err != nil {
 		return err
 	}

@@ -332,20 +332,18 @@ func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
 	if err := normalizeSG(&sg); err != nil {
 		return nil, err
 	}
-	return db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketSGs)
+	return db.Change(changeBy, func(t *Txn) error {
+		b := t.tx.Bucket(bucketSGs)
 		if b.Get(sgKey(sg.Name)) != nil {
-			return nil, fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
+			return fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
 		}
-		sg.CTime, sg.MTime = now, now
+		sg.CTime, sg.MTime = t.now, t.now
 		if err := putJSON(b, sgKey(sg.Name), &sg); err != nil {
-			return nil, err
+			return err
 		}
-		res, err := createCatalog(tx, changeBy, &sg, now)
-		if err != nil {
-			return nil, err
-		}
-		return []ZoneCommit{res}, nil
+		t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "created, catalog zone " + sg.CatalogZone})
+		_, err := t.createCatalog(&sg)
+		return err
 	})
 }
 
@@ -354,104 +352,115 @@ func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
 // catalog zone name makes a new catalog zone with the same members (and
 // destroys the old one).
 func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneCommit, error) {
-	return db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		old, err := getSG(tx, name)
+	return db.Change(changeBy, func(t *Txn) error {
+		old, err := getSG(t.tx, name)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		sg := *old
 		sg.ApexNS = slices.Clone(old.ApexNS)
 		sg.MasterAddress = slices.Clone(old.MasterAddress)
 		sg.AllowQuery = slices.Clone(old.AllowQuery)
 		if err := fn(&sg); err != nil {
-			return nil, err
+			return err
 		}
 		sg.Name = old.Name
 		if err := normalizeSG(&sg); err != nil {
-			return nil, err
+			return err
 		}
-		sg.MTime = now
-		if err := putJSON(tx.Bucket(bucketSGs), sgKey(sg.Name), &sg); err != nil {
-			return nil, err
+		sg.MTime = t.now
+		if err := putJSON(t.tx.Bucket(bucketSGs), sgKey(sg.Name), &sg); err != nil {
+			return err
 		}
-		var results []ZoneCommit
+		if changed := sgChanges(old, &sg); len(changed) > 0 {
+			t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "changed: " + strings.Join(changed, "; ")})
+		}
 		if sg.CatalogZone != old.CatalogZone {
-			if err := destroyCatalog(tx, old.CatalogZone); err != nil {
-				return nil, err
+			if err := t.destroyCatalog(old.CatalogZone); err != nil {
+				return err
 			}
-			res, err := createCatalog(tx, changeBy, &sg, now)
-			if err != nil {
-				return nil, err
+			if _, err := t.createCatalog(&sg); err != nil {
+				return err
 			}
-			results = append(results, res)
 		}
 		if !slices.Equal(sg.ApexNS, old.ApexNS) && len(sg.ApexNS) > 0 {
-			var ids []uint64
-			err := tx.Bucket(bucketZones).ForEach(func(k, val []byte) error {
-				var z Zone
-				if err := json.Unmarshal(val, &z); err != nil {
-					return err
-				}
-				if strings.EqualFold(z.SG, sg.Name) && z.UseApexNS && !z.Deleted && z.CatalogOf == "" {
-					ids = append(ids, z.ID)
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-			for _, id := range ids {
-				z, err := getZone(tx, id, false)
-				if err != nil {
-					return nil, err
-				}
-				zc := ZoneChange{Zone: z.Name, Comment: "apex NS from server group " + sg.Name}
-				zc.signer = db.signer
-				res, err := commitZone(tx, changeBy, &zc, now)
-				if err != nil {
-					return nil, err
-				}
-				if res.ZI != 0 {
-					results = append(results, res)
-				}
-			}
+			return t.apexNSToZones(&sg)
 		}
-		return results, nil
+		return nil
 	})
+}
+
+// sgChanges lists what changed in a server group, one "field old -> new"
+// each.
+func sgChanges(old, sg *SG) []string {
+	o, _ := json.Marshal(old)
+	n, _ := json.Marshal(sg)
+	return jsonChanges(o, n, map[string]bool{"mtime": true, "ctime": true})
+}
+
+// apexNSToZones writes a server group's apex NS into each of its zones
+// that has use_apex_ns on (apexNSFromSG makes the change).
+func (t *Txn) apexNSToZones(sg *SG) error {
+	var names []string
+	err := t.tx.Bucket(bucketZones).ForEach(func(k, val []byte) error {
+		var z Zone
+		if err := json.Unmarshal(val, &z); err != nil {
+			return err
+		}
+		if strings.EqualFold(z.SG, sg.Name) && z.UseApexNS && !z.Deleted && z.CatalogOf == "" {
+			names = append(names, z.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := t.Apply(ZoneChange{Zone: name, Comment: "apex NS from server group " + sg.Name}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteSG removes an empty server group (no zones, no servers) and its
 // catalog zone.
+// (DB.DeleteSG is it in a commit of its own.)
+func (t *Txn) DeleteSG(name string) error {
+	sg, err := getSG(t.tx, name)
+	if err != nil {
+		return err
+	}
+	v := t.View()
+	p, a, err := v.ZoneCount(sg.Name)
+	if err != nil {
+		return err
+	}
+	if p+a > 0 {
+		return fmt.Errorf("%w: %s has %d zone(s) (%d as alternate SG); move them first (dms zone set-sg, dms zone alt-sg clear)", ErrSGInUse, sg.Name, p+a, a)
+	}
+	servers, err := v.Servers()
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if strings.EqualFold(s.SG, sg.Name) {
+			return fmt.Errorf("%w: server %s is in %s; move or delete it first (dms server move, dms server delete)", ErrSGInUse, s.Name, sg.Name)
+		}
+	}
+	// Deleted zones may still name the SG: they keep the name, and
+	// undelete checks it again.
+	if err := t.destroyCatalog(sg.CatalogZone); err != nil {
+		return err
+	}
+	t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "deleted"})
+	return t.tx.Bucket(bucketSGs).Delete(sgKey(sg.Name))
+}
+
+// DeleteSG is Txn.DeleteSG in a commit of its own, by nobody in
+// particular (admin commits as its caller).
 func (db *DB) DeleteSG(name string) error {
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		sg, err := getSG(tx, name)
-		if err != nil {
-			return nil, err
-		}
-		v := &View{tx: tx}
-		p, a, err := v.ZoneCount(sg.Name)
-		if err != nil {
-			return nil, err
-		}
-		if p+a > 0 {
-			return nil, fmt.Errorf("%w: %s has %d zone(s) (%d as alternate SG); move them first (dms zone set-sg, dms zone alt-sg clear)", ErrSGInUse, sg.Name, p+a, a)
-		}
-		servers, err := v.Servers()
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range servers {
-			if strings.EqualFold(s.SG, sg.Name) {
-				return nil, fmt.Errorf("%w: server %s is in %s; move or delete it first (dms server move, dms server delete)", ErrSGInUse, s.Name, sg.Name)
-			}
-		}
-		// Deleted zones may still name the SG: they keep the name, and
-		// undelete checks it again.
-		if err := destroyCatalog(tx, sg.CatalogZone); err != nil {
-			return nil, err
-		}
-		return nil, tx.Bucket(bucketSGs).Delete(sgKey(sg.Name))
-	})
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteSG(name) })
 	return err
 }
 
@@ -492,63 +501,87 @@ func checkServer(tx *bolt.Tx, s *Server) error {
 }
 
 // CreateServer adds a server.
+func (t *Txn) CreateServer(s *Server) error {
+	b := t.tx.Bucket(bucketServers)
+	if b.Get(serverKey(s.Name)) != nil {
+		return fmt.Errorf("%w: %s", ErrServerExists, s.Name)
+	}
+	if err := checkServer(t.tx, s); err != nil {
+		return err
+	}
+	s.CTime, s.MTime = t.now, t.now
+	t.Event(LogEvent{Kind: EventServer, Server: s.Name, Message: fmt.Sprintf("created in server group %s, address %s", s.SG, s.Address)})
+	return putJSON(b, serverKey(s.Name), s)
+}
+
+// CreateServer is Txn.CreateServer in a commit of its own.
 func (db *DB) CreateServer(s Server) (*Server, error) {
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketServers)
-		if b.Get(serverKey(s.Name)) != nil {
-			return nil, fmt.Errorf("%w: %s", ErrServerExists, s.Name)
-		}
-		if err := checkServer(tx, &s); err != nil {
-			return nil, err
-		}
-		s.CTime, s.MTime = now, now
-		return nil, putJSON(b, serverKey(s.Name), &s)
-	})
+	_, err := db.Change("", func(t *Txn) error { return t.CreateServer(&s) })
 	return &s, err
 }
 
 // UpdateServer changes a server (its name too: a rename).
-func (db *DB) UpdateServer(name string, fn func(s *Server) error) (*Server, error) {
+func (t *Txn) UpdateServer(name string, fn func(s *Server) error) (*Server, error) {
 	var out *Server
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketServers)
+	err := func() error {
+		b := t.tx.Bucket(bucketServers)
 		s, ok, err := getJSON[Server](b, serverKey(name), "server")
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !ok {
-			return nil, fmt.Errorf("%w: %s", ErrServerNotFound, name)
+			return fmt.Errorf("%w: %s", ErrServerNotFound, name)
 		}
+		old, _ := json.Marshal(s)
 		if err := fn(s); err != nil {
-			return nil, err
+			return err
 		}
 		if !strings.EqualFold(s.Name, name) {
 			if b.Get(serverKey(s.Name)) != nil {
-				return nil, fmt.Errorf("%w: %s", ErrServerExists, s.Name)
+				return fmt.Errorf("%w: %s", ErrServerExists, s.Name)
 			}
 			if err := b.Delete(serverKey(name)); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		if err := checkServer(tx, s); err != nil {
-			return nil, err
+		if err := checkServer(t.tx, s); err != nil {
+			return err
 		}
-		s.MTime = now
+		s.MTime = t.now
 		out = s
-		return nil, putJSON(b, serverKey(s.Name), s)
+		cur, _ := json.Marshal(s)
+		if changed := jsonChanges(old, cur, map[string]bool{"mtime": true, "ctime": true}); len(changed) > 0 {
+			t.Event(LogEvent{Kind: EventServer, Server: s.Name, Message: "changed: " + strings.Join(changed, "; ")})
+		}
+		return putJSON(b, serverKey(s.Name), s)
+	}()
+	return out, err
+}
+
+// UpdateServer is Txn.UpdateServer in a commit of its own.
+func (db *DB) UpdateServer(name string, fn func(s *Server) error) (*Server, error) {
+	var out *Server
+	_, err := db.Change("", func(t *Txn) error {
+		var err error
+		out, err = t.UpdateServer(name, fn)
+		return err
 	})
 	return out, err
 }
 
 // DeleteServer removes a server.
+func (t *Txn) DeleteServer(name string) error {
+	b := t.tx.Bucket(bucketServers)
+	if b.Get(serverKey(name)) == nil {
+		return fmt.Errorf("%w: %s", ErrServerNotFound, name)
+	}
+	t.Event(LogEvent{Kind: EventServer, Server: strings.ToLower(name), Message: "deleted"})
+	return b.Delete(serverKey(name))
+}
+
+// DeleteServer is Txn.DeleteServer in a commit of its own.
 func (db *DB) DeleteServer(name string) error {
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketServers)
-		if b.Get(serverKey(name)) == nil {
-			return nil, fmt.Errorf("%w: %s", ErrServerNotFound, name)
-		}
-		return nil, b.Delete(serverKey(name))
-	})
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteServer(name) })
 	return err
 }
 

@@ -35,6 +35,10 @@ type DB struct {
 	signer Signer
 	// reverser works out auto-PTR changes (SetReverser).
 	reverser Reverser
+	// keepLog: commits keep their logical record and hand it to onLog
+	// (KeepLog).
+	keepLog bool
+	onLog   func(*CommitLog)
 
 	// refused counts refused requests until they are flushed to the
 	// event log (refusals.go).

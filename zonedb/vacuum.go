@@ -28,6 +28,8 @@ type VacuumOptions struct {
 	// EventMaxAge: older events go.
 	EventMaxAge time.Duration
 	DryRun      bool
+	// ChangeBy is who runs it (the event log names them).
+	ChangeBy string
 }
 
 // VacuumResult counts what went (or would go, on a dry run).
@@ -42,24 +44,18 @@ type VacuumResult struct {
 func (db *DB) Vacuum(o VacuumOptions) (*VacuumResult, error) {
 	res := new(VacuumResult)
 	now := db.now().UTC()
-	work := func(tx *bolt.Tx) ([]ZoneCommit, error) {
-		var commits []ZoneCommit
+	work := func(t *Txn) error {
 		var zones []*Zone
-		if err := (&View{tx: tx}).Zones(func(z *Zone) bool { zones = append(zones, z); return true }); err != nil {
-			return nil, err
+		if err := t.View().Zones(func(z *Zone) bool { zones = append(zones, z); return true }); err != nil {
+			return err
 		}
 		for _, z := range zones {
 			if o.Zones && z.Deleted && z.DeletedAt != nil && o.ZoneDelAge > 0 && now.Sub(*z.DeletedAt) > o.ZoneDelAge {
 				res.Destroyed = append(res.Destroyed, z.Name)
 				if !o.DryRun {
-					zkey, err := ZoneKey(z.Name)
-					if err != nil {
-						return nil, err
+					if _, err := t.Destroy(z.Name); err != nil {
+						return err
 					}
-					if err := destroyZone(tx, z, zkey); err != nil {
-						return nil, err
-					}
-					commits = append(commits, ZoneCommit{Zone: z.Name, ID: z.ID, Destroyed: true, Serial: z.Serial})
 				}
 				continue
 			}
@@ -67,9 +63,9 @@ func (db *DB) Vacuum(o VacuumOptions) (*VacuumResult, error) {
 			if !pare && !o.ZIs {
 				continue
 			}
-			zis, err := (&View{tx: tx}).ZIs(z)
+			zis, err := t.View().ZIs(z)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for i, zi := range zis {
 				if zi.ID == z.ZI {
@@ -85,45 +81,36 @@ func (db *DB) Vacuum(o VacuumOptions) (*VacuumResult, error) {
 					res.ZIs++
 				}
 				if gone && !o.DryRun {
-					if err := deleteZI(tx, z.ID, zi.ID); err != nil {
-						return nil, err
+					if err := t.dropZI(z.ID, zi.ID); err != nil {
+						return err
 					}
 				}
 			}
 		}
 		if o.Events {
-			n, err := vacuumEvents(tx, now.Add(-o.EventMaxAge), o.DryRun)
+			n, err := vacuumEvents(t.tx, now.Add(-o.EventMaxAge), o.DryRun)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			res.Events = n
 		}
 		if !o.DryRun {
 			msg := fmt.Sprintf("vacuum: %d zone instance(s), %d of deleted zones, %d zone(s) destroyed, %d event(s)", res.ZIs, res.PareZIs, len(res.Destroyed), res.Events)
-			if err := addEvent(tx, LogEvent{Time: now, Kind: EventVacuum, Message: msg, Details: res.Destroyed}); err != nil {
-				return nil, err
-			}
+			t.Event(LogEvent{Kind: EventVacuum, Message: msg, Details: res.Destroyed})
 		}
-		return commits, nil
+		return nil
 	}
 	var err error
 	if o.DryRun {
-		err = db.bolt.View(func(tx *bolt.Tx) error { _, err := work(tx); return err })
+		// A dry run writes nothing: work only reads through the Txn.
+		err = db.bolt.View(func(tx *bolt.Tx) error { return work(&Txn{tx: tx, db: db, now: now}) })
 	} else {
-		_, err = db.update(func(tx *bolt.Tx, _ time.Time) ([]ZoneCommit, error) { return work(tx) })
+		_, err = db.Change(o.ChangeBy, work)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-// deleteZI removes one zone instance and its diff.
-func deleteZI(tx *bolt.Tx, zone, zi uint64) error {
-	if err := tx.Bucket(bucketZI).Delete(ziKey(zone, zi)); err != nil {
-		return err
-	}
-	return deletePrefix(tx.Bucket(bucketZIDiff), ziKey(zone, zi))
 }
 
 // vacuumEvents deletes (or counts) the events older than before.

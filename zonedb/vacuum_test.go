@@ -114,8 +114,9 @@ func TestVacuum(t *testing.T) {
 	if !slices.Equal(res.Destroyed, []string{"gone.example."}) || zis("gone.example.") != nil {
 		t.Errorf("destroyed %v", res.Destroyed)
 	}
-	// Events: the 13 commits, older than 20 days; the recent one stays.
-	if res.ZIs != 7 || res.PareZIs != 1 || res.Events != 13 {
+	// Events: the 13 commits and gone.example's deletion, older than 20
+	// days; old.example's deletion and the recent one stay.
+	if res.ZIs != 7 || res.PareZIs != 1 || res.Events != 14 {
 		t.Errorf("result %+v", res)
 	}
 	// The vacuum is in the event log, with what it destroyed.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -33,9 +34,13 @@ older than the config key event_max_age (days) go at dms vacuum.`,
 						result = "FAILED"
 					}
 					where := e.Zone
+					if e.SG != "" {
+						where += "sg " + e.SG
+					}
 					if e.Server != "" {
 						where += " @" + e.Server
 					}
+					where = strings.TrimSpace(where)
 					msg := e.Message
 					if len(e.Details) > 0 {
 						msg += fmt.Sprintf(" (%d more lines: dms event show %d)", len(e.Details), e.ID)
@@ -72,6 +77,9 @@ func newCmdEvent(f *Factory) *cobra.Command {
 				row("time", fmtTime(e.Time))
 				row("kind", e.Kind)
 				row("zone", orNone(e.Zone))
+				if e.SG != "" {
+					row("sg", e.SG)
+				}
 				if e.Server != "" {
 					row("server", e.Server)
 				}
