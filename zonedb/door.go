@@ -191,3 +191,12 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 	}
 	return nil
 }
+
+// raiseSequence makes b's sequence at least id, as NextSequence left it
+// on the store that gave id.
+func raiseSequence(b *bolt.Bucket, id uint64) error {
+	if b.Sequence() < id {
+		return b.SetSequence(id)
+	}
+	return nil
+}

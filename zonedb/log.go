@@ -296,15 +296,6 @@ func (t *Txn) replay(op *LogOp) error {
 	return fmt.Errorf("%w: unknown logged operation %q", ErrBadInput, op.Op)
 }
 
-// raiseSequence makes b's sequence at least id, as NextSequence left it
-// on the store that gave id.
-func raiseSequence(b *bolt.Bucket, id uint64) error {
-	if b.Sequence() < id {
-		return b.SetSequence(id)
-	}
-	return nil
-}
-
 // logDiffOf is the logged form of one diff RR.
 func logDiffOf(added bool, name string, rrtype uint16, ttl uint32, e encRR) LogDiffRR {
 	return LogDiffRR{Added: added, Owner: name, Type: rrtype, TTL: ttl,

@@ -167,13 +167,7 @@ func (db *DB) DeleteRef(name string) error {
 		if err != nil {
 			return err
 		}
-		prefix := be64(r.ID)
-		n := 0
-		c := tx.Bucket(bucketRefZones).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
-		if n > 0 {
+		if n := len((&View{tx: tx}).RefZoneIDs(r.ID)); n > 0 {
 			return fmt.Errorf("%w: %s is used by %d zone(s); move them with dms zone set-ref first", ErrRefInUse, r.Name, n)
 		}
 		if err := tx.Bucket(bucketRefNames).Delete(refNameKey(r.Name)); err != nil {

@@ -1,0 +1,195 @@
+package zonedb_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
+)
+
+// TestReplayByteForByte: the logical record of every commit, taken on one
+// store through a varied history (zones with references and comments,
+// record edits, auto-PTR into reverse zones, server groups with their
+// catalog zones, DNSSEC with NSEC3 and a key rollover, signed edits,
+// rollback, serial changes, delete, undelete, destroy, vacuum), sent
+// through JSON and replayed in order on an empty store, leaves the zone
+// buckets of the two stores identical byte for byte (keys, values and
+// sequences). That is what a replicated commit log appends and replays.
+func TestReplayByteForByte(t *testing.T) {
+	dir := t.TempDir()
+	open := func(name string) *zonedb.DB {
+		db, err := zonedb.Open(filepath.Join(dir, name), zonedb.Options{Create: true, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	primary, replica := open("primary.db"), open("replica.db")
+	var mu sync.Mutex
+	var logs [][]byte
+	primary.KeepLog(func(l *zonedb.CommitLog) {
+		b, err := json.Marshal(l) // what a replicated log would carry
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		logs = append(logs, b)
+		mu.Unlock()
+	})
+	s := admin.New(primary, nil)
+	c := admin.Caller{User: "alice", Host: "master", Sectag: admin.SectagAdmin}
+	history(t, s, c)
+
+	// Replay in generation order on the replica.
+	var recs []*zonedb.CommitLog
+	for _, b := range logs {
+		l := new(zonedb.CommitLog)
+		if err := json.Unmarshal(b, l); err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, l)
+	}
+	slices.SortFunc(recs, func(a, b *zonedb.CommitLog) int { return int(a.Generation) - int(b.Generation) })
+	for _, l := range recs {
+		if err := replica.Replay(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diff, err := zonedb.ZoneBucketsDiff(primary, replica)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff != "" {
+		t.Errorf("replica differs from the primary after %d commits:\n%s", len(recs), diff)
+	}
+	if n := zonedb.ZoneBucketKeys(primary); n < 100 || len(recs) < 30 {
+		t.Errorf("history too small to show anything: %d keys, %d commits", n, len(recs))
+	}
+	// The replica answers the same: its zone text is the primary's.
+	for _, zone := range []string{"example.org", "2.0.192.in-addr.arpa"} {
+		a, err := s.ZoneShow(context.Background(), c, admin.ZoneRequest{Name: zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := admin.New(replica, nil).ZoneShow(context.Background(), c, admin.ZoneRequest{Name: zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Text != b.Text {
+			t.Errorf("%s: replica's text differs", zone)
+		}
+	}
+}
+
+// TestReplayRefusesUnknownOps: a record with an operation this store does
+// not know is refused whole, nothing written.
+func TestReplayRefusesUnknownOps(t *testing.T) {
+	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := &zonedb.CommitLog{Generation: 1, Ops: []*zonedb.LogOp{
+		{Op: "ref", Ref: 1, RefName: "x"},
+		{Op: "teleport", Zone: 1},
+	}}
+	if err := db.Replay(l); err == nil {
+		t.Fatal("unknown op replayed")
+	}
+	if n := zonedb.ZoneBucketKeys(db); n != 0 {
+		t.Errorf("%d keys written by a refused replay", n)
+	}
+}
+
+func history(t *testing.T, s *admin.Service, c admin.Caller) {
+	t.Helper()
+	ctx := context.Background()
+	must := func(what string, _ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."},
+		{"zi_max_num", "3"}, {"zone_del_age", "50"}} {
+		r, err := s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: kv[0], Value: kv[1]})
+		must("config", r, err)
+	}
+	yes := true
+	r1, err := s.ZoneCreate(ctx, c, admin.ZoneCreateRequest{Name: "192.0.2.0/24", Ref: "NET-A", IncUpdates: &yes})
+	must("reverse zone", r1, err)
+	r2, err := s.ZoneLoad(ctx, c, admin.ZoneLoadRequest{Name: "example.org", Ref: "CUST-1", Text: `$TTL 3600
+; the customer's zone
+@ IN SOA ns1.example.net. h.example.org. 2026010100 600 600 604800 600
+  IN NS ns1.example.net.
+  IN NS ns2.example.net.
+www IN A 192.0.2.1 ; the web server
+mail IN A 192.0.2.2
+@ IN MX 10 mail
+`})
+	must("load", r2, err)
+	r3, err := s.RecordAdd(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{"ftp CNAME www", "www AAAA 2001:db8::1", "shop A 192.0.2.3"}})
+	must("record add", r3, err)
+	r4, err := s.RecordDelete(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{"mail A 192.0.2.2"}})
+	must("record delete", r4, err)
+	cat := "cat.example"
+	r5, err := s.SGCreate(ctx, c, admin.SGRequest{Name: "ext", CatalogZone: &cat})
+	must("sg create", r5, err)
+	r6, err := s.ZoneSetSG(ctx, c, admin.ZoneSGRequest{Name: "example.org", SG: "ext"})
+	must("set sg", r6, err)
+	r7, err := s.DNSSECEnable(ctx, c, admin.DNSSECRequest{Name: "example.org", Split: true})
+	must("dnssec enable", r7, err)
+	var signedZI uint64
+	for i, rec := range []string{"a A 192.0.2.10", "b A 192.0.2.11", "c TXT \"signed edit\"", "*.wild A 192.0.2.12", "sub NS ns.sub.example.org.", "ns.sub A 192.0.2.53"} {
+		r, err := s.RecordAdd(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{rec}})
+		must("signed edit "+string(rune('0'+i)), r, err)
+		if i == 1 {
+			signedZI = r.Commits[0].ZI
+		}
+	}
+	r8, err := s.DNSSECRollover(ctx, c, admin.RolloverRequest{Name: "example.org"})
+	must("rollover", r8, err)
+	r9, err := s.ZoneRollback(ctx, c, admin.ZoneRequest{Name: "example.org", ZI: signedZI})
+	must("rollback", r9, err)
+	r10, err := s.ZoneSerial(ctx, c, admin.ZoneSerialRequest{Name: "192.0.2.0/24", Bump: true})
+	must("serial bump", r10, err)
+	r11, err := s.ZoneCreate(ctx, c, admin.ZoneCreateRequest{Name: "gone.example"})
+	must("create gone", r11, err)
+	r12, err := s.ZoneDelete(ctx, c, admin.ZoneRequest{Name: "gone.example"})
+	must("delete", r12, err)
+	r13, err := s.ZoneUndelete(ctx, c, admin.ZoneRequest{Name: "gone.example"})
+	must("undelete", r13, err)
+	r14, err := s.ZoneDelete(ctx, c, admin.ZoneRequest{Name: "gone.example"})
+	must("delete again", r14, err)
+	r15, err := s.ZoneDestroy(ctx, c, admin.ZoneRequest{Name: "gone.example"})
+	must("destroy", r15, err)
+	r15, err = s.ZoneCreate(ctx, c, admin.ZoneCreateRequest{Name: "old.example"})
+	must("create old", r15, err)
+	r15, err = s.ZoneDelete(ctx, c, admin.ZoneRequest{Name: "old.example"})
+	must("delete old", r15, err)
+	r16, err := s.ZoneSetRef(ctx, c, admin.ZoneSetRefRequest{Name: "example.org", Ref: "NET-A"})
+	must("set ref", r16, err)
+	text, err := s.ZoneShow(ctx, c, admin.ZoneRequest{Name: "example.org"})
+	must("show", text, err)
+	r17, err := s.ZoneReplace(ctx, c, admin.ZoneReplaceRequest{Name: "example.org", Text: text.Text + "; a new comment\nnew A 192.0.2.99\n"})
+	must("replace", r17, err)
+	for i := range 12 {
+		r, err := s.RecordAdd(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{fmt.Sprintf("h%d A 192.0.2.%d", i, 100+i)}})
+		must("auto-PTR edit", r, err)
+	}
+	// 100 days on, vacuum ages the instances and the deleted zone.
+	s.DB().SetClock(func() time.Time { return time.Now().Add(100 * 24 * time.Hour) })
+	r18, err := s.Vacuum(ctx, c, admin.VacuumRequest{What: "all"})
+	must("vacuum", r18, err)
+	if r18.ZIs == 0 || len(r18.Destroyed) != 1 {
+		t.Errorf("vacuum aged nothing: %+v", r18)
+	}
+}
