@@ -192,6 +192,10 @@ func deletePrefix(b *bolt.Bucket, prefix []byte) error {
 	return nil
 }
 
+// seen notes that a replayed id of bucket (a zone, an instance, a key)
+// was given by the store that made it, as NextSequence would have here.
+func (t *Txn) seen(bucket []byte, id uint64) error { return raiseSequence(t.tx.Bucket(bucket), id) }
+
 // raiseSequence makes b's sequence at least id, as NextSequence left it
 // on the store that gave id.
 func raiseSequence(b *bolt.Bucket, id uint64) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -214,7 +215,7 @@ var metaIgnored = map[string]bool{"mtime": true, "ctime": true, "zi": true, "ser
 // metaChanges lists the settings a commit changed in a zone, "field old ->
 // new" each (the reference by name).
 func metaChanges(tx *bolt.Tx, before, after *Zone) []string {
-	if before == nil {
+	if before == nil || sameSettings(before, after) {
 		return nil
 	}
 	b, _ := json.Marshal(before)
@@ -230,6 +231,18 @@ func metaChanges(tx *bolt.Tx, before, after *Zone) []string {
 		out = append(out, fmt.Sprintf("reference %s -> %s", name(before.RefID), name(after.RefID)))
 	}
 	return out
+}
+
+// sameSettings reports whether two states of a zone differ only in what
+// metaIgnored leaves out: most commits change records, not settings, and
+// are told apart here without encoding anything.
+func sameSettings(a, b *Zone) bool {
+	settings := func(z Zone) Zone {
+		z.MTime, z.CTime, z.ZI, z.Serial, z.SigExpiry, z.StaleSigs = time.Time{}, time.Time{}, 0, 0, time.Time{}, 0
+		z.RebuildChain, z.LockToken, z.LockedAt, z.DeletedAt, z.ID = false, "", nil, nil, 0
+		return z
+	}
+	return reflect.DeepEqual(settings(*a), settings(*b))
 }
 
 // jsonChanges compares two JSON objects field by field: "field old -> new"

@@ -213,27 +213,7 @@ func (db *DB) Replay(l *CommitLog) error {
 func (t *Txn) replay(op *LogOp) error {
 	switch op.Op {
 	case logRRset, logComment:
-		key, err := op.key()
-		if err != nil {
-			return err
-		}
-		z := &Zone{ID: op.Zone, Name: op.ZoneName}
-		if op.Op == logComment {
-			var val []byte
-			if op.Comment != nil {
-				val = op.Comment
-			}
-			return t.putComment(z, key, val)
-		}
-		var val []byte
-		if op.RRset != nil {
-			ers := make([]encRR, len(op.RRset.RRs))
-			for i, r := range op.RRset.RRs {
-				ers[i] = encRR{flags: r.Flags, ref: r.Ref, rdata: r.RDATA}
-			}
-			val = appendEncoded(nil, op.RRset.TTL, ers)
-		}
-		return t.putRRset(z, key, val)
+		return t.replayRRset(op)
 	case logZone:
 		var z Zone
 		if err := json.Unmarshal(op.Meta, &z); err != nil {
@@ -246,17 +226,16 @@ func (t *Txn) replay(op *LogOp) error {
 		if err := t.putZone(&z, zkey); err != nil {
 			return err
 		}
-		return raiseSequence(t.tx.Bucket(bucketZones), z.ID)
+		return t.seen(bucketZones, z.ID)
 	case logInstance:
 		var zi ZI
 		if err := json.Unmarshal(op.ZI, &zi); err != nil {
 			return err
 		}
-		z := &Zone{ID: op.Zone}
-		if err := t.putZI(z, zi, &ZoneCommit{}); err != nil {
+		if err := t.putZI(&Zone{ID: op.Zone}, zi, &ZoneCommit{}); err != nil {
 			return err
 		}
-		return raiseSequence(t.tx.Bucket(bucketZI), zi.ID)
+		return t.seen(bucketZI, zi.ID)
 	case logDiff:
 		dw := t.diffWriter(op.Zone, op.ZIID)
 		for _, d := range op.Diff {
@@ -268,16 +247,7 @@ func (t *Txn) replay(op *LogOp) error {
 	case logDropInstance:
 		return t.dropZI(op.Zone, op.ZIID)
 	case logKeys:
-		keys, err := t.setZoneKeys(op.Zone, op.Keys)
-		if err != nil {
-			return err
-		}
-		for _, k := range keys {
-			if err := raiseSequence(t.tx.Bucket(bucketDNSSECKeys), k.ID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return t.replayKeys(op)
 	case logRef:
 		return t.putRef(op.Ref, op.RefName)
 	case logRefLink, logRefUnlink:
@@ -294,6 +264,45 @@ func (t *Txn) replay(op *LogOp) error {
 		return t.destroyZone(z, zkey)
 	}
 	return fmt.Errorf("%w: unknown logged operation %q", ErrBadInput, op.Op)
+}
+
+// replayRRset writes a logged RRset or comment.
+func (t *Txn) replayRRset(op *LogOp) error {
+	key, err := op.key()
+	if err != nil {
+		return err
+	}
+	z := &Zone{ID: op.Zone, Name: op.ZoneName}
+	if op.Op == logComment {
+		var val []byte
+		if op.Comment != nil {
+			val = op.Comment
+		}
+		return t.putComment(z, key, val)
+	}
+	var val []byte
+	if op.RRset != nil {
+		ers := make([]encRR, len(op.RRset.RRs))
+		for i, r := range op.RRset.RRs {
+			ers[i] = encRR{flags: r.Flags, ref: r.Ref, rdata: r.RDATA}
+		}
+		val = appendEncoded(nil, op.RRset.TTL, ers)
+	}
+	return t.putRRset(z, key, val)
+}
+
+// replayKeys writes a logged key set with the ids it was given.
+func (t *Txn) replayKeys(op *LogOp) error {
+	keys, err := t.setZoneKeys(op.Zone, op.Keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := t.seen(bucketDNSSECKeys, k.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // logDiffOf is the logged form of one diff RR.

@@ -494,115 +494,145 @@ func (t *Txn) loadNewZone(z *Zone, recs []Record) (int, error) {
 // opChanges applies record ops in order and returns the RRsets that end up
 // different from what is stored.
 func opChanges(rrb *bolt.Bucket, z *Zone, ops []RecordOp) ([]rrsetChange, error) {
-	type state struct {
-		ch   rrsetChange
-		recs []Record
-	}
-	pending := map[string]*state{}
-	var order []string
-	load := func(name string, t uint16) (*state, error) {
-		if !dns.IsSubDomain(z.Name, dns.CanonicalName(name)) {
-			return nil, fmt.Errorf("%w: %s is outside zone %s", ErrBadInput, name, z.Name)
-		}
-		key, err := AppendRRsetKey(nil, z.ID, name, z.Name, t)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
-		}
-		if s, ok := pending[string(key)]; ok {
-			return s, nil
-		}
-		cn := dns.CanonicalName(name)
-		s := &state{ch: rrsetChange{key: key, name: cn, rrtype: t}}
-		if v := rrb.Get(key); v != nil {
-			s.ch.old = bytes.Clone(v)
-			if s.recs, err = decodeRRset(nil, cn, t, v); err != nil {
-				return nil, err
-			}
-		}
-		pending[string(key)] = s
-		order = append(order, string(key))
-		return s, nil
-	}
+	o := &opSet{rrb: rrb, z: z, pending: map[string]*opRRset{}}
 	for _, op := range ops {
 		if z.DNSSEC && opSignerType(op) {
 			continue // the signer's (refused to admins before this)
 		}
-		switch op.Kind {
-		case OpAdd, OpDelete:
-			h := op.Record.RR.Header()
-			if h.Class != dns.ClassINET {
-				return nil, fmt.Errorf("%w: %s: class %s is not served (only IN)", ErrBadInput, h.Name, dns.ClassToString[h.Class])
-			}
-			s, err := load(h.Name, h.Rrtype)
-			if err != nil {
-				return nil, err
-			}
-			if op.Kind == OpAdd && op.KeepTTL {
-				ttl := uint32(0)
-				if len(s.recs) > 0 {
-					ttl = s.recs[0].RR.Header().Ttl
-				} else if soa, err := decodeRRset(nil, z.Name, dns.TypeSOA, rrb.Get(soaKeyOf(z))); err == nil && len(soa) > 0 {
-					ttl = soa[0].RR.Header().Ttl
-				}
-				if ttl != 0 {
-					rr := dns.Copy(op.Record.RR)
-					rr.Header().Ttl = ttl
-					op.Record.RR = rr
-					h = rr.Header()
-				}
-			}
-			i := slices.IndexFunc(s.recs, func(r Record) bool { return SameRdata(r.RR, op.Record.RR) })
-			if op.Kind == OpAdd {
-				if i >= 0 {
-					// Same RDATA: the new TTL and flags win.
-					s.recs[i] = op.Record
-				} else {
-					s.recs = append(s.recs, op.Record)
-				}
-				// One TTL per RRset (RFC 2181 section 5.2): the new one.
-				for j := range s.recs {
-					s.recs[j].RR.Header().Ttl = h.Ttl
-				}
-			} else {
-				if i < 0 {
-					return nil, fmt.Errorf("%w: %s %s %s: no such record", ErrBadInput, h.Name, dns.TypeToString[h.Rrtype],
-						RdataText(op.Record.RR))
-				}
-				s.recs = slices.Delete(s.recs, i, i+1)
-			}
-		case OpDeleteRRset:
-			s, err := load(op.Name, op.Type)
-			if err != nil {
-				return nil, err
-			}
-			if len(s.recs) == 0 {
-				return nil, fmt.Errorf("%w: %s %s: no such RRset", ErrBadInput, op.Name, dns.TypeToString[op.Type])
-			}
-			s.recs = nil
-		case OpReplaceRRset:
-			if len(op.Records) == 0 {
-				return nil, fmt.Errorf("%w: replace with no records", ErrBadInput)
-			}
-			h := op.Records[0].RR.Header()
-			s, err := load(h.Name, h.Rrtype)
-			if err != nil {
-				return nil, err
-			}
-			for _, r := range op.Records {
-				rh := r.RR.Header()
-				if !strings.EqualFold(rh.Name, h.Name) || rh.Rrtype != h.Rrtype {
-					return nil, fmt.Errorf("%w: replace mixes RRsets %s/%s and %s/%s", ErrBadInput,
-						h.Name, dns.TypeToString[h.Rrtype], rh.Name, dns.TypeToString[rh.Rrtype])
-				}
-			}
-			s.recs = slices.Clone(op.Records)
-		default:
-			return nil, fmt.Errorf("%w: unknown record op %d", ErrBadInput, op.Kind)
+		if err := o.apply(op); err != nil {
+			return nil, err
 		}
 	}
+	return o.changes()
+}
+
+// opSet is the RRsets record ops have touched so far, as they leave them.
+type opSet struct {
+	rrb     *bolt.Bucket
+	z       *Zone
+	pending map[string]*opRRset
+	order   []string
+}
+
+// opRRset is one RRset record ops touch: its change and its records now.
+type opRRset struct {
+	ch   rrsetChange
+	recs []Record
+}
+
+// load returns the RRset name/t as the ops so far leave it.
+func (o *opSet) load(name string, t uint16) (*opRRset, error) {
+	if !dns.IsSubDomain(o.z.Name, dns.CanonicalName(name)) {
+		return nil, fmt.Errorf("%w: %s is outside zone %s", ErrBadInput, name, o.z.Name)
+	}
+	key, err := AppendRRsetKey(nil, o.z.ID, name, o.z.Name, t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadInput, err)
+	}
+	if s, ok := o.pending[string(key)]; ok {
+		return s, nil
+	}
+	cn := dns.CanonicalName(name)
+	s := &opRRset{ch: rrsetChange{key: key, name: cn, rrtype: t}}
+	if v := o.rrb.Get(key); v != nil {
+		s.ch.old = bytes.Clone(v)
+		if s.recs, err = decodeRRset(nil, cn, t, v); err != nil {
+			return nil, err
+		}
+	}
+	o.pending[string(key)] = s
+	o.order = append(o.order, string(key))
+	return s, nil
+}
+
+// apply applies one op.
+func (o *opSet) apply(op RecordOp) error {
+	switch op.Kind {
+	case OpAdd, OpDelete:
+		return o.addOrDelete(op)
+	case OpDeleteRRset:
+		s, err := o.load(op.Name, op.Type)
+		if err != nil {
+			return err
+		}
+		if len(s.recs) == 0 {
+			return fmt.Errorf("%w: %s %s: no such RRset", ErrBadInput, op.Name, dns.TypeToString[op.Type])
+		}
+		s.recs = nil
+		return nil
+	case OpReplaceRRset:
+		if len(op.Records) == 0 {
+			return fmt.Errorf("%w: replace with no records", ErrBadInput)
+		}
+		h := op.Records[0].RR.Header()
+		s, err := o.load(h.Name, h.Rrtype)
+		if err != nil {
+			return err
+		}
+		for _, r := range op.Records {
+			rh := r.RR.Header()
+			if !strings.EqualFold(rh.Name, h.Name) || rh.Rrtype != h.Rrtype {
+				return fmt.Errorf("%w: replace mixes RRsets %s/%s and %s/%s", ErrBadInput,
+					h.Name, dns.TypeToString[h.Rrtype], rh.Name, dns.TypeToString[rh.Rrtype])
+			}
+		}
+		s.recs = slices.Clone(op.Records)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown record op %d", ErrBadInput, op.Kind)
+}
+
+// addOrDelete applies an OpAdd or OpDelete of one RR.
+func (o *opSet) addOrDelete(op RecordOp) error {
+	h := op.Record.RR.Header()
+	if h.Class != dns.ClassINET {
+		return fmt.Errorf("%w: %s: class %s is not served (only IN)", ErrBadInput, h.Name, dns.ClassToString[h.Class])
+	}
+	s, err := o.load(h.Name, h.Rrtype)
+	if err != nil {
+		return err
+	}
+	if op.Kind == OpAdd && op.KeepTTL {
+		ttl := uint32(0)
+		if len(s.recs) > 0 {
+			ttl = s.recs[0].RR.Header().Ttl
+		} else if soa, err := decodeRRset(nil, o.z.Name, dns.TypeSOA, o.rrb.Get(soaKeyOf(o.z))); err == nil && len(soa) > 0 {
+			ttl = soa[0].RR.Header().Ttl
+		}
+		if ttl != 0 {
+			rr := dns.Copy(op.Record.RR)
+			rr.Header().Ttl = ttl
+			op.Record.RR = rr
+			h = rr.Header()
+		}
+	}
+	i := slices.IndexFunc(s.recs, func(r Record) bool { return SameRdata(r.RR, op.Record.RR) })
+	if op.Kind == OpDelete {
+		if i < 0 {
+			return fmt.Errorf("%w: %s %s %s: no such record", ErrBadInput, h.Name, dns.TypeToString[h.Rrtype],
+				RdataText(op.Record.RR))
+		}
+		s.recs = slices.Delete(s.recs, i, i+1)
+		return nil
+	}
+	if i >= 0 {
+		// Same RDATA: the new TTL and flags win.
+		s.recs[i] = op.Record
+	} else {
+		s.recs = append(s.recs, op.Record)
+	}
+	// One TTL per RRset (RFC 2181 section 5.2): the new one.
+	for j := range s.recs {
+		s.recs[j].RR.Header().Ttl = h.Ttl
+	}
+	return nil
+}
+
+// changes are the RRsets whose value differs from the stored one.
+func (o *opSet) changes() ([]rrsetChange, error) {
 	var changes []rrsetChange
-	for _, k := range order {
-		s := pending[k]
+	for _, k := range o.order {
+		s := o.pending[k]
 		if len(s.recs) > 0 {
 			v, err := encodeRRset(s.recs)
 			if err != nil {
