@@ -95,7 +95,7 @@ func (t *Txn) destroyCatalog(name string) error {
 	return err
 }
 
-// catalogChange is one membership change found by Commit.
+// catalogChange is one membership change found by a commit (saveZone).
 type catalogChange struct {
 	sg, label, zone string
 	add             bool

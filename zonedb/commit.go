@@ -58,7 +58,7 @@ type ZoneChange struct {
 	// Zone is the zone's name.
 	Zone string
 	// Create makes a new zone with this metadata (ID, Name, times, ZI and
-	// Serial are set by Commit). Records must then hold its content.
+	// Serial are set by the commit). Records must then hold its content.
 	Create *Zone
 	// Ref, with Create or SetRef, is the reference name; it is created when
 	// it does not exist. Empty with SetRef clears the zone's reference.
@@ -103,9 +103,9 @@ type ZoneChange struct {
 	// catalog marks dms's own changes of a catalog zone: nobody else may
 	// change one.
 	catalog bool
-	// signer is the store's Signer (set by Commit).
+	// signer is the store's Signer (set by Txn.Apply).
 	signer Signer
-	// reverser is the store's Reverser (set by Commit for the change set's
+	// reverser is the store's Reverser (set by Txn.Apply for the change set's
 	// own zones, not for the reverse changes it makes).
 	reverser Reverser
 }
