@@ -160,7 +160,7 @@ func (s *Service) APIUserAdd(ctx context.Context, c Caller, req APIUserRequest) 
 		return nil, err
 	}
 	u := zonedb.APIUser{Name: req.Name, Sectag: req.Sectag, Role: role, Hash: string(hash)}
-	if err := s.db.PutAPIUser(&u, true); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.PutAPIUser(&u, true) }); err != nil {
 		return nil, err
 	}
 	return &APIUserInfo{Name: u.Name, Sectag: u.Sectag, Role: role}, nil
@@ -180,7 +180,7 @@ func (s *Service) APIUserPasswd(ctx context.Context, c Caller, req APIUserReques
 		return nil, err
 	}
 	u.Hash = string(hash)
-	if err := s.db.PutAPIUser(u, false); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.PutAPIUser(u, false) }); err != nil {
 		return nil, err
 	}
 	s.authCache.forget(u.Name)
@@ -202,7 +202,7 @@ func (s *Service) APIUserList(ctx context.Context, c Caller, _ struct{}) ([]APIU
 
 // APIUserDelete removes a login.
 func (s *Service) APIUserDelete(ctx context.Context, c Caller, req APIUserRequest) (*APIUserInfo, error) {
-	if err := s.db.DeleteAPIUser(req.Name); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.DeleteAPIUser(req.Name) }); err != nil {
 		return nil, err
 	}
 	s.authCache.forget(req.Name)

@@ -25,7 +25,12 @@ type RefInfo struct {
 
 // RefCreate adds a reference.
 func (s *Service) RefCreate(ctx context.Context, c Caller, req RefRequest) (*RefInfo, error) {
-	r, err := s.db.CreateRef(req.Name)
+	var r *zonedb.Reference
+	err := s.change(c, func(t *zonedb.Txn) error {
+		var err error
+		r, err = t.CreateRef(req.Name)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +42,7 @@ func (s *Service) RefRename(ctx context.Context, c Caller, req RefRequest) (*Ref
 	if req.NewName == "" {
 		return nil, usagef("give the new name")
 	}
-	if err := s.db.RenameRef(req.Name, req.NewName); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.RenameRef(req.Name, req.NewName) }); err != nil {
 		return nil, err
 	}
 	return &RefInfo{Name: req.NewName}, nil
@@ -45,7 +50,7 @@ func (s *Service) RefRename(ctx context.Context, c Caller, req RefRequest) (*Ref
 
 // RefDelete deletes a reference that no zone uses.
 func (s *Service) RefDelete(ctx context.Context, c Caller, req RefRequest) (*RefInfo, error) {
-	if err := s.db.DeleteRef(req.Name); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.DeleteRef(req.Name) }); err != nil {
 		return nil, err
 	}
 	return &RefInfo{Name: req.Name}, nil
@@ -132,7 +137,7 @@ func (s *Service) ConfigSet(ctx context.Context, c Caller, req ConfigSetRequest)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.db.SetConfig(map[string]string{req.Key: v}); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.SetConfig(map[string]string{req.Key: v}) }); err != nil {
 		return nil, err
 	}
 	k, _ := lookupKey(req.Key)

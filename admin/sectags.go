@@ -41,11 +41,16 @@ func (s *Service) SectagCreate(ctx context.Context, c Caller, req SectagRequest)
 	if err := adminOnly(c, "create sectags"); err != nil {
 		return nil, err
 	}
-	t, err := s.db.CreateSectag(strings.TrimSpace(req.Name))
+	var st *zonedb.Sectag
+	err := s.change(c, func(t *zonedb.Txn) error {
+		var err error
+		st, err = t.CreateSectag(strings.TrimSpace(req.Name))
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return &SectagInfo{Name: t.Name, CTime: t.CTime}, nil
+	return &SectagInfo{Name: st.Name, CTime: st.CTime}, nil
 }
 
 // SectagDelete deletes a sectag no zone carries.
@@ -53,7 +58,7 @@ func (s *Service) SectagDelete(ctx context.Context, c Caller, req SectagRequest)
 	if err := adminOnly(c, "delete sectags"); err != nil {
 		return nil, err
 	}
-	if err := s.db.DeleteSectag(strings.TrimSpace(req.Name)); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.DeleteSectag(strings.TrimSpace(req.Name)) }); err != nil {
 		return nil, err
 	}
 	return &SectagInfo{Name: req.Name}, nil

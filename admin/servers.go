@@ -89,8 +89,8 @@ func (s *Service) TSIGImport(ctx context.Context, c Caller, req TSIGRequest) (*T
 	if req.Secret == "" {
 		return nil, usagef("give the key's secret (base64), as tsig-keygen or keymgr print it")
 	}
-	k, err := s.db.PutTSIGKey(zonedb.TSIGKey{Name: req.Name, Algorithm: cmpOr(req.Algorithm, "hmac-sha256"), Secret: req.Secret})
-	if err != nil {
+	k := &zonedb.TSIGKey{Name: req.Name, Algorithm: cmpOr(req.Algorithm, "hmac-sha256"), Secret: req.Secret}
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.PutTSIGKey(k) }); err != nil {
 		return nil, err
 	}
 	return tsigInfo(k, true, nil), nil
@@ -136,7 +136,7 @@ func (s *Service) TSIGShow(ctx context.Context, c Caller, req TSIGRequest) (*TSI
 
 // TSIGDelete removes a key no server uses.
 func (s *Service) TSIGDelete(ctx context.Context, c Caller, req TSIGRequest) (*TSIGInfo, error) {
-	if err := s.db.DeleteTSIGKey(req.Name); err != nil {
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.DeleteTSIGKey(req.Name) }); err != nil {
 		return nil, err
 	}
 	return &TSIGInfo{Name: req.Name}, nil

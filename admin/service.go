@@ -199,6 +199,13 @@ func checkZoneAccess(v *zonedb.View, c Caller, zcs []zonedb.ZoneChange) error {
 	return nil
 }
 
+// change runs fn in a commit transaction as c: a change of the store that
+// is not a zone's (keys, references, config, logins), logged as c's.
+func (s *Service) change(c Caller, fn func(t *zonedb.Txn) error) error {
+	_, err := s.db.Change(c.ChangeBy(), fn)
+	return err
+}
+
 // errSetRef refuses a reference chosen by a caller who may not choose.
 var errSetRef = fmt.Errorf("%w: only Admin and the help desk may set a zone's reference", ErrForbidden)
 

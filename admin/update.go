@@ -555,7 +555,12 @@ func (s *Service) TSIGUpdatePolicy(ctx context.Context, c Caller, req TSIGPolicy
 		}
 		rules = append(rules, r)
 	}
-	k, err := s.db.SetTSIGUpdate(req.Name, rules)
+	var k *zonedb.TSIGKey
+	err := s.change(c, func(t *zonedb.Txn) error {
+		var err error
+		k, err = t.SetTSIGUpdate(req.Name, rules)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}

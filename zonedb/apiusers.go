@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // APIUser is a login of the HTTP API: a control panel or a person, with
@@ -48,43 +46,58 @@ func (v *View) APIUsers() ([]APIUser, error) {
 // PutAPIUser creates a login (create) or replaces an existing one's
 // sectag, role or hash.
 func (db *DB) PutAPIUser(u *APIUser, create bool) error {
+	_, err := db.Change("", func(t *Txn) error { return t.PutAPIUser(u, create) })
+	return err
+}
+
+// PutAPIUser creates a login (create) or replaces an existing one's
+// sectag, role or hash.
+func (t *Txn) PutAPIUser(u *APIUser, create bool) error {
 	if !ValidReference(u.Name) || len(u.Name) > 64 {
 		return fmt.Errorf("%w: %q is not a valid login name (up to 64 letters, digits and -_.@)", ErrBadInput, u.Name)
 	}
-	now := db.now().UTC()
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		t, err := getSectag(tx, u.Sectag)
-		if err != nil {
-			return fmt.Errorf("%w (create it with dms sectag create %s)", err, u.Sectag)
+	now, tx := t.now.UTC(), t.tx
+	st, err := getSectag(tx, u.Sectag)
+	if err != nil {
+		return fmt.Errorf("%w (create it with dms sectag create %s)", err, u.Sectag)
+	}
+	u.Sectag = st.Name
+	b := tx.Bucket(bucketAPIUsers)
+	old := b.Get(apiUserKey(u.Name))
+	switch {
+	case create && old != nil:
+		return fmt.Errorf("%w: %s", ErrUserExists, u.Name)
+	case !create && old == nil:
+		return fmt.Errorf("%w: %s", ErrUserNotFound, u.Name)
+	case old != nil:
+		var o APIUser
+		if err := json.Unmarshal(old, &o); err == nil {
+			u.CTime = o.CTime
 		}
-		u.Sectag = t.Name
-		b := tx.Bucket(bucketAPIUsers)
-		old := b.Get(apiUserKey(u.Name))
-		switch {
-		case create && old != nil:
-			return fmt.Errorf("%w: %s", ErrUserExists, u.Name)
-		case !create && old == nil:
-			return fmt.Errorf("%w: %s", ErrUserNotFound, u.Name)
-		case old != nil:
-			var o APIUser
-			if err := json.Unmarshal(old, &o); err == nil {
-				u.CTime = o.CTime
-			}
-		default:
-			u.CTime = now
-		}
-		u.MTime = now
-		return putJSON(b, apiUserKey(u.Name), u)
-	})
+	default:
+		u.CTime = now
+	}
+	u.MTime = now
+	what := "changed"
+	if old == nil {
+		what = "created"
+	}
+	t.Event(LogEvent{Kind: EventAPIUser, Message: fmt.Sprintf("API login %s %s: sectag %s, role %s", u.Name, what, u.Sectag, u.Role)})
+	return putJSON(b, apiUserKey(u.Name), u)
 }
 
 // DeleteAPIUser removes a login.
+func (t *Txn) DeleteAPIUser(name string) error {
+	b := t.tx.Bucket(bucketAPIUsers)
+	if b.Get(apiUserKey(name)) == nil {
+		return fmt.Errorf("%w: %s", ErrUserNotFound, name)
+	}
+	t.Event(LogEvent{Kind: EventAPIUser, Message: "API login " + name + " deleted"})
+	return b.Delete(apiUserKey(name))
+}
+
+// DeleteAPIUser is Txn.DeleteAPIUser in a commit of its own.
 func (db *DB) DeleteAPIUser(name string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAPIUsers)
-		if b.Get(apiUserKey(name)) == nil {
-			return fmt.Errorf("%w: %s", ErrUserNotFound, name)
-		}
-		return b.Delete(apiUserKey(name))
-	})
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteAPIUser(name) })
+	return err
 }

@@ -29,6 +29,11 @@ const (
 	EventUpdate   = "update"
 	EventSG       = "sg"
 	EventServer   = "server"
+	EventTSIG     = "tsig"
+	EventConfig   = "config"
+	EventRef      = "ref"
+	EventSectag   = "sectag"
+	EventAPIUser  = "api-user"
 )
 
 // LogEvent is one entry of the event log.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -84,6 +86,7 @@ func (t *Txn) ensureRef(name string) (uint64, error) {
 	id, err := createRef(t.tx, name, t.now)
 	if err == nil {
 		t.log.add(LogOp{Op: logRef, Ref: id, RefName: name})
+		t.Event(LogEvent{Kind: EventRef, Message: "reference " + name + " created (for a zone)"})
 	}
 	return id, err
 }
@@ -121,78 +124,107 @@ func createRef(tx *bolt.Tx, name string, now time.Time) (uint64, error) {
 }
 
 // CreateRef adds a reference.
+func (t *Txn) CreateRef(name string) (*Reference, error) {
+	id, err := createRef(t.tx, name, t.now)
+	if err != nil {
+		return nil, err
+	}
+	t.Event(LogEvent{Kind: EventRef, Message: "reference " + name + " created"})
+	return getRef(t.tx, id)
+}
+
+// CreateRef is Txn.CreateRef in a commit of its own.
 func (db *DB) CreateRef(name string) (*Reference, error) {
 	var r *Reference
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		id, err := createRef(tx, name, db.now())
-		if err != nil {
-			return err
-		}
-		r, err = getRef(tx, id)
+	_, err := db.Change("", func(t *Txn) error {
+		var err error
+		r, err = t.CreateRef(name)
 		return err
 	})
 	return r, err
 }
 
-// RenameRef renames a reference; zones keep pointing at it.
+// RenameRef is Txn.RenameRef in a commit of its own.
 func (db *DB) RenameRef(old, name string) error {
+	_, err := db.Change("", func(t *Txn) error { return t.RenameRef(old, name) })
+	return err
+}
+
+// RenameRef renames a reference; zones keep pointing at it.
+func (t *Txn) RenameRef(old, name string) error {
 	if !ValidReference(name) {
 		return fmt.Errorf("%w: %q is not a valid reference", ErrBadInput, name)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		r, err := lookupRef(tx, old)
-		if err != nil {
-			return err
-		}
-		names := tx.Bucket(bucketRefNames)
-		if !strings.EqualFold(old, name) && names.Get(refNameKey(name)) != nil {
-			return fmt.Errorf("%w: %s", ErrRefExists, name)
-		}
-		if err := names.Delete(refNameKey(old)); err != nil {
-			return err
-		}
-		if err := names.Put(refNameKey(name), be64(r.ID)); err != nil {
-			return err
-		}
-		r.Name = name
-		val, _ := json.Marshal(r)
-		return tx.Bucket(bucketRefs).Put(be64(r.ID), val)
-	})
+	tx := t.tx
+	r, err := lookupRef(tx, old)
+	if err != nil {
+		return err
+	}
+	names := tx.Bucket(bucketRefNames)
+	if !strings.EqualFold(old, name) && names.Get(refNameKey(name)) != nil {
+		return fmt.Errorf("%w: %s", ErrRefExists, name)
+	}
+	if err := names.Delete(refNameKey(old)); err != nil {
+		return err
+	}
+	if err := names.Put(refNameKey(name), be64(r.ID)); err != nil {
+		return err
+	}
+	t.Event(LogEvent{Kind: EventRef, Message: fmt.Sprintf("reference %s renamed %s", r.Name, name)})
+	r.Name = name
+	val, _ := json.Marshal(r)
+	return tx.Bucket(bucketRefs).Put(be64(r.ID), val)
+}
+
+// DeleteRef is Txn.DeleteRef in a commit of its own.
+func (db *DB) DeleteRef(name string) error {
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteRef(name) })
+	return err
 }
 
 // DeleteRef deletes a reference no zone uses.
-func (db *DB) DeleteRef(name string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		r, err := lookupRef(tx, name)
-		if err != nil {
-			return err
-		}
-		if n := len((&View{tx: tx}).RefZoneIDs(r.ID)); n > 0 {
-			return fmt.Errorf("%w: %s is used by %d zone(s); move them with dms zone set-ref first", ErrRefInUse, r.Name, n)
-		}
-		if err := tx.Bucket(bucketRefNames).Delete(refNameKey(r.Name)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketRefs).Delete(be64(r.ID))
-	})
+func (t *Txn) DeleteRef(name string) error {
+	tx := t.tx
+	r, err := lookupRef(tx, name)
+	if err != nil {
+		return err
+	}
+	if n := len((&View{tx: tx}).RefZoneIDs(r.ID)); n > 0 {
+		return fmt.Errorf("%w: %s is used by %d zone(s); move them with dms zone set-ref first", ErrRefInUse, r.Name, n)
+	}
+	if err := tx.Bucket(bucketRefNames).Delete(refNameKey(r.Name)); err != nil {
+		return err
+	}
+	t.Event(LogEvent{Kind: EventRef, Message: "reference " + r.Name + " deleted"})
+	return tx.Bucket(bucketRefs).Delete(be64(r.ID))
 }
 
 // SetConfig stores configuration values (validation is the caller's).
 // An empty value removes the key, so its default applies.
-func (db *DB) SetConfig(kv map[string]string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketConfig)
-		for k, v := range kv {
-			var err error
-			if v == "" {
-				err = b.Delete([]byte(k))
-			} else {
-				err = b.Put([]byte(k), []byte(v))
-			}
-			if err != nil {
-				return err
-			}
+func (t *Txn) SetConfig(kv map[string]string) error {
+	b := t.tx.Bucket(bucketConfig)
+	for _, k := range slices.Sorted(maps.Keys(kv)) {
+		v := kv[k]
+		if string(b.Get([]byte(k))) == v {
+			continue
 		}
-		return nil
-	})
+		var err error
+		if v == "" {
+			err = b.Delete([]byte(k))
+			t.Event(LogEvent{Kind: EventConfig, Message: "config " + k + " back to its default"})
+		} else {
+			err = b.Put([]byte(k), []byte(v))
+			t.Event(LogEvent{Kind: EventConfig, Message: fmt.Sprintf("config %s = %s", k, v)})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetConfig is Txn.SetConfig in a commit of its own.
+func (db *DB) SetConfig(kv map[string]string) error {
+	_, err := db.Change("", func(t *Txn) error { return t.SetConfig(kv) })
+	return err
 }

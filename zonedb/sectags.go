@@ -68,57 +68,72 @@ func (v *View) Sectags() ([]Sectag, map[string]int, error) {
 }
 
 // CreateSectag adds a sectag.
-func (db *DB) CreateSectag(name string) (*Sectag, error) {
+func (t *Txn) CreateSectag(name string) (*Sectag, error) {
 	if !ValidSectag(name) {
 		return nil, fmt.Errorf("%w: %q is not a valid sectag (up to 64 letters, digits and -_.@, starting with a letter or digit)", ErrBadInput, name)
 	}
-	t := &Sectag{Name: name, CTime: db.now().UTC()}
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		if _, err := getSectag(tx, name); err == nil {
-			return fmt.Errorf("%w: %s", ErrSectagExists, name)
-		}
-		return putJSON(tx.Bucket(bucketSectags), sectagKey(name), t)
+	st := &Sectag{Name: name, CTime: t.now.UTC()}
+	if _, err := getSectag(t.tx, name); err == nil {
+		return nil, fmt.Errorf("%w: %s", ErrSectagExists, name)
+	}
+	t.Event(LogEvent{Kind: EventSectag, Message: "sectag " + name + " created"})
+	return st, putJSON(t.tx.Bucket(bucketSectags), sectagKey(name), st)
+}
+
+// CreateSectag is Txn.CreateSectag in a commit of its own.
+func (db *DB) CreateSectag(name string) (*Sectag, error) {
+	var st *Sectag
+	_, err := db.Change("", func(t *Txn) error {
+		var err error
+		st, err = t.CreateSectag(name)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return t, nil
+	return st, nil
+}
+
+// DeleteSectag is Txn.DeleteSectag in a commit of its own.
+func (db *DB) DeleteSectag(name string) error {
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteSectag(name) })
+	return err
 }
 
 // DeleteSectag deletes a sectag no zone carries (never Admin).
-func (db *DB) DeleteSectag(name string) error {
+func (t *Txn) DeleteSectag(name string) error {
 	if strings.EqualFold(name, SectagAdmin) {
 		return fmt.Errorf("%w: the Admin sectag is built in and cannot be deleted", ErrBadInput)
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
-		t, err := getSectag(tx, name)
-		if err != nil {
-			return err
+	tx := t.tx
+	st, err := getSectag(tx, name)
+	if err != nil {
+		return err
+	}
+	var users []string
+	if err := (&View{tx: tx}).Zones(func(z *Zone) bool {
+		if hasSectag(z.Sectags, st.Name) {
+			users = append(users, z.Name)
 		}
-		var users []string
-		if err := (&View{tx: tx}).Zones(func(z *Zone) bool {
-			if hasSectag(z.Sectags, t.Name) {
-				users = append(users, z.Name)
-			}
-			return true
-		}); err != nil {
-			return err
+		return true
+	}); err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("%w: %s is on %d zone(s) (%s); take it off them with dms zone sectag delete first",
+			ErrSectagInUse, st.Name, len(users), strings.Join(users[:min(len(users), 5)], ", "))
+	}
+	logins, err := (&View{tx: tx}).APIUsers()
+	if err != nil {
+		return err
+	}
+	for _, u := range logins {
+		if strings.EqualFold(u.Sectag, st.Name) {
+			return fmt.Errorf("%w: API login %s has %s; delete it or give it another first", ErrSectagInUse, u.Name, st.Name)
 		}
-		if len(users) > 0 {
-			return fmt.Errorf("%w: %s is on %d zone(s) (%s); take it off them with dms zone sectag delete first",
-				ErrSectagInUse, t.Name, len(users), strings.Join(users[:min(len(users), 5)], ", "))
-		}
-		logins, err := (&View{tx: tx}).APIUsers()
-		if err != nil {
-			return err
-		}
-		for _, u := range logins {
-			if strings.EqualFold(u.Sectag, t.Name) {
-				return fmt.Errorf("%w: API login %s has %s; delete it or give it another first", ErrSectagInUse, u.Name, t.Name)
-			}
-		}
-		return tx.Bucket(bucketSectags).Delete(sectagKey(name))
-	})
+	}
+	t.Event(LogEvent{Kind: EventSectag, Message: "sectag " + st.Name + " deleted"})
+	return tx.Bucket(bucketSectags).Delete(sectagKey(name))
 }
 
 func hasSectag(tags []string, name string) bool {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	bolt "go.etcd.io/bbolt"
 )
 
 // TSIG keys (RFC 8945): the secrets secondaries and dynamic-update
@@ -49,29 +48,38 @@ type UpdateRule struct {
 }
 
 // SetTSIGUpdate replaces a key's update policy.
-func (db *DB) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
+func (t *Txn) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
 	name = dns.CanonicalName(name)
 	var k TSIGKey
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		val := b.Get([]byte(name))
-		if val == nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
-		}
-		if err := json.Unmarshal(val, &k); err != nil {
-			return nil, err
-		}
-		for _, r := range rules {
-			if r.Sectag != "" {
-				if _, err := getSectag(tx, r.Sectag); err != nil {
-					return nil, err
-				}
+	b := t.tx.Bucket(bucketTSIG)
+	val := b.Get([]byte(name))
+	if val == nil {
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+	}
+	if err := json.Unmarshal(val, &k); err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		if r.Sectag != "" {
+			if _, err := getSectag(t.tx, r.Sectag); err != nil {
+				return nil, err
 			}
 		}
-		k.Update = rules
-		return nil, putJSON(b, []byte(name), &k)
+	}
+	k.Update = rules
+	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s: update policy of %d rule(s)", name, len(rules))})
+	return &k, putJSON(b, []byte(name), &k)
+}
+
+// SetTSIGUpdate is Txn.SetTSIGUpdate in a commit of its own.
+func (db *DB) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
+	var k *TSIGKey
+	_, err := db.Change("", func(t *Txn) error {
+		var err error
+		k, err = t.SetTSIGUpdate(name, rules)
+		return err
 	})
-	return &k, err
+	return k, err
 }
 
 // ShortAlgorithm is the admin's name of a wire algorithm name
@@ -114,40 +122,51 @@ func CheckTSIGKey(k *TSIGKey) error {
 	return nil
 }
 
-// PutTSIGKey stores a new key.
+// PutTSIGKey stores a new key (the event log names it, never its secret).
+func (t *Txn) PutTSIGKey(k *TSIGKey) error {
+	if err := CheckTSIGKey(k); err != nil {
+		return err
+	}
+	b := t.tx.Bucket(bucketTSIG)
+	if b.Get([]byte(k.Name)) != nil {
+		return fmt.Errorf("%w: %s", ErrKeyExists, k.Name)
+	}
+	k.CTime = t.now
+	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s (%s) added", k.Name, ShortAlgorithm(k.Algorithm))})
+	return putJSON(b, []byte(k.Name), k)
+}
+
+// PutTSIGKey is Txn.PutTSIGKey in a commit of its own.
 func (db *DB) PutTSIGKey(k TSIGKey) (*TSIGKey, error) {
-	if err := CheckTSIGKey(&k); err != nil {
+	_, err := db.Change("", func(t *Txn) error { return t.PutTSIGKey(&k) })
+	if err != nil {
 		return nil, err
 	}
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		if b.Get([]byte(k.Name)) != nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyExists, k.Name)
-		}
-		k.CTime = now
-		return nil, putJSON(b, []byte(k.Name), &k)
-	})
-	return &k, err
+	return &k, nil
 }
 
 // DeleteTSIGKey removes a key no server uses.
-func (db *DB) DeleteTSIGKey(name string) error {
+func (t *Txn) DeleteTSIGKey(name string) error {
 	name = dns.CanonicalName(name)
-	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		b := tx.Bucket(bucketTSIG)
-		if b.Get([]byte(name)) == nil {
-			return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+	b := t.tx.Bucket(bucketTSIG)
+	if b.Get([]byte(name)) == nil {
+		return fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+	}
+	servers, err := t.View().Servers()
+	if err != nil {
+		return err
+	}
+	for _, s := range servers {
+		if s.TSIGKey == name {
+			return fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, name, s.Name)
 		}
-		servers, err := (&View{tx: tx}).Servers()
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range servers {
-			if s.TSIGKey == name {
-				return nil, fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, name, s.Name)
-			}
-		}
-		return nil, b.Delete([]byte(name))
-	})
+	}
+	t.Event(LogEvent{Kind: EventTSIG, Message: "TSIG key " + name + " deleted"})
+	return b.Delete([]byte(name))
+}
+
+// DeleteTSIGKey is Txn.DeleteTSIGKey in a commit of its own.
+func (db *DB) DeleteTSIGKey(name string) error {
+	_, err := db.Change("", func(t *Txn) error { return t.DeleteTSIGKey(name) })
 	return err
 }

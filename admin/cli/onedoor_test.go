@@ -21,7 +21,11 @@ type storeState struct {
 	zi      map[string]uint64 // name -> current instance
 	sgs     map[string]string
 	servers map[string]string
-	lastEv  uint64
+	// others are the store's other objects, "kind name" -> state: TSIG
+	// keys, config keys, references, sectags, API logins; their events
+	// name them in the message.
+	others map[string]string
+	lastEv uint64
 }
 
 // settingsOf is a zone's state less what a commit sets by itself (times,
@@ -35,7 +39,7 @@ func settingsOf(z *zonedb.Zone) string {
 
 func snapshot(t *testing.T, db *zonedb.DB) storeState {
 	t.Helper()
-	st := storeState{zones: map[string]string{}, zi: map[string]uint64{}, sgs: map[string]string{}, servers: map[string]string{}}
+	st := storeState{zones: map[string]string{}, zi: map[string]uint64{}, sgs: map[string]string{}, servers: map[string]string{}, others: map[string]string{}}
 	err := db.View(func(v *zonedb.View) error {
 		if err := v.Zones(func(z *zonedb.Zone) bool { st.zones[z.Name], st.zi[z.Name] = settingsOf(z), z.ZI; return true }); err != nil {
 			return err
@@ -58,6 +62,9 @@ func snapshot(t *testing.T, db *zonedb.DB) storeState {
 			b, _ := json.Marshal(s)
 			st.servers[strings.ToLower(s.Name)] = string(b)
 		}
+		if err := otherObjects(v, st.others); err != nil {
+			return err
+		}
 		evs, err := v.Events(zonedb.EventFilter{})
 		for _, e := range evs {
 			st.lastEv = max(st.lastEv, e.ID)
@@ -68,6 +75,40 @@ func snapshot(t *testing.T, db *zonedb.DB) storeState {
 		t.Fatal(err)
 	}
 	return st
+}
+
+func otherObjects(v *zonedb.View, out map[string]string) error {
+	keys, err := v.TSIGKeys()
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		b, _ := json.Marshal(k)
+		out[zonedb.EventTSIG+" "+strings.TrimSuffix(k.Name, ".")] = string(b)
+	}
+	for k, val := range v.Config() {
+		out[zonedb.EventConfig+" "+k] = val
+	}
+	refs, _, err := v.Refs()
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		out[zonedb.EventRef+" "+strings.ToLower(r.Name)] = r.Name
+	}
+	tags, _, err := v.Sectags()
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		out[zonedb.EventSectag+" "+strings.ToLower(t.Name)] = t.Name
+	}
+	users, err := v.APIUsers()
+	for _, u := range users {
+		b, _ := json.Marshal(u)
+		out[zonedb.EventAPIUser+" "+strings.ToLower(u.Name)] = string(b)
+	}
+	return err
 }
 
 func changedKeys(a, b map[string]string) []string {
@@ -131,6 +172,27 @@ func checkEvents(t *testing.T, db *zonedb.DB, what, by string, before, after sto
 	for _, s := range changedKeys(before.servers, after.servers) {
 		want["server "+s] = 1
 	}
+	// The other objects: one event of their kind naming each changed one.
+	for _, k := range changedKeys(before.others, after.others) {
+		kind, name, _ := strings.Cut(k, " ")
+		n := 0
+		for _, e := range evs {
+			if e.Kind == kind && strings.Contains(strings.ToLower(e.Message), " "+name) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %s changed with %d events naming it (want 1); events: %s", what, k, n, eventList(evs))
+		}
+	}
+	for _, e := range evs {
+		switch e.Kind {
+		case zonedb.EventTSIG, zonedb.EventConfig, zonedb.EventRef, zonedb.EventSectag, zonedb.EventAPIUser:
+			if len(changedKeys(before.others, after.others)) == 0 {
+				t.Errorf("%s: event %q, and nothing of its kind changed", what, e.Message)
+			}
+		}
+	}
 	for k, n := range want {
 		if count[k] != n {
 			t.Errorf("%s: %s changed with %d events (want %d); events: %s", what, k, count[k], n, eventList(evs))
@@ -172,7 +234,8 @@ func eventList(evs []zonedb.LogEvent) string {
 
 // TestEveryChangeLeavesOneEvent: every store change made through the CLI
 // (zones, records, server group moves, server groups with their catalog
-// zones, servers, DNSSEC enable and key changes, vacuum) and the
+// zones, servers, DNSSEC enable and key changes, vacuum; TSIG keys,
+// config, references, sectags and API logins) and the
 // re-signer leaves exactly one event for each zone, server group or
 // server it changed, naming who made it. Before the one commit door,
 // server-group changes, catalog zones and zone settings (delete, move,
@@ -190,6 +253,14 @@ func TestEveryChangeLeavesOneEvent(t *testing.T) {
 		step{name: "zone-delete", args: []string{"zone", "delete", "192.0.2.0/24"}},
 		step{name: "zone-undelete", args: []string{"zone", "undelete", "192.0.2.0/24"}},
 		step{name: "vacuum", args: []string{"vacuum"}},
+		step{name: "ref-create", args: []string{"ref", "create", "NET-B"}},
+		step{name: "ref-rename", args: []string{"ref", "rename", "NET-B", "NET-C"}},
+		step{name: "ref-delete", args: []string{"ref", "delete", "NET-C"}},
+		step{name: "config-unset", args: []string{"config", "set", "apex_ns", ""}},
+		step{name: "sectag-create-panel", args: []string{"sectag", "create", "PANEL"}},
+		step{name: "api-user-add", args: []string{"api", "user", "add", "panel1", "--sectag", "PANEL"}, stdin: "a long enough password\n"},
+		step{name: "api-user-delete", args: []string{"api", "user", "delete", "panel1"}},
+		step{name: "tsig-create", args: []string{"tsig", "create", "upd-key"}},
 	)
 	changes := 0
 	for _, s := range steps {
@@ -221,7 +292,7 @@ func TestEveryChangeLeavesOneEvent(t *testing.T) {
 		if by != "" {
 			checkEvents(t, db, s.name, by, before, after)
 		}
-		if len(changedKeys(before.zones, after.zones))+len(changedKeys(before.sgs, after.sgs))+len(changedKeys(before.servers, after.servers)) > 0 {
+		if len(changedKeys(before.zones, after.zones))+len(changedKeys(before.sgs, after.sgs))+len(changedKeys(before.servers, after.servers))+len(changedKeys(before.others, after.others)) > 0 {
 			changes++
 		}
 		db.Close()
