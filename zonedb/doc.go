@@ -8,11 +8,19 @@
 // renews it when Generation moves, because a bbolt transaction per query
 // takes a DB-wide mutex (DESIGN.md, "A query").
 //
-// Zone data has one write path, DB.Commit: a ChangeSet lands in one write
-// transaction with the records, the new zone instance (ZI) with its diff and
-// serial, and the zone's metadata, or not at all. After the transaction is
-// durable, Commit bumps the generation and calls the subscribers (NOTIFY,
-// caches, metrics) with an Event; zonedb imports none of them.
+// The store has one write path, the commit transaction (Txn, txn.go),
+// opened by DB.Change (DB.Commit applies a ChangeSet through it). Its
+// methods are the changes: create a zone, replace its content, apply
+// record operations, set keys, re-sign, set metadata, destroy; server
+// groups, servers, TSIG keys, references, sectags, logins and config. The
+// checks that decide whether a change is allowed run inside it, and it
+// writes the records, the new zone instance (ZI) with its diff and serial,
+// the signatures, the zone's metadata and the events naming who did it, or
+// nothing at all. Only its door (door.go) writes the zone buckets
+// (TestOneDoor), and with DB.KeepLog it keeps each commit's logical record
+// (log.go), which DB.Replay applies to another store byte for byte. After
+// the transaction is durable, the generation moves and the subscribers
+// (NOTIFY, caches, metrics) get an Event; zonedb imports none of them.
 //
 // # Buckets and keys
 //
@@ -57,9 +65,9 @@
 // A signed zone's NSEC3 records are in rr under the name key 0x01 0xFF |
 // raw hash | 0x00, which no owner name has (dnssec.go).
 //
-// A catalog zone (RFC 9432) is an ordinary zone with CatalogOf set; Commit
-// adds and removes its member PTR records in the transaction that changes a
-// zone's server groups or state.
+// A catalog zone (RFC 9432) is an ordinary zone with CatalogOf set; the
+// commit transaction adds and removes its member PTR records in the
+// transaction that changes a zone's server groups or state.
 //
 // Name keys (keys.go): the labels from the root down, each lowercased, with
 // 0x00 and 0x01 escaped as 0x01 0x01 and 0x01 0x02, each followed by 0x00.
