@@ -27,8 +27,13 @@ import (
 // NSEC3 without opt-out (so no unsigned delegation hides in the gap), and
 // no wildcard exists at the closest encloser. Anything else, or an answer
 // larger than the client takes, goes down the general path, which answers
-// exactly the same way for the names this path takes (a differential test
-// holds both to it).
+// exactly the same way for the names this path takes (a differential test,
+// TestDenialMatchesGeneralPath, holds both to it).
+//
+// Why two engines: this one answers a signed NXDOMAIN in about 1.1 us with
+// no allocation, the general path in about 6 us with 13 allocations
+// (BenchmarkSignedNXDOMAIN and ...General); a random-name flood is all
+// NXDOMAIN, and that factor is the server's headroom against it.
 
 // denialRec is an NSEC3 record as stored, with its RRSIGs, and what it
 // says for the checks above.
