@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,7 +111,15 @@ func (cs *ControlServer) handle(ctx context.Context, conn *net.UnixConn) {
 	defer conn.Close()
 	caller := peerCaller(conn)
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
-	resp := cs.answer(ctx, caller, io.LimitReader(conn, maxRequest))
+	br := bufio.NewReader(io.LimitReader(conn, maxRequest))
+	if peek, _ := br.Peek(len(opBackup) + 16); bytes.Contains(peek, []byte(`"`+opBackup+`"`)) {
+		// A backup is streamed, not one JSON answer; it may take long
+		// for a large store, so the deadline is the client's.
+		_ = conn.SetDeadline(time.Time{})
+		cs.streamBackup(ctx, caller, conn)
+		return
+	}
+	resp := cs.answer(ctx, caller, br)
 	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Minute))
 	_ = json.NewEncoder(conn).Encode(&resp)
 }

@@ -46,6 +46,7 @@ var ops = map[string]opFunc{
 	"record.add":    op((*Service).RecordAdd),
 	"record.delete": op((*Service).RecordDelete),
 	"config.show":   op((*Service).ConfigShow),
+	"store.check":   op((*Service).Check),
 	"config.set":    op((*Service).ConfigSet),
 	"ref.create":    op((*Service).RefCreate),
 	"ref.list":      op((*Service).RefList),

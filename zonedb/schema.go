@@ -48,6 +48,7 @@ var (
 	keyGeneration = []byte("generation")
 	keyCreated    = []byte("created")
 	keyNotified   = []byte("notified_zi")
+	keyBackup     = []byte("last_backup")
 )
 
 // zone name index values: id (8 bytes) | state (1 byte).

@@ -300,13 +300,55 @@ func (db *DB) publish(ev Event) {
 
 // WriteTo writes a consistent copy of the store to w (hot backup).
 func (db *DB) WriteTo(w io.Writer) (int64, error) {
-	var n int64
+	info, err := db.Backup(w, nil)
+	return info.Bytes, err
+}
+
+// NoteBackup records when the last whole backup was written (dms_backup
+// metric). Bookkeeping, not store data: the generation does not move.
+func (db *DB) NoteBackup(t time.Time) error {
+	return db.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyBackup, []byte(t.UTC().Format(time.RFC3339)))
+	})
+}
+
+// LastBackup is when NoteBackup last recorded a backup (zero: never).
+func (v *View) LastBackup() time.Time {
+	t, _ := time.Parse(time.RFC3339, string(v.tx.Bucket(bucketMeta).Get(keyBackup)))
+	return t
+}
+
+// BackupInfo says what a backup holds.
+type BackupInfo struct {
+	Bytes      int64     `json:"bytes"`
+	Zones      int       `json:"zones"`
+	Instances  int       `json:"instances"`
+	Generation uint64    `json:"generation"`
+	Time       time.Time `json:"time"`
+}
+
+// Backup writes a consistent copy of the store to w from one read
+// transaction: commits and queries go on meanwhile (bbolt's readers do not
+// block the writer while the file stays within its mapping, InitialMmapSize).
+// start, when set, is called with what the copy will hold before its bytes
+// are written (a streaming client learns the size first).
+func (db *DB) Backup(w io.Writer, start func(BackupInfo) error) (BackupInfo, error) {
+	var info BackupInfo
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		var err error
-		n, err = tx.WriteTo(w)
+		info = BackupInfo{Bytes: tx.Size(), Zones: tx.Bucket(bucketZones).Stats().KeyN, Instances: tx.Bucket(bucketZI).Stats().KeyN,
+			Generation: u64(tx.Bucket(bucketMeta).Get(keyGeneration)), Time: db.now().UTC()}
+		if start != nil {
+			if err := start(info); err != nil {
+				return err
+			}
+		}
+		n, err := tx.WriteTo(w)
+		if err == nil && n != info.Bytes {
+			err = fmt.Errorf("backup: wrote %d bytes of %d", n, info.Bytes)
+		}
 		return err
 	})
-	return n, err
+	return info, err
 }
 
 func u64(b []byte) uint64 {

@@ -72,6 +72,10 @@ type API struct {
 // a value to send as JSON (or raw bytes with a content type).
 type handler func(c admin.Caller, r *http.Request) (int, any, error)
 
+// stream is an answer the handler writes itself (a backup), returning
+// its status.
+type stream func(w http.ResponseWriter) int
+
 // raw is a non-JSON answer.
 type raw struct {
 	contentType string
@@ -204,6 +208,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, h handler, c admin.
 	status, body, err := h(c, r)
 	if err != nil {
 		return a.writeOpError(w, r, err)
+	}
+	if st, ok := body.(stream); ok {
+		return st(w)
 	}
 	if rb, ok := body.(raw); ok {
 		for k, v := range rb.header {

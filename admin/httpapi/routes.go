@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
 )
 
 func tlsConfig() *tls.Config { return &tls.Config{MinVersion: tls.VersionTLS12} }
@@ -85,6 +87,7 @@ func (a *API) register() {
 	a.handle("GET "+v1+"/sgs", a.plain("sg.list", struct{}{}), false)
 	a.handle("GET "+v1+"/servers", a.plain("server.list", admin.ServerRequest{}), false)
 	a.handle("GET "+v1+"/status", a.plain("status", admin.StatusRequest{}), false)
+	a.handle("GET "+v1+"/backup", a.backup, false)
 }
 
 // op answers with operation name, its request made from the path's zone
@@ -339,4 +342,31 @@ func (a *API) ds(c admin.Caller, r *http.Request) (int, any, error) {
 		ds = append(ds, k.DS...)
 	}
 	return http.StatusOK, map[string]any{"zone": info.Zone, "signed": info.Signed, "ds": ds}, nil
+}
+
+// backup streams a copy of the store (Admin only: the service refuses
+// others before a byte is written).
+func (a *API) backup(c admin.Caller, r *http.Request) (int, any, error) {
+	return http.StatusOK, stream(func(w http.ResponseWriter) int {
+		started := false
+		_, err := a.svc.Backup(r.Context(), c, w, func(info zonedb.BackupInfo) error {
+			h := w.Header()
+			h.Set("Content-Type", "application/octet-stream")
+			h.Set("Content-Length", strconv.FormatInt(info.Bytes, 10))
+			h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="dms-%s.db"`, info.Time.Format("20060102T150405Z")))
+			h.Set("X-Dms-Zones", strconv.Itoa(info.Zones))
+			h.Set("X-Dms-Generation", strconv.FormatUint(info.Generation, 10))
+			w.WriteHeader(http.StatusOK)
+			started = true
+			return nil
+		})
+		switch {
+		case err != nil && !started:
+			return a.writeOpError(w, r, err)
+		case err != nil:
+			// The client sees fewer bytes than Content-Length.
+			a.log.Warn("backup stream cut", "by", c.ChangeBy(), "err", err)
+		}
+		return http.StatusOK
+	}), nil
 }
