@@ -10,6 +10,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"dmsdns.org/dms/zonedb"
 )
 
@@ -122,4 +124,21 @@ func (l *LocalClient) Backup(ctx context.Context, w io.Writer, start func(zonedb
 // Backuper is a client that can stream a backup.
 type Backuper interface {
 	Backup(ctx context.Context, w io.Writer, start func(zonedb.BackupInfo) error) (zonedb.BackupInfo, error)
+}
+
+// WatchBackups exports when the last whole backup of the store was taken
+// (0: never), read at scrape time: an alert on its age finds a backup job
+// that stopped.
+func (m *Metrics) WatchBackups(db *zonedb.DB) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dms_backup_last_success_timestamp_seconds",
+		Help: "When the last whole backup of the store was written (dms backup, GET /api/v1/backup), as a Unix time; 0 when never.",
+	}, func() float64 {
+		var t time.Time
+		_ = db.View(func(v *zonedb.View) error { t = v.LastBackup(); return nil })
+		if t.IsZero() {
+			return 0
+		}
+		return float64(t.Unix())
+	}))
 }

@@ -20,6 +20,9 @@ func TestBackupRestoreCLI(t *testing.T) {
 		t.Fatalf("load: %s", r.err)
 	}
 	srv := startServe(t, db)
+	if m := httpGet(t, "http://"+srv.metrics+"/metrics"); !strings.Contains(m, "dms_backup_last_success_timestamp_seconds 0\n") {
+		t.Errorf("before any backup: %s", grepLines(m, "dms_backup"))
+	}
 	bk := filepath.Join(dir, "backups", "b1.db")
 	if err := os.MkdirAll(filepath.Dir(bk), 0o700); err != nil {
 		t.Fatal(err)
@@ -33,6 +36,9 @@ func TestBackupRestoreCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(bk + ".tmp"); err == nil {
 		t.Error("the temporary file was left")
+	}
+	if m := grepLines(httpGet(t, "http://"+srv.metrics+"/metrics"), "dms_backup_last_success_timestamp_seconds "); !strings.Contains(m, "e+09") {
+		t.Errorf("after a backup: %q", m)
 	}
 	if r := run(t, db, "", "backup", "--verify", bk); r.code != 0 || !strings.Contains(r.out, ": OK: ") {
 		t.Fatalf("verify: %d %s %s", r.code, r.out, r.err)

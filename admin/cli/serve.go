@@ -154,6 +154,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	admin.WatchRRL(ctx, db, srv, log)
 	if m != nil {
 		m.WatchServer(srv, svc)
+		m.WatchBackups(db)
 	}
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
