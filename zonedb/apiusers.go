@@ -83,7 +83,7 @@ func (t *Txn) PutAPIUser(u *APIUser, create bool) error {
 		what = "created"
 	}
 	t.Event(LogEvent{Kind: EventAPIUser, Message: fmt.Sprintf("API login %s %s: sectag %s, role %s", u.Name, what, u.Sectag, u.Role)})
-	return putJSON(b, apiUserKey(u.Name), u)
+	return t.putObjectJSON(objAPIUser, apiUserKey(u.Name), u)
 }
 
 // DeleteAPIUser removes a login.
@@ -93,7 +93,7 @@ func (t *Txn) DeleteAPIUser(name string) error {
 		return fmt.Errorf("%w: %s", ErrUserNotFound, name)
 	}
 	t.Event(LogEvent{Kind: EventAPIUser, Message: "API login " + name + " deleted"})
-	return b.Delete(apiUserKey(name))
+	return t.putObject(objAPIUser, apiUserKey(name), nil)
 }
 
 // DeleteAPIUser is Txn.DeleteAPIUser in a commit of its own.

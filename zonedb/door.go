@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -16,8 +17,56 @@ import (
 // in the package writes those buckets (TestOneDoor reads the source to
 // hold it); readers go through View.
 
-// zoneBuckets are the buckets only the door writes.
+// zoneBuckets are the buckets of zone data.
 var zoneBuckets = [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketZones, bucketZoneNames, bucketDNSSECKeys, bucketComments, bucketRefZones}
+
+// The store's other objects, by the names the log gives them, and their
+// buckets. Each value is the object as stored (JSON; a config value as
+// text; a reference name's entry the reference's id).
+const (
+	objSG      = "sg"
+	objServer  = "server"
+	objTSIG    = "tsig"
+	objConfig  = "config"
+	objSectag  = "sectag"
+	objAPIUser = "api-user"
+	objRef     = "ref"
+	objRefName = "ref-name"
+)
+
+var objectBuckets = map[string][]byte{objSG: bucketSGs, objServer: bucketServers, objTSIG: bucketTSIG, objConfig: bucketConfig,
+	objSectag: bucketSectags, objAPIUser: bucketAPIUsers, objRef: bucketRefs, objRefName: bucketRefNames}
+
+// doorBuckets are every bucket only the door writes: all but the meta
+// bucket's bookkeeping and the event log.
+var doorBuckets = append(slices.Clone(zoneBuckets), bucketSGs, bucketServers, bucketTSIG, bucketConfig, bucketSectags, bucketAPIUsers, bucketRefs, bucketRefNames)
+
+// putObject makes val the object kind/key (nil deletes it).
+func (t *Txn) putObject(kind string, key, val []byte) error {
+	b := t.tx.Bucket(objectBuckets[kind])
+	if b == nil {
+		return fmt.Errorf("%w: no object kind %q", ErrBadInput, kind)
+	}
+	if t.log != nil {
+		t.log.add(LogOp{Op: logObject, Kind: kind, Key: slices.Clone(key), Value: slices.Clone(val)})
+	}
+	if val == nil {
+		return b.Delete(key)
+	}
+	return b.Put(key, val)
+}
+
+// putObjectJSON stores v as the object kind/key.
+func (t *Txn) putObjectJSON(kind string, key []byte, v any) error {
+	val, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return t.putObject(kind, key, val)
+}
+
+// nextRefID gives a new reference its id.
+func (t *Txn) nextRefID() (uint64, error) { return t.tx.Bucket(bucketRefs).NextSequence() }
 
 // nextZoneID gives a new zone its id.
 func (t *Txn) nextZoneID() (uint64, error) { return t.tx.Bucket(bucketZones).NextSequence() }

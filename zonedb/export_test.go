@@ -14,7 +14,7 @@ func ZoneBucketsDiff(a, b *DB) (string, error) {
 	var out bytes.Buffer
 	err := a.bolt.View(func(ta *bolt.Tx) error {
 		return b.bolt.View(func(tb *bolt.Tx) error {
-			for _, name := range zoneBuckets {
+			for _, name := range doorBuckets {
 				ba, bb := ta.Bucket(name), tb.Bucket(name)
 				if sa, sb := ba.Sequence(), bb.Sequence(); sa != sb {
 					fmt.Fprintf(&out, "bucket %s: sequence %d, %d\n", name, sa, sb)
@@ -52,7 +52,7 @@ func ZoneBucketsDiff(a, b *DB) (string, error) {
 // ZoneBucketKeys counts the keys of the zone buckets.
 func ZoneBucketKeys(db *DB) (n int) {
 	_ = db.bolt.View(func(tx *bolt.Tx) error {
-		for _, name := range zoneBuckets {
+		for _, name := range doorBuckets {
 			n += tx.Bucket(name).Stats().KeyN
 		}
 		return nil

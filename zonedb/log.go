@@ -35,7 +35,7 @@ const (
 	logDropInstance = "drop-instance"
 	logKeys         = "keys"
 	logComment      = "comment"
-	logRef          = "ref"
+	logObject       = "object"
 	logRefLink      = "ref-link"
 	logRefUnlink    = "ref-unlink"
 	logDestroy      = "destroy"
@@ -64,10 +64,14 @@ type LogOp struct {
 	ZIID uint64      `json:"zi_id,omitempty"`
 	Diff []LogDiffRR `json:"diff,omitempty"`
 	Keys []DNSSECKey `json:"keys,omitempty"`
-	// Ref and RefName: a reference created, or the one a zone joins or
-	// leaves.
-	Ref     uint64 `json:"ref,omitempty"`
-	RefName string `json:"ref_name,omitempty"`
+	// Ref is the reference a zone joins or leaves.
+	Ref uint64 `json:"ref,omitempty"`
+	// Kind, Key and Value: one of the store's other objects (a server
+	// group, a server, a TSIG key, a config key, a sectag, an API login, a
+	// reference and its name), as stored; no Value deletes it.
+	Kind  string `json:"kind,omitempty"`
+	Key   []byte `json:"key,omitempty"`
+	Value []byte `json:"value,omitempty"`
 }
 
 // LogRRset is an RRset's content.
@@ -248,8 +252,14 @@ func (t *Txn) replay(op *LogOp) error {
 		return t.dropZI(op.Zone, op.ZIID)
 	case logKeys:
 		return t.replayKeys(op)
-	case logRef:
-		return t.putRef(op.Ref, op.RefName)
+	case logObject:
+		if err := t.putObject(op.Kind, op.Key, op.Value); err != nil {
+			return err
+		}
+		if op.Kind == objRef && len(op.Key) == 8 {
+			return t.seen(bucketRefs, u64(op.Key))
+		}
+		return nil
 	case logRefLink, logRefUnlink:
 		return t.linkRef(op.Ref, op.Zone, op.Op == logRefLink)
 	case logDestroy:

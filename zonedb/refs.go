@@ -83,49 +83,33 @@ func (t *Txn) ensureRef(name string) (uint64, error) {
 	if r, err := lookupRef(t.tx, name); err == nil {
 		return r.ID, nil
 	}
-	id, err := createRef(t.tx, name, t.now)
+	id, err := t.createRef(name)
 	if err == nil {
-		t.log.add(LogOp{Op: logRef, Ref: id, RefName: name})
 		t.Event(LogEvent{Kind: EventRef, Message: "reference " + name + " created (for a zone)"})
 	}
 	return id, err
 }
 
-// putRef writes reference id as another store created it (Replay).
-func (t *Txn) putRef(id uint64, name string) error {
-	b := t.tx.Bucket(bucketRefs)
-	val, _ := json.Marshal(Reference{ID: id, Name: name, CTime: t.now.UTC()})
-	if err := b.Put(be64(id), val); err != nil {
-		return err
-	}
-	if err := raiseSequence(b, id); err != nil {
-		return err
-	}
-	return t.tx.Bucket(bucketRefNames).Put(refNameKey(name), be64(id))
-}
-
-func createRef(tx *bolt.Tx, name string, now time.Time) (uint64, error) {
+func (t *Txn) createRef(name string) (uint64, error) {
 	if !ValidReference(name) {
 		return 0, fmt.Errorf("%w: %q is not a valid reference (letters, digits and -_.@, starting with a letter or digit)", ErrBadInput, name)
 	}
-	if tx.Bucket(bucketRefNames).Get(refNameKey(name)) != nil {
+	if t.tx.Bucket(bucketRefNames).Get(refNameKey(name)) != nil {
 		return 0, fmt.Errorf("%w: %s", ErrRefExists, name)
 	}
-	b := tx.Bucket(bucketRefs)
-	id, err := b.NextSequence()
+	id, err := t.nextRefID()
 	if err != nil {
 		return 0, err
 	}
-	val, _ := json.Marshal(Reference{ID: id, Name: name, CTime: now.UTC()})
-	if err := b.Put(be64(id), val); err != nil {
+	if err := t.putObjectJSON(objRef, be64(id), Reference{ID: id, Name: name, CTime: t.now.UTC()}); err != nil {
 		return 0, err
 	}
-	return id, tx.Bucket(bucketRefNames).Put(refNameKey(name), be64(id))
+	return id, t.putObject(objRefName, refNameKey(name), be64(id))
 }
 
 // CreateRef adds a reference.
 func (t *Txn) CreateRef(name string) (*Reference, error) {
-	id, err := createRef(t.tx, name, t.now)
+	id, err := t.createRef(name)
 	if err != nil {
 		return nil, err
 	}
@@ -164,16 +148,15 @@ func (t *Txn) RenameRef(old, name string) error {
 	if !strings.EqualFold(old, name) && names.Get(refNameKey(name)) != nil {
 		return fmt.Errorf("%w: %s", ErrRefExists, name)
 	}
-	if err := names.Delete(refNameKey(old)); err != nil {
+	if err := t.putObject(objRefName, refNameKey(old), nil); err != nil {
 		return err
 	}
-	if err := names.Put(refNameKey(name), be64(r.ID)); err != nil {
+	if err := t.putObject(objRefName, refNameKey(name), be64(r.ID)); err != nil {
 		return err
 	}
 	t.Event(LogEvent{Kind: EventRef, Message: fmt.Sprintf("reference %s renamed %s", r.Name, name)})
 	r.Name = name
-	val, _ := json.Marshal(r)
-	return tx.Bucket(bucketRefs).Put(be64(r.ID), val)
+	return t.putObjectJSON(objRef, be64(r.ID), r)
 }
 
 // DeleteRef is Txn.DeleteRef in a commit of its own.
@@ -192,11 +175,11 @@ func (t *Txn) DeleteRef(name string) error {
 	if n := len((&View{tx: tx}).RefZoneIDs(r.ID)); n > 0 {
 		return fmt.Errorf("%w: %s is used by %d zone(s); move them with dms zone set-ref first", ErrRefInUse, r.Name, n)
 	}
-	if err := tx.Bucket(bucketRefNames).Delete(refNameKey(r.Name)); err != nil {
+	if err := t.putObject(objRefName, refNameKey(r.Name), nil); err != nil {
 		return err
 	}
 	t.Event(LogEvent{Kind: EventRef, Message: "reference " + r.Name + " deleted"})
-	return tx.Bucket(bucketRefs).Delete(be64(r.ID))
+	return t.putObject(objRef, be64(r.ID), nil)
 }
 
 // SetConfig stores configuration values (validation is the caller's).
@@ -210,10 +193,10 @@ func (t *Txn) SetConfig(kv map[string]string) error {
 		}
 		var err error
 		if v == "" {
-			err = b.Delete([]byte(k))
+			err = t.putObject(objConfig, []byte(k), nil)
 			t.Event(LogEvent{Kind: EventConfig, Message: "config " + k + " back to its default"})
 		} else {
-			err = b.Put([]byte(k), []byte(v))
+			err = t.putObject(objConfig, []byte(k), []byte(v))
 			t.Event(LogEvent{Kind: EventConfig, Message: fmt.Sprintf("config %s = %s", k, v)})
 		}
 		if err != nil {

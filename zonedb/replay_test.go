@@ -18,10 +18,12 @@ import (
 // store through a varied history (zones with references and comments,
 // record edits, auto-PTR into reverse zones, server groups with their
 // catalog zones, DNSSEC with NSEC3 and a key rollover, signed edits,
-// rollback, serial changes, delete, undelete, destroy, vacuum), sent
-// through JSON and replayed in order on an empty store, leaves the zone
-// buckets of the two stores identical byte for byte (keys, values and
-// sequences). That is what a replicated commit log appends and replays.
+// rollback, serial changes, delete, undelete, destroy, vacuum; servers,
+// TSIG keys, sectags, logins, references and config), sent through JSON
+// and replayed in order on an empty store, leaves every bucket but the
+// meta bookkeeping and the event log identical byte for byte (keys,
+// values and sequences). That is what a replicated commit log appends and
+// replays.
 func TestReplayByteForByte(t *testing.T) {
 	dir := t.TempDir()
 	open := func(name string) *zonedb.DB {
@@ -98,7 +100,7 @@ func TestReplayRefusesUnknownOps(t *testing.T) {
 	}
 	defer db.Close()
 	l := &zonedb.CommitLog{Generation: 1, Ops: []*zonedb.LogOp{
-		{Op: "ref", Ref: 1, RefName: "x"},
+		{Op: "object", Kind: "sectag", Key: []byte("x"), Value: []byte(`{"name":"x"}`)},
 		{Op: "teleport", Zone: 1},
 	}}
 	if err := db.Replay(l); err == nil {
@@ -184,6 +186,37 @@ mail IN A 192.0.2.2
 	for i := range 12 {
 		r, err := s.RecordAdd(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{fmt.Sprintf("h%d A 192.0.2.%d", i, 100+i)}})
 		must("auto-PTR edit", r, err)
+	}
+	// The store's other objects: each kind made, changed and taken away.
+	apex := []string{"ns1.example.net.", "ns9.example.net."}
+	steps := []struct {
+		what string
+		do   func() (any, error)
+	}{
+		{"sg set", func() (any, error) { return s.SGSet(ctx, c, admin.SGRequest{Name: "ext", ApexNS: &apex}) }},
+		{"tsig import", func() (any, error) {
+			return s.TSIGImport(ctx, c, admin.TSIGRequest{Name: "xfr-key", Secret: "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"})
+		}},
+		{"tsig create", func() (any, error) { return s.TSIGCreate(ctx, c, admin.TSIGRequest{Name: "gone-key"}) }},
+		{"server create", func() (any, error) {
+			key := "xfr-key"
+			return s.ServerCreate(ctx, c, admin.ServerRequest{Name: "ns2", Address: "192.0.2.53", SG: "ext", Type: "bind9", TSIGKey: &key})
+		}},
+		{"server rename", func() (any, error) { return s.ServerRename(ctx, c, admin.ServerRequest{Name: "ns2", NewName: "ns2b"}) }},
+		{"tsig delete", func() (any, error) { return s.TSIGDelete(ctx, c, admin.TSIGRequest{Name: "gone-key"}) }},
+		{"sectag create", func() (any, error) { return s.SectagCreate(ctx, c, admin.SectagRequest{Name: "PANEL"}) }},
+		{"api user add", func() (any, error) {
+			return s.APIUserAdd(ctx, c, admin.APIUserRequest{Name: "panel1", Sectag: "PANEL", Password: "a long enough password"})
+		}},
+		{"api user delete", func() (any, error) { return s.APIUserDelete(ctx, c, admin.APIUserRequest{Name: "panel1"}) }},
+		{"ref create", func() (any, error) { return s.RefCreate(ctx, c, admin.RefRequest{Name: "NET-B"}) }},
+		{"ref rename", func() (any, error) { return s.RefRename(ctx, c, admin.RefRequest{Name: "NET-B", NewName: "NET-C"}) }},
+		{"config set", func() (any, error) { return s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: "zone_ttl", Value: "2h"}) }},
+		{"config unset", func() (any, error) { return s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: "apex_ns", Value: ""}) }},
+	}
+	for _, st := range steps {
+		r, err := st.do()
+		must(st.what, r, err)
 	}
 	// 100 days on, vacuum ages the instances and the deleted zone.
 	s.DB().SetClock(func() time.Time { return time.Now().Add(100 * 24 * time.Hour) })

@@ -77,7 +77,7 @@ func (t *Txn) CreateSectag(name string) (*Sectag, error) {
 		return nil, fmt.Errorf("%w: %s", ErrSectagExists, name)
 	}
 	t.Event(LogEvent{Kind: EventSectag, Message: "sectag " + name + " created"})
-	return st, putJSON(t.tx.Bucket(bucketSectags), sectagKey(name), st)
+	return st, t.putObjectJSON(objSectag, sectagKey(name), st)
 }
 
 // CreateSectag is Txn.CreateSectag in a commit of its own.
@@ -133,7 +133,7 @@ func (t *Txn) DeleteSectag(name string) error {
 		}
 	}
 	t.Event(LogEvent{Kind: EventSectag, Message: "sectag " + st.Name + " deleted"})
-	return tx.Bucket(bucketSectags).Delete(sectagKey(name))
+	return t.putObject(objSectag, sectagKey(name), nil)
 }
 
 func hasSectag(tags []string, name string) bool {

@@ -338,7 +338,7 @@ func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
 			return fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
 		}
 		sg.CTime, sg.MTime = t.now, t.now
-		if err := putJSON(b, sgKey(sg.Name), &sg); err != nil {
+		if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
 			return err
 		}
 		t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "created, catalog zone " + sg.CatalogZone})
@@ -369,7 +369,7 @@ func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneComm
 			return err
 		}
 		sg.MTime = t.now
-		if err := putJSON(t.tx.Bucket(bucketSGs), sgKey(sg.Name), &sg); err != nil {
+		if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
 			return err
 		}
 		if changed := sgChanges(old, &sg); len(changed) > 0 {
@@ -454,7 +454,7 @@ func (t *Txn) DeleteSG(name string) error {
 		return err
 	}
 	t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "deleted"})
-	return t.tx.Bucket(bucketSGs).Delete(sgKey(sg.Name))
+	return t.putObject(objSG, sgKey(sg.Name), nil)
 }
 
 // DeleteSG is Txn.DeleteSG in a commit of its own, by nobody in
@@ -511,7 +511,7 @@ func (t *Txn) CreateServer(s *Server) error {
 	}
 	s.CTime, s.MTime = t.now, t.now
 	t.Event(LogEvent{Kind: EventServer, Server: s.Name, Message: fmt.Sprintf("created in server group %s, address %s", s.SG, s.Address)})
-	return putJSON(b, serverKey(s.Name), s)
+	return t.putObjectJSON(objServer, serverKey(s.Name), s)
 }
 
 // CreateServer is Txn.CreateServer in a commit of its own.
@@ -540,7 +540,7 @@ func (t *Txn) UpdateServer(name string, fn func(s *Server) error) (*Server, erro
 			if b.Get(serverKey(s.Name)) != nil {
 				return fmt.Errorf("%w: %s", ErrServerExists, s.Name)
 			}
-			if err := b.Delete(serverKey(name)); err != nil {
+			if err := t.putObject(objServer, serverKey(name), nil); err != nil {
 				return err
 			}
 		}
@@ -553,7 +553,7 @@ func (t *Txn) UpdateServer(name string, fn func(s *Server) error) (*Server, erro
 		if changed := jsonChanges(old, cur, map[string]bool{"mtime": true, "ctime": true}); len(changed) > 0 {
 			t.Event(LogEvent{Kind: EventServer, Server: s.Name, Message: "changed: " + strings.Join(changed, "; ")})
 		}
-		return putJSON(b, serverKey(s.Name), s)
+		return t.putObjectJSON(objServer, serverKey(s.Name), s)
 	}()
 	return out, err
 }
@@ -576,7 +576,7 @@ func (t *Txn) DeleteServer(name string) error {
 		return fmt.Errorf("%w: %s", ErrServerNotFound, name)
 	}
 	t.Event(LogEvent{Kind: EventServer, Server: strings.ToLower(name), Message: "deleted"})
-	return b.Delete(serverKey(name))
+	return t.putObject(objServer, serverKey(name), nil)
 }
 
 // DeleteServer is Txn.DeleteServer in a commit of its own.

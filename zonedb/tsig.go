@@ -68,7 +68,7 @@ func (t *Txn) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
 	}
 	k.Update = rules
 	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s: update policy of %d rule(s)", name, len(rules))})
-	return &k, putJSON(b, []byte(name), &k)
+	return &k, t.putObjectJSON(objTSIG, []byte(name), &k)
 }
 
 // SetTSIGUpdate is Txn.SetTSIGUpdate in a commit of its own.
@@ -133,7 +133,7 @@ func (t *Txn) PutTSIGKey(k *TSIGKey) error {
 	}
 	k.CTime = t.now
 	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s (%s) added", k.Name, ShortAlgorithm(k.Algorithm))})
-	return putJSON(b, []byte(k.Name), k)
+	return t.putObjectJSON(objTSIG, []byte(k.Name), k)
 }
 
 // PutTSIGKey is Txn.PutTSIGKey in a commit of its own.
@@ -162,7 +162,7 @@ func (t *Txn) DeleteTSIGKey(name string) error {
 		}
 	}
 	t.Event(LogEvent{Kind: EventTSIG, Message: "TSIG key " + name + " deleted"})
-	return b.Delete([]byte(name))
+	return t.putObject(objTSIG, []byte(name), nil)
 }
 
 // DeleteTSIGKey is Txn.DeleteTSIGKey in a commit of its own.
