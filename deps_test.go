@@ -15,6 +15,7 @@ var allowedDeps = map[string][]string{
 	"dmsdns.org/dms":                 {}, // this test only
 	"dmsdns.org/dms/zonedb":          {},
 	"dmsdns.org/dms/zonedb/zonefile": {"dmsdns.org/dms/zonedb"},
+	"dmsdns.org/dms/cluster":         {"dmsdns.org/dms/zonedb"},
 	"dmsdns.org/dms/dnssec":          {"dmsdns.org/dms/zonedb"},
 	"dmsdns.org/dms/authserver":      {"dmsdns.org/dms/zonedb", "dmsdns.org/dms/dnssec"},
 	"dmsdns.org/dms/xfr":             {"dmsdns.org/dms/zonedb", "dmsdns.org/dms/dnssec"},

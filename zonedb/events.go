@@ -170,7 +170,13 @@ func (t *Txn) writeEvents() error {
 }
 
 // addEvent writes e, and notes it in the commit's record.
-func (t *Txn) addEvent(e LogEvent) error { return addEvent(t.tx, e) }
+func (t *Txn) addEvent(e LogEvent) error {
+	if t.log != nil {
+		ev := e
+		t.log.add(LogOp{Op: logEvent, Event: &ev})
+	}
+	return addEvent(t.tx, e)
+}
 
 // commitEvent is the event of one zone's commit, if it did anything.
 func commitEvent(r ZoneCommit) (LogEvent, bool) {

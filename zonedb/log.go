@@ -39,6 +39,7 @@ const (
 	logRefLink      = "ref-link"
 	logRefUnlink    = "ref-unlink"
 	logDestroy      = "destroy"
+	logEvent        = "event"
 )
 
 // LogOp is one write of a commit.
@@ -72,6 +73,8 @@ type LogOp struct {
 	Kind  string `json:"kind,omitempty"`
 	Key   []byte `json:"key,omitempty"`
 	Value []byte `json:"value,omitempty"`
+	// Event is an event the commit logged.
+	Event *LogEvent `json:"event,omitempty"`
 }
 
 // LogRRset is an RRset's content.
@@ -186,31 +189,39 @@ func (op *LogOp) key() ([]byte, error) {
 }
 
 // Replay applies a commit's logical record made by another store with the
-// same history: the zone buckets end up as that store's, byte for byte.
-// The commit's events are not replayed (the event log is each store's
-// own). Subscribers are told of the zones it changed as of a commit.
+// same history: every bucket but the meta bookkeeping and the event log
+// ends up as that store's, byte for byte; the commit's events are added to
+// this store's log. Subscribers are told of the zones it changed as of a
+// commit.
 func (db *DB) Replay(l *CommitLog) error {
 	_, err := db.update(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		t := &Txn{tx: tx, db: db, by: l.By, now: l.Time, rrb: tx.Bucket(bucketRR)}
-		touched := map[uint64]bool{}
-		for _, op := range l.Ops {
-			if err := t.replay(op); err != nil {
-				return nil, fmt.Errorf("replay of generation %d, %s of zone %d: %w", l.Generation, op.Op, op.Zone, err)
-			}
-			touched[op.Zone] = true
-		}
-		var res []ZoneCommit
-		v := t.View()
-		for id := range touched {
-			if z, err := v.ZoneByID(id); err == nil {
-				res = append(res, ZoneCommit{Zone: z.Name, ID: z.ID, ZI: z.ZI, Serial: z.Serial})
-			} else if id != 0 {
-				res = append(res, ZoneCommit{ID: id, Destroyed: true})
-			}
-		}
-		return res, nil
+		return replayTx(db, tx, l)
 	})
 	return err
+}
+
+// replayTx applies l in tx and returns what it did to each zone.
+func replayTx(db *DB, tx *bolt.Tx, l *CommitLog) ([]ZoneCommit, error) {
+	t := &Txn{tx: tx, db: db, by: l.By, now: l.Time, rrb: tx.Bucket(bucketRR)}
+	touched := map[uint64]bool{}
+	for _, op := range l.Ops {
+		if err := t.replay(op); err != nil {
+			return nil, fmt.Errorf("replay of generation %d, %s of zone %d: %w", l.Generation, op.Op, op.Zone, err)
+		}
+		if op.Zone != 0 {
+			touched[op.Zone] = true
+		}
+	}
+	var res []ZoneCommit
+	v := t.View()
+	for id := range touched {
+		if z, err := v.ZoneByID(id); err == nil {
+			res = append(res, ZoneCommit{Zone: z.Name, ID: z.ID, ZI: z.ZI, Serial: z.Serial})
+		} else {
+			res = append(res, ZoneCommit{ID: id, Destroyed: true})
+		}
+	}
+	return res, nil
 }
 
 // replay applies one op through the door.
@@ -262,6 +273,11 @@ func (t *Txn) replay(op *LogOp) error {
 		return nil
 	case logRefLink, logRefUnlink:
 		return t.linkRef(op.Ref, op.Zone, op.Op == logRefLink)
+	case logEvent:
+		if op.Event == nil {
+			return fmt.Errorf("%w: an event op without its event", ErrBadInput)
+		}
+		return addEvent(t.tx, *op.Event)
 	case logDestroy:
 		z, err := getZone(t.tx, op.Zone, false)
 		if err != nil {

@@ -49,6 +49,7 @@ var (
 	keyCreated    = []byte("created")
 	keyNotified   = []byte("notified_zi")
 	keyBackup     = []byte("last_backup")
+	keyApplied    = []byte("applied")
 )
 
 // zone name index values: id (8 bytes) | state (1 byte).

@@ -39,6 +39,8 @@ type DB struct {
 	// (KeepLog).
 	keepLog bool
 	onLog   func(*CommitLog)
+	// repl is the shared commit log this store follows (nil: none).
+	repl Replicator
 
 	// refused counts refused requests until they are flushed to the
 	// event log (refusals.go).

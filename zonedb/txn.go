@@ -39,27 +39,43 @@ type Txn struct {
 // Change runs fn in one write transaction as changeBy (user@host/sectag):
 // everything fn does lands, with its events, or nothing does (fn's error
 // is returned). Once it is durable, the zones it committed are published.
+//
+// With a replicator (SetReplicator) the commit is also the next entry of
+// the shared log, appended before the transaction commits; if another
+// node took that entry, the store catches up and fn runs again on the new
+// state (fn must not keep anything from a run that failed).
 func (db *DB) Change(changeBy string, fn func(t *Txn) error) ([]ZoneCommit, error) {
-	var log *CommitLog
-	res, gen, err := db.updateGen(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
-		t := &Txn{tx: tx, db: db, by: changeBy, now: now, rrb: tx.Bucket(bucketRR)}
-		if db.keepLog {
-			t.log = &CommitLog{By: changeBy, Time: now}
+	run := func() ([]ZoneCommit, error) {
+		var log *CommitLog
+		res, gen, err := db.updateGen(func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error) {
+			t := &Txn{tx: tx, db: db, by: changeBy, now: now, rrb: tx.Bucket(bucketRR)}
+			if db.keepLog || db.repl != nil {
+				t.log = &CommitLog{By: changeBy, Time: now}
+			}
+			if err := fn(t); err != nil {
+				return nil, err
+			}
+			if err := t.finish(); err != nil {
+				return nil, err
+			}
+			if db.repl != nil && len(t.log.Ops) > 0 {
+				if err := db.appendToLog(tx, t.log); err != nil {
+					return nil, err
+				}
+			}
+			log = t.log
+			return t.results, nil
+		})
+		if err == nil && log != nil && len(log.Ops) > 0 && db.onLog != nil {
+			log.Generation = gen
+			db.onLog(log)
 		}
-		if err := fn(t); err != nil {
-			return nil, err
-		}
-		if err := t.finish(); err != nil {
-			return nil, err
-		}
-		log = t.log
-		return t.results, nil
-	})
-	if err == nil && log != nil && len(log.Ops) > 0 && db.onLog != nil {
-		log.Generation = gen
-		db.onLog(log)
+		return res, err
 	}
-	return res, err
+	if db.repl != nil {
+		return db.changeReplicated(run)
+	}
+	return run()
 }
 
 // View reads the transaction, this commit's writes included.

@@ -2,7 +2,9 @@ package zonedb
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -359,4 +361,28 @@ func pickMeta(a, b *[64]byte) *[64]byte {
 		return b
 	}
 	return a
+}
+
+// Digest is a SHA-256 of everything the commit door writes (every bucket
+// but the meta bookkeeping and the event log: keys, values, sequences):
+// two stores that applied the same commits have the same digest.
+func (v *View) Digest() string {
+	h := sha256.New()
+	var n [8]byte
+	for _, name := range doorBuckets {
+		b := v.tx.Bucket(name)
+		h.Write(name)
+		binary.BigEndian.PutUint64(n[:], b.Sequence())
+		h.Write(n[:])
+		_ = b.ForEach(func(k, val []byte) error {
+			binary.BigEndian.PutUint64(n[:], uint64(len(k)))
+			h.Write(n[:])
+			h.Write(k)
+			binary.BigEndian.PutUint64(n[:], uint64(len(val)))
+			h.Write(n[:])
+			h.Write(val)
+			return nil
+		})
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

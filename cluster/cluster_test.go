@@ -1,0 +1,310 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+
+	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/zonedb"
+)
+
+// etcdMember is one embedded etcd member of a test cluster.
+type etcdMember struct {
+	name, dir          string
+	peer, client       url.URL
+	initial            string
+	e                  *embed.Etcd
+	stopped            bool
+	startedWithCluster bool
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startEtcd runs n members on loopback ports.
+func startEtcd(t *testing.T, n int) []*etcdMember {
+	t.Helper()
+	var ms []*etcdMember
+	var initial []string
+	for i := range n {
+		m := &etcdMember{name: fmt.Sprintf("m%d", i), dir: filepath.Join(t.TempDir(), "etcd")}
+		m.peer = url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		m.client = url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
+		initial = append(initial, m.name+"="+m.peer.String())
+		ms = append(ms, m)
+	}
+	for _, m := range ms {
+		m.initial = strings.Join(initial, ",")
+	}
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Add(1)
+		go func() { defer wg.Done(); m.start(t, "new") }()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, m := range ms {
+			m.stop()
+		}
+	})
+	return ms
+}
+
+func (m *etcdMember) start(t *testing.T, state string) {
+	t.Helper()
+	cfg := embed.NewConfig()
+	cfg.Name, cfg.Dir = m.name, m.dir
+	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{m.peer}, []url.URL{m.peer}
+	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{m.client}, []url.URL{m.client}
+	cfg.InitialCluster, cfg.ClusterState = m.initial, state
+	cfg.LogLevel = "error"
+	cfg.TickMs, cfg.ElectionMs = 50, 500
+	e, err := embed.StartEtcd(cfg)
+	if err != nil {
+		t.Errorf("etcd %s: %v", m.name, err)
+		return
+	}
+	select {
+	case <-e.Server.ReadyNotify():
+	case <-time.After(30 * time.Second):
+		e.Close()
+		t.Errorf("etcd %s did not start", m.name)
+		return
+	}
+	m.e, m.stopped = e, false
+}
+
+func (m *etcdMember) stop() {
+	if m.e != nil && !m.stopped {
+		m.e.Close()
+		m.stopped = true
+	}
+}
+
+// testNode is a dms store following the log.
+type testNode struct {
+	db  *zonedb.DB
+	svc *admin.Service
+	log *Log
+}
+
+func startNodes(t *testing.T, ms []*etcdMember, n int, timeout time.Duration) []*testNode {
+	t.Helper()
+	var eps []string
+	for _, m := range ms {
+		eps = append(eps, m.client.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	var nodes []*testNode
+	for i := range n {
+		db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cli.Close(); db.Close() })
+		svc := admin.New(db, nil)
+		l := New(cli, db, Options{Node: fmt.Sprintf("n%d", i), Timeout: timeout})
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx) }()
+		nodes = append(nodes, &testNode{db: db, svc: svc, log: l})
+	}
+	return nodes
+}
+
+var alice = admin.Caller{User: "alice", Host: "master", Sectag: admin.SectagAdmin}
+
+// converge waits until every node applied the log's head and returns
+// their digests.
+func converge(t *testing.T, nodes []*testNode) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		head, err := nodes[0].log.Head(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var applied []uint64
+		var digests []string
+		for _, n := range nodes {
+			_ = n.db.View(func(v *zonedb.View) error {
+				applied = append(applied, v.Applied())
+				digests = append(digests, v.Digest())
+				return nil
+			})
+		}
+		same := true
+		for i := range nodes {
+			same = same && applied[i] == head && digests[i] == digests[0]
+		}
+		if same {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not converged: head %d, applied %v, digests %v", head, applied, digests)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestClusterCommits: three dms stores on a three-member etcd cluster;
+// commits made on all of them at once (many racing for the same log
+// entry) all land once, in one order, and every store ends with the same
+// contents byte for byte; an etcd member stopped and started meanwhile
+// changes nothing.
+func TestClusterCommits(t *testing.T) {
+	ms := startEtcd(t, 3)
+	nodes := startNodes(t, ms, 3, 5*time.Second)
+	ctx := context.Background()
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
+		if _, err := nodes[0].svc.ConfigSet(ctx, alice, admin.ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	converge(t, nodes)
+	for i, n := range nodes {
+		if _, err := n.svc.ZoneCreate(ctx, alice, admin.ZoneCreateRequest{Name: fmt.Sprintf("z%d.example", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	converge(t, nodes)
+	const perWriter = 40
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := nodes[w%3]
+			for i := range perWriter {
+				if w == 0 && i == perWriter/2 {
+					ms[2].stop() // a member goes away mid-storm: 2 of 3 keep quorum
+				}
+				zone := fmt.Sprintf("z%d.example", (w+i)%3) // zones edited from every node
+				rec := fmt.Sprintf("w%di%d", w, i)
+				if _, err := n.svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: zone, Records: []string{rec + " TXT \"x\""}}); err != nil {
+					t.Errorf("commit %s on node %d: %v", rec, w%3, err)
+					continue
+				}
+				mu.Lock()
+				acked[rec+"."+zone+"."] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	ms[2].start(t, "existing")
+	converge(t, nodes)
+	// Every acknowledged commit on every node, each once.
+	for i, n := range nodes {
+		count := 0
+		_ = n.db.View(func(v *zonedb.View) error {
+			for z := range 3 {
+				zone, _ := v.Zone(fmt.Sprintf("z%d.example", z))
+				recs, _ := v.Records(zone)
+				for _, r := range recs {
+					if r.RR.Header().Rrtype == 16 {
+						if !acked[r.RR.Header().Name] {
+							t.Errorf("node %d: %s was never acknowledged", i, r.RR.Header().Name)
+						}
+						count++
+					}
+				}
+			}
+			return nil
+		})
+		if count != len(acked) || len(acked) != 6*perWriter {
+			t.Errorf("node %d: %d records, %d acknowledged", i, count, len(acked))
+		}
+	}
+	// The event log follows too.
+	var evs []int
+	for _, n := range nodes {
+		_ = n.db.View(func(v *zonedb.View) error {
+			e, _ := v.Events(zonedb.EventFilter{Limit: 100000})
+			evs = append(evs, len(e))
+			return nil
+		})
+	}
+	if evs[0] != evs[1] || evs[0] != evs[2] || evs[0] < 6*perWriter {
+		t.Errorf("events per node %v", evs)
+	}
+}
+
+// TestClusterQuorumLoss: without etcd's quorum, a commit is refused
+// within the timeout, saying why, and reads go on; when quorum comes
+// back, commits go through and the stores agree.
+func TestClusterQuorumLoss(t *testing.T) {
+	ms := startEtcd(t, 3)
+	nodes := startNodes(t, ms, 2, 2*time.Second)
+	ctx := context.Background()
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
+		if _, err := nodes[0].svc.ConfigSet(ctx, alice, admin.ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := nodes[1].svc.ZoneCreate(ctx, alice, admin.ZoneCreateRequest{Name: "q.example"}); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	ms[1].stop()
+	ms[2].stop()
+	start := time.Now()
+	_, err := nodes[0].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "q.example", Records: []string{"lost A 192.0.2.1"}})
+	took := time.Since(start)
+	if !errors.Is(err, Unreachable) || !strings.Contains(err.Error(), "nothing committed") || took > 10*time.Second {
+		t.Fatalf("commit without quorum: %v after %v", err, took)
+	}
+	// Reads still answer, from the node's own store.
+	if _, err := nodes[0].svc.ZoneShow(ctx, alice, admin.ZoneRequest{Name: "q.example"}); err != nil {
+		t.Errorf("read without quorum: %v", err)
+	}
+	ms[1].start(t, "existing")
+	ms[2].start(t, "existing")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := nodes[0].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "q.example", Records: []string{"back A 192.0.2.2"}})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("commits did not come back with quorum: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	converge(t, nodes)
+	_ = nodes[1].db.View(func(v *zonedb.View) error {
+		z, _ := v.Zone("q.example")
+		if rr, _ := v.RRset(z, "lost.q.example.", 1); len(rr) != 0 {
+			t.Error("the refused commit landed")
+		}
+		if rr, _ := v.RRset(z, "back.q.example.", 1); len(rr) != 1 {
+			t.Error("the commit after quorum came back is not on the other node")
+		}
+		return nil
+	})
+}
