@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"log/slog"
 	"net/netip"
 	"reflect"
@@ -45,43 +44,28 @@ func RRLConfig(v *zonedb.View) (authserver.RRLConfig, error) {
 	return rc, nil
 }
 
-// rrlPoll is how often a running server rereads the rate limiting
-// configuration (a dms config set, a new secondary).
-const rrlPoll = 2 * time.Second
-
-// WatchRRL sets srv's rate limiter from the store now, and in the
-// background whenever the configuration changes, until ctx ends.
-func WatchRRL(ctx context.Context, db *zonedb.DB, srv *authserver.Server, log *slog.Logger) {
+// WatchRRL sets srv's rate limiter from the store now and again whenever
+// its configuration changes (WatchConfig).
+func WatchRRL(db *zonedb.DB, srv *authserver.Server, log *slog.Logger) {
 	var last authserver.RRLConfig
-	apply := func(first bool) {
-		var rc authserver.RRLConfig
-		if err := db.View(func(v *zonedb.View) (err error) { rc, err = RRLConfig(v); return err }); err != nil {
+	first := true
+	WatchConfig(db, func(v *zonedb.View) {
+		rc, err := RRLConfig(v)
+		if err != nil {
 			log.Error("reading the rate limiting configuration", "err", err)
 			return
 		}
 		if !first && reflect.DeepEqual(rc, last) {
 			return
 		}
-		last = rc
+		was := first
+		first, last = false, rc
 		srv.SetRRL(authserver.NewRRL(rc, log))
 		if rc.ResponsesPerSecond > 0 {
 			log.Info("response rate limiting on", "responses_per_second", rc.ResponsesPerSecond, "slip", rc.Slip,
 				"window", rc.Window.String(), "log_only", rc.LogOnly, "exempt", len(rc.Exempt))
-		} else if !first {
+		} else if !was {
 			log.Info("response rate limiting off")
 		}
-	}
-	apply(true)
-	go func() {
-		t := time.NewTicker(rrlPoll)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				apply(false)
-			}
-		}
-	}()
+	})
 }

@@ -151,7 +151,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}}, log)
 	db.Subscribe(notifier.OnCommit)
 	srv := authserver.NewServer(db, o.dns, log)
-	admin.WatchRRL(ctx, db, srv, log)
+	admin.WatchRRL(db, srv, log)
 	if m != nil {
 		m.WatchServer(srv, svc)
 		m.WatchBackups(db)

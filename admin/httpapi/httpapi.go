@@ -58,10 +58,8 @@ type API struct {
 	failures map[string][]time.Time // by sourceKey, userKey and pairKey
 	now      func() time.Time       // nil: time.Now
 
-	// Request rates (api_rate_*), reread from the store when due.
+	// Request rates (api_rate_*), following the store (setLimits).
 	perClient, perLogin rateLimiter
-	limitsMu            sync.Mutex
-	limitsDue           time.Time
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -119,6 +117,7 @@ func New(svc *admin.Service, o Options) (*API, error) {
 		}
 	}
 	a.register()
+	admin.WatchConfig(svc.DB(), a.setLimits)
 	return a, nil
 }
 

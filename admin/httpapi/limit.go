@@ -84,25 +84,11 @@ func (l *rateLimiter) prune(now time.Time) {
 	}
 }
 
-// configPoll is how often the api_rate_* keys are reread, so that a dms
-// config set takes effect while serving (one short read transaction).
-const configPoll = 2 * time.Second
-
-// refreshLimits rereads the rate limits from the store when configPoll
-// has passed since the last read.
-func (a *API) refreshLimits(now time.Time) {
-	a.limitsMu.Lock()
-	if now.Before(a.limitsDue) {
-		a.limitsMu.Unlock()
-		return
-	}
-	a.limitsDue = now.Add(configPoll)
-	a.limitsMu.Unlock()
-	var cfg admin.Config
-	if err := a.svc.DB().View(func(v *zonedb.View) error { cfg = admin.EffectiveConfig(v.Config()); return nil }); err != nil {
-		a.log.Error("reading the API's rate limits", "err", err)
-		return
-	}
+// setLimits reads the rate limits (api_rate_*) from v; admin.WatchConfig
+// calls it again after every commit, so a dms config set takes effect at
+// once.
+func (a *API) setLimits(v *zonedb.View) {
+	cfg := admin.EffectiveConfig(v.Config())
 	burst := cfg.Int("api_rate_burst")
 	a.perClient.set(cfg.Int("api_rate_client"), burst)
 	a.perLogin.set(cfg.Int("api_rate_login"), burst)
@@ -115,7 +101,6 @@ func retryAfter(w http.ResponseWriter, d time.Duration) {
 
 // admitClient applies the per-client rate; false: it answered 429.
 func (a *API) admitClient(w http.ResponseWriter, client netip.Addr, now time.Time) (int, bool) {
-	a.refreshLimits(now)
 	if ok, wait := a.perClient.allow(source(client).String(), now); !ok {
 		retryAfter(w, wait)
 		return writeError(w, http.StatusTooManyRequests, "rate_limited", "too many requests from "+client.String()+"; try again after the Retry-After seconds", nil), false

@@ -66,8 +66,7 @@ func TestLoginRate(t *testing.T) {
 	want(t, "alice half a second later", w.from(here, "alice", custPW, zones), 200, "")
 	want(t, "alice again", w.from(here, "alice", custPW, zones), 429, "1")
 
-	w.config("api_rate_login", "0")
-	clock.add(configPoll)
+	w.config("api_rate_login", "0") // in force at once (admin.WatchConfig)
 	for range 10 {
 		want(t, "alice with no login rate", w.from(here, "alice", custPW, zones), 200, "")
 	}
