@@ -122,6 +122,11 @@ func (s *Service) Do(ctx context.Context, c Caller, name string, args json.RawMe
 	if err := allowed(c, name); err != nil {
 		return nil, AsError(err)
 	}
+	// In a cluster, a request sees the whole cluster's commits, not only
+	// those this node applied so far.
+	if err := s.db.Sync(); err != nil {
+		return nil, AsError(err)
+	}
 	res, err := f(s, ctx, c, args)
 	if err != nil {
 		return nil, AsError(err)

@@ -267,7 +267,10 @@ func TestClusterQuorumLoss(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := nodes[1].svc.ZoneCreate(ctx, alice, admin.ZoneCreateRequest{Name: "q.example"}); err != nil {
+	// A request through the operations table reads the cluster's newest
+	// state (Sync): node 1 sees the config node 0 just set.
+	var res admin.CommitResult
+	if err := (&admin.LocalClient{S: nodes[1].svc, Caller: alice}).Call(ctx, "zone.create", admin.ZoneCreateRequest{Name: "q.example"}, &res); err != nil {
 		t.Fatal(err)
 	}
 	converge(t, nodes)

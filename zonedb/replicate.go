@@ -38,6 +38,17 @@ const maxCatchUps = 50
 // SetReplicator makes every commit an entry of r's log (nil: none).
 func (db *DB) SetReplicator(r Replicator) { db.repl = r }
 
+// Sync brings the store up to the shared log's head, if it follows one:
+// what a request reads before it commits (the config, the zone it edits)
+// is then the cluster's newest, not this node's last. Without a log it
+// does nothing.
+func (db *DB) Sync() error {
+	if db.repl == nil {
+		return nil
+	}
+	return db.repl.CatchUp()
+}
+
 // Applied is the last log entry this store applied (0: none).
 func (v *View) Applied() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyApplied)) }
 
