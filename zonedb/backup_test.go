@@ -235,12 +235,37 @@ func TestBackupDuringCommits(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Wait for commits before the backup and after it (a loaded machine
+	// commits slowly: count, do not sleep a fixed time).
+	waitFor := func(what string, ok func([]ack) bool) {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			mu.Lock()
+			done := ok(acks)
+			mu.Unlock()
+			if done {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no %s within a minute", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("10 commits", func(a []ack) bool { return len(a) >= 10 })
 	bk := filepath.Join(dir, "storm.db")
 	t0 := time.Now()
 	writeBackup(t, s, c, bk)
 	t1 := time.Now()
-	time.Sleep(100 * time.Millisecond)
+	waitFor("5 commits after the backup", func(a []ack) bool {
+		n := 0
+		for _, x := range a {
+			if x.start.After(t1) {
+				n++
+			}
+		}
+		return n >= 5
+	})
 	stop.Store(true)
 	wg.Wait()
 

@@ -88,6 +88,15 @@ type checker struct {
 	tbuf []string
 	// dotWarned are the targets missingDots warned about.
 	dotWarned map[string]bool
+
+	// What the scan found for the checks of the whole zone: the published
+	// NS records (for the glue check) and SOA records at the apex, a
+	// disabled SOA, any delegation below the apex, any DNAME.
+	nsRecs, soas     []int32
+	disabledSOA      bool
+	anyCut, anyDNAME bool
+	lastOwner        string
+	lastID           int32
 }
 
 // dotTarget is a record (its index) with a suspect target.
@@ -113,96 +122,134 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 		ids:    make(map[string]int32, len(recs)/2+1),
 	}
 	nid := make([]int32, len(recs))
-	var nsRecs []int32 // published NS records, for the glue check
-	var soas []int32   // published SOA records at the apex
-	disabledSOA := false
-	anyCut, anyDNAME := false, false
-	lastOwner, lastID := "", int32(0)
-
 	for i := range recs {
-		r := &recs[i]
-		nid[i] = -1
-		if r.RR == nil {
-			continue
-		}
-		h := r.RR.Header()
-		c.types[i] = h.Rrtype
-		owner := canonName(h.Name)
-		if !inZone(owner, c.origin) {
-			c.add(SevError, CodeOutsideZone, r, owner, h.Rrtype,
-				"the record is outside the zone %s; remove it, or write its name relative to the zone (without a final dot)", c.origin)
-			continue
-		}
-		// Records of one name usually come together: skip the map then.
-		if owner != lastOwner || len(c.names) == 0 {
-			id, ok := c.ids[owner]
-			if !ok {
-				id = int32(len(c.names))
-				c.ids[owner] = id
-				c.names = append(c.names, checkName{name: owner})
-			}
-			lastOwner, lastID = owner, id
-		}
-		id := lastID
-		nid[i] = id
-		c.names[id].n++
-		live := r.Flags&FlagDisable == 0
-		if h.Ttl > maxTTL {
-			c.add(SevError, CodeTTLTooLarge, r, owner, h.Rrtype,
-				"TTL %d is above 2147483647, the largest RFC 2181 section 8 allows; use a smaller TTL (a day is 86400)", h.Ttl)
-		}
-		f := nfOther
-		switch rr := r.RR.(type) {
-		case *dns.A, *dns.AAAA:
-			f |= nfAddr
-		case *dns.SOA:
-			switch {
-			case owner != c.origin:
-				c.add(SevError, CodeSOANotApex, r, owner, h.Rrtype,
-					"an SOA record belongs only at the zone apex %s; remove this one (a child zone is a zone of its own, delegated with NS records)", c.origin)
-			case live:
-				soas = append(soas, int32(i))
-			default:
-				disabledSOA = true
-			}
-		case *dns.NS:
-			f |= nfNS
-			if live {
-				anyCut = anyCut || owner != c.origin
-			}
-			if !c.target(r, owner, rr.Ns) && live {
-				nsRecs = append(nsRecs, int32(i))
-			}
-		case *dns.MX:
-			c.target(r, owner, rr.Mx)
-		case *dns.SRV:
-			c.target(r, owner, rr.Target)
-		case *dns.PTR:
-			c.target(r, owner, rr.Ptr)
-		case *dns.CNAME:
-			f = nfCNAME
-			c.target(r, owner, rr.Target)
-		case *dns.DNAME:
-			f |= nfDNAME
-			anyDNAME = anyDNAME || live
-			c.target(r, owner, rr.Target)
-		case *dns.RRSIG, *dns.NSEC, *dns.NSEC3:
-			// DNSSEC data may sit beside a CNAME (RFC 4035 section 2.5).
-			f = 0
-		}
-		if live {
-			c.names[id].flags |= f | nfLive
-		}
-		c.tbuf = hostTargets(r.RR, c.tbuf[:0])
-		for _, t := range c.tbuf {
-			if t, ok := suspectTarget(c.origin, t); ok {
-				c.dots = append(c.dots, dotTarget{int32(i), t})
-			}
+		nid[i] = c.scan(i)
+	}
+	c.group(nid, opts)
+	apexFlags := c.apex()
+	// Names below a DNAME (error) or a zone cut (warning).
+	if c.anyDNAME || c.anyCut && !opts.Partial {
+		for j := range c.names {
+			c.below(&c.names[j], apexFlags, opts.Partial)
 		}
 	}
+	// A target missing its final dot is not a nameserver missing its glue:
+	// the glue check leaves those to this one.
+	c.missingDots()
+	// In-zone nameservers need addresses here.
+	if !opts.Partial {
+		c.glue(c.nsRecs)
+	}
+	slices.SortStableFunc(c.ps, func(a, b Problem) int {
+		if d := cmp.Compare(a.Pos.Line, b.Pos.Line); d != 0 {
+			return d
+		}
+		if d := cmp.Compare(a.Pos.Col, b.Pos.Col); d != 0 {
+			return d
+		}
+		if a.Name == b.Name {
+			return 0
+		}
+		return CompareNames(a.Name, b.Name)
+	})
+	return c.ps
+}
 
-	// Group the record indexes by name (a counting sort, stable), then
-	// within each name by type, so an RRset is a run.
+// scan checks record i on its own and files it under its owner's name;
+// it returns that name's index (-1: no name, the record is refused).
+func (c *checker) scan(i int) int32 {
+	r := &c.recs[i]
+	if r.RR == nil {
+		return -1
+	}
+	h := r.RR.Header()
+	c.types[i] = h.Rrtype
+	owner := canonName(h.Name)
+	if !inZone(owner, c.origin) {
+		c.add(SevError, CodeOutsideZone, r, owner, h.Rrtype,
+			"the record is outside the zone %s; remove it, or write its name relative to the zone (without a final dot)", c.origin)
+		return -1
+	}
+	// Records of one name usually come together: skip the map then.
+	if owner != c.lastOwner || len(c.names) == 0 {
+		id, ok := c.ids[owner]
+		if !ok {
+			id = int32(len(c.names))
+			c.ids[owner] = id
+			c.names = append(c.names, checkName{name: owner})
+		}
+		c.lastOwner, c.lastID = owner, id
+	}
+	id := c.lastID
+	c.names[id].n++
+	live := r.Flags&FlagDisable == 0
+	if h.Ttl > maxTTL {
+		c.add(SevError, CodeTTLTooLarge, r, owner, h.Rrtype,
+			"TTL %d is above 2147483647, the largest RFC 2181 section 8 allows; use a smaller TTL (a day is 86400)", h.Ttl)
+	}
+	f := c.byType(i, r, owner, live)
+	if live {
+		c.names[id].flags |= f | nfLive
+	}
+	c.tbuf = hostTargets(r.RR, c.tbuf[:0])
+	for _, t := range c.tbuf {
+		if t, ok := suspectTarget(c.origin, t); ok {
+			c.dots = append(c.dots, dotTarget{int32(i), t})
+		}
+	}
+	return id
+}
+
+// byType runs the checks of record i's type and returns the name flags it
+// gives its owner.
+func (c *checker) byType(i int, r *Record, owner string, live bool) uint8 {
+	h := r.RR.Header()
+	f := uint8(nfOther)
+	switch rr := r.RR.(type) {
+	case *dns.A, *dns.AAAA:
+		f |= nfAddr
+	case *dns.SOA:
+		switch {
+		case owner != c.origin:
+			c.add(SevError, CodeSOANotApex, r, owner, h.Rrtype,
+				"an SOA record belongs only at the zone apex %s; remove this one (a child zone is a zone of its own, delegated with NS records)", c.origin)
+		case live:
+			c.soas = append(c.soas, int32(i))
+		default:
+			c.disabledSOA = true
+		}
+	case *dns.NS:
+		f |= nfNS
+		if live {
+			c.anyCut = c.anyCut || owner != c.origin
+		}
+		if !c.target(r, owner, rr.Ns) && live {
+			c.nsRecs = append(c.nsRecs, int32(i))
+		}
+	case *dns.MX:
+		c.target(r, owner, rr.Mx)
+	case *dns.SRV:
+		c.target(r, owner, rr.Target)
+	case *dns.PTR:
+		c.target(r, owner, rr.Ptr)
+	case *dns.CNAME:
+		f = nfCNAME
+		c.target(r, owner, rr.Target)
+	case *dns.DNAME:
+		f |= nfDNAME
+		c.anyDNAME = c.anyDNAME || live
+		c.target(r, owner, rr.Target)
+	case *dns.RRSIG, *dns.NSEC, *dns.NSEC3:
+		// DNSSEC data may sit beside a CNAME (RFC 4035 section 2.5).
+		f = 0
+	}
+	return f
+}
+
+// group sorts the record indexes by name (a counting sort, stable), then
+// within each name by type, so an RRset is a run, and runs the checks of
+// each RRset and name.
+func (c *checker) group(nid []int32, opts CheckOptions) {
 	var off int32
 	for j := range c.names {
 		c.names[j].start = off
@@ -240,18 +287,20 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 			c.atCut(nm)
 		}
 	}
+}
 
-	// The apex.
+// apex checks the zone's SOA and apex NS and returns the apex's flags.
+func (c *checker) apex() uint8 {
 	switch {
-	case len(soas) == 0 && disabledSOA:
+	case len(c.soas) == 0 && c.disabledSOA:
 		c.add(SevError, CodeNoSOA, nil, c.origin, dns.TypeSOA,
 			"the zone's SOA record is flagged DISABLE, so the zone would have none; remove the DISABLE flag")
-	case len(soas) == 0:
+	case len(c.soas) == 0:
 		c.add(SevError, CodeNoSOA, nil, c.origin, dns.TypeSOA,
 			"the zone has no SOA record at its apex %s; add one", c.origin)
-	case len(soas) > 1:
-		c.add(SevError, CodeMultipleSOA, &recs[soas[1]], c.origin, dns.TypeSOA,
-			"the zone has %d SOA records; keep exactly one (RFC 1035 section 5.2)", len(soas))
+	case len(c.soas) > 1:
+		c.add(SevError, CodeMultipleSOA, &c.recs[c.soas[1]], c.origin, dns.TypeSOA,
+			"the zone has %d SOA records; keep exactly one (RFC 1035 section 5.2)", len(c.soas))
 	}
 	var apexFlags uint8
 	if id, ok := c.ids[c.origin]; ok {
@@ -261,35 +310,7 @@ func Check(origin string, recs []Record, opts CheckOptions) Problems {
 		c.add(SevError, CodeNoApexNS, nil, c.origin, dns.TypeNS,
 			"the zone has no NS records at its apex %s; add an NS record for each of the zone's nameservers", c.origin)
 	}
-
-	// Names below a DNAME (error) or a zone cut (warning).
-	if anyDNAME || anyCut && !opts.Partial {
-		for j := range c.names {
-			c.below(&c.names[j], apexFlags, opts.Partial)
-		}
-	}
-
-	// A target missing its final dot is not a nameserver missing its glue:
-	// the glue check leaves those to this one.
-	c.missingDots()
-	// In-zone nameservers need addresses here.
-	if !opts.Partial {
-		c.glue(nsRecs)
-	}
-
-	slices.SortStableFunc(c.ps, func(a, b Problem) int {
-		if d := cmp.Compare(a.Pos.Line, b.Pos.Line); d != 0 {
-			return d
-		}
-		if d := cmp.Compare(a.Pos.Col, b.Pos.Col); d != 0 {
-			return d
-		}
-		if a.Name == b.Name {
-			return 0
-		}
-		return CompareNames(a.Name, b.Name)
-	})
-	return c.ps
+	return apexFlags
 }
 
 // add records a problem; r gives its position and may be nil for problems
