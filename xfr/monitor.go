@@ -544,51 +544,7 @@ func (m *Monitor) update(t *tracked, now time.Time, name string, p *plan, planEr
 		t.failing = time.Time{}
 		st.SerialLag, st.MaxLag, st.Checked, st.LastError = 0, 0, 0, ""
 	default:
-		st.LastCheck, st.Checked, st.SerialLag, st.LastError = now, len(p.checks), 0, ""
-		var answered bool
-		var lastReply time.Time
-		for i := range p.checks {
-			ch := &p.checks[i]
-			if ch.problem != "" && st.LastError == "" {
-				st.LastError = ch.problem
-			}
-			if !ch.answered {
-				continue
-			}
-			answered = true
-			if ch.at.After(lastReply) {
-				lastReply = ch.at
-			}
-			if ch.have && !zonedb.SerialLess(ch.theirs, ch.ours) {
-				delete(t.behind, ch.zone) // current (or ahead of us)
-				continue
-			}
-			st.SerialLag++
-			b := t.behind[ch.zone]
-			if b == nil || ch.have && !zonedb.SerialLess(ch.theirs, b.target) {
-				t.behind[ch.zone] = &behindZone{since: now, target: ch.ours}
-			}
-		}
-		st.MaxLag = 0
-		for _, b := range t.behind {
-			st.MaxLag = max(st.MaxLag, now.Sub(b.since))
-		}
-		if answered {
-			st.LastReply = lastReply
-			t.failing = time.Time{}
-			state = StateOK
-			if st.MaxLag > m.opts.LagThreshold {
-				state = StateLagging
-			}
-		} else {
-			if t.failing.IsZero() || state != StateRetry && state != StateBroken {
-				t.failing = now
-			}
-			state = StateRetry
-			if now.Sub(t.failing) > m.opts.BrokenAfter {
-				state = StateBroken
-			}
-		}
+		state = m.afterChecks(t, now, p, state)
 	}
 	if state != st.State {
 		st.State, st.Since = state, now
@@ -596,7 +552,63 @@ func (m *Monitor) update(t *tracked, now time.Time, name string, p *plan, planEr
 	t.reported = true
 	cur := *st
 	m.mu.Unlock()
+	m.report(prev, cur, reported)
+}
 
+// afterChecks sets a server's status from one round of SOA checks and
+// returns its state: OK (or LAGGING past the threshold) when it answered,
+// RETRY and then BROKEN while it does not. m.mu is held.
+func (m *Monitor) afterChecks(t *tracked, now time.Time, p *plan, state ServerState) ServerState {
+	st := &t.st
+	st.LastCheck, st.Checked, st.SerialLag, st.LastError = now, len(p.checks), 0, ""
+	var answered bool
+	var lastReply time.Time
+	for i := range p.checks {
+		ch := &p.checks[i]
+		if ch.problem != "" && st.LastError == "" {
+			st.LastError = ch.problem
+		}
+		if !ch.answered {
+			continue
+		}
+		answered = true
+		if ch.at.After(lastReply) {
+			lastReply = ch.at
+		}
+		if ch.have && !zonedb.SerialLess(ch.theirs, ch.ours) {
+			delete(t.behind, ch.zone) // current (or ahead of us)
+			continue
+		}
+		st.SerialLag++
+		b := t.behind[ch.zone]
+		if b == nil || ch.have && !zonedb.SerialLess(ch.theirs, b.target) {
+			t.behind[ch.zone] = &behindZone{since: now, target: ch.ours}
+		}
+	}
+	st.MaxLag = 0
+	for _, b := range t.behind {
+		st.MaxLag = max(st.MaxLag, now.Sub(b.since))
+	}
+	if !answered {
+		if t.failing.IsZero() || state != StateRetry && state != StateBroken {
+			t.failing = now
+		}
+		if now.Sub(t.failing) > m.opts.BrokenAfter {
+			return StateBroken
+		}
+		return StateRetry
+	}
+	st.LastReply = lastReply
+	t.failing = time.Time{}
+	if st.MaxLag > m.opts.LagThreshold {
+		return StateLagging
+	}
+	return StateOK
+}
+
+// report logs a server's change of state and tells OnChange of any change
+// of its status (and of its first).
+func (m *Monitor) report(prev, cur ServerStatus, reported bool) {
 	if cur.State != prev.State {
 		lvl := slog.LevelInfo
 		if cur.State == StateLagging || cur.State == StateRetry || cur.State == StateBroken {

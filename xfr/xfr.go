@@ -182,6 +182,13 @@ func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp 
 	if clientSOA == nil || !strings.EqualFold(clientSOA.Hdr.Name, z.Name) {
 		return fail(ResultFormErr, dns.RcodeFormatError, errors.New("IXFR without the client's SOA in the authority section"))
 	}
+	return s.ixfr(v, z, req, clientSOA, tcp, send, sendWire, t)
+}
+
+// ixfr answers an IXFR from clientSOA's serial: our SOA when the client is
+// up to date (or over UDP, truncated), the condensed difference, or the
+// whole zone when the history does not reach or the difference is larger.
+func (s *Server) ixfr(v *zonedb.View, z *zonedb.Zone, req *dns.Msg, clientSOA *dns.SOA, tcp bool, send func(*dns.Msg) error, sendWire func([]byte) error, t *Transfer) error {
 	soa, err := currentSOA(v, z)
 	if err != nil {
 		return err
@@ -335,10 +342,7 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 	// A difference larger than the zone is not worth sending: past a few
 	// thousand records, compare with the zone's size (a scan, so only then).
 	limit := -1
-	removed := map[string]dns.RR{}
-	added := map[string]dns.RR{}
-	var order []string
-	var oldSOA dns.RR
+	cd := condenser{removed: map[string]dns.RR{}, added: map[string]dns.RR{}}
 	count := 0
 	tooBig := errors.New("the difference is larger than the zone")
 	err = v.History(z, zis[start].ID, z.ZI, false, func(_ zonedb.ZI, d *zonedb.Diff) (bool, error) {
@@ -351,40 +355,7 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 				return false, tooBig
 			}
 		}
-		for _, r := range d.Removed {
-			if r.Flags&zonedb.FlagDisable != 0 {
-				continue
-			}
-			if r.RR.Header().Rrtype == dns.TypeSOA {
-				if oldSOA == nil {
-					oldSOA = r.RR
-				}
-				continue
-			}
-			k := r.RR.String()
-			if _, ok := added[k]; ok {
-				delete(added, k)
-				continue
-			}
-			if _, ok := removed[k]; !ok {
-				order = append(order, k)
-			}
-			removed[k] = r.RR
-		}
-		for _, r := range d.Added {
-			if r.Flags&zonedb.FlagDisable != 0 || r.RR.Header().Rrtype == dns.TypeSOA {
-				continue
-			}
-			k := r.RR.String()
-			if _, ok := removed[k]; ok {
-				delete(removed, k)
-				continue
-			}
-			if _, ok := added[k]; !ok {
-				order = append(order, k)
-			}
-			added[k] = r.RR
-		}
+		cd.add(d)
 		return true, nil
 	})
 	// The zone replaced wholesale after serial, or a difference larger
@@ -395,7 +366,7 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 	if err != nil {
 		return nil, err
 	}
-	if oldSOA == nil {
+	if cd.oldSOA == nil {
 		// No instance after serial changed the SOA: build the client's.
 		cur, err := currentSOA(v, z)
 		if err != nil {
@@ -403,18 +374,68 @@ func (s *Server) condensed(v *zonedb.View, z *zonedb.Zone, serial uint32) (*diff
 		}
 		o := dns.Copy(cur).(*dns.SOA)
 		o.Serial = serial
-		oldSOA = o
+		cd.oldSOA = o
 	}
-	out := &diff{oldSOA: oldSOA}
-	for _, k := range order {
-		if rr, ok := removed[k]; ok {
+	return cd.diff(), nil
+}
+
+// condenser folds instances' diffs into one: an RR removed and added
+// again (or added and removed) cancels out; order keeps the first time
+// each RR was seen, so the result is the same at every run.
+type condenser struct {
+	removed, added map[string]dns.RR
+	order          []string
+	oldSOA         dns.RR
+}
+
+// add folds one instance's diff in; DISABLE records are not published, and
+// the SOAs are the transfer's own.
+func (cd *condenser) add(d *zonedb.Diff) {
+	for _, r := range d.Removed {
+		if r.Flags&zonedb.FlagDisable != 0 {
+			continue
+		}
+		if r.RR.Header().Rrtype == dns.TypeSOA {
+			if cd.oldSOA == nil {
+				cd.oldSOA = r.RR
+			}
+			continue
+		}
+		cd.note(cd.removed, cd.added, r.RR)
+	}
+	for _, r := range d.Added {
+		if r.Flags&zonedb.FlagDisable != 0 || r.RR.Header().Rrtype == dns.TypeSOA {
+			continue
+		}
+		cd.note(cd.added, cd.removed, r.RR)
+	}
+}
+
+// note puts rr in side, unless other has it: then the two cancel out.
+func (cd *condenser) note(side, other map[string]dns.RR, rr dns.RR) {
+	k := rr.String()
+	if _, ok := other[k]; ok {
+		delete(other, k)
+		return
+	}
+	if _, ok := side[k]; !ok {
+		cd.order = append(cd.order, k)
+	}
+	side[k] = rr
+}
+
+// diff is the folded difference, in first-seen order.
+func (cd *condenser) diff() *diff {
+	out := &diff{oldSOA: cd.oldSOA}
+	for _, k := range cd.order {
+		if rr, ok := cd.removed[k]; ok {
 			out.removed = append(out.removed, rr)
-			delete(removed, k)
+			delete(cd.removed, k)
 		}
-		if rr, ok := added[k]; ok {
+		if rr, ok := cd.added[k]; ok {
 			out.added = append(out.added, rr)
-			delete(added, k)
+			delete(cd.added, k)
 		}
 	}
-	return out, nil
+	return out
 }
