@@ -55,7 +55,23 @@ func normalizeConfig(key, value string) (string, error) {
 	if value == "" {
 		return "", nil // back to the default
 	}
-	switch k.Kind {
+	if item, ok := listKinds[k.Kind]; ok {
+		var out []string
+		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
+			v, err := item(key, a)
+			if err != nil {
+				return "", err
+			}
+			out = append(out, v)
+		}
+		return strings.Join(out, " "), nil
+	}
+	return normalizeScalar(key, k.Kind, value)
+}
+
+// normalizeScalar checks and normalizes a one-value key's value.
+func normalizeScalar(key, kind, value string) (string, error) {
+	switch kind {
 	case "bool":
 		b, err := parseBool(value)
 		if err != nil {
@@ -87,52 +103,11 @@ func normalizeConfig(key, value string) (string, error) {
 			return "", fmt.Errorf("%w: %s takes a domain name, not %q", ErrUsage, key, value)
 		}
 		return dns.Fqdn(value), nil
-	case "names":
-		var out []string
-		for _, n := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
-			if _, ok := dns.IsDomainName(n); !ok {
-				return "", fmt.Errorf("%w: %s takes domain names, and %q is not one", ErrUsage, key, n)
-			}
-			out = append(out, dns.Fqdn(n))
-		}
-		return strings.Join(out, " "), nil
 	case "ref":
 		if !validRef(value) {
 			return "", fmt.Errorf("%w: %s takes a reference (letters, digits and -_.@), not %q", ErrUsage, key, value)
 		}
 		return value, nil
-	case "addrs":
-		var out []string
-		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
-			ap, err := zonedb.ParseServerAddress(a)
-			if err != nil {
-				return "", fmt.Errorf("%w: %s takes addresses with optional ports (192.0.2.1, [2001:db8::1]:5353), and %q is not one", ErrUsage, key, a)
-			}
-			out = append(out, ap.String())
-		}
-		return strings.Join(out, " "), nil
-	case "ips":
-		var out []string
-		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
-			ip, err := netip.ParseAddr(a)
-			if err != nil || ip.Zone() != "" {
-				return "", fmt.Errorf("%w: %s takes IP addresses, and %q is not one", ErrUsage, key, a)
-			}
-			out = append(out, ip.Unmap().String())
-		}
-		return strings.Join(out, " "), nil
-	case "prefixes":
-		var out []string
-		for _, a := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == ' ' }) {
-			if p, err := netip.ParsePrefix(a); err == nil {
-				out = append(out, p.Masked().String())
-			} else if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
-				out = append(out, ip.Unmap().String())
-			} else {
-				return "", fmt.Errorf("%w: %s takes addresses or prefixes (192.0.2.0/24, 2001:db8::/32), and %q is neither", ErrUsage, key, a)
-			}
-		}
-		return strings.Join(out, " "), nil
 	case "stype":
 		if value != "bind9" && value != "knot" && value != "nsd" {
 			return "", fmt.Errorf("%w: %s takes bind9, knot or nsd, not %q", ErrUsage, key, value)
@@ -140,4 +115,38 @@ func normalizeConfig(key, value string) (string, error) {
 		return value, nil
 	}
 	return value, nil
+}
+
+// listKinds check and normalize one item of a list-valued key (items are
+// separated by commas or spaces; the value keeps them space-separated).
+var listKinds = map[string]func(key, item string) (string, error){
+	"names": func(key, n string) (string, error) {
+		if _, ok := dns.IsDomainName(n); !ok {
+			return "", fmt.Errorf("%w: %s takes domain names, and %q is not one", ErrUsage, key, n)
+		}
+		return dns.Fqdn(n), nil
+	},
+	"addrs": func(key, a string) (string, error) {
+		ap, err := zonedb.ParseServerAddress(a)
+		if err != nil {
+			return "", fmt.Errorf("%w: %s takes addresses with optional ports (192.0.2.1, [2001:db8::1]:5353), and %q is not one", ErrUsage, key, a)
+		}
+		return ap.String(), nil
+	},
+	"ips": func(key, a string) (string, error) {
+		ip, err := netip.ParseAddr(a)
+		if err != nil || ip.Zone() != "" {
+			return "", fmt.Errorf("%w: %s takes IP addresses, and %q is not one", ErrUsage, key, a)
+		}
+		return ip.Unmap().String(), nil
+	},
+	"prefixes": func(key, a string) (string, error) {
+		if p, err := netip.ParsePrefix(a); err == nil {
+			return p.Masked().String(), nil
+		}
+		if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+			return ip.Unmap().String(), nil
+		}
+		return "", fmt.Errorf("%w: %s takes addresses or prefixes (192.0.2.0/24, 2001:db8::/32), and %q is neither", ErrUsage, key, a)
+	},
 }

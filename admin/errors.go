@@ -83,60 +83,56 @@ func AsError(err error) *Error {
 	case errors.Is(err, zonedb.ErrBadInput):
 		e.Code = CodeBadInput
 		e.Message = trimPrefix(e.Message, zonedb.ErrBadInput.Error()+": ")
-	case errors.Is(err, zonedb.ErrZoneNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list zones with: dms zone ls"
-	case errors.Is(err, zonedb.ErrZINotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list the zone's instances with: dms zone history ZONE"
 	case errors.Is(err, ErrUnauthorized):
 		e.Code = CodeAuth
 		e.Message = "wrong login or password"
-	case errors.Is(err, zonedb.ErrUserNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list logins with: dms api user ls"
-	case errors.Is(err, zonedb.ErrUserExists):
-		e.Code = CodeExists
 	case errors.Is(err, ErrZoneLocked):
 		e.Code = CodeLocked
 		e.Message = trimPrefix(e.Message, ErrZoneLocked.Error()+": ")
 	case errors.Is(err, ErrForbidden):
 		e.Code = CodeForbidden
 		e.Message = trimPrefix(e.Message, ErrForbidden.Error()+": ")
-	case errors.Is(err, zonedb.ErrEventNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list events with: dms events"
-	case errors.Is(err, zonedb.ErrSectagNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list sectags with: dms sectag ls"
-	case errors.Is(err, zonedb.ErrRefNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list references with: dms ref ls"
-	case errors.Is(err, zonedb.ErrSGNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list server groups with: dms sg ls"
-	case errors.Is(err, zonedb.ErrServerNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list servers with: dms server ls"
-	case errors.Is(err, zonedb.ErrKeyNotFound):
-		e.Code = CodeNotFound
-		e.Hint = "list TSIG keys with: dms tsig ls"
-	case errors.Is(err, zonedb.ErrZoneExists), errors.Is(err, zonedb.ErrRefExists), errors.Is(err, zonedb.ErrSGExists),
-		errors.Is(err, zonedb.ErrServerExists), errors.Is(err, zonedb.ErrKeyExists), errors.Is(err, zonedb.ErrSectagExists):
-		e.Code = CodeExists
-	case errors.Is(err, zonedb.ErrRefInUse), errors.Is(err, zonedb.ErrSGInUse), errors.Is(err, zonedb.ErrKeyInUse), errors.Is(err, zonedb.ErrSectagInUse):
-		e.Code = CodeInUse
-	case errors.Is(err, zonedb.ErrSerial):
-		e.Code = CodeSerial
-	case errors.Is(err, zonedb.ErrZoneDeleted):
-		e.Code = CodeDeleted
-	case errors.Is(err, zonedb.ErrHistoryGone):
-		e.Code = CodeNotFound
-	case errors.Is(err, zonedb.ErrNotStore), errors.Is(err, zonedb.ErrSchemaTooNew),
-		errors.Is(err, zonedb.ErrLocked), errors.Is(err, zonedb.ErrNoStore):
-		e.Code = CodeStore
+	default:
+		e.Code, e.Hint = codeOf(err)
 	}
 	return e
+}
+
+// errorCodes are the store's errors that map to a code as they are (with
+// a hint where one helps): the rest of AsError's cases reword the message.
+var errorCodes = []struct {
+	errs []error
+	code string
+	hint string
+}{
+	{[]error{zonedb.ErrZoneNotFound}, CodeNotFound, "list zones with: dms zone ls"},
+	{[]error{zonedb.ErrZINotFound}, CodeNotFound, "list the zone's instances with: dms zone history ZONE"},
+	{[]error{zonedb.ErrUserNotFound}, CodeNotFound, "list logins with: dms api user ls"},
+	{[]error{zonedb.ErrEventNotFound}, CodeNotFound, "list events with: dms events"},
+	{[]error{zonedb.ErrSectagNotFound}, CodeNotFound, "list sectags with: dms sectag ls"},
+	{[]error{zonedb.ErrRefNotFound}, CodeNotFound, "list references with: dms ref ls"},
+	{[]error{zonedb.ErrSGNotFound}, CodeNotFound, "list server groups with: dms sg ls"},
+	{[]error{zonedb.ErrServerNotFound}, CodeNotFound, "list servers with: dms server ls"},
+	{[]error{zonedb.ErrKeyNotFound}, CodeNotFound, "list TSIG keys with: dms tsig ls"},
+	{[]error{zonedb.ErrHistoryGone}, CodeNotFound, ""},
+	{[]error{zonedb.ErrUserExists, zonedb.ErrZoneExists, zonedb.ErrRefExists, zonedb.ErrSGExists, zonedb.ErrServerExists,
+		zonedb.ErrKeyExists, zonedb.ErrSectagExists}, CodeExists, ""},
+	{[]error{zonedb.ErrRefInUse, zonedb.ErrSGInUse, zonedb.ErrKeyInUse, zonedb.ErrSectagInUse, zonedb.ErrStoreBusy}, CodeInUse, ""},
+	{[]error{zonedb.ErrSerial}, CodeSerial, ""},
+	{[]error{zonedb.ErrZoneDeleted}, CodeDeleted, ""},
+	{[]error{zonedb.ErrNotStore, zonedb.ErrSchemaTooNew, zonedb.ErrLocked, zonedb.ErrNoStore}, CodeStore, ""},
+}
+
+// codeOf is err's code from errorCodes (internal when none).
+func codeOf(err error) (code, hint string) {
+	for _, c := range errorCodes {
+		for _, e := range c.errs {
+			if errors.Is(err, e) {
+				return c.code, c.hint
+			}
+		}
+	}
+	return CodeInternal, ""
 }
 
 func trimPrefix(s, p string) string {

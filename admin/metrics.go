@@ -145,6 +145,38 @@ func (m *Metrics) WatchServer(srv *authserver.Server, svc *Service) {
 func NewMetrics(db *zonedb.DB) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{Registry: reg}
+	qv := m.queryCounters()
+	rv := m.requestCounters()
+	// Why queries were refused, beside their rcode: one reason so far, a
+	// fixed set of them (no zone or client label).
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dms_dns_refused_total",
+		Help: "DNS queries refused, by reason (allow_query: the client is outside the allow-query of the zone's server groups).",
+	}, []string{"reason"})
+	m.denied = refused.WithLabelValues("allow_query")
+	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "dms_dns_query_duration_seconds",
+		Help:    "Time from reading a query to having its answer packed.",
+		Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1},
+	})
+	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dms_dns_responses_truncated_total",
+		Help: "UDP answers sent with TC set because they did not fit.",
+	})
+	m.commits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dms_commits_total",
+		Help: "Commits to the store (each may change several zones).",
+	})
+	m.transferCounters()
+	reg.MustRegister(qv, rv, refused, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
+	return m
+}
+
+// queryCounters makes dms_dns_queries_total with every child up front:
+// the query path only increments.
+func (m *Metrics) queryCounters() *prometheus.CounterVec {
 	qv := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dms_dns_queries_total",
 		Help: "DNS queries answered, by transport, query type and response code.",
@@ -160,11 +192,15 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 				if r < len(metricRcodes) {
 					rn = rcodeName(metricRcodes[r])
 				}
-				// Children made up front: the query path only increments.
 				m.queries[p][q][r] = qv.WithLabelValues(pn, qn, rn)
 			}
 		}
 	}
+	return qv
+}
+
+// requestCounters makes dms_dns_requests_total, every child up front.
+func (m *Metrics) requestCounters() *prometheus.CounterVec {
 	rv := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dms_dns_requests_total",
 		Help: "DNS requests of every kind (queries, transfers, NOTIFY, UPDATE), by opcode, transport and response code (or TSIG error: BADSIG, BADKEY, BADTIME).",
@@ -188,26 +224,12 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 			}
 		}
 	}
-	// Why queries were refused, beside their rcode: one reason so far, a
-	// fixed set of them (no zone or client label).
-	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "dms_dns_refused_total",
-		Help: "DNS queries refused, by reason (allow_query: the client is outside the allow-query of the zone's server groups).",
-	}, []string{"reason"})
-	m.denied = refused.WithLabelValues("allow_query")
-	m.duration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "dms_dns_query_duration_seconds",
-		Help:    "Time from reading a query to having its answer packed.",
-		Buckets: []float64{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1},
-	})
-	m.truncated = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "dms_dns_responses_truncated_total",
-		Help: "UDP answers sent with TC set because they did not fit.",
-	})
-	m.commits = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "dms_commits_total",
-		Help: "Commits to the store (each may change several zones).",
-	})
+	return rv
+}
+
+// transferCounters makes the transfer and NOTIFY metrics, with every
+// label value shown from the start.
+func (m *Metrics) transferCounters() {
 	m.xfr = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dms_xfr_total",
 		Help: "Zone transfer requests, by type (AXFR, IXFR, IXFR-AXFR, IXFR-UDP) and result.",
@@ -230,10 +252,6 @@ func NewMetrics(db *zonedb.DB) *Metrics {
 	for _, r := range []xfr.NotifyResult{xfr.NotifyOK, xfr.NotifyRefused, xfr.NotifyRetry, xfr.NotifyFailed} {
 		m.notify.WithLabelValues(string(r))
 	}
-	reg.MustRegister(qv, rv, refused, m.duration, m.truncated, m.commits, m.xfr, m.xfrDuration, m.notify, &storeCollector{db: db},
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	db.Subscribe(func(zonedb.Event) { m.commits.Inc() })
-	return m
 }
 
 // Observe counts one answered query (authserver.Options.Observe).

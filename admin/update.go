@@ -152,56 +152,77 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 	}
 	// Prerequisites (RFC 2136 section 2.4) and updates (2.5) must be well
 	// formed and in the zone.
-	for _, rr := range req.Answer {
+	if rcode, why := checkPrereqs(zone, req.Answer); rcode != dns.RcodeSuccess {
+		return fail(rcode, "%s", why)
+	}
+	sectag, rcode, why := checkUpdates(key, zone, req.Ns)
+	if rcode != dns.RcodeSuccess {
+		return fail(rcode, "%s", why)
+	}
+	by := Caller{User: strings.TrimSuffix(key.Name, "."), Host: client.Addr().String(), Sectag: cmpOr(sectag, SectagAdmin)}
+	allow := func(name string, t uint16) bool { _, ok := grants(key, zone, name, t); return ok }
+	rcode, why = s.updates.submit(s, &updateJob{zone: zone, prereqs: req.Answer, updates: req.Ns, by: by, allow: allow})
+	if rcode != dns.RcodeSuccess {
+		return fail(rcode, "%s", why)
+	}
+	return resp
+}
+
+// checkPrereqs checks an update's prerequisites are well formed and in
+// zone (RFC 2136 section 2.4); NOERROR when they are, else the rcode and
+// why.
+func checkPrereqs(zone string, rrs []dns.RR) (int, string) {
+	for _, rr := range rrs {
 		h := rr.Header()
 		if h.Ttl != 0 {
-			return fail(dns.RcodeFormatError, "prerequisite %s with a TTL", h.Name)
+			return dns.RcodeFormatError, fmt.Sprintf("prerequisite %s with a TTL", h.Name)
 		}
 		if !dns.IsSubDomain(zone, dns.CanonicalName(h.Name)) {
-			return fail(dns.RcodeNotZone, "prerequisite %s is outside %s", h.Name, zone)
+			return dns.RcodeNotZone, fmt.Sprintf("prerequisite %s is outside %s", h.Name, zone)
 		}
 		if h.Class != dns.ClassINET && h.Class != dns.ClassANY && h.Class != dns.ClassNONE {
-			return fail(dns.RcodeFormatError, "prerequisite %s of class %s", h.Name, dns.ClassToString[h.Class])
+			return dns.RcodeFormatError, fmt.Sprintf("prerequisite %s of class %s", h.Name, dns.ClassToString[h.Class])
 		}
 	}
+	return dns.RcodeSuccess, ""
+}
+
+// checkUpdates checks an update's changes are well formed, in zone and
+// granted to key (RFC 2136 section 2.5, the key's policy), and returns the
+// sectag of the first rule that grants one.
+func checkUpdates(key *zonedb.TSIGKey, zone string, rrs []dns.RR) (string, int, string) {
 	var sectag string
-	for _, rr := range req.Ns {
+	for _, rr := range rrs {
 		h := rr.Header()
 		name := dns.CanonicalName(h.Name)
 		if !dns.IsSubDomain(zone, name) {
-			return fail(dns.RcodeNotZone, "%s is outside %s", h.Name, zone)
+			return "", dns.RcodeNotZone, fmt.Sprintf("%s is outside %s", h.Name, zone)
 		}
 		switch h.Class {
 		case dns.ClassINET:
 			if h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeMAILA || h.Rrtype == dns.TypeMAILB || h.Rrtype == dns.TypeOPT {
-				return fail(dns.RcodeFormatError, "cannot add a %s record", dns.TypeToString[h.Rrtype])
+				return "", dns.RcodeFormatError, fmt.Sprintf("cannot add a %s record", dns.TypeToString[h.Rrtype])
 			}
 		case dns.ClassANY:
 			if h.Ttl != 0 || h.Rdlength != 0 {
-				return fail(dns.RcodeFormatError, "a delete of %s with a TTL or data", h.Name)
+				return "", dns.RcodeFormatError, fmt.Sprintf("a delete of %s with a TTL or data", h.Name)
 			}
 		case dns.ClassNONE:
 			if h.Ttl != 0 || h.Rrtype == dns.TypeANY {
-				return fail(dns.RcodeFormatError, "a delete of one %s record with a TTL or of type ANY", h.Name)
+				return "", dns.RcodeFormatError, fmt.Sprintf("a delete of one %s record with a TTL or of type ANY", h.Name)
 			}
 		default:
-			return fail(dns.RcodeFormatError, "update of class %s", dns.ClassToString[h.Class])
+			return "", dns.RcodeFormatError, fmt.Sprintf("update of class %s", dns.ClassToString[h.Class])
 		}
 		r, ok := grants(key, zone, name, h.Rrtype)
 		if !ok {
-			return fail(dns.RcodeRefused, "key %s may not change %s %s", key.Name, h.Name, dns.TypeToString[h.Rrtype])
+			return "", dns.RcodeRefused, fmt.Sprintf("key %s may not change %s %s", key.Name, h.Name, dns.TypeToString[h.Rrtype])
 		}
 		if sectag == "" {
 			sectag = r.Sectag
 		}
 	}
-	by := Caller{User: strings.TrimSuffix(key.Name, "."), Host: client.Addr().String(), Sectag: cmpOr(sectag, SectagAdmin)}
-	allow := func(name string, t uint16) bool { _, ok := grants(key, zone, name, t); return ok }
-	rcode, why := s.updates.submit(s, &updateJob{zone: zone, prereqs: req.Answer, updates: req.Ns, by: by, allow: allow})
-	if rcode != dns.RcodeSuccess {
-		return fail(rcode, "%s", why)
-	}
-	return resp
+	return sectag, dns.RcodeSuccess, ""
 }
 
 // updateJob is one UPDATE message waiting for its zone's next commit.
