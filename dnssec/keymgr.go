@@ -71,27 +71,49 @@ func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, t
 	wait := dnskeyTTL + tm.PublishSafety
 	// 1. A ZSK at the end of its life gets a successor, published.
 	if tm.ZSKLifetime > 0 {
-		var active *zonedb.DNSSECKey
-		pending := false
-		for i := range out {
-			k := &out[i]
-			if k.Role == "zsk" && k.State == "active" {
-				active = k
-			}
-			if k.Role == "zsk" && k.State == "published" {
-				pending = true
-			}
-		}
-		if active != nil && !pending && !now.Before(active.Activated.Add(tm.ZSKLifetime-wait)) {
-			nk, err := GenerateKey(z.Name, active.Algorithm, false)
-			if err != nil {
-				return nil, "", false, false, err
-			}
-			out = append(out, NewStoredKey(nk, "zsk", "published", now))
-			steps = append(steps, fmt.Sprintf("ZSK %d published to replace ZSK %d", nk.Tag(), active.Tag))
+		if out, err = renewZSK(z, out, tm.ZSKLifetime-wait, now, &steps); err != nil {
+			return nil, "", false, false, err
 		}
 	}
 	// 2. Published keys whose time has come take over.
+	activate(out, wait, now, &steps)
+	// 3. Retired keys go once no signature of theirs can be cached.
+	out, signAll = removeRetired(z, out, dnskeyTTL, tm, now, &steps)
+	if len(steps) == 0 {
+		return keys, "", false, false, nil
+	}
+	return out, strings.Join(steps, "; "), signAll, true, nil
+}
+
+// renewZSK publishes a successor of the active ZSK once it is older than
+// due, unless one is published already.
+func renewZSK(z *zonedb.Zone, out []zonedb.DNSSECKey, due time.Duration, now time.Time, steps *[]string) ([]zonedb.DNSSECKey, error) {
+	var active *zonedb.DNSSECKey
+	pending := false
+	for i := range out {
+		k := &out[i]
+		if k.Role == "zsk" && k.State == "active" {
+			active = k
+		}
+		if k.Role == "zsk" && k.State == "published" {
+			pending = true
+		}
+	}
+	if active == nil || pending || now.Before(active.Activated.Add(due)) {
+		return out, nil
+	}
+	nk, err := GenerateKey(z.Name, active.Algorithm, false)
+	if err != nil {
+		return nil, err
+	}
+	*steps = append(*steps, fmt.Sprintf("ZSK %d published to replace ZSK %d", nk.Tag(), active.Tag))
+	return append(out, NewStoredKey(nk, "zsk", "published", now)), nil
+}
+
+// activate makes published keys active once they have been published for
+// wait (a new KSK or CSK also once its DS is seen at the parent), and
+// retires the active key of the same role each replaces.
+func activate(out []zonedb.DNSSECKey, wait time.Duration, now time.Time, steps *[]string) {
 	for i := range out {
 		k := &out[i]
 		if k.State != "published" || now.Before(k.Published.Add(wait)) {
@@ -101,16 +123,22 @@ func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, t
 			continue // a new KSK/CSK waits for its DS at the parent
 		}
 		k.State, k.Activated = "active", now
-		steps = append(steps, fmt.Sprintf("%s %d active", strings.ToUpper(k.Role), k.Tag))
+		*steps = append(*steps, fmt.Sprintf("%s %d active", strings.ToUpper(k.Role), k.Tag))
 		for j := range out {
 			o := &out[j]
 			if j != i && o.State == "active" && o.Role == k.Role {
 				o.State, o.Retired = "retired", now
-				steps = append(steps, fmt.Sprintf("%s %d retired", strings.ToUpper(o.Role), o.Tag))
+				*steps = append(*steps, fmt.Sprintf("%s %d retired", strings.ToUpper(o.Role), o.Tag))
 			}
 		}
 	}
-	// 3. Retired keys go once no signature of theirs can be cached.
+}
+
+// removeRetired drops retired keys once no signature of theirs can be
+// cached; signAll says an algorithm left with one, so the zone must be
+// signed whole.
+func removeRetired(z *zonedb.Zone, out []zonedb.DNSSECKey, dnskeyTTL time.Duration, tm Timing, now time.Time, steps *[]string) ([]zonedb.DNSSECKey, bool) {
+	signAll := false
 	algs := map[uint8]int{}
 	for _, k := range out {
 		if k.State != "retired" {
@@ -152,7 +180,7 @@ func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, t
 				gone = gone.Add(tm.DSTTL)
 			}
 			if !now.Before(gone) && z.StaleSigs == 0 {
-				steps = append(steps, fmt.Sprintf("%s %d removed", strings.ToUpper(k.Role), k.Tag))
+				*steps = append(*steps, fmt.Sprintf("%s %d removed", strings.ToUpper(k.Role), k.Tag))
 				if algs[k.Algorithm] == 0 {
 					signAll = true // its algorithm's signatures go with it
 				}
@@ -161,11 +189,7 @@ func KeyStep(z *zonedb.Zone, keys []zonedb.DNSSECKey, dnskeyTTL time.Duration, t
 		}
 		kept = append(kept, k)
 	}
-	out = kept
-	if len(steps) == 0 {
-		return keys, "", false, false, nil
-	}
-	return out, strings.Join(steps, "; "), signAll, true, nil
+	return kept, signAll
 }
 
 // NewStoredKey is a key as the store keeps it.

@@ -80,14 +80,46 @@ func (r *Resigner) Run(ctx context.Context) {
 // committed.
 func (r *Resigner) Once(ctx context.Context) int {
 	now := r.db.Now()
-	var due []string
-	var st ResignStats
-	var steps []keyStep
-	var remote []string // zones whose parent is elsewhere, keys waiting for their DS
-	var resolver string
+	p, err := r.survey(now)
+	if err != nil {
+		r.log.Error("reading zones", "err", err)
+		return 0
+	}
+	if p.resolver != "" {
+		p.steps = append(p.steps, r.remoteDS(ctx, p.resolver, p.remote, now)...)
+	}
+	due := r.keySteps(p.steps, p.due)
+	st := p.stats
+	st.Pending = len(due)
+	n, renewed := r.renew(ctx, due)
+	r.mu.Lock()
+	st.Renewed = r.stats.Renewed + renewed
+	st.Checked = now
+	if n > 0 {
+		st.Pending -= n
+	}
+	r.stats = st
+	r.mu.Unlock()
+	return n
+}
+
+// resignPlan is what one look at the signed zones found to do.
+type resignPlan struct {
+	due    []string  // zones whose signatures are due
+	steps  []keyStep // key rollover steps to commit
+	remote []string  // zones whose parent is elsewhere, keys waiting for their DS
+	// resolver asks for those DS records (config ds_resolver; "": none).
+	resolver string
+	stats    ResignStats
+}
+
+// survey reads every signed zone: the key steps due, the zones due for
+// renewal, the soonest expiry.
+func (r *Resigner) survey(now time.Time) (*resignPlan, error) {
+	p := new(resignPlan)
 	err := r.db.View(func(v *zonedb.View) error {
 		if f := v.EffectiveConfig().Fields(ConfigDSResolver); len(f) > 0 {
-			resolver = f[0]
+			p.resolver = f[0]
 		}
 		tm, err := TimingFrom(v.Config())
 		if err != nil {
@@ -99,44 +131,49 @@ func (r *Resigner) Once(ctx context.Context) int {
 				return true
 			}
 			if keys, err := v.DNSSECKeys(z); err == nil {
-				for _, k := range keys {
-					if k.Role != "zsk" && k.State != "removed" && k.DSSeen.IsZero() {
-						st.AwaitingDS++
-					}
-				}
-				// A parent zone served here answers ds-seen by itself.
-				seen := parentDSSeen(v, z, keys, now)
-				if seen == "" && waitingDS(keys) {
-					remote = append(remote, z.Name)
-				}
-				nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
-				if seen != "" && !ok {
-					nk, what, ok = keys, seen, true
-				} else if seen != "" {
-					what = seen + "; " + what
-				}
-				if err != nil {
-					r.log.Error("rollover step", "zone", z.Name, "err", err)
-				} else if ok {
-					steps = append(steps, keyStep{zone: z.Name, what: what, keys: nk, signAll: all})
-				}
+				r.surveyKeys(v, z, keys, tm, now, p)
 			}
-			if !z.SigExpiry.IsZero() && (st.Earliest.IsZero() || z.SigExpiry.Before(st.Earliest)) {
-				st.Earliest = z.SigExpiry
+			if !z.SigExpiry.IsZero() && (p.stats.Earliest.IsZero() || z.SigExpiry.Before(p.stats.Earliest)) {
+				p.stats.Earliest = z.SigExpiry
 			}
 			if !z.ResignAt().After(now) {
-				due = append(due, z.Name)
+				p.due = append(p.due, z.Name)
 			}
 			return true
 		})
 	})
+	return p, err
+}
+
+// surveyKeys notes a zone's keys waiting for their DS and its next key
+// step, if any.
+func (r *Resigner) surveyKeys(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSSECKey, tm Timing, now time.Time, p *resignPlan) {
+	for _, k := range keys {
+		if k.Role != "zsk" && k.State != "removed" && k.DSSeen.IsZero() {
+			p.stats.AwaitingDS++
+		}
+	}
+	// A parent zone served here answers ds-seen by itself.
+	seen := parentDSSeen(v, z, keys, now)
+	if seen == "" && waitingDS(keys) {
+		p.remote = append(p.remote, z.Name)
+	}
+	nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
+	if seen != "" && !ok {
+		nk, what, ok = keys, seen, true
+	} else if seen != "" {
+		what = seen + "; " + what
+	}
 	if err != nil {
-		r.log.Error("reading zones", "err", err)
-		return 0
+		r.log.Error("rollover step", "zone", z.Name, "err", err)
+	} else if ok {
+		p.steps = append(p.steps, keyStep{zone: z.Name, what: what, keys: nk, signAll: all})
 	}
-	if resolver != "" {
-		steps = append(steps, r.remoteDS(ctx, resolver, remote, now)...)
-	}
+}
+
+// keySteps commits the key steps; a zone that took one is due for renewal
+// (signatures by keys that stopped signing are renewed now).
+func (r *Resigner) keySteps(steps []keyStep, due []string) []string {
 	for _, sp := range steps {
 		keys := sp.keys
 		_, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: sp.zone, SetKeys: &keys, SignAll: sp.signAll,
@@ -146,12 +183,16 @@ func (r *Resigner) Once(ctx context.Context) int {
 			continue
 		}
 		r.log.Info("key rollover", "zone", sp.zone, "step", sp.what)
-		// Signatures by keys that stopped signing are renewed now.
 		if !slices.Contains(due, sp.zone) {
 			due = append(due, sp.zone)
 		}
 	}
-	st.Pending = len(due)
+	return due
+}
+
+// renew renews the due zones' signatures, a commit each; it returns how
+// many zones and RRs it renewed.
+func (r *Resigner) renew(ctx context.Context, due []string) (int, uint64) {
 	n := 0
 	var renewed uint64
 	for _, zone := range due {
@@ -169,15 +210,7 @@ func (r *Resigner) Once(ctx context.Context) int {
 		}
 		r.log.Info("signatures renewed", "zone", zone, "serial", res[0].Serial)
 	}
-	r.mu.Lock()
-	st.Renewed = r.stats.Renewed + renewed
-	st.Checked = now
-	if n > 0 {
-		st.Pending -= n
-	}
-	r.stats = st
-	r.mu.Unlock()
-	return n
+	return n, renewed
 }
 
 // keyStep is a key change the re-signer commits for a zone.
