@@ -177,74 +177,92 @@ func parsePrivate(dk *dns.DNSKEY, text []byte) (*Key, error) {
 	if uint8(palg) != dk.Algorithm {
 		return nil, fmt.Errorf("%s: %w: private key is algorithm %s, DNSKEY algorithm %s", where, ErrKeyMismatch, algName(uint8(palg)), algName(dk.Algorithm))
 	}
-	b64 := func(name string) ([]byte, error) {
-		v, ok := f[name]
-		if !ok {
-			return nil, fmt.Errorf("%w: no %s field", ErrCorruptPrivate, name)
-		}
-		b, err := base64.StdEncoding.DecodeString(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: field %s: %v", ErrCorruptPrivate, name, err)
-		}
-		return b, nil
-	}
 	var priv crypto.Signer
 	switch dk.Algorithm {
 	case dns.ECDSAP256SHA256:
-		d, err := b64("privatekey")
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		// Some writers (BIND among them) drop the scalar's leading zero
-		// bytes: pad it back to the field size (1 key in 256 has one).
-		if len(d) < 32 {
-			d = append(make([]byte, 32-len(d)), d...)
-		}
-		p, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", where, ErrCorruptPrivate, err)
-		}
-		priv = p
+		priv, err = privateECDSA(f)
 	case dns.ED25519:
-		seed, err := b64("privatekey")
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if len(seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("%s: %w: Ed25519 private key is %d bytes, want %d", where, ErrCorruptPrivate, len(seed), ed25519.SeedSize)
-		}
-		priv = ed25519.NewKeyFromSeed(seed)
+		priv, err = privateEd25519(f)
 	default: // RSA: 7, 8
-		var v [5][]byte
-		for i, name := range []string{"modulus", "publicexponent", "privateexponent", "prime1", "prime2"} {
-			if v[i], err = b64(name); err != nil {
-				return nil, fmt.Errorf("%s: %w", where, err)
-			}
-		}
-		e := new(big.Int).SetBytes(v[1])
-		if !e.IsInt64() || e.Int64() > 1<<31-1 {
-			return nil, fmt.Errorf("%s: %w: public exponent too large", where, ErrCorruptPrivate)
-		}
-		p := &rsa.PrivateKey{
-			PublicKey: rsa.PublicKey{N: new(big.Int).SetBytes(v[0]), E: int(e.Int64())},
-			D:         new(big.Int).SetBytes(v[2]),
-			Primes:    []*big.Int{new(big.Int).SetBytes(v[3]), new(big.Int).SetBytes(v[4])},
-		}
-		// Compare the public half first, so that a private key of another
-		// DNSKEY reads as a mismatch and not as corruption.
-		pub, err := decodePublic(dk)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", where, err)
-		}
-		if rp := pub.(*rsa.PublicKey); rp.N.Cmp(p.N) != 0 || rp.E != p.E {
-			return nil, fmt.Errorf("%s: %w: modulus or exponent differ", where, ErrKeyMismatch)
-		}
-		if err := p.Validate(); err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", where, ErrCorruptPrivate, err)
-		}
-		priv = p
+		priv, err = privateRSA(dk, f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return newKey(dk, priv)
+}
+
+// privateB64 is the base64 field name of a private key file.
+func privateB64(f map[string]string, name string) ([]byte, error) {
+	v, ok := f[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: no %s field", ErrCorruptPrivate, name)
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: field %s: %v", ErrCorruptPrivate, name, err)
+	}
+	return b, nil
+}
+
+func privateECDSA(f map[string]string) (crypto.Signer, error) {
+	d, err := privateB64(f, "privatekey")
+	if err != nil {
+		return nil, err
+	}
+	// Some writers (BIND among them) drop the scalar's leading zero
+	// bytes: pad it back to the field size (1 key in 256 has one).
+	if len(d) < 32 {
+		d = append(make([]byte, 32-len(d)), d...)
+	}
+	p, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), d)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptPrivate, err)
+	}
+	return p, nil
+}
+
+func privateEd25519(f map[string]string) (crypto.Signer, error) {
+	seed, err := privateB64(f, "privatekey")
+	if err != nil {
+		return nil, err
+	}
+	if len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%w: Ed25519 private key is %d bytes, want %d", ErrCorruptPrivate, len(seed), ed25519.SeedSize)
+	}
+	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+func privateRSA(dk *dns.DNSKEY, f map[string]string) (crypto.Signer, error) {
+	var v [5][]byte
+	for i, name := range []string{"modulus", "publicexponent", "privateexponent", "prime1", "prime2"} {
+		var err error
+		if v[i], err = privateB64(f, name); err != nil {
+			return nil, err
+		}
+	}
+	e := new(big.Int).SetBytes(v[1])
+	if !e.IsInt64() || e.Int64() > 1<<31-1 {
+		return nil, fmt.Errorf("%w: public exponent too large", ErrCorruptPrivate)
+	}
+	p := &rsa.PrivateKey{
+		PublicKey: rsa.PublicKey{N: new(big.Int).SetBytes(v[0]), E: int(e.Int64())},
+		D:         new(big.Int).SetBytes(v[2]),
+		Primes:    []*big.Int{new(big.Int).SetBytes(v[3]), new(big.Int).SetBytes(v[4])},
+	}
+	// Compare the public half first, so that a private key of another
+	// DNSKEY reads as a mismatch and not as corruption.
+	pub, err := decodePublic(dk)
+	if err != nil {
+		return nil, err
+	}
+	if rp := pub.(*rsa.PublicKey); rp.N.Cmp(p.N) != 0 || rp.E != p.E {
+		return nil, fmt.Errorf("%w: modulus or exponent differ", ErrKeyMismatch)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCorruptPrivate, err)
+	}
+	return p, nil
 }
 
 // privateFields splits BIND private key text into its "Name: value"
