@@ -98,72 +98,8 @@ func (j *job) mendNSEC(touched []string) error {
 	dirty := map[string]bool{}
 	deleted := map[string][]uint16{}
 	for _, n := range touched {
-		types, err := j.sc.Types(n)
-		if err != nil {
+		if err := j.mendNSECName(n, dirty, deleted); err != nil {
 			return err
-		}
-		bm, want, err := j.nsecBitmap(n, types)
-		if err != nil {
-			return err
-		}
-		cur, err := j.sc.RRset(n, dns.TypeNSEC)
-		if err != nil {
-			return err
-		}
-		switch {
-		case want && cur == nil:
-			// A new member: it takes its predecessor's next name.
-			prev, ok := j.sc.PrevNSEC(n)
-			next := j.zone
-			if ok {
-				p, err := j.sc.RRset(prev, dns.TypeNSEC)
-				if err != nil {
-					return err
-				}
-				if len(p) == 1 {
-					pr := p[0].(*dns.NSEC)
-					next = pr.NextDomain
-					pr.NextDomain = n
-					if err := j.sc.Put(prev, dns.TypeNSEC, p); err != nil {
-						return err
-					}
-					dirty[prev] = true
-				}
-			}
-			if err := j.sc.Put(n, dns.TypeNSEC, []dns.RR{j.nsecRR(n, next, bm)}); err != nil {
-				return err
-			}
-			dirty[n] = true
-		case want:
-			c := cur[0].(*dns.NSEC)
-			if !slices.Equal(c.TypeBitMap, bm) {
-				c.TypeBitMap = bm
-				if err := j.sc.Put(n, dns.TypeNSEC, cur); err != nil {
-					return err
-				}
-				dirty[n] = true
-			}
-		case cur != nil:
-			// Gone: its predecessor now points past it.
-			next := cur[0].(*dns.NSEC).NextDomain
-			if err := j.sc.Put(n, dns.TypeNSEC, nil); err != nil {
-				return err
-			}
-			deleted[n] = []uint16{dns.TypeNSEC}
-			delete(dirty, n)
-			if prev, ok := j.sc.PrevNSEC(n); ok {
-				p, err := j.sc.RRset(prev, dns.TypeNSEC)
-				if err != nil {
-					return err
-				}
-				if len(p) == 1 {
-					p[0].(*dns.NSEC).NextDomain = next
-					if err := j.sc.Put(prev, dns.TypeNSEC, p); err != nil {
-						return err
-					}
-					dirty[prev] = true
-				}
-			}
 		}
 	}
 	var tasks []sigTask
@@ -180,4 +116,79 @@ func (j *job) mendNSEC(touched []string) error {
 		return err
 	}
 	return j.writeSigs(tasks, deleted)
+}
+
+// mendNSECName gives name n the NSEC record it needs now (none, a new one
+// linked in after its predecessor, or a new bitmap) and marks the records
+// to sign again (dirty) and the NSEC RRsets gone (deleted).
+func (j *job) mendNSECName(n string, dirty map[string]bool, deleted map[string][]uint16) error {
+	types, err := j.sc.Types(n)
+	if err != nil {
+		return err
+	}
+	bm, want, err := j.nsecBitmap(n, types)
+	if err != nil {
+		return err
+	}
+	cur, err := j.sc.RRset(n, dns.TypeNSEC)
+	if err != nil {
+		return err
+	}
+	switch {
+	case want && cur == nil:
+		// A new member: it takes its predecessor's next name.
+		next, err := j.relinkPrev(n, n, dirty)
+		if err != nil {
+			return err
+		}
+		if next == "" {
+			next = j.zone
+		}
+		if err := j.sc.Put(n, dns.TypeNSEC, []dns.RR{j.nsecRR(n, next, bm)}); err != nil {
+			return err
+		}
+		dirty[n] = true
+	case want:
+		c := cur[0].(*dns.NSEC)
+		if !slices.Equal(c.TypeBitMap, bm) {
+			c.TypeBitMap = bm
+			if err := j.sc.Put(n, dns.TypeNSEC, cur); err != nil {
+				return err
+			}
+			dirty[n] = true
+		}
+	case cur != nil:
+		// Gone: its predecessor now points past it.
+		next := cur[0].(*dns.NSEC).NextDomain
+		if err := j.sc.Put(n, dns.TypeNSEC, nil); err != nil {
+			return err
+		}
+		deleted[n] = []uint16{dns.TypeNSEC}
+		delete(dirty, n)
+		if _, err := j.relinkPrev(n, next, dirty); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// relinkPrev points the NSEC record before n to next and returns the next
+// name it had ("" when n has no predecessor with one NSEC record).
+func (j *job) relinkPrev(n, next string, dirty map[string]bool) (string, error) {
+	prev, ok := j.sc.PrevNSEC(n)
+	if !ok {
+		return "", nil
+	}
+	p, err := j.sc.RRset(prev, dns.TypeNSEC)
+	if err != nil || len(p) != 1 {
+		return "", err
+	}
+	pr := p[0].(*dns.NSEC)
+	had := pr.NextDomain
+	pr.NextDomain = next
+	if err := j.sc.Put(prev, dns.TypeNSEC, p); err != nil {
+		return "", err
+	}
+	dirty[prev] = true
+	return had, nil
 }

@@ -174,74 +174,101 @@ func (j *job) signNSEC3(tasks []sigTask) error {
 // mendChain brings the NSEC3 records of names up to date, with their
 // neighbours' next-hash fields, after a small change.
 func (j *job) mendChain(names []string) error {
-	dirty := map[string][]byte{} // hash (string) -> hash
-	type change struct {
-		hash  []byte
-		types []uint16
-		keep  bool
+	changes, err := j.chainChanges(names)
+	if err != nil {
+		return err
 	}
-	var changes []change
+	// Removals and additions first, so neighbours are known.
+	dirty := map[string][]byte{} // hash (string) -> hash
+	for _, c := range changes {
+		if err := j.putChainChange(c, dirty); err != nil {
+			return err
+		}
+	}
+	return j.relink(dirty)
+}
+
+// chainChange is what one changed name needs of the NSEC3 chain: its
+// hash, its type bitmap, and whether it keeps an NSEC3 record at all.
+type chainChange struct {
+	hash  []byte
+	types []uint16
+	keep  bool
+}
+
+// chainChanges works out the NSEC3 record each changed name needs.
+func (j *job) chainChanges(names []string) ([]chainChange, error) {
+	var changes []chainChange
 	for _, n := range names {
 		types, err := j.sc.Types(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		types = slices.DeleteFunc(types, func(t uint16) bool { return t == dns.TypeRRSIG || t == dns.TypeNSEC3PARAM && n != j.zone })
 		children, err := j.sc.HasDescendants(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if n == j.zone {
 			children = true
 		}
 		ok, bm, err := j.want(n, types, children)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		h, err := j.hash(n)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		changes = append(changes, change{hash: h, types: bm, keep: ok})
+		changes = append(changes, chainChange{hash: h, types: bm, keep: ok})
 	}
-	// Removals and additions first, so neighbours are known.
-	for _, c := range changes {
-		cur, err := j.sc.NSEC3(c.hash)
-		if err != nil {
+	return changes, nil
+}
+
+// putChainChange removes, adds or updates one name's NSEC3 record and
+// marks the records whose next-hash field must be set again (dirty).
+func (j *job) putChainChange(c chainChange, dirty map[string][]byte) error {
+	cur, err := j.sc.NSEC3(c.hash)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !c.keep && cur != nil:
+		prev, _ := j.sc.NSEC3Neighbours(c.hash)
+		if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, nil); err != nil {
 			return err
 		}
-		switch {
-		case !c.keep && cur != nil:
-			prev, _ := j.sc.NSEC3Neighbours(c.hash)
-			if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, nil); err != nil {
+		if err := j.sc.PutNSEC3(c.hash, dns.TypeRRSIG, nil); err != nil {
+			return err
+		}
+		delete(dirty, string(c.hash))
+		if prev != nil {
+			dirty[string(prev)] = prev
+		}
+	case c.keep:
+		existed := cur != nil
+		if !existed || !slices.Equal(cur[0].(*dns.NSEC3).TypeBitMap, c.types) {
+			rr := j.nsec3(c.hash, c.hash, c.types) // next fixed below
+			if existed {
+				rr.NextDomain = cur[0].(*dns.NSEC3).NextDomain
+			}
+			if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
 				return err
 			}
-			if err := j.sc.PutNSEC3(c.hash, dns.TypeRRSIG, nil); err != nil {
-				return err
-			}
-			delete(dirty, string(c.hash))
-			if prev != nil {
+			dirty[string(c.hash)] = c.hash
+		}
+		if !existed {
+			if prev, _ := j.sc.NSEC3Neighbours(c.hash); prev != nil {
 				dirty[string(prev)] = prev
 			}
-		case c.keep:
-			existed := cur != nil
-			if !existed || !slices.Equal(cur[0].(*dns.NSEC3).TypeBitMap, c.types) {
-				rr := j.nsec3(c.hash, c.hash, c.types) // next fixed below
-				if existed {
-					rr.NextDomain = cur[0].(*dns.NSEC3).NextDomain
-				}
-				if err := j.sc.PutNSEC3(c.hash, dns.TypeNSEC3, []dns.RR{rr}); err != nil {
-					return err
-				}
-				dirty[string(c.hash)] = c.hash
-			}
-			if !existed {
-				if prev, _ := j.sc.NSEC3Neighbours(c.hash); prev != nil {
-					dirty[string(prev)] = prev
-				}
-			}
 		}
 	}
+	return nil
+}
+
+// relink sets the next-hash field of each dirty record to its neighbour's
+// and signs them.
+func (j *job) relink(dirty map[string][]byte) error {
 	var tasks []sigTask
 	for _, h := range dirty {
 		cur, err := j.sc.NSEC3(h)
