@@ -461,8 +461,6 @@ func (j *job) writeSigsMode(tasks []sigTask, deleted map[string][]uint16, only b
 // signAll signs every RRset and rebuilds the NSEC3 chain.
 func (j *job) signAll() error {
 	var tasks []sigTask
-	var names []nameInfo
-	var err error
 	flush := func() error {
 		if len(tasks) == 0 {
 			return nil
@@ -476,50 +474,13 @@ func (j *job) signAll() error {
 		tasks = tasks[:0]
 		return nil
 	}
-	var stale []string // names holding only signatures (their data went)
-	err = j.sc.Names(func(name string, types []uint16) bool {
-		data := slices.DeleteFunc(slices.Clone(types), func(t uint16) bool {
-			return t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3
-		})
-		if len(data) == 0 {
-			stale = append(stale, name)
-			return true
-		}
-		names = append(names, nameInfo{name: name, types: data, sigs: slices.Contains(types, dns.TypeRRSIG)})
-		return true
-	})
+	names, stale, err := j.allNames()
 	if err != nil {
 		return err
 	}
 	for _, ni := range names {
-		signed := false
-		for _, t := range ni.types {
-			if t == dns.TypeNSEC {
-				continue // the chain is rebuilt and signed below
-			}
-			ok, err := j.signedType(ni.name, t)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue
-			}
-			rrs, err := j.sc.RRset(ni.name, t)
-			if err != nil {
-				return err
-			}
-			if len(rrs) == 0 {
-				continue
-			}
-			tasks = append(tasks, sigTask{name: ni.name, t: t, rrs: rrs})
-			signed = true
-		}
-		if !signed && ni.sigs {
-			// Nothing here is signed any more (now below a cut): its old
-			// signatures go.
-			if err := j.sc.Put(ni.name, dns.TypeRRSIG, nil); err != nil {
-				return err
-			}
+		if tasks, err = j.nameTasks(ni, tasks); err != nil {
+			return err
 		}
 		// Batches end at a name: an owner's signatures are written at once.
 		if len(tasks) >= 4096 {
@@ -543,6 +504,56 @@ func (j *job) signAll() error {
 		return j.rebuildNSEC(names)
 	}
 	return j.rebuildChain(names)
+}
+
+// allNames lists the zone's names with their data types, and the names
+// holding only signatures (their data went: stale).
+func (j *job) allNames() (names []nameInfo, stale []string, err error) {
+	err = j.sc.Names(func(name string, types []uint16) bool {
+		data := slices.DeleteFunc(slices.Clone(types), func(t uint16) bool {
+			return t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3
+		})
+		if len(data) == 0 {
+			stale = append(stale, name)
+			return true
+		}
+		names = append(names, nameInfo{name: name, types: data, sigs: slices.Contains(types, dns.TypeRRSIG)})
+		return true
+	})
+	return names, stale, err
+}
+
+// nameTasks adds the signing tasks of one name's RRsets; a name with
+// nothing left to sign (now below a cut) loses its old signatures.
+func (j *job) nameTasks(ni nameInfo, tasks []sigTask) ([]sigTask, error) {
+	signed := false
+	for _, t := range ni.types {
+		if t == dns.TypeNSEC {
+			continue // the chain is rebuilt and signed below
+		}
+		ok, err := j.signedType(ni.name, t)
+		if err != nil {
+			return tasks, err
+		}
+		if !ok {
+			continue
+		}
+		rrs, err := j.sc.RRset(ni.name, t)
+		if err != nil {
+			return tasks, err
+		}
+		if len(rrs) == 0 {
+			continue
+		}
+		tasks = append(tasks, sigTask{name: ni.name, t: t, rrs: rrs})
+		signed = true
+	}
+	if !signed && ni.sigs {
+		if err := j.sc.Put(ni.name, dns.TypeRRSIG, nil); err != nil {
+			return tasks, err
+		}
+	}
+	return tasks, nil
 }
 
 // signChanged signs the RRsets the commit changed and mends the chain.
