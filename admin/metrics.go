@@ -23,6 +23,8 @@ import (
 // from an allow-list plus "other".
 type Metrics struct {
 	Registry *prometheus.Registry
+	// health are more checks of /healthz (the cluster's log).
+	health []func() error
 
 	queries  [2][len(metricQtypes) + 1][len(metricRcodes) + 1]prometheus.Counter
 	requests [2][len(metricOpcodes) + 1][len(metricRcodes) + len(metricTSIGErrors) + 1]prometheus.Counter
@@ -391,6 +393,12 @@ func ServeMetrics(ctx context.Context, addr string, m *Metrics, db *zonedb.DB) (
 		if err := db.View(func(v *zonedb.View) error { return nil }); err != nil {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
 			return
+		}
+		for _, h := range m.health {
+			if err := h(); err != nil {
+				http.Error(w, err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		w.Write([]byte("ok\n"))
 	})

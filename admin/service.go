@@ -99,6 +99,8 @@ type Service struct {
 	// beforeCommit, set by tests, runs after a commit's own checks and
 	// before its transaction.
 	beforeCommit func()
+	// cluster is the cluster this node is part of (nil: none).
+	cluster Cluster
 }
 
 // Panicked counts a panic recovered while handling a request.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,91 +11,11 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 
 	"dmsdns.org/dms/admin"
+	"dmsdns.org/dms/cluster/etcdtest"
 	"dmsdns.org/dms/zonedb"
 )
-
-// etcdMember is one embedded etcd member of a test cluster.
-type etcdMember struct {
-	name, dir          string
-	peer, client       url.URL
-	initial            string
-	e                  *embed.Etcd
-	stopped            bool
-	startedWithCluster bool
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startEtcd runs n members on loopback ports.
-func startEtcd(t *testing.T, n int) []*etcdMember {
-	t.Helper()
-	var ms []*etcdMember
-	var initial []string
-	for i := range n {
-		m := &etcdMember{name: fmt.Sprintf("m%d", i), dir: filepath.Join(t.TempDir(), "etcd")}
-		m.peer = url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		m.client = url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", freePort(t))}
-		initial = append(initial, m.name+"="+m.peer.String())
-		ms = append(ms, m)
-	}
-	for _, m := range ms {
-		m.initial = strings.Join(initial, ",")
-	}
-	var wg sync.WaitGroup
-	for _, m := range ms {
-		wg.Add(1)
-		go func() { defer wg.Done(); m.start(t, "new") }()
-	}
-	wg.Wait()
-	t.Cleanup(func() {
-		for _, m := range ms {
-			m.stop()
-		}
-	})
-	return ms
-}
-
-func (m *etcdMember) start(t *testing.T, state string) {
-	t.Helper()
-	cfg := embed.NewConfig()
-	cfg.Name, cfg.Dir = m.name, m.dir
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{m.peer}, []url.URL{m.peer}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{m.client}, []url.URL{m.client}
-	cfg.InitialCluster, cfg.ClusterState = m.initial, state
-	cfg.LogLevel = "error"
-	cfg.TickMs, cfg.ElectionMs = 50, 500
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Errorf("etcd %s: %v", m.name, err)
-		return
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(30 * time.Second):
-		e.Close()
-		t.Errorf("etcd %s did not start", m.name)
-		return
-	}
-	m.e, m.stopped = e, false
-}
-
-func (m *etcdMember) stop() {
-	if m.e != nil && !m.stopped {
-		m.e.Close()
-		m.stopped = true
-	}
-}
 
 // testNode is a dms store following the log.
 type testNode struct {
@@ -106,12 +24,9 @@ type testNode struct {
 	log *Log
 }
 
-func startNodes(t *testing.T, ms []*etcdMember, n int, timeout time.Duration) []*testNode {
+func startNodes(t *testing.T, ms []*etcdtest.Member, n int, timeout time.Duration) []*testNode {
 	t.Helper()
-	var eps []string
-	for _, m := range ms {
-		eps = append(eps, m.client.String())
-	}
+	eps := strings.Split(etcdtest.Endpoints(ms), ",")
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
@@ -176,7 +91,7 @@ func converge(t *testing.T, nodes []*testNode) {
 // contents byte for byte; an etcd member stopped and started meanwhile
 // changes nothing.
 func TestClusterCommits(t *testing.T) {
-	ms := startEtcd(t, 3)
+	ms := etcdtest.Start(t, 3)
 	nodes := startNodes(t, ms, 3, 5*time.Second)
 	ctx := context.Background()
 	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
@@ -202,7 +117,7 @@ func TestClusterCommits(t *testing.T) {
 			n := nodes[w%3]
 			for i := range perWriter {
 				if w == 0 && i == perWriter/2 {
-					ms[2].stop() // a member goes away mid-storm: 2 of 3 keep quorum
+					ms[2].Stop() // a member goes away mid-storm: 2 of 3 keep quorum
 				}
 				zone := fmt.Sprintf("z%d.example", (w+i)%3) // zones edited from every node
 				rec := fmt.Sprintf("w%di%d", w, i)
@@ -217,7 +132,7 @@ func TestClusterCommits(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ms[2].start(t, "existing")
+	ms[2].Restart(t)
 	converge(t, nodes)
 	// Every acknowledged commit on every node, each once.
 	for i, n := range nodes {
@@ -259,7 +174,7 @@ func TestClusterCommits(t *testing.T) {
 // within the timeout, saying why, and reads go on; when quorum comes
 // back, commits go through and the stores agree.
 func TestClusterQuorumLoss(t *testing.T) {
-	ms := startEtcd(t, 3)
+	ms := etcdtest.Start(t, 3)
 	nodes := startNodes(t, ms, 2, 2*time.Second)
 	ctx := context.Background()
 	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
@@ -274,8 +189,8 @@ func TestClusterQuorumLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	converge(t, nodes)
-	ms[1].stop()
-	ms[2].stop()
+	ms[1].Stop()
+	ms[2].Stop()
 	start := time.Now()
 	_, err := nodes[0].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "q.example", Records: []string{"lost A 192.0.2.1"}})
 	took := time.Since(start)
@@ -286,8 +201,8 @@ func TestClusterQuorumLoss(t *testing.T) {
 	if _, err := nodes[0].svc.ZoneShow(ctx, alice, admin.ZoneRequest{Name: "q.example"}); err != nil {
 		t.Errorf("read without quorum: %v", err)
 	}
-	ms[1].start(t, "existing")
-	ms[2].start(t, "existing")
+	ms[1].Restart(t)
+	ms[2].Restart(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := nodes[0].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "q.example", Records: []string{"back A 192.0.2.2"}})

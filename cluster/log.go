@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -62,6 +63,13 @@ type Log struct {
 	log  *slog.Logger
 	mu   sync.Mutex // one catch-up at a time
 	head string
+
+	// What the metrics and /healthz read without asking etcd: the head as
+	// last seen, whether this node holds the duties, when etcd last
+	// answered (Unix nanoseconds).
+	lastHead atomic.Uint64
+	leader   atomic.Bool
+	lastOK   atomic.Int64
 }
 
 // entry is one value under log/.
@@ -230,6 +238,7 @@ func (l *Log) catchUp(ctx context.Context) (int64, error) {
 			}
 		}
 		cancel()
+		l.lastOK.Store(time.Now().UnixNano())
 		if !resp.More {
 			return resp.Header.Revision, nil
 		}
@@ -282,8 +291,35 @@ func (l *Log) Head(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w: %v", Unreachable, err)
 	}
+	l.lastOK.Store(time.Now().UnixNano())
 	if len(resp.Kvs) == 0 {
 		return 0, nil
 	}
-	return strconv.ParseUint(string(resp.Kvs[0].Value), 10, 64)
+	h, err := strconv.ParseUint(string(resp.Kvs[0].Value), 10, 64)
+	if err == nil {
+		l.lastHead.Store(h)
+	}
+	return h, err
 }
+
+// Health is nil while etcd answered this node within the last 10 s, else
+// why not (for /healthz: the node still answers DNS from its store, but
+// takes no commits).
+func (l *Log) Health() error {
+	last := time.Unix(0, l.lastOK.Load())
+	if since := time.Since(last); since > 10*time.Second {
+		return fmt.Errorf("%w: no answer for %s", Unreachable, since.Round(time.Second))
+	}
+	return nil
+}
+
+// Applied, LastHead and Leader are what the metrics show: the entry this
+// store applied last, the head as last seen, whether this node holds the
+// cluster's duties.
+func (l *Log) Applied() uint64 {
+	var a uint64
+	_ = l.db.View(func(v *zonedb.View) error { a = v.Applied(); return nil })
+	return a
+}
+func (l *Log) LastHead() uint64 { return l.lastHead.Load() }
+func (l *Log) Leader() bool     { return l.leader.Load() }

@@ -125,7 +125,7 @@ control socket; otherwise they open the store themselves.`,
 	root.PersistentFlags().StringVar(&f.DBPath, "db", DefaultDB, "store file (env DMS_DB)")
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f))
+	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
 	return root
 }
 

@@ -16,6 +16,7 @@ import (
 	"dmsdns.org/dms/admin"
 	"dmsdns.org/dms/admin/httpapi"
 	"dmsdns.org/dms/authserver"
+	"dmsdns.org/dms/cluster"
 	"dmsdns.org/dms/dnssec"
 	"dmsdns.org/dms/xfr"
 	"dmsdns.org/dms/zonedb"
@@ -33,6 +34,7 @@ type serveOptions struct {
 	httpListen      string
 	tlsCert, tlsKey string
 	insecure        bool
+	cluster         clusterOptions
 }
 
 func newCmdServe(f *Factory) *cobra.Command {
@@ -82,6 +84,7 @@ answered from the next query on. Stops on SIGINT or SIGTERM.`,
 	cmd.Flags().StringVar(&o.tlsCert, "tls-cert", "", "with --http-listen: serve HTTPS with this certificate (PEM)")
 	cmd.Flags().StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 	cmd.Flags().BoolVar(&o.insecure, "insecure", false, "allow plain HTTP on a non-loopback --http-listen (passwords in clear)")
+	o.cluster.flags(cmd)
 	return cmd
 }
 
@@ -99,6 +102,13 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		log.Warn("an older dms left this zone's NSEC3 chain with a wrong link; the re-signer signs it whole now", "zone", z)
 	}
 	svc := admin.New(db, log)
+	node, err := joinCluster(ctx, f, &o.cluster, db, log)
+	if err != nil {
+		return err
+	}
+	if node != nil {
+		svc.SetCluster(node)
+	}
 	ctl, err := admin.ListenControl(svc, admin.SocketPath(f.DBPath))
 	if err != nil {
 		return err
@@ -155,6 +165,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	if m != nil {
 		m.WatchServer(srv, svc)
 		m.WatchBackups(db)
+		if node != nil {
+			m.WatchCluster(node)
+		}
 	}
 	if err := srv.Start(ctx); err != nil {
 		ctl.Close()
@@ -174,9 +187,18 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 		} else if n > 0 {
 			log.Info("notifying zones changed while no server ran", "zones", n)
 		}
-		go monitor.Run(ctx)
-		go resigner.Run(ctx)
-		go svc.VacuumDaily(ctx, log)
+		// Duties done once: by this server, or by the cluster's elected
+		// node. NOTIFY goes out from every node.
+		duties := func(ctx context.Context) {
+			go monitor.Run(ctx)
+			go resigner.Run(ctx)
+			go svc.VacuumDaily(ctx, log)
+		}
+		if node != nil {
+			go node.Serve(ctx, cluster.NodeInfo{Name: node.name, DNS: srv.Addrs()}, duties)
+		} else {
+			duties(ctx)
+		}
 		notifier.Run(ctx)
 	}()
 	httpAddr := "none"
