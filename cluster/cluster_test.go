@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -225,4 +227,98 @@ func TestClusterQuorumLoss(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestClusterCompactionAndJoin: once every node applied them, old entries
+// go (chunks too); a new, empty store can then not start from the log and
+// is told so, while a store restored from a node's backup catches up from
+// the entry it holds and ends equal to the others. A commit larger than
+// one etcd value goes in chunks and applies the same.
+func TestClusterCompactionAndJoin(t *testing.T) {
+	ms := etcdtest.Start(t, 3)
+	nodes := startNodes(t, ms, 2, 5*time.Second)
+	ctx := context.Background()
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}} {
+		if _, err := nodes[0].svc.ConfigSet(ctx, alice, admin.ConfigSetRequest{Key: kv[0], Value: kv[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A zone of 30 000 records: its entry is some 4 MB, in chunks.
+	var text strings.Builder
+	text.WriteString("$TTL 3600\n@ IN SOA ns1.example.net. h.example.net. 1 600 600 604800 600\n  IN NS ns1.example.net.\n")
+	for i := range 30000 {
+		fmt.Fprintf(&text, "h%d IN A 10.0.%d.%d\n", i, i/256%256, i%256)
+	}
+	if _, err := nodes[1].svc.ZoneLoad(ctx, alice, admin.ZoneLoadRequest{Name: "big.example", Text: text.String()}); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+	for i := range 10 {
+		if _, err := nodes[i%2].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "big.example", Records: []string{fmt.Sprintf("r%d TXT x", i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	converge(t, nodes)
+	if r, err := nodes[0].log.cli.Get(ctx, "/dms/chunk/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || r.Count < 3 {
+		t.Fatalf("the 30 000-record load is not in chunks: %v %v", r, err)
+	}
+	// A backup of node 0 now, for a node that joins later.
+	bk := filepath.Join(t.TempDir(), "n0.db")
+	var buf bytes.Buffer
+	if _, err := nodes[0].svc.Backup(ctx, alice, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(bk, buf.Bytes(), 0o600)
+	// Both nodes register their applied entry; then the old entries go.
+	ctxS, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i, n := range nodes {
+		go n.log.Serve(ctxS, NodeInfo{Name: fmt.Sprintf("n%d", i)}, func(context.Context) {})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	gone, err := nodes[0].log.Compact(ctx, 0)
+	if err != nil || gone < 10 {
+		t.Fatalf("compaction: %d entries, %v", gone, err)
+	}
+	if _, err := nodes[1].svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: "big.example", Records: []string{"after TXT x"}}); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, nodes)
+
+	eps := strings.Split(etcdtest.Endpoints(ms), ",")
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	// The load's chunks went with its entry.
+	if r, err := cli.Get(ctx, "/dms/chunk/", clientv3.WithPrefix(), clientv3.WithCountOnly()); err != nil || r.Count != 0 {
+		t.Errorf("chunks left after compaction: %v %v", r, err)
+	}
+	// An empty store cannot start from the compacted log.
+	empty, err := zonedb.Open(filepath.Join(t.TempDir(), "empty.db"), zonedb.Options{Create: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	if err := New(cli, empty, Options{Node: "late"}).CatchUp(); !errors.Is(err, ErrCompacted) || !strings.Contains(err.Error(), "fresher backup") {
+		t.Fatalf("an empty store on a compacted log: %v", err)
+	}
+	// A store restored from the backup catches up and matches.
+	dst := filepath.Join(t.TempDir(), "n2.db")
+	rep, err := zonedb.Restore(bk, dst, "test", time.Now(), nil)
+	if err != nil || rep.Applied == 0 || len(rep.Bumped) != 0 {
+		t.Fatalf("restore of a node's backup: %+v %v", rep, err)
+	}
+	joined, err := zonedb.Open(dst, zonedb.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer joined.Close()
+	admin.New(joined, nil)
+	jl := New(cli, joined, Options{Node: "n2"})
+	if err := jl.CatchUp(); err != nil {
+		t.Fatal(err)
+	}
+	converge(t, append(nodes, &testNode{db: joined, log: jl}))
 }

@@ -78,6 +78,8 @@ type entry struct {
 	Chunks int               `json:"chunks,omitempty"`
 	ID     string            `json:"id,omitempty"`
 	Size   int               `json:"size,omitempty"`
+	// Time is a chunked entry's commit time (for compaction).
+	Time time.Time `json:"time,omitzero"`
 }
 
 // New makes db follow the log in etcd through cli: its commits become
@@ -119,7 +121,7 @@ func (l *Log) Append(c *zonedb.CommitLog, applied uint64) error {
 	value := string(data)
 	var chunkID string
 	if len(data) > maxValue {
-		if value, chunkID, err = l.putChunks(ctx, data); err != nil {
+		if value, chunkID, err = l.putChunks(ctx, data, c.Time); err != nil {
 			return fmt.Errorf("%w: %v; nothing committed", Unreachable, err)
 		}
 	}
@@ -145,7 +147,7 @@ func (l *Log) Append(c *zonedb.CommitLog, applied uint64) error {
 
 // putChunks writes a large entry's parts and returns the entry naming
 // them.
-func (l *Log) putChunks(ctx context.Context, data []byte) (string, string, error) {
+func (l *Log) putChunks(ctx context.Context, data []byte, at time.Time) (string, string, error) {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	id := l.o.Node + "-" + hex.EncodeToString(rnd[:])
@@ -158,7 +160,7 @@ func (l *Log) putChunks(ctx context.Context, data []byte) (string, string, error
 		}
 		n++
 	}
-	e, _ := json.Marshal(entry{Chunks: n, ID: id, Size: len(data)})
+	e, _ := json.Marshal(entry{Chunks: n, ID: id, Size: len(data), Time: at})
 	return string(e), id, nil
 }
 
@@ -214,6 +216,9 @@ func (l *Log) catchUp(ctx context.Context) (int64, error) {
 	for {
 		var applied uint64
 		_ = l.db.View(func(v *zonedb.View) error { applied = v.Applied(); return nil })
+		if err := l.checkNotCompacted(ctx, applied); err != nil {
+			return 0, err
+		}
 		rctx, cancel := context.WithTimeout(ctx, l.o.Timeout)
 		resp, err := l.cli.Get(rctx, l.entryKey(applied+1), clientv3.WithRange(end), clientv3.WithLimit(64),
 			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
@@ -243,6 +248,90 @@ func (l *Log) catchUp(ctx context.Context) (int64, error) {
 			return resp.Header.Revision, nil
 		}
 	}
+}
+
+// ErrCompacted is returned to a node whose next entry the log no longer
+// holds: it must start again from a fresher backup of a peer.
+var ErrCompacted = errors.New("the cluster's commit log no longer holds the entries this store needs")
+
+// checkNotCompacted refuses to go on when the log was compacted past the
+// entry after applied (its oldest entry is later), which a plain range
+// read would skip silently.
+func (l *Log) checkNotCompacted(ctx context.Context, applied uint64) error {
+	oldest, err := l.oldest(ctx)
+	if err != nil || oldest == 0 || oldest <= applied+1 {
+		return err
+	}
+	return fmt.Errorf("%w: it applied entry %d, the oldest kept is %d; restore a fresher backup of a node (dms cluster join)", ErrCompacted, applied, oldest)
+}
+
+// oldest is the sequence number of the oldest entry kept (0: none).
+func (l *Log) oldest(ctx context.Context) (uint64, error) {
+	rctx, cancel := context.WithTimeout(ctx, l.o.Timeout)
+	defer cancel()
+	resp, err := l.cli.Get(rctx, l.o.Prefix+"/log/", clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(1),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %v", Unreachable, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return 0, nil
+	}
+	return strconv.ParseUint(string(resp.Kvs[0].Key[len(l.o.Prefix)+len("/log/"):]), 10, 64)
+}
+
+// Compact drops the log entries every registered node has applied and
+// that are older than keep, with their chunks, keeping the newest entry
+// (the head's), and compacts etcd's history up to then. The elected node
+// runs it. It returns how many entries went.
+func (l *Log) Compact(ctx context.Context, keep time.Duration) (int, error) {
+	st := l.Status(ctx, l.o.Node)
+	if st.Error != "" {
+		return 0, errors.New(st.Error)
+	}
+	upTo := st.Head
+	for _, n := range st.Nodes {
+		upTo = min(upTo, n.Applied)
+	}
+	if upTo <= 1 {
+		return 0, nil
+	}
+	upTo-- // the newest entry stays
+	cutoff := time.Now().Add(-keep)
+	rctx, cancel := context.WithTimeout(ctx, l.o.Timeout)
+	defer cancel()
+	resp, err := l.cli.Get(rctx, l.o.Prefix+"/log/", clientv3.WithRange(l.entryKey(upTo+1)), clientv3.WithLimit(1000),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, kv := range resp.Kvs {
+		var e entry
+		if json.Unmarshal(kv.Value, &e) != nil {
+			continue
+		}
+		at := e.Time
+		if e.Log != nil {
+			at = e.Log.Time
+		}
+		if at.After(cutoff) {
+			break // entries are in time order: the rest are younger
+		}
+		if e.ID != "" {
+			l.dropChunks(e.ID)
+		}
+		if _, err := l.cli.Delete(rctx, string(kv.Key)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if n > 0 {
+		if _, err := l.cli.Compact(rctx, resp.Header.Revision); err != nil {
+			l.log.Warn("compacting etcd's history", "err", err)
+		}
+	}
+	return n, nil
 }
 
 // Run applies the entries other nodes append, as they come, until ctx

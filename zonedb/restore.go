@@ -26,6 +26,10 @@ type RestoreReport struct {
 	// Missing are zones of the replaced store that the backup does not
 	// hold (made after it): they are gone.
 	Missing []string `json:"missing,omitempty"`
+	// Applied is the cluster log entry the backup holds (0: not a cluster
+	// node's store). A node's store is not bumped: the cluster's log is the
+	// authority, and the node catches up from this entry.
+	Applied uint64 `json:"applied,omitempty"`
 }
 
 // SerialBump is one zone's serial after a restore.
@@ -80,11 +84,15 @@ func Restore(src, dst, changeBy string, now time.Time, prepare func(*DB)) (*Rest
 			return rep, fmt.Errorf("keep the replaced store: %w; nothing replaced", err)
 		}
 	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return rep, fmt.Errorf("restore: %w", err)
+	}
 	if err := copyFileSync(src, dst); err != nil {
-		if rep.Kept != "" {
-			if rerr := os.Rename(rep.Kept, dst); rerr != nil {
-				return rep, fmt.Errorf("restore: %w; and putting the old store back failed too (%v): it is at %s", err, rerr, rep.Kept)
-			}
+		if rep.Kept == "" {
+			return rep, fmt.Errorf("restore: %w", err)
+		}
+		if rerr := os.Rename(rep.Kept, dst); rerr != nil {
+			return rep, fmt.Errorf("restore: %w; and putting the old store back failed too (%v): it is at %s", err, rerr, rep.Kept)
 		}
 		return rep, fmt.Errorf("restore: %w; the old store is back in place", err)
 	}
@@ -130,6 +138,10 @@ func servedZones(path string) (map[string]servedZone, error) {
 // served one a serial above the served serial (and lists the zones the
 // backup lacks).
 func (db *DB) aboveServed(rep *RestoreReport, served map[string]servedZone, changeBy string) error {
+	_ = db.View(func(v *View) error { rep.Applied = v.Applied(); return nil })
+	if rep.Applied > 0 {
+		return nil
+	}
 	restored := map[string]bool{}
 	var bumps []SerialBump
 	err := db.View(func(v *View) error {

@@ -231,6 +231,9 @@ func printRestore(w io.Writer, rep *zonedb.RestoreReport) {
 	if rep.Kept != "" {
 		fmt.Fprintf(w, "the replaced store is kept as %s\n", rep.Kept)
 	}
+	if rep.Applied > 0 {
+		fmt.Fprintf(w, "a cluster node's store, at entry %d of the cluster's commit log: dms serve --etcd ... catches it up\n", rep.Applied)
+	}
 	if len(rep.Bumped) > 0 {
 		fmt.Fprintf(w, "%d zone(s) get a serial above what their secondaries were served:\n", len(rep.Bumped))
 		for _, b := range rep.Bumped {

@@ -151,6 +151,37 @@ func TestClusterNodes(t *testing.T) {
 		t.Errorf("cluster status: %s %s", r.out, r.err)
 	}
 
+	// A fourth node starts from a backup of one of them and catches up.
+	bk := filepath.Join(dir, "n0-backup.db")
+	if r := run(t, dbs[0], "", "backup", bk); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	if r := run(t, dbs[1], "", "record", "add", "c1.example", "late TXT \"after the backup\""); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	dbs = append(dbs, filepath.Join(dir, "n3", "dms.db"))
+	servers = append(servers, nil)
+	if r := run(t, dbs[3], "", "cluster", "join", "--from", bk); r.code != 0 || !strings.Contains(r.out, "holds the cluster's commit log up to entry") {
+		t.Fatalf("cluster join: %d %s %s", r.code, r.out, r.err)
+	}
+	start(3)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		st, ok := clusterStatus(t, dbs[3])
+		if ok && st.Applied == st.Head && len(st.Nodes) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the joined node did not catch up: %+v", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for z := range 3 {
+		zone := fmt.Sprintf("c%d.example", z)
+		if a, b := zoneAXFR(t, servers[0].dns, zone), zoneAXFR(t, servers[3].dns, zone); a != b || !strings.Contains(zoneAXFR(t, servers[3].dns, "c1.example"), "after the backup") {
+			t.Errorf("%s on the joined node differs", zone)
+		}
+	}
+
 	// The duties move when their node dies.
 	st, _ := clusterStatus(t, dbs[0])
 	var leader int
@@ -158,7 +189,7 @@ func TestClusterNodes(t *testing.T) {
 	killed := time.Now()
 	servers[leader].cmd.Process.Signal(syscall.SIGKILL)
 	servers[leader].cmd.Wait()
-	other := dbs[(leader+1)%3]
+	other := dbs[(leader+1)%4]
 	for {
 		st, ok := clusterStatus(t, other)
 		if ok && st.Leader != "" && st.Leader != fmt.Sprintf("n%d", leader) {

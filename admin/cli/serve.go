@@ -193,6 +193,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 			go monitor.Run(ctx)
 			go resigner.Run(ctx)
 			go svc.VacuumDaily(ctx, log)
+			if node != nil {
+				go node.compactEvery(ctx, o.cluster.keep, log)
+			}
 		}
 		if node != nil {
 			go node.Serve(ctx, cluster.NodeInfo{Name: node.name, DNS: srv.Addrs()}, duties)
