@@ -45,8 +45,13 @@ func newCmdServe(f *Factory) *cobra.Command {
 		Long: `Run dms: answer DNS queries from the store on every --listen address (UDP
 and TCP), and hold the store open with the control socket beside it (the store
 path plus ".sock"), through which every dms command reaches it. Commits are
-answered from the next query on. Stops on SIGINT or SIGTERM.`,
-		Example: "  dms serve --db /var/lib/dms/dms.db --listen [::]:53\n  dms serve --listen 127.0.0.1:5300 --listen [::1]:5300 --workers 2",
+answered from the next query on. Stops on SIGINT or SIGTERM.
+
+With --etcd (or DMS_ETCD) the server is a node of a cluster: its store follows
+the commit log the nodes share in etcd, its commits are appended there, and
+the duties done once (re-signing, rollovers, vacuum, secondary polling) run on
+the elected node (see dms cluster status).`,
+		Example: "  dms serve --db /var/lib/dms/dms.db --listen [::]:53\n  dms serve --listen 127.0.0.1:5300 --listen [::1]:5300 --workers 2\n  dms serve --etcd https://etcd1:2379,https://etcd2:2379,https://etcd3:2379 --node ns-a --etcd-ca ca.pem",
 		Args:    exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var lvl slog.Level
