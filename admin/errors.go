@@ -121,6 +121,7 @@ var errorCodes = []struct {
 	{[]error{zonedb.ErrSerial}, CodeSerial, ""},
 	{[]error{zonedb.ErrZoneDeleted}, CodeDeleted, ""},
 	{[]error{zonedb.ErrNotStore, zonedb.ErrSchemaTooNew, zonedb.ErrLocked, zonedb.ErrNoStore}, CodeStore, ""},
+	{[]error{zonedb.ErrClusterStore}, CodeStore, "start the node (dms serve --etcd ...): commands then go through it"},
 }
 
 // codeOf is err's code from errorCodes (internal when none).

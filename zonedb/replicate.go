@@ -63,6 +63,10 @@ func (db *DB) appendToLog(tx *bolt.Tx, l *CommitLog) error {
 	return m.Put(keyApplied, be64(applied+1))
 }
 
+// ErrClusterStore refuses a commit made directly on a cluster node's
+// store: it would not be in the cluster's log.
+var ErrClusterStore = errors.New("this store is a cluster node's: its commits go through the cluster's log")
+
 // changeReplicated is Change's loop when a replicator is set: a commit
 // that lost the race for the next entry is worked out again after the
 // store caught up.

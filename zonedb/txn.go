@@ -62,6 +62,8 @@ func (db *DB) Change(changeBy string, fn func(t *Txn) error) ([]ZoneCommit, erro
 				if err := db.appendToLog(tx, t.log); err != nil {
 					return nil, err
 				}
+			} else if db.repl == nil && u64(tx.Bucket(bucketMeta).Get(keyApplied)) > 0 {
+				return nil, fmt.Errorf("%w (start its dms serve --etcd ..., and commit through it)", ErrClusterStore)
 			}
 			log = t.log
 			return t.results, nil

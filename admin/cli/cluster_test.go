@@ -3,6 +3,7 @@ package cli_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -67,38 +68,62 @@ func TestClusterNodes(t *testing.T) {
 	dir := t.TempDir()
 	var dbs []string
 	servers := make([]*server, 3)
+	apis := make([]string, 3)
 	start := func(i int) {
 		servers[i] = startServe(t, dbs[i], "--listen", "127.0.0.1:0", "--workers", "1", "--metrics-listen", "127.0.0.1:0",
-			"--etcd", eps, "--node", fmt.Sprintf("n%d", i), "--etcd-timeout", "3s")
+			"--http-listen", "127.0.0.1:0", "--etcd", eps, "--node", fmt.Sprintf("n%d", i), "--etcd-timeout", "3s")
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if m := reHTTPAddr.FindStringSubmatch(servers[i].log.String()); m != nil {
+				apis[i] = "http://" + m[1] + "/api/v1"
+				break
+			}
+		}
 	}
 	for i := range 3 {
 		dbs = append(dbs, filepath.Join(dir, fmt.Sprintf("n%d", i), "dms.db"))
 		os.MkdirAll(filepath.Dir(dbs[i]), 0o700)
 		start(i)
 	}
-	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}, {"xfr_allow", "127.0.0.1"}} {
+	for _, kv := range [][2]string{{"soa_mname", "ns1.example.net."}, {"soa_rname", "hostmaster.example.net."}, {"apex_ns", "ns1.example.net."}, {"xfr_allow", "127.0.0.1"},
+		{"api_rate_client", "0"}, {"api_rate_login", "0"}} {
 		if r := run(t, dbs[0], "", "config", "set", kv[0], kv[1]); r.code != 0 {
 			t.Fatal(r.err)
 		}
+	}
+	if r := run(t, dbs[1], "panel-password-1\n", "api", "user", "add", "panel", "--sectag", "Admin"); r.code != 0 {
+		t.Fatal(r.err)
 	}
 	for i := range 3 {
 		if r := run(t, dbs[i], "", "zone", "create", fmt.Sprintf("c%d.example", i)); r.code != 0 {
 			t.Fatalf("zone create on n%d: %s", i, r.err)
 		}
 	}
-	const per = 12
+	// 1 000 commits: three CLI writers (one per node's control socket) and
+	// an API writer going round the nodes' HTTP APIs; meanwhile node 2 is
+	// killed and started again, and an etcd member stopped and started.
+	const perCLI, perAPI = 200, 400
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	acked := map[string]bool{}
+	ack := func(name string) {
+		mu.Lock()
+		acked[name] = true
+		mu.Unlock()
+	}
 	for w := range 3 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range per {
-				if w == 2 && i == per/2 {
+			for i := range perCLI {
+				switch {
+				case w == 2 && i == perCLI/2:
 					servers[2].cmd.Process.Signal(syscall.SIGKILL)
 					servers[2].cmd.Wait()
 					start(2)
+				case w == 1 && i == perCLI/4:
+					ms[2].Stop()
+				case w == 1 && i == perCLI*3/4:
+					ms[2].Restart(t)
 				}
 				zone := fmt.Sprintf("c%d.example", (w+i)%3)
 				rec := fmt.Sprintf("w%di%d", w, i)
@@ -106,12 +131,33 @@ func TestClusterNodes(t *testing.T) {
 					t.Errorf("commit %s on n%d: %s", rec, w, r.err)
 					continue
 				}
-				mu.Lock()
-				acked[rec+"."+zone+"."] = true
-				mu.Unlock()
+				ack(rec + "." + zone + ".")
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := range perAPI {
+			n := i % 3
+			zone := fmt.Sprintf("c%d.example", i%3)
+			rec := fmt.Sprintf("api%d", i)
+			body := fmt.Sprintf(`{"rrsets":[{"name":%q,"type":"TXT","ttl":300,"changetype":"REPLACE","records":[{"content":"\"y\""}]}]}`, rec)
+			req, _ := http.NewRequest(http.MethodPatch, apis[n]+"/zones/"+zone+"/rrsets", strings.NewReader(body))
+			req.SetBasicAuth("panel", "panel-password-1")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				continue // node 2 restarting: not acknowledged
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				ack(rec + "." + zone + ".")
+			} else if n != 2 {
+				t.Errorf("API commit %s on n%d: %d", rec, n, resp.StatusCode)
+			}
+		}
+	}()
 	wg.Wait()
 	// Every node catches up with the log's head.
 	deadline := time.Now().Add(30 * time.Second)
@@ -144,9 +190,10 @@ func TestClusterNodes(t *testing.T) {
 			}
 		}
 	}
-	if len(acked) != 3*per {
-		t.Errorf("%d of %d commits acknowledged", len(acked), 3*per)
+	if len(acked) < 3*perCLI+perAPI*9/10 {
+		t.Errorf("%d of %d commits acknowledged", len(acked), 3*perCLI+perAPI)
 	}
+	t.Logf("%d commits acknowledged, every one on every node once", len(acked))
 	if r := run(t, dbs[1], "", "cluster", "status"); r.code != 0 || !strings.Contains(r.out, "duties held by n") || strings.Count(r.out, "healthy") < 3 {
 		t.Errorf("cluster status: %s %s", r.out, r.err)
 	}
@@ -160,7 +207,7 @@ func TestClusterNodes(t *testing.T) {
 		t.Fatal(r.err)
 	}
 	dbs = append(dbs, filepath.Join(dir, "n3", "dms.db"))
-	servers = append(servers, nil)
+	servers, apis = append(servers, nil), append(apis, "")
 	if r := run(t, dbs[3], "", "cluster", "join", "--from", bk); r.code != 0 || !strings.Contains(r.out, "holds the cluster's commit log up to entry") {
 		t.Fatalf("cluster join: %d %s %s", r.code, r.out, r.err)
 	}
