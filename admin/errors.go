@@ -122,6 +122,7 @@ var errorCodes = []struct {
 	{[]error{zonedb.ErrZoneDeleted}, CodeDeleted, ""},
 	{[]error{zonedb.ErrNotStore, zonedb.ErrSchemaTooNew, zonedb.ErrLocked, zonedb.ErrNoStore}, CodeStore, ""},
 	{[]error{zonedb.ErrClusterStore}, CodeStore, "start the node (dms serve --etcd ...): commands then go through it"},
+	{[]error{zonedb.ErrLogUnavailable, zonedb.ErrLogUnknownOutcome}, CodeNotRunning, "dms cluster status shows etcd's members; DNS answers go on meanwhile"},
 }
 
 // codeOf is err's code from errorCodes (internal when none).

@@ -106,7 +106,12 @@ func (l *Log) chunkKey(id string, n int) string {
 }
 
 // Unreachable wraps the errors of a log that cannot be reached.
-var Unreachable = errors.New("the cluster's commit log (etcd) cannot be reached")
+var Unreachable = zonedb.ErrLogUnavailable
+
+// ErrUnknownOutcome: etcd took the commit's append but did not confirm it
+// in time (it lost its quorum meanwhile): the entry may still land when
+// the quorum is back, and every node, this one too, then applies it.
+var ErrUnknownOutcome = zonedb.ErrLogUnknownOutcome
 
 // Append implements zonedb.Replicator: entry applied+1, if the head is
 // still applied.
@@ -117,6 +122,11 @@ func (l *Log) Append(c *zonedb.CommitLog, applied uint64) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), l.o.Timeout)
 	defer cancel()
+	// A linearizable read first: without a quorum it fails before anything
+	// is sent, so the commit is refused for certain.
+	if _, err := l.cli.Get(ctx, l.head); err != nil {
+		return fmt.Errorf("%w: %v; nothing committed", Unreachable, err)
+	}
 	next := applied + 1
 	value := string(data)
 	var chunkID string
@@ -134,7 +144,7 @@ func (l *Log) Append(c *zonedb.CommitLog, applied uint64) error {
 		clientv3.OpPut(l.entryKey(next), value),
 	).Commit()
 	if err != nil {
-		return fmt.Errorf("%w: %v; nothing committed", Unreachable, err)
+		return fmt.Errorf("%w (%v)", ErrUnknownOutcome, err)
 	}
 	if !resp.Succeeded {
 		if chunkID != "" {

@@ -63,6 +63,14 @@ func (db *DB) appendToLog(tx *bolt.Tx, l *CommitLog) error {
 	return m.Put(keyApplied, be64(applied+1))
 }
 
+// ErrLogUnavailable and ErrLogUnknownOutcome are the shared log's
+// failures (package cluster wraps them): the log cannot be reached,
+// nothing committed; or it took the commit without confirming it in time.
+var (
+	ErrLogUnavailable    = errors.New("the cluster's commit log (etcd) cannot be reached")
+	ErrLogUnknownOutcome = errors.New("the cluster's commit log did not confirm the commit in time; it may still land when etcd recovers (the nodes then apply it): look before doing it again")
+)
+
 // ErrClusterStore refuses a commit made directly on a cluster node's
 // store: it would not be in the cluster's log.
 var ErrClusterStore = errors.New("this store is a cluster node's: its commits go through the cluster's log")
