@@ -63,6 +63,7 @@ func zoneAXFR(t *testing.T, addr, zone string) string {
 // status shows the nodes and the one holding the duties, and when that
 // node is killed another takes them over.
 func TestClusterNodes(t *testing.T) {
+	t.Parallel() // mostly waiting (etcd elections, leases): overlaps the rest
 	ms := etcdtest.Start(t, 3)
 	eps := etcdtest.Endpoints(ms)
 	dir := t.TempDir()
@@ -198,18 +199,16 @@ func TestClusterNodes(t *testing.T) {
 		t.Errorf("cluster status: %s %s", r.out, r.err)
 	}
 
-	// A fourth node starts from a backup of one of them and catches up.
-	bk := filepath.Join(dir, "n0-backup.db")
-	if r := run(t, dbs[0], "", "backup", bk); r.code != 0 {
-		t.Fatal(r.err)
+	// A fourth node starts from a backup of node 0, fetched from its API,
+	// and catches up with what came after.
+	dbs = append(dbs, filepath.Join(dir, "n3", "dms.db"))
+	servers, apis = append(servers, nil), append(apis, "")
+	if r := runEnv(t, dbs[3], "", []string{"DMS_API_PASSWORD=panel-password-1"}, "cluster", "join", "--from", strings.TrimSuffix(apis[0], "/api/v1"), "--user", "panel"); r.code != 0 ||
+		!strings.Contains(r.out, "holds the cluster's commit log up to entry") {
+		t.Fatalf("cluster join: %d %s %s", r.code, r.out, r.err)
 	}
 	if r := run(t, dbs[1], "", "record", "add", "c1.example", "late TXT \"after the backup\""); r.code != 0 {
 		t.Fatal(r.err)
-	}
-	dbs = append(dbs, filepath.Join(dir, "n3", "dms.db"))
-	servers, apis = append(servers, nil), append(apis, "")
-	if r := run(t, dbs[3], "", "cluster", "join", "--from", bk); r.code != 0 || !strings.Contains(r.out, "holds the cluster's commit log up to entry") {
-		t.Fatalf("cluster join: %d %s %s", r.code, r.out, r.err)
 	}
 	start(3)
 	for deadline := time.Now().Add(20 * time.Second); ; {
@@ -272,6 +271,7 @@ func startNodes(t *testing.T, eps string, n int) (dbs []string, servers []*serve
 // after the node it transferred from is killed: the other nodes notify it
 // and it transfers from one of them.
 func TestClusterBINDSecondary(t *testing.T) {
+	t.Parallel() // mostly waiting (etcd elections, leases): overlaps the rest
 	named := tool(t, "named", "bind9")
 	ms := etcdtest.Start(t, 3)
 	dbs, servers, _ := startNodes(t, etcdtest.Endpoints(ms), 3)
@@ -341,4 +341,55 @@ controls { };
 	if m := query(namedAt, "after.example.com.", dns.TypeA); m == nil || len(m.Answer) != 1 {
 		t.Errorf("BIND does not answer the new record: %v", m)
 	}
+}
+
+// TestClusterNodeWithoutQuorum: a node whose etcd lost its quorum goes on
+// answering DNS, refuses commits within --etcd-timeout saying why, and
+// shows it in /healthz and dms_cluster_log_up; when the quorum is back it
+// takes commits again by itself.
+func TestClusterNodeWithoutQuorum(t *testing.T) {
+	t.Parallel() // mostly waiting (etcd elections, leases): overlaps the rest
+	ms := etcdtest.Start(t, 3)
+	dbs, servers, _ := startNodes(t, etcdtest.Endpoints(ms), 1)
+	for _, c := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."},
+		{"config", "set", "soa_rname", "hostmaster.example.net."},
+		{"config", "set", "apex_ns", "ns1.example.net."},
+		{"zone", "create", "q.example"},
+	} {
+		if r := run(t, dbs[0], "", c...); r.code != 0 {
+			t.Fatal(r.err)
+		}
+	}
+	health := func() int {
+		resp, err := http.Get("http://" + servers[0].metrics + "/healthz")
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if h := health(); h != 200 {
+		t.Fatalf("healthz with etcd up: %d", h)
+	}
+	ms[1].Stop()
+	ms[2].Stop()
+	waitFor(t, "/healthz to fail without quorum", 20*time.Second, func() bool { return health() == http.StatusServiceUnavailable })
+	if m := httpGet(t, "http://"+servers[0].metrics+"/metrics"); !strings.Contains(m, "dms_cluster_log_up 0") {
+		t.Errorf("metrics without quorum: %s", grepLines(m, "dms_cluster"))
+	}
+	if soaSerial(servers[0].dns, "q.example") == 0 {
+		t.Error("no DNS answer without quorum")
+	}
+	start := time.Now()
+	r := run(t, dbs[0], "", "record", "add", "q.example", "lost A 192.0.2.1")
+	if r.code == 0 || !strings.Contains(r.err, "commit log") || time.Since(start) > 15*time.Second {
+		t.Fatalf("commit without quorum: %d after %v: %s", r.code, time.Since(start), r.err)
+	}
+	ms[1].Restart(t)
+	ms[2].Restart(t)
+	waitFor(t, "commits to come back with the quorum", 30*time.Second, func() bool {
+		return run(t, dbs[0], "", "record", "add", "q.example", "back A 192.0.2.2").code == 0
+	})
+	waitFor(t, "/healthz to recover", 20*time.Second, func() bool { return health() == 200 })
 }
