@@ -33,16 +33,60 @@ func (s *Service) Backup(ctx context.Context, c Caller, w io.Writer, start func(
 		return zonedb.BackupInfo{}, err
 	}
 	t0 := time.Now()
-	info, err := s.db.Backup(w, start)
+	// The last byte goes out only once the backup is recorded: whoever
+	// has the whole file sees it in the metric.
+	hw := &holdLast{w: w}
+	info, err := s.db.Backup(hw, func(info zonedb.BackupInfo) error {
+		hw.total = info.Bytes
+		if start != nil {
+			return start(info)
+		}
+		return nil
+	})
 	if err != nil {
 		return info, err
 	}
 	if err := s.db.NoteBackup(info.Time); err != nil {
 		s.log.Warn("backup written, its time not recorded", "err", err)
 	}
+	if err := hw.release(); err != nil {
+		return info, err
+	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "backup", slog.Int64("bytes", info.Bytes), slog.Int("zones", info.Zones),
 		slog.String("by", c.ChangeBy()), slog.Float64("seconds", time.Since(t0).Seconds()))
 	return info, nil
+}
+
+// holdLast passes a stream of total bytes on but its last byte, which
+// release sends.
+type holdLast struct {
+	w       io.Writer
+	total   int64
+	written int64
+	held    []byte
+}
+
+func (h *holdLast) Write(p []byte) (int, error) {
+	n := len(p)
+	if pass := h.total - 1 - h.written; int64(len(p)) > pass && pass >= 0 {
+		h.held = append(h.held, p[pass:]...)
+		p = p[:pass]
+	}
+	m, err := h.w.Write(p)
+	h.written += int64(m)
+	if err != nil {
+		return m, err
+	}
+	return n, nil
+}
+
+func (h *holdLast) release() error {
+	if len(h.held) == 0 {
+		return nil
+	}
+	_, err := h.w.Write(h.held)
+	h.held = nil
+	return err
 }
 
 // Check verifies the live store (dms check): read-only, from one read

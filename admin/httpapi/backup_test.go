@@ -37,7 +37,8 @@ func TestBackupRoute(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Zones != 1 {
 		t.Fatalf("downloaded backup: %+v %v", rep, err)
 	}
-	// The backup is recorded (dms_backup_last_success_timestamp_seconds).
+	// The backup is recorded (dms_backup_last_success_timestamp_seconds)
+	// before its last byte goes out.
 	_ = w.svc.DB().View(func(v *zonedb.View) error {
 		if v.LastBackup().IsZero() {
 			t.Error("last backup time not recorded")
