@@ -305,24 +305,7 @@ func TestClusterBINDSecondary(t *testing.T) {
 			t.Fatalf("dms server config does not name every node as a primary:\n%s", bindConf)
 		}
 	}
-	top, inOptions, ok := strings.Cut(bindConf, "// ---- inside options")
-	if !ok {
-		t.Fatalf("dms server config bind has no options part:\n%s", bindConf)
-	}
-	inOptions = inOptions[strings.Index(inOptions, "\n"):]
-	conf := fmt.Sprintf(`options {
-	directory "%[1]s";
-	pid-file "%[1]s/named.pid";
-	listen-on port %[2]d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion no;
-	notify no;
-	dnssec-validation no;
-	%[3]s
-};
-controls { };
-%[4]s
-`, dir, namedPort, inOptions, top)
+	conf := namedConf(t, dir, namedPort, bindConf, "")
 	writeFile(t, dir, "named.conf", conf)
 	startDaemon(t, "named", named, "-g", "-d", "1", "-c", filepath.Join(dir, "named.conf"))
 	serialOn := func(i int) uint32 {

@@ -226,25 +226,7 @@ func startInterop(t *testing.T) *interop {
 
 	// named, with the fragment dms prints.
 	bindConf := strings.ReplaceAll(e.dmsCLI(t, "server", "config", "bind"), "/var/lib/bind", e.dir)
-	top, inOptions, ok := strings.Cut(bindConf, "// ---- inside options")
-	if !ok {
-		t.Fatalf("dms server config bind has no options part:\n%s", bindConf)
-	}
-	inOptions = inOptions[strings.Index(inOptions, "\n"):]
-	conf := fmt.Sprintf(`options {
-	directory "%[1]s";
-	pid-file "%[1]s/named.pid";
-	listen-on port %[2]d { 127.0.0.1; };
-	listen-on-v6 { none; };
-	recursion no;
-	notify no;
-	dnssec-validation no;
-	allow-transfer { any; };
-	%[3]s
-};
-controls { };
-%[4]s
-`, e.dir, namedPort, inOptions, top)
+	conf := namedConf(t, e.dir, namedPort, bindConf, "allow-transfer { any; };")
 	writeFile(t, e.dir, "named.conf", conf)
 	if out, err := exec.Command(tool(t, "named-checkconf", "bind9-utils"), filepath.Join(e.dir, "named.conf")).CombinedOutput(); err != nil {
 		t.Fatalf("named-checkconf: %v\n%s\n%s", err, out, conf)
@@ -505,4 +487,30 @@ func httpGet(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// namedConf is a named.conf for a test secondary in dir on port: the
+// fragment bindConf that dms server config bind printed (its options part
+// inside options), with extra options.
+func namedConf(t *testing.T, dir string, port int, bindConf, extra string) string {
+	t.Helper()
+	top, inOptions, ok := strings.Cut(bindConf, "// ---- inside options")
+	if !ok {
+		t.Fatalf("dms server config bind has no options part:\n%s", bindConf)
+	}
+	inOptions = inOptions[strings.Index(inOptions, "\n"):]
+	return fmt.Sprintf(`options {
+	directory "%[1]s";
+	pid-file "%[1]s/named.pid";
+	listen-on port %[2]d { 127.0.0.1; };
+	listen-on-v6 { none; };
+	recursion no;
+	notify no;
+	dnssec-validation no;
+	%[5]s
+	%[3]s
+};
+controls { };
+%[4]s
+`, dir, port, inOptions, top, extra)
 }
