@@ -3,6 +3,7 @@ package zonedb
 import (
 	"bytes"
 	"fmt"
+	"os"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -58,4 +59,18 @@ func ZoneBucketKeys(db *DB) (n int) {
 		return nil
 	})
 	return n
+}
+
+// LivePages is the pages of the bbolt file at path that its tree and
+// freelist use (for tests that damage them).
+func LivePages(path string) (map[uint64]bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	w, err := walkFile(path, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	return w.seen, nil
 }
