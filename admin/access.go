@@ -50,11 +50,11 @@ func allowed(c Caller, op string) error {
 // zoneAccess reads a zone argument (name, network or address) for c: a
 // caller without the Admin sectag reaches only zones carrying its sectag.
 func (s *Service) zoneAccess(c Caller, arg string) (string, error) {
-	name, err := s.zoneName(arg)
+	name, err := s.zoneName(c, arg)
 	if err != nil || c.IsAdmin() {
 		return name, err
 	}
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -78,7 +78,7 @@ func (s *Service) mayCreate(c Caller, name, sg string) error {
 	if sg != "" {
 		return fmt.Errorf("%w: only the Admin sectag may choose a zone's server group", ErrForbidden)
 	}
-	return s.db.View(func(v *zonedb.View) error {
+	return s.read(c, func(v *zonedb.View) error {
 		for n := name; ; {
 			if id, _, ok := v.ZoneID(n); ok && n != name {
 				if z, err := v.ZoneByID(id); err == nil && !z.HasSectag(c.Sectag) {
@@ -172,7 +172,7 @@ func (s *Service) APIUserPasswd(ctx context.Context, c Caller, req APIUserReques
 		return nil, err
 	}
 	var u *zonedb.APIUser
-	if err := s.db.View(func(v *zonedb.View) error { var err error; u, err = v.APIUser(req.Name); return err }); err != nil {
+	if err := s.read(c, func(v *zonedb.View) error { var err error; u, err = v.APIUser(req.Name); return err }); err != nil {
 		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(req.Password), bcrypt.DefaultCost)
@@ -190,7 +190,7 @@ func (s *Service) APIUserPasswd(ctx context.Context, c Caller, req APIUserReques
 // APIUserList lists the logins.
 func (s *Service) APIUserList(ctx context.Context, c Caller, _ struct{}) ([]APIUserInfo, error) {
 	out := []APIUserInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		users, err := v.APIUsers()
 		for _, u := range users {
 			out = append(out, APIUserInfo{Name: u.Name, Sectag: u.Sectag, Role: u.Role})

@@ -34,6 +34,8 @@ func SocketPath(dbPath string) string { return dbPath + ".sock" }
 type ctlRequest struct {
 	Op   string          `json:"op"`
 	Args json.RawMessage `json:"args,omitempty"`
+	// View is the view of the zones the request names (dms --view).
+	View string `json:"view,omitempty"`
 }
 
 type ctlResponse struct {
@@ -142,6 +144,7 @@ func (cs *ControlServer) answer(ctx context.Context, caller Caller, r io.Reader)
 		return resp
 	}
 	start := time.Now()
+	caller.View = req.View
 	resp.Result, resp.Error = cs.s.Do(ctx, caller, req.Op, req.Args)
 	lvl := slog.LevelDebug
 	if resp.Error != nil {
@@ -183,6 +186,8 @@ func peerCaller(conn *net.UnixConn) Caller {
 // RemoteClient runs operations in a dms serve through its control socket.
 type RemoteClient struct {
 	path string
+	// View is the view of the zones the calls name ("": the default).
+	View string
 }
 
 // DialControl returns a client for the control socket at path, after
@@ -216,7 +221,7 @@ func (r *RemoteClient) Call(ctx context.Context, op string, args, result any) er
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(conn).Encode(ctlRequest{Op: op, Args: rawArgs}); err != nil {
+	if err := json.NewEncoder(conn).Encode(ctlRequest{Op: op, Args: rawArgs, View: r.View}); err != nil {
 		return fmt.Errorf("control socket %s: send: %w", r.path, err)
 	}
 	_ = conn.(*net.UnixConn).CloseWrite()

@@ -127,7 +127,7 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 	if req.Iterations > 100 {
 		return nil, usagef("--nsec3-iterations %d: RFC 9276 asks for 0, and validators treat more than 100 as insecure", req.Iterations)
 	}
-	z, existing, err := s.zoneKeys(name)
+	z, existing, err := s.zoneKeys(c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +177,7 @@ func (s *Service) DNSSECDisable(ctx context.Context, c Caller, req DNSSECRequest
 		return nil, err
 	}
 	var parentDS []string
-	if err := s.db.View(func(v *zonedb.View) error {
+	if err := s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -240,7 +240,7 @@ func (s *Service) DNSSECKeys(ctx context.Context, c Caller, req DNSSECRequest) (
 		return nil, usagef("DS digest %d: use 2 (SHA-256, default) or 4 (SHA-384)", digest)
 	}
 	info := &DNSSECInfo{Zone: name, Keys: []KeyInfo{}}
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -284,7 +284,7 @@ func (s *Service) DNSSECImport(ctx context.Context, c Caller, req DNSSECRequest)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	z, keys, err := s.zoneKeys(name)
+	z, keys, err := s.zoneKeys(c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,7 @@ func (s *Service) DNSSECRollover(ctx context.Context, c Caller, req RolloverRequ
 	if err != nil {
 		return nil, err
 	}
-	z, keys, err := s.zoneKeys(name)
+	z, keys, err := s.zoneKeys(c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +378,7 @@ func (s *Service) DNSSECDSSeen(ctx context.Context, c Caller, req RolloverReques
 	if err != nil {
 		return nil, err
 	}
-	_, keys, err := s.zoneKeys(name)
+	_, keys, err := s.zoneKeys(c, name)
 	if err != nil {
 		return nil, err
 	}
@@ -413,8 +413,8 @@ func (s *Service) keysAfter(ctx context.Context, c Caller, name string, res []zo
 }
 
 // zoneKeys reads a zone and its DNSSEC keys in one view.
-func (s *Service) zoneKeys(name string) (z *zonedb.Zone, keys []zonedb.DNSSECKey, err error) {
-	err = s.db.View(func(v *zonedb.View) error {
+func (s *Service) zoneKeys(c Caller, name string) (z *zonedb.Zone, keys []zonedb.DNSSECKey, err error) {
+	err = s.read(c, func(v *zonedb.View) error {
 		if z, err = v.Zone(name); err != nil {
 			return err
 		}

@@ -201,7 +201,7 @@ func (s *Service) guardLocks(zcs []zonedb.ZoneChange, lockZone, lockToken string
 			// The refused commit could not clear the dead lock: clear it
 			// now (unless someone took it meanwhile), so it is logged once.
 			tok := z.LockToken
-			_, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: z.LockedBy, Zones: []zonedb.ZoneChange{{Zone: z.Name, Update: func(cur *zonedb.Zone) error {
+			_, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: z.LockedBy, Zones: []zonedb.ZoneChange{{Zone: z.Name, View: z.View, Update: func(cur *zonedb.Zone) error {
 				if cur.LockToken != tok {
 					return errNoChange
 				}

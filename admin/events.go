@@ -24,12 +24,12 @@ func (s *Service) EventList(ctx context.Context, c Caller, req EventListRequest)
 	zone := ""
 	if req.Zone != "" {
 		var err error
-		if zone, err = s.zoneName(req.Zone); err != nil {
+		if zone, err = s.zoneName(c, req.Zone); err != nil {
 			return nil, err
 		}
 	}
 	var out []zonedb.LogEvent
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		var err error
 		out, err = v.Events(zonedb.EventFilter{Zone: zone, Failed: req.Failed, Limit: req.Limit})
 		return err
@@ -48,7 +48,7 @@ func (s *Service) EventShow(ctx context.Context, c Caller, req EventShowRequest)
 		return nil, err
 	}
 	var out *zonedb.LogEvent
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		var err error
 		out, err = v.Event(req.ID)
 		return err

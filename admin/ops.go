@@ -88,6 +88,11 @@ var ops = map[string]opFunc{
 	"dnssec.rollover": op((*Service).DNSSECRollover),
 	"dnssec.ds_seen":  op((*Service).DNSSECDSSeen),
 
+	"view.create":        op((*Service).ViewCreate),
+	"view.set":           op((*Service).ViewSet),
+	"view.delete":        op((*Service).ViewDelete),
+	"view.show":          op((*Service).ViewShow),
+	"view.list":          op((*Service).ViewList),
 	"sectag.create":      op((*Service).SectagCreate),
 	"sectag.delete":      op((*Service).SectagDelete),
 	"sectag.list":        op((*Service).SectagList),

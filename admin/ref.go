@@ -69,7 +69,7 @@ func (s *Service) RefList(ctx context.Context, c Caller, req RefListRequest) ([]
 		}
 	}
 	out := []RefInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		refs, counts, err := v.Refs()
 		if err != nil {
 			return err
@@ -111,7 +111,7 @@ type ConfigEntry struct {
 // ConfigShow lists every configuration key.
 func (s *Service) ConfigShow(ctx context.Context, c Caller, _ struct{}) ([]ConfigEntry, error) {
 	var out []ConfigEntry
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		stored := v.Config()
 		for _, k := range zonedb.ConfigKeys() {
 			val, ok := stored[k.Name]

@@ -147,14 +147,14 @@ func classlessRange(label string) (lo, hi int, ok bool) {
 // zoneName reads a zone argument: a domain name, a network block (its
 // reverse zone), or an address (the most specific reverse zone covering
 // it).
-func (s *Service) zoneName(arg string) (string, error) {
+func (s *Service) zoneName(c Caller, arg string) (string, error) {
 	arg = strings.TrimSpace(arg)
 	if p, err := netip.ParsePrefix(arg); err == nil {
 		return ReverseZoneName(p)
 	}
 	if a, err := netip.ParseAddr(arg); err == nil {
 		var name string
-		err := s.db.View(func(v *zonedb.View) error {
+		err := s.read(c, func(v *zonedb.View) error {
 			z := reverseZoneFor(v, a, served)
 			if z == nil {
 				return fmt.Errorf("%w: no reverse zone covers %s (%s): create one with dms zone create and the network, for example %s",
@@ -174,7 +174,7 @@ func (s *Service) newZoneName(arg string) (string, error) {
 	if a, err := netip.ParseAddr(strings.TrimSpace(arg)); err == nil {
 		return "", usagef("%s is an address, not a network: give the network of the reverse zone, for example %s", a, exampleNetwork(a))
 	}
-	return s.zoneName(arg)
+	return s.zoneName(Caller{}, arg)
 }
 
 func exampleNetwork(a netip.Addr) netip.Prefix {

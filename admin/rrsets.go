@@ -49,7 +49,7 @@ func (s *Service) ZoneRRsets(ctx context.Context, c Caller, req RRsetsRequest) (
 		return nil, err
 	}
 	out := []RRset{}
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err

@@ -70,7 +70,7 @@ func (s *Service) SectagList(ctx context.Context, c Caller, _ struct{}) ([]Secta
 		return nil, err
 	}
 	var out []SectagInfo
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		tags, counts, err := v.Sectags()
 		for _, t := range tags {
 			out = append(out, SectagInfo{Name: t.Name, CTime: t.CTime, Zones: counts[strings.ToLower(t.Name)]})
@@ -99,12 +99,12 @@ func (s *Service) ZoneSectagList(ctx context.Context, c Caller, req ZoneSectagRe
 	if err := adminOnly(c, "see the sectags of zones"); err != nil {
 		return nil, err
 	}
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneName(c, req.Name)
 	if err != nil {
 		return nil, err
 	}
 	var out *ZoneSectags
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Service) ZoneSectagChange(ctx context.Context, c Caller, req ZoneSectag
 	if err := adminOnly(c, "change the sectags of zones"); err != nil {
 		return nil, err
 	}
-	name, err := s.zoneName(req.Name)
+	name, err := s.zoneName(c, req.Name)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func (s *Service) TSIGImport(ctx context.Context, c Caller, req TSIGRequest) (*T
 // TSIGList lists keys without their secrets.
 func (s *Service) TSIGList(ctx context.Context, c Caller, _ struct{}) ([]TSIGInfo, error) {
 	out := []TSIGInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		keys, err := v.TSIGKeys()
 		if err != nil {
 			return err
@@ -119,7 +119,7 @@ func (s *Service) TSIGList(ctx context.Context, c Caller, _ struct{}) ([]TSIGInf
 // TSIGShow shows one key with its secret and configuration snippets.
 func (s *Service) TSIGShow(ctx context.Context, c Caller, req TSIGRequest) (*TSIGInfo, error) {
 	var out *TSIGInfo
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		k, err := v.TSIGKey(req.Name)
 		if err != nil {
 			return err
@@ -199,6 +199,7 @@ func splitNames(in []string) []string {
 func (s *Service) SGCreate(ctx context.Context, c Caller, req SGRequest) (*SGInfo, error) {
 	var sg zonedb.SG
 	sg.Name = req.Name
+	sg.View = c.View // the SG carries the zones of the caller's view
 	if req.ApexNS != nil {
 		ns := splitNames(*req.ApexNS)
 		req.ApexNS = &ns
@@ -255,7 +256,7 @@ func sgInfo(v *zonedb.View, sg *zonedb.SG, servers []zonedb.Server) (*SGInfo, er
 // SGShow shows one server group.
 func (s *Service) SGShow(ctx context.Context, c Caller, req SGRequest) (*SGInfo, error) {
 	var out *SGInfo
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		sg, err := v.SG(req.Name)
 		if err != nil {
 			return err
@@ -273,7 +274,7 @@ func (s *Service) SGShow(ctx context.Context, c Caller, req SGRequest) (*SGInfo,
 // SGList lists the server groups.
 func (s *Service) SGList(ctx context.Context, c Caller, _ struct{}) ([]SGInfo, error) {
 	out := []SGInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		sgs, err := v.SGs()
 		if err != nil {
 			return err
@@ -330,7 +331,7 @@ func (s *Service) ServerCreate(ctx context.Context, c Caller, req ServerRequest)
 		srv.TSIGKey = *req.TSIGKey
 	}
 	if srv.Type == "" {
-		if err := s.db.View(func(v *zonedb.View) error { srv.Type = s.config(v)["default_stype"]; return nil }); err != nil {
+		if err := s.read(c, func(v *zonedb.View) error { srv.Type = s.config(v)["default_stype"]; return nil }); err != nil {
 			return nil, err
 		}
 	}
@@ -346,7 +347,7 @@ func (s *Service) ServerCreate(ctx context.Context, c Caller, req ServerRequest)
 // ServerShow shows one server.
 func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (*ServerInfo, error) {
 	var out *ServerInfo
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		srv, err := v.Server(req.Name)
 		if err != nil {
 			return err
@@ -361,7 +362,7 @@ func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (
 // ServerList lists the servers, optionally of one SG.
 func (s *Service) ServerList(ctx context.Context, c Caller, req ServerRequest) ([]ServerInfo, error) {
 	out := []ServerInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		servers, err := v.Servers()
 		if err != nil {
 			return err
@@ -548,7 +549,7 @@ type ServerConfigResult struct {
 // Knot or NSD) to slave every zone of its SG from dms.
 func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest) (*ServerConfigResult, error) {
 	var out *ServerConfigResult
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		srv, err := v.Server(req.Name)
 		if err != nil {
 			return err

@@ -28,6 +28,9 @@ type Caller struct {
 	// Role is admin, helpdesk or customer (a panel login's); empty: admin
 	// for the Admin sectag, customer for any other.
 	Role string `json:"role,omitempty"`
+	// View is the view whose zones the caller names (split horizon; ""
+	// the default view): dms --view, the API's ?view=.
+	View string `json:"view,omitempty"`
 }
 
 // Roles of callers.
@@ -169,7 +172,7 @@ func (s *Service) commitLocked(ctx context.Context, c Caller, lockZone, lockToke
 		}
 		return checkFlagPrivileges(v, c, zcs)
 	}
-	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), Zones: zcs, Check: check})
+	res, err := s.db.Commit(&zonedb.ChangeSet{ChangeBy: c.ChangeBy(), View: c.View, Zones: zcs, Check: check})
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +207,12 @@ func checkZoneAccess(v *zonedb.View, c Caller, zcs []zonedb.ZoneChange) error {
 // change runs fn in a commit transaction as c: a change of the store that
 // is not a zone's (keys, references, config, logins), logged as c's.
 func (s *Service) change(c Caller, fn func(t *zonedb.Txn) error) error {
-	_, err := s.db.Change(c.ChangeBy(), fn)
+	_, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error {
+		if err := t.UseView(c.View); err != nil {
+			return err
+		}
+		return fn(t)
+	})
 	return err
 }
 
@@ -215,7 +223,7 @@ var errSetRef = fmt.Errorf("%w: only Admin and the help desk may set a zone's re
 // changed reverse zones of others; what it did is on c's own result).
 func (s *Service) ownCommits(c Caller, res []zonedb.ZoneCommit) []zonedb.ZoneCommit {
 	out := res[:0:0]
-	_ = s.db.View(func(v *zonedb.View) error {
+	_ = s.read(c, func(v *zonedb.View) error {
 		for _, r := range res {
 			if z, err := v.ZoneByID(r.ID); err == nil && z.HasSectag(c.Sectag) || r.Destroyed {
 				out = append(out, r)
@@ -232,4 +240,15 @@ func zoneName(name string) (string, error) {
 		return "", fmt.Errorf("%w: %v", ErrUsage, trimPrefix(err.Error(), zonedb.ErrBadInput.Error()+": "))
 	}
 	return n, nil
+}
+
+// read runs fn in a read transaction whose zone lookups by name find the
+// zones of c's view (Caller.View).
+func (s *Service) read(c Caller, fn func(v *zonedb.View) error) error {
+	return s.db.View(func(v *zonedb.View) error {
+		if err := v.UseViewNamed(c.View); err != nil {
+			return err
+		}
+		return fn(v)
+	})
 }

@@ -63,7 +63,7 @@ func (s *Service) Status(ctx context.Context, c Caller, req StatusRequest) (*Sta
 	st := &Status{Master: MasterStatus{Host: Hostname(), Started: s.live.Started, DNS: s.live.DNS, Metrics: s.live.Metrics,
 		Store: s.db.Path(), StoreBytes: s.db.Size(), Zones: map[string]int{}, NotifyPending: s.live.Notifier.Pending(),
 		Generation: s.db.Generation()}}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		return v.Zones(func(z *zonedb.Zone) bool {
 			if z.CatalogOf != "" {
 				st.Master.Zones["CATALOG"]++

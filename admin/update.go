@@ -139,11 +139,25 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 	}
 	zone := dns.CanonicalName(req.Question[0].Name)
 	var z *zonedb.Zone
+	view, matched := "", true
 	err := s.db.View(func(v *zonedb.View) error {
-		var err error
+		// The zone of the client's view (split horizon), as for its
+		// queries: by its address or its key.
+		views, err := v.ViewTable()
+		if err != nil {
+			return err
+		}
+		var id uint16
+		if id, view, matched = views.Match(client.Addr(), key.Name); !matched {
+			return nil
+		}
+		v.UseView(id)
 		z, err = v.Zone(zone)
 		return err
 	})
+	if !matched {
+		return fail(dns.RcodeRefused, "no view matches the client")
+	}
 	if err != nil || z.Deleted || z.Disabled || z.CatalogOf != "" {
 		return fail(dns.RcodeNotAuth, "%s is not a zone served here", zone)
 	}
@@ -159,7 +173,7 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 	if rcode != dns.RcodeSuccess {
 		return fail(rcode, "%s", why)
 	}
-	by := Caller{User: strings.TrimSuffix(key.Name, "."), Host: client.Addr().String(), Sectag: cmpOr(sectag, SectagAdmin)}
+	by := Caller{User: strings.TrimSuffix(key.Name, "."), Host: client.Addr().String(), Sectag: cmpOr(sectag, SectagAdmin), View: view}
 	allow := func(name string, t uint16) bool { _, ok := grants(key, zone, name, t); return ok }
 	rcode, why = s.updates.submit(s, &updateJob{zone: zone, prereqs: req.Answer, updates: req.Ns, by: by, allow: allow})
 	if rcode != dns.RcodeSuccess {
@@ -248,6 +262,9 @@ type updateQueue struct {
 func (q *updateQueue) submit(s *Service, j *updateJob) (int, string) {
 	j.done = make(chan struct{})
 	k := j.zone
+	if j.by.View != "" && j.by.View != zonedb.DefaultView {
+		k = j.by.View + " " + k // the same name in another view is another zone
+	}
 	q.mu.Lock()
 	if q.pending == nil {
 		q.pending, q.running = map[string][]*updateJob{}, map[string]bool{}
@@ -302,6 +319,9 @@ func (s *Service) commitUpdates(batch []*updateJob) {
 			var ok []*updateJob
 			var zi uint64
 			err := s.db.View(func(v *zonedb.View) error {
+				if err := v.UseViewNamed(jobs[0].by.View); err != nil {
+					return err
+				}
 				z, err := v.Zone(jobs[0].zone)
 				if err != nil {
 					return err

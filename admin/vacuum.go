@@ -22,7 +22,7 @@ func (s *Service) Vacuum(ctx context.Context, c Caller, req VacuumRequest) (*zon
 		return nil, err
 	}
 	var cfg Config
-	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
+	if err := s.read(c, func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
 	o := zonedb.VacuumOptions{

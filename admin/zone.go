@@ -66,7 +66,7 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 		return nil, err
 	}
 	var cfg Config
-	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
+	if err := s.read(c, func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
 	if err := s.mayCreate(c, name, req.SG); err != nil {
@@ -81,7 +81,7 @@ func (s *Service) ZoneCreate(ctx context.Context, c Caller, req ZoneCreateReques
 	needed := []string{"soa_mname", "soa_rname", "apex_ns"}
 	if meta.SG != "" {
 		var sg *zonedb.SG
-		if err := s.db.View(func(v *zonedb.View) error { sg, err = v.SG(meta.SG); return err }); err != nil {
+		if err := s.read(c, func(v *zonedb.View) error { sg, err = v.SG(meta.SG); return err }); err != nil {
 			return nil, err
 		}
 		if sg.SOAMname != "" {
@@ -172,7 +172,7 @@ func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (
 		return nil, fmt.Errorf("%w: only the Admin sectag may load zone files with $INCLUDE (they read files on the server)", ErrForbidden)
 	}
 	var cfg Config
-	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
+	if err := s.read(c, func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
 	text, err := zonefile.ParseText(strings.NewReader(req.Text), zonefile.ParseOptions{

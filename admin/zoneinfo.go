@@ -16,7 +16,9 @@ import (
 
 // ZoneInfo is a zone's metadata, like the old show_zonesm.
 type ZoneInfo struct {
-	Name       string     `json:"name"`
+	Name string `json:"name"`
+	// View is the zone's view when it is not the default one.
+	View       string     `json:"view,omitempty"`
 	ID         uint64     `json:"id"`
 	State      string     `json:"state"`
 	Reference  string     `json:"reference,omitempty"`
@@ -46,6 +48,9 @@ func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
 		Serial: z.Serial, ZI: z.ZI, CTime: z.CTime, MTime: z.MTime, DeletedAt: z.DeletedAt,
 		LockedBy: z.LockedBy, LockedAt: z.LockedAt,
 	}
+	if z.ViewID != 0 {
+		zi.View = z.View
+	}
 	if full {
 		zi.RRsets = v.NumRRsets(z)
 		if zis, err := v.ZIs(z); err == nil {
@@ -65,7 +70,7 @@ func (s *Service) ZoneInfo(ctx context.Context, c Caller, req ZoneRequest) (*Zon
 		return nil, err
 	}
 	var out ZoneInfo
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -97,7 +102,7 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 		}
 	}
 	out := []ZoneInfo{}
-	err := s.db.View(func(v *zonedb.View) error {
+	err := s.read(c, func(v *zonedb.View) error {
 		var refID uint64
 		if req.Ref != "" {
 			r, err := v.Ref(req.Ref)
@@ -106,7 +111,11 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 			}
 			refID = r.ID
 		}
-		return v.Zones(func(z *zonedb.Zone) bool {
+		each := v.Zones // without --view: every view's zones
+		if c.View != "" {
+			each = func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
+		}
+		return each(func(z *zonedb.Zone) bool {
 			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID || !c.IsAdmin() && !z.HasSectag(c.Sectag) {
 				return true
 			}
@@ -127,7 +136,7 @@ func (s *Service) ZoneHistory(ctx context.Context, c Caller, req ZoneRequest) ([
 		return nil, err
 	}
 	var out []zonedb.ZI
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -165,7 +174,7 @@ func (s *Service) ZoneDiff(ctx context.Context, c Caller, req ZoneDiffRequest) (
 		return nil, err
 	}
 	out := &ZoneDiffResult{Zone: name, From: req.From, To: req.To, Removed: []string{}, Added: []string{}}
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err

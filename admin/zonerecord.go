@@ -101,7 +101,7 @@ func (s *Service) recordOps(ctx context.Context, c Caller, req RecordRequest, de
 		return nil, err
 	}
 	var cfg Config
-	if err := s.db.View(func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
+	if err := s.read(c, func(v *zonedb.View) error { cfg = s.config(v); return nil }); err != nil {
 		return nil, err
 	}
 	ops, err := s.parseRecordLines(name, req.Records, cfg, del)

@@ -167,7 +167,7 @@ func (s *Service) ZoneRollback(ctx context.Context, c Caller, req ZoneRequest) (
 	}
 	var recs []zonedb.Record
 	var cur uint64
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -205,7 +205,7 @@ func (s *Service) ZoneSetRef(ctx context.Context, c Caller, req ZoneSetRefReques
 		return nil, err
 	}
 	var ref string
-	if err := s.db.View(func(v *zonedb.View) error {
+	if err := s.read(c, func(v *zonedb.View) error {
 		r, err := v.Ref(req.Ref)
 		if err == nil {
 			ref = r.Name

@@ -41,7 +41,7 @@ func (s *Service) ZoneShow(ctx context.Context, c Caller, req ZoneRequest) (*Zon
 		return nil, err
 	}
 	var out *ZoneText
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		z, err := v.Zone(name)
 		if err != nil {
 			return err
@@ -165,7 +165,7 @@ func (s *Service) ZoneReplace(ctx context.Context, c Caller, req ZoneReplaceRequ
 	}
 	var cfg Config
 	var curRef string
-	err = s.db.View(func(v *zonedb.View) error {
+	err = s.read(c, func(v *zonedb.View) error {
 		cfg = s.config(v)
 		z, err := v.Zone(name)
 		if err != nil {

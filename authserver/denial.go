@@ -167,6 +167,11 @@ func (s *Server) denial(h *viewHolder, acc *access, in []byte, q plainQuery, nam
 	if err != nil {
 		return nil
 	}
+	id, ok := h.clientView(acc.client, "")
+	if !ok {
+		return nil // the general path refuses
+	}
+	v.UseView(id)
 	acc.acl = h.acl
 	defer func() {
 		if r := recover(); r != nil {

@@ -319,6 +319,9 @@ type viewHolder struct {
 	// acl is the allow-query table of the same generation; the cache's
 	// entries name its lists.
 	acl *queryACL
+	// views are the views of the same generation (split horizon); nil or
+	// trivial when there is only the default view matching everyone.
+	views *zonedb.ViewTable
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
@@ -364,9 +367,26 @@ func (h *viewHolder) get(now time.Time) (*zonedb.View, error) {
 		// judged by another table's lists.
 		h.acl = newQueryACL(v, vg)
 		h.cache.drop()
+		views, err := v.ViewTable()
+		if err != nil {
+			h.release()
+			return nil, err
+		}
+		h.views = views
 	}
 	v.Scratch = h.sig
 	return v, nil
+}
+
+// clientView is the view of a client at addr whose request is signed
+// with key ("": unsigned) by the holder's table: ok false when no view
+// matches (the client is refused).
+func (h *viewHolder) clientView(addr netip.Addr, key string) (uint16, bool) {
+	if h.views.Trivial() {
+		return 0, true
+	}
+	id, _, ok := h.views.Match(addr, key)
+	return id, ok
 }
 
 func (h *viewHolder) release() {
@@ -382,10 +402,19 @@ func (h *viewHolder) release() {
 func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.AddrPort, tw *tcpWriter) []byte {
 	start := time.Now()
 	q, key, plain := parsePlain(in, proto, h.key)
-	h.key = key
 	plain = plain && !h.noCache
 	gen := s.db.Generation()
 	acc := access{client: client.Addr().Unmap()}
+	// With views the cached answers are per view: the key ends in the
+	// client's view, chosen by the table of the holder's generation
+	// (views is checked again before an answer is kept).
+	views := h.views
+	if plain && !views.Trivial() {
+		id, ok := h.clientView(acc.client, "")
+		plain = ok // no view: the full path refuses
+		key = binary.BigEndian.AppendUint16(key, id)
+	}
+	h.key = key
 	if plain {
 		// An answer from a private zone goes only to the clients of its
 		// list; anyone else takes the full path, which refuses them.
@@ -438,6 +467,20 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 				return b
 			}
 		}
+		if resp == nil && err == nil {
+			// The client's view (split horizon): by address, or by the
+			// TSIG key of a signed request.
+			keyName := ""
+			if sr != nil {
+				keyName = sr.key.Name
+			}
+			if id, ok := h.clientView(acc.client, keyName); ok {
+				v.UseView(id)
+			} else if !s.special(req) {
+				resp = new(dns.Msg)
+				resp.SetRcode(req, dns.RcodeRefused)
+			}
+		}
 		if resp == nil && s.special(req) {
 			// A transfer reads in its own transaction, and may last: hold
 			// no other meanwhile (a remap would wait on it).
@@ -476,7 +519,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	// cache with answers of a kilobyte that never come again (their proofs
 	// are reused from the worker's DNSSEC cache instead).
 	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused && !acc.nocache &&
-		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen {
+		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen && h.views == views {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated, acl: acc.list})
 	}
 	s.observeDenied(req, resp, proto, start, acc.denied(resp))

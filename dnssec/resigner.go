@@ -137,7 +137,7 @@ func (r *Resigner) survey(now time.Time) (*resignPlan, error) {
 				p.stats.Earliest = z.SigExpiry
 			}
 			if !z.ResignAt().After(now) {
-				p.due = append(p.due, z.Name)
+				p.due = append(p.due, zoneRef(z))
 			}
 			return true
 		})
@@ -156,7 +156,7 @@ func (r *Resigner) surveyKeys(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSS
 	// A parent zone served here answers ds-seen by itself.
 	seen := parentDSSeen(v, z, keys, now)
 	if seen == "" && waitingDS(keys) {
-		p.remote = append(p.remote, z.Name)
+		p.remote = append(p.remote, zoneRef(z))
 	}
 	nk, what, all, ok, err := KeyStep(z, keys, dnskeyTTL(v, z), tm, now)
 	if seen != "" && !ok {
@@ -167,7 +167,7 @@ func (r *Resigner) surveyKeys(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSS
 	if err != nil {
 		r.log.Error("rollover step", "zone", z.Name, "err", err)
 	} else if ok {
-		p.steps = append(p.steps, keyStep{zone: z.Name, what: what, keys: nk, signAll: all})
+		p.steps = append(p.steps, keyStep{zone: zoneRef(z), what: what, keys: nk, signAll: all})
 	}
 }
 
@@ -176,7 +176,8 @@ func (r *Resigner) surveyKeys(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSS
 func (r *Resigner) keySteps(steps []keyStep, due []string) []string {
 	for _, sp := range steps {
 		keys := sp.keys
-		_, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: sp.zone, SetKeys: &keys, SignAll: sp.signAll,
+		name, view := splitZoneRef(sp.zone)
+		_, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: name, View: view, SetKeys: &keys, SignAll: sp.signAll,
 			Comment: "key rollover: " + sp.what, Update: func(z *zonedb.Zone) error { z.StaleSigs = -1; return nil }}}})
 		if err != nil {
 			r.log.Error("rollover step", "zone", sp.zone, "err", err)
@@ -199,7 +200,8 @@ func (r *Resigner) renew(ctx context.Context, due []string) (int, uint64) {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: zone, Resign: true, Comment: "signatures renewed"}}})
+		name, view := splitZoneRef(zone)
+		res, err := r.db.Commit(&zonedb.ChangeSet{ChangeBy: r.ChangeBy, Zones: []zonedb.ZoneChange{{Zone: name, View: view, Resign: true, Comment: "signatures renewed"}}})
 		if err != nil {
 			r.log.Error("renewing signatures", "zone", zone, "err", err)
 			continue
@@ -260,8 +262,9 @@ func (r *Resigner) remoteDS(ctx context.Context, resolver string, zones []string
 		}
 		r.checked[zone] = now
 		r.mu.Unlock()
+		name, view := splitZoneRef(zone)
 		m := new(dns.Msg)
-		m.SetQuestion(zone, dns.TypeDS)
+		m.SetQuestion(name, dns.TypeDS)
 		m.SetEdns0(1232, true)
 		resp, _, err := c.ExchangeContext(ctx, m, addr.String())
 		if err != nil || resp.Rcode != dns.RcodeSuccess {
@@ -269,7 +272,7 @@ func (r *Resigner) remoteDS(ctx context.Context, resolver string, zones []string
 		}
 		var ds []zonedb.Record
 		for _, rr := range resp.Answer {
-			if d, ok := rr.(*dns.DS); ok && strings.EqualFold(d.Hdr.Name, zone) {
+			if d, ok := rr.(*dns.DS); ok && strings.EqualFold(d.Hdr.Name, name) {
 				ds = append(ds, zonedb.Record{RR: d})
 			}
 		}
@@ -278,7 +281,10 @@ func (r *Resigner) remoteDS(ctx context.Context, resolver string, zones []string
 		}
 		var keys []zonedb.DNSSECKey
 		if err := r.db.View(func(v *zonedb.View) error {
-			z, err := v.Zone(zone)
+			if err := v.UseViewNamed(view); err != nil {
+				return err
+			}
+			z, err := v.Zone(name)
 			if err == nil {
 				keys, err = v.DNSSECKeys(z)
 			}
@@ -306,7 +312,9 @@ func parentDSSeen(v *zonedb.View, z *zonedb.Zone, keys []zonedb.DNSSECKey, now t
 	if len(waiting) == 0 {
 		return ""
 	}
-	// The closest enclosing zone served here is the parent.
+	// The closest enclosing zone served here, in the zone's view, is the
+	// parent.
+	v.UseView(z.ViewID)
 	var ds []zonedb.Record
 	for p := z.Name; ; {
 		i, end := dns.NextLabel(p, 0)
@@ -352,4 +360,19 @@ func markDSSeen(keys []zonedb.DNSSECKey, ds []zonedb.Record, now time.Time) stri
 		}
 	}
 	return strings.Join(marked, "; ")
+}
+
+// zoneRef names a zone in the re-signer's lists: its name, and after a
+// NUL (never in a name's text) its view when not the default one.
+func zoneRef(z *zonedb.Zone) string {
+	if z.View == "" || z.View == zonedb.DefaultView {
+		return z.Name
+	}
+	return z.Name + "\x00" + z.View
+}
+
+// splitZoneRef is the name and view of a zoneRef ("" the default view).
+func splitZoneRef(ref string) (name, view string) {
+	name, view, _ = strings.Cut(ref, "\x00")
+	return name, view
 }

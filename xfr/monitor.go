@@ -362,6 +362,10 @@ func (m *Monitor) plan(v *zonedb.View, t *tracked, name string) (*plan, error) {
 	if err != nil {
 		return p, err
 	}
+	// The SG's zones are those of its view.
+	if err := v.UseViewNamed(sg.View); err != nil {
+		return p, err
+	}
 	cat, err := v.Zone(sg.CatalogZone)
 	if err != nil {
 		return p, fmt.Errorf("catalog zone of server group %s: %w", sg.Name, err)

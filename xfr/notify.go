@@ -92,7 +92,7 @@ type Notifier struct {
 	opts NotifyOptions
 
 	mu    sync.Mutex
-	inbox []string // zones committed, to resolve into jobs
+	inbox []zoneRef // zones committed, to resolve into jobs
 	jobs  map[notifyKey]*notifyJob
 	queue jobHeap
 	wake  chan struct{}
@@ -134,17 +134,21 @@ func (n *Notifier) OnCommit(ev zonedb.Event) {
 	n.mu.Lock()
 	for _, zc := range ev.Zones {
 		if zc.ZI != 0 && !zc.Destroyed {
-			n.inbox = append(n.inbox, zc.Zone)
+			n.inbox = append(n.inbox, zoneRef{view: zc.View, name: zc.Zone})
 		}
 	}
 	n.mu.Unlock()
 	n.poke()
 }
 
-// NotifyZone queues a NOTIFY for zone now, as after a commit.
-func (n *Notifier) NotifyZone(zone string) {
+// zoneRef names a zone: its view ("": the default) and name.
+type zoneRef struct{ view, name string }
+
+// NotifyZone queues a NOTIFY for zone of view ("": the default view)
+// now, as after a commit.
+func (n *Notifier) NotifyZone(view, zone string) {
 	n.mu.Lock()
-	n.inbox = append(n.inbox, dns.CanonicalName(zone))
+	n.inbox = append(n.inbox, zoneRef{view: view, name: dns.CanonicalName(zone)})
 	n.mu.Unlock()
 	n.poke()
 }
@@ -161,7 +165,7 @@ func (n *Notifier) poke() {
 // CLI then writes the store directly). On a store that never recorded one,
 // every zone is notified, as BIND does when it loads its zones.
 func (n *Notifier) Startup() (int, error) {
-	var zones []string
+	var zones []zoneRef
 	err := n.db.View(func(v *zonedb.View) error {
 		done := v.Notified()
 		n.mu.Lock()
@@ -169,7 +173,7 @@ func (n *Notifier) Startup() (int, error) {
 		n.mu.Unlock()
 		return v.Zones(func(z *zonedb.Zone) bool {
 			if z.ZI > done && !z.Deleted && !z.Disabled {
-				zones = append(zones, z.Name)
+				zones = append(zones, zoneRef{view: z.View, name: z.Name})
 			}
 			return true
 		})
@@ -305,8 +309,11 @@ func (n *Notifier) resolve() {
 			return err
 		}
 		also := parseAddrs(v.EffectiveConfig()[ConfigAlsoNotify], n.log)
-		for _, name := range zones {
-			z, err := v.Zone(name)
+		for _, ref := range zones {
+			if err := v.UseViewNamed(ref.view); err != nil {
+				continue // the view is gone
+			}
+			z, err := v.Zone(ref.name)
 			if err != nil || z.Deleted || z.Disabled {
 				continue
 			}

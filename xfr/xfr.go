@@ -155,15 +155,26 @@ func (s *Server) serve(v *zonedb.View, req *dns.Msg, client netip.AddrPort, tcp 
 	if q.Qclass != dns.ClassINET {
 		return fail(ResultNotAuth, dns.RcodeNotAuth, errors.New("class is not IN"))
 	}
+	keyName := ""
+	if key != nil {
+		keyName = key.Name
+	}
+	// The client's view (split horizon), as for its queries: a secondary
+	// of a view's server group is told apart by its TSIG key or address.
+	views, err := v.ViewTable()
+	if err != nil {
+		return fail(ResultRefused, dns.RcodeServerFailure, err)
+	}
+	id, _, ok := views.Match(client.Addr(), keyName)
+	if !ok {
+		return fail(ResultRefused, dns.RcodeRefused, errors.New("no view matches the client"))
+	}
+	v.UseView(id)
 	z, err := v.Zone(q.Name)
 	if err != nil || z.Deleted || z.Disabled {
 		return fail(ResultNotAuth, dns.RcodeNotAuth, errors.New("not a zone served here"))
 	}
 	t.Zone = z.Name
-	keyName := ""
-	if key != nil {
-		keyName = key.Name
-	}
 	if ok, why := v.TransferAllowed(z, client.Addr(), keyName); !ok {
 		return fail(ResultRefused, dns.RcodeRefused, errors.New(why))
 	}

@@ -67,7 +67,7 @@ func (t *Txn) createCatalog(sg *SG) (ZoneCommit, error) {
 	if err != nil {
 		return ZoneCommit{}, err
 	}
-	res, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
+	res, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, View: viewLabel(sg.View), Create: &Zone{SG: sg.Name, CatalogOf: sg.Name}, Replace: true,
 		Records: catalogRecords(sg.CatalogZone, members), Comment: "catalog zone of server group " + sg.Name, catalog: true})
 	if errors.Is(err, ErrZoneExists) {
 		return res, fmt.Errorf("%w: the catalog zone %s of server group %s exists already as a zone; choose another catalog zone name", ErrZoneExists, sg.CatalogZone, sg.Name)
@@ -75,8 +75,12 @@ func (t *Txn) createCatalog(sg *SG) (ZoneCommit, error) {
 	return res, err
 }
 
-func (t *Txn) destroyCatalog(name string) error {
-	zkey, err := ZoneKey(name)
+func (t *Txn) destroyCatalog(view, name string) error {
+	vd, err := getView(t.tx, view)
+	if err != nil {
+		return err
+	}
+	zkey, err := zoneKeyIn(vd.ID, name)
 	if err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func (t *Txn) destroyCatalog(name string) error {
 	if z.CatalogOf == "" {
 		return nil
 	}
-	_, err = t.Apply(ZoneChange{Zone: name, Destroy: true, catalog: true})
+	_, err = t.Apply(ZoneChange{Zone: name, View: view, Destroy: true, catalog: true})
 	return err
 }
 
@@ -147,7 +151,7 @@ func (t *Txn) applyCatalogChanges(changes []catalogChange) error {
 			ptr := list[i].Record.RR.(*dns.PTR)
 			ptr.Hdr.Name += sg.CatalogZone
 		}
-		if _, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, Ops: list, Comment: "catalog members", catalog: true}); err != nil {
+		if _, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, View: viewLabel(sg.View), Ops: list, Comment: "catalog members", catalog: true}); err != nil {
 			return fmt.Errorf("catalog zone %s: %w", sg.CatalogZone, err)
 		}
 	}

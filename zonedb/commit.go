@@ -55,8 +55,9 @@ const (
 
 // ZoneChange is what one commit does to one zone.
 type ZoneChange struct {
-	// Zone is the zone's name.
+	// Zone is the zone's name, View its view's ("": the default view).
 	Zone string
+	View string
 	// Create makes a new zone with this metadata (ID, Name, times, ZI and
 	// Serial are set by the commit). Records must then hold its content.
 	Create *Zone
@@ -114,7 +115,9 @@ type ZoneChange struct {
 type ChangeSet struct {
 	// ChangeBy is user@host/sectag of whoever commits.
 	ChangeBy string
-	Zones    []ZoneChange
+	// View is the view of the zones named without one ("": the default).
+	View  string
+	Zones []ZoneChange
 	// Check, when set, runs first inside the commit's transaction: a
 	// check that decides whether the change is allowed sees the data the
 	// change is made to (two commits cannot both pass a check only one of
@@ -125,6 +128,7 @@ type ChangeSet struct {
 // ZoneCommit reports what a commit did to one zone.
 type ZoneCommit struct {
 	Zone      string   `json:"zone"`
+	View      string   `json:"view,omitempty"`
 	ID        uint64   `json:"id"`
 	ZI        uint64   `json:"zi,omitempty"` // the new instance, 0 when none
 	Serial    uint32   `json:"serial"`
@@ -186,6 +190,9 @@ func (e *StaleError) Unwrap() error { return ErrStale }
 // none does. Once it is durable, a commit event is published.
 func (db *DB) Commit(cs *ChangeSet) ([]ZoneCommit, error) {
 	return db.Change(cs.ChangeBy, func(t *Txn) error {
+		if err := t.UseView(cs.View); err != nil {
+			return err
+		}
 		if cs.Check != nil {
 			if err := cs.Check(t.View()); err != nil {
 				return err
@@ -288,9 +295,18 @@ func (t *Txn) openZone(zc *ZoneChange) (*Zone, []byte, ZoneCommit, error) {
 	if err != nil {
 		return nil, nil, ZoneCommit{}, err
 	}
-	zkey, _ := ZoneKey(name)
+	view := zc.View
+	if view == "" {
+		view = t.view
+	}
+	vd, err := getView(t.tx, view)
+	if err != nil {
+		return nil, nil, ZoneCommit{}, err
+	}
+	zkey, _ := zoneKeyIn(vd.ID, name)
 	idx := t.tx.Bucket(bucketZoneNames).Get(zkey)
-	res := ZoneCommit{Zone: name}
+	res := ZoneCommit{Zone: name, View: viewName(vd)}
+	zc.View = vd.Name
 	var z *Zone
 	switch {
 	case zc.Create != nil:
@@ -304,6 +320,7 @@ func (t *Txn) openZone(zc *ZoneChange) (*Zone, []byte, ZoneCommit, error) {
 		z = new(Zone)
 		*z = *zc.Create
 		z.Name = name
+		z.View, z.ViewID = vd.Name, vd.ID
 		if z.ID, err = t.nextZoneID(); err != nil {
 			return nil, nil, res, err
 		}
@@ -424,8 +441,15 @@ func checkZoneSGs(tx *bolt.Tx, z *Zone) error {
 		return fmt.Errorf("%w: %s is already the zone's primary server group", ErrBadInput, z.AltSG)
 	}
 	for _, s := range []string{z.SG, z.AltSG} {
-		if s != "" && tx.Bucket(bucketSGs).Get(sgKey(s)) == nil {
-			return fmt.Errorf("%w: %s (see dms sg ls)", ErrSGNotFound, s)
+		if s == "" {
+			continue
+		}
+		sg, err := getSG(tx, s)
+		if err != nil {
+			return fmt.Errorf("%w (see dms sg ls)", err)
+		}
+		if !strings.EqualFold(viewLabel(sg.View), viewLabel(z.View)) {
+			return fmt.Errorf("%w: server group %s serves view %s, zone %s is in view %s", ErrBadInput, sg.Name, viewLabel(sg.View), z.Name, viewLabel(z.View))
 		}
 	}
 	return nil

@@ -25,6 +25,7 @@ var zoneBuckets = [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketZones, bucket
 // text; a reference name's entry the reference's id).
 const (
 	objSG      = "sg"
+	objView    = "view"
 	objServer  = "server"
 	objTSIG    = "tsig"
 	objConfig  = "config"
@@ -35,11 +36,11 @@ const (
 )
 
 var objectBuckets = map[string][]byte{objSG: bucketSGs, objServer: bucketServers, objTSIG: bucketTSIG, objConfig: bucketConfig,
-	objSectag: bucketSectags, objAPIUser: bucketAPIUsers, objRef: bucketRefs, objRefName: bucketRefNames}
+	objSectag: bucketSectags, objView: bucketViews, objAPIUser: bucketAPIUsers, objRef: bucketRefs, objRefName: bucketRefNames}
 
 // doorBuckets are every bucket only the door writes: all but the meta
 // bucket's bookkeeping and the event log.
-var doorBuckets = append(slices.Clone(zoneBuckets), bucketSGs, bucketServers, bucketTSIG, bucketConfig, bucketSectags, bucketAPIUsers, bucketRefs, bucketRefNames)
+var doorBuckets = append(slices.Clone(zoneBuckets), bucketSGs, bucketServers, bucketTSIG, bucketConfig, bucketSectags, bucketAPIUsers, bucketRefs, bucketRefNames, bucketViews)
 
 // putObject makes val the object kind/key (nil deletes it).
 func (t *Txn) putObject(kind string, key, val []byte) error {
@@ -71,6 +72,9 @@ func (t *Txn) nextRefID() (uint64, error) { return t.tx.Bucket(bucketRefs).NextS
 // nextZoneID gives a new zone its id.
 func (t *Txn) nextZoneID() (uint64, error) { return t.tx.Bucket(bucketZones).NextSequence() }
 
+// nextViewID gives a new view its id.
+func (t *Txn) nextViewID() (uint64, error) { return t.tx.Bucket(bucketViews).NextSequence() }
+
 // nextZI gives a new zone instance its id.
 func (t *Txn) nextZI() (uint64, error) { return t.tx.Bucket(bucketZI).NextSequence() }
 
@@ -101,7 +105,13 @@ func (t *Txn) putZone(z *Zone, zkey []byte) error {
 	if !z.Deleted {
 		z.DeletedAt = nil
 	}
+	// A zone of the default view is stored as before views.
+	view := z.View
+	if z.ViewID == 0 {
+		z.View = ""
+	}
 	val, err := json.Marshal(z)
+	z.View = view
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,7 @@ const (
 	EventConfig   = "config"
 	EventRef      = "ref"
 	EventSectag   = "sectag"
+	EventView     = "view"
 	EventAPIUser  = "api-user"
 )
 

@@ -234,7 +234,7 @@ func (t *Txn) replay(op *LogOp) error {
 		if err := json.Unmarshal(op.Meta, &z); err != nil {
 			return err
 		}
-		zkey, err := ZoneKey(z.Name)
+		zkey, err := z.key()
 		if err != nil {
 			return err
 		}
@@ -270,6 +270,13 @@ func (t *Txn) replay(op *LogOp) error {
 		if op.Kind == objRef && len(op.Key) == 8 {
 			return t.seen(bucketRefs, u64(op.Key))
 		}
+		if op.Kind == objView && op.Value != nil {
+			var vd ViewDef
+			if err := json.Unmarshal(op.Value, &vd); err != nil {
+				return fmt.Errorf("%w: view %s: %v", ErrBadInput, op.Key, err)
+			}
+			return t.seen(bucketViews, uint64(vd.ID))
+		}
 		return nil
 	case logRefLink, logRefUnlink:
 		return t.linkRef(op.Ref, op.Zone, op.Op == logRefLink)
@@ -283,7 +290,7 @@ func (t *Txn) replay(op *LogOp) error {
 		if err != nil {
 			return err
 		}
-		zkey, err := ZoneKey(z.Name)
+		zkey, err := z.key()
 		if err != nil {
 			return err
 		}

@@ -88,7 +88,7 @@ func (v *View) findZoneKey(full []byte) (id uint64, labels int, ok bool) {
 	var kb [300]byte
 	v.passed = 0
 	for j := n - 1; j >= 0; j-- {
-		k := append(append(kb[:0], full[:ends[j]]...), 0)
+		k := append(append(append(kb[:0], v.zprefix...), full[:ends[j]]...), 0)
 		val := get(idx, k)
 		if len(val) >= 9 && val[8] == zoneStateCatalog && !v.catalogs && v.passed == 0 {
 			v.passed = binary.BigEndian.Uint64(val)

@@ -36,7 +36,7 @@ var (
 func TestOneDoor(t *testing.T) {
 	zoneBucketNames := map[string]bool{}
 	for _, b := range []string{"bucketRR", "bucketZI", "bucketZIDiff", "bucketZones", "bucketZoneNames", "bucketDNSSECKeys", "bucketComments", "bucketRefZones",
-		"bucketSGs", "bucketServers", "bucketTSIG", "bucketConfig", "bucketSectags", "bucketAPIUsers", "bucketRefs", "bucketRefNames"} {
+		"bucketSGs", "bucketServers", "bucketTSIG", "bucketConfig", "bucketSectags", "bucketAPIUsers", "bucketRefs", "bucketRefNames", "bucketViews"} {
 		zoneBucketNames[b] = true
 	}
 	if len(zoneBucketNames) != len(doorBuckets) || len(doorBuckets) != len(allBuckets)-2 {

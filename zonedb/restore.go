@@ -35,6 +35,7 @@ type RestoreReport struct {
 // SerialBump is one zone's serial after a restore.
 type SerialBump struct {
 	Zone string `json:"zone"`
+	View string `json:"view,omitempty"`
 	// Backup is the restored serial, Served what the replaced store had,
 	// Serial the new one.
 	Backup uint32 `json:"backup"`
@@ -127,7 +128,7 @@ func servedZones(path string) (map[string]servedZone, error) {
 			return nil // empty, or not a store: nothing served
 		}
 		return (&View{tx: tx}).Zones(func(z *Zone) bool {
-			out[z.Name] = servedZone{z.Serial, z.ZI}
+			out[z.Label()] = servedZone{z.Serial, z.ZI}
 			return true
 		})
 	})
@@ -146,10 +147,10 @@ func (db *DB) aboveServed(rep *RestoreReport, served map[string]servedZone, chan
 	var bumps []SerialBump
 	err := db.View(func(v *View) error {
 		return v.Zones(func(z *Zone) bool {
-			restored[z.Name] = true
-			s, ok := served[z.Name]
+			restored[z.Label()] = true
+			s, ok := served[z.Label()]
 			if ok && !z.Deleted && (s.serial != z.Serial || s.zi != z.ZI) {
-				bumps = append(bumps, SerialBump{Zone: z.Name, Backup: z.Serial, Served: s.serial})
+				bumps = append(bumps, SerialBump{Zone: z.Name, View: viewName(&ViewDef{Name: z.View, ID: z.ViewID}), Backup: z.Serial, Served: s.serial})
 			}
 			return true
 		})
@@ -172,7 +173,7 @@ func (db *DB) aboveServed(rep *RestoreReport, served map[string]servedZone, chan
 			continue
 		}
 		res, err := db.Change(changeBy, func(t *Txn) error {
-			_, err := t.Apply(ZoneChange{Zone: b.Zone, Serial: SerialSet, SerialValue: target, NewZI: true,
+			_, err := t.Apply(ZoneChange{Zone: b.Zone, View: viewLabel(b.View), Serial: SerialSet, SerialValue: target, NewZI: true,
 				Comment: fmt.Sprintf("restored from a backup: serial above the %d secondaries were served", b.Served), catalog: true})
 			return err
 		})

@@ -180,9 +180,17 @@ func (t *Txn) runReverser(r Reverser, z *Zone, res *ZoneCommit) error {
 			zz.Ref = ref.Name
 		}
 	}
-	changes, report, err := r.Reverse(&ReverseContext{View: t.View(), Sectag: SectagOf(t.by), Now: t.now, Zone: &zz, Added: res.added, Removed: res.removed})
+	// The reverse zones are those of the zone's view.
+	rv := &View{tx: t.tx}
+	rv.UseView(z.ViewID)
+	changes, report, err := r.Reverse(&ReverseContext{View: rv, Sectag: SectagOf(t.by), Now: t.now, Zone: &zz, Added: res.added, Removed: res.removed})
 	if err != nil {
 		return err
+	}
+	for i := range changes {
+		if changes[i].View == "" {
+			changes[i].View = viewLabel(z.View)
+		}
 	}
 	res.Reverse = append(res.Reverse, report...)
 	res.rev = append(res.rev, changes...)

@@ -7,7 +7,10 @@ package zonedb
 // higher version is refused; a lower one is migrated at open (migrate.go).
 // Version 2: signed zones whose NSEC3 chain a version-1 dms broke are
 // marked for a rebuild (Zone.RebuildChain).
-const SchemaVersion = 2
+// Version 3: views (split horizon): the views bucket; every existing
+// zone is in the default view, whose keys are those of version 2, so the
+// migration only adds the bucket.
+const SchemaVersion = 3
 
 var (
 	bucketMeta      = []byte("meta")
@@ -34,13 +37,15 @@ var (
 	// bucketComments: RRset key (as in rr) -> Comment as JSON (comment.go).
 	// Apart from rr so that queries and transfers never read it.
 	bucketComments = []byte("comment")
+	// bucketViews: lower-case view name -> ViewDef as JSON (views.go).
+	bucketViews = []byte("view")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketZoneNames, bucketZones, bucketRR, bucketZI, bucketZIDiff,
 	bucketConfig, bucketRefs, bucketRefNames, bucketRefZones, bucketSGs,
 	bucketServers, bucketTSIG, bucketDNSSECKeys, bucketSectags, bucketEvents, bucketAPIUsers,
-	bucketComments,
+	bucketComments, bucketViews,
 }
 
 var (

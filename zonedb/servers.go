@@ -36,6 +36,9 @@ type SG struct {
 	// clients its zones are answered to, by its secondaries (printed in
 	// their configurations) and by dms itself (authserver).
 	AllowQuery []string `json:"allow_query,omitempty"`
+	// View is the view whose zones the SG carries ("": the default
+	// view); its catalog zone is in that view too.
+	View string `json:"view,omitempty"`
 	// CatalogZone is the name of the SG's catalog zone.
 	CatalogZone string    `json:"catalog_zone"`
 	CTime       time.Time `json:"ctime"`
@@ -338,11 +341,20 @@ func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
 			return fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
 		}
 		sg.CTime, sg.MTime = t.now, t.now
+		vd, err := getView(t.tx, sg.View)
+		if err != nil {
+			return err
+		}
+		sg.View = viewName(vd) // "" for the default view: SGs made before views read the same
 		if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
 			return err
 		}
-		t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "created, catalog zone " + sg.CatalogZone})
-		_, err := t.createCatalog(&sg)
+		msg := "created, catalog zone " + sg.CatalogZone
+		if sg.View != "" {
+			msg += ", view " + sg.View
+		}
+		t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: msg})
+		_, err = t.createCatalog(&sg)
 		return err
 	})
 }
@@ -364,7 +376,7 @@ func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneComm
 		if err := fn(&sg); err != nil {
 			return err
 		}
-		sg.Name = old.Name
+		sg.Name, sg.View = old.Name, old.View
 		if err := normalizeSG(&sg); err != nil {
 			return err
 		}
@@ -376,7 +388,7 @@ func (db *DB) UpdateSG(name, changeBy string, fn func(sg *SG) error) ([]ZoneComm
 			t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "changed: " + strings.Join(changed, "; ")})
 		}
 		if sg.CatalogZone != old.CatalogZone {
-			if err := t.destroyCatalog(old.CatalogZone); err != nil {
+			if err := t.destroyCatalog(viewLabel(old.View), old.CatalogZone); err != nil {
 				return err
 			}
 			if _, err := t.createCatalog(&sg); err != nil {
@@ -401,7 +413,7 @@ func sgChanges(old, sg *SG) []string {
 // apexNSToZones writes a server group's apex NS into each of its zones
 // that has use_apex_ns on (apexNSFromSG makes the change).
 func (t *Txn) apexNSToZones(sg *SG) error {
-	var names []string
+	var names, views []string
 	err := t.tx.Bucket(bucketZones).ForEach(func(k, val []byte) error {
 		var z Zone
 		if err := json.Unmarshal(val, &z); err != nil {
@@ -409,14 +421,15 @@ func (t *Txn) apexNSToZones(sg *SG) error {
 		}
 		if strings.EqualFold(z.SG, sg.Name) && z.UseApexNS && !z.Deleted && z.CatalogOf == "" {
 			names = append(names, z.Name)
+			views = append(views, viewLabel(z.View))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	for _, name := range names {
-		if _, err := t.Apply(ZoneChange{Zone: name, Comment: "apex NS from server group " + sg.Name}); err != nil {
+	for i, name := range names {
+		if _, err := t.Apply(ZoneChange{Zone: name, View: views[i], Comment: "apex NS from server group " + sg.Name}); err != nil {
 			return err
 		}
 	}
@@ -450,7 +463,7 @@ func (t *Txn) DeleteSG(name string) error {
 	}
 	// Deleted zones may still name the SG: they keep the name, and
 	// undelete checks it again.
-	if err := t.destroyCatalog(sg.CatalogZone); err != nil {
+	if err := t.destroyCatalog(viewLabel(sg.View), sg.CatalogZone); err != nil {
 		return err
 	}
 	t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: "deleted"})

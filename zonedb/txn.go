@@ -34,6 +34,22 @@ type Txn struct {
 	// log is the commit's logical record (nil unless the store keeps one:
 	// DB.KeepLog).
 	log *CommitLog
+	// view is the view of zones a change names without one (UseView),
+	// viewID its id.
+	view   string
+	viewID uint16
+}
+
+// UseView makes view the view of the zones this transaction's changes
+// name without one (ZoneChange.View empty; "" is the default view), and
+// of the zones its View finds by name.
+func (t *Txn) UseView(view string) error {
+	vd, err := getView(t.tx, view)
+	if err != nil {
+		return err
+	}
+	t.view, t.viewID = vd.Name, vd.ID
+	return nil
 }
 
 // Change runs fn in one write transaction as changeBy (user@host/sectag):
@@ -81,7 +97,11 @@ func (db *DB) Change(changeBy string, fn func(t *Txn) error) ([]ZoneCommit, erro
 }
 
 // View reads the transaction, this commit's writes included.
-func (t *Txn) View() *View { return &View{tx: t.tx} }
+func (t *Txn) View() *View {
+	v := &View{tx: t.tx}
+	v.UseView(t.viewID)
+	return v
+}
 
 // Now is the commit's time (the store's clock, whole seconds).
 func (t *Txn) Now() time.Time { return t.now }

@@ -17,6 +17,11 @@ import (
 type Zone struct {
 	ID   uint64 `json:"id"`
 	Name string `json:"name"` // absolute, lower case
+	// View is the zone's view (DefaultView for zones made without one,
+	// and those made before views; views.go), ViewID
+	// its id, part of the zone's key in the name index.
+	View   string `json:"view,omitempty"`
+	ViewID uint16 `json:"view_id,omitempty"`
 	// RefID points into the reference table; Ref is filled in on reads.
 	RefID uint64 `json:"ref_id,omitempty"`
 	Ref   string `json:"-"`
@@ -144,6 +149,11 @@ type View struct {
 	// passed is the catalog zone the last FindZone skipped (0: none).
 	catalogs bool
 	passed   uint64
+	// zprefix is the name-index prefix of the view whose zones the
+	// lookups find (UseView), zviewID its id.
+	zprefix []byte
+	zpbuf   [4]byte
+	zviewID uint16
 
 	// Scratch is the caller's, for data derived from this snapshot (the
 	// query path keeps decoded answer parts there for the generation the
@@ -201,18 +211,22 @@ func (v *View) Close() error { return v.tx.Rollback() }
 // Generation is the commit generation this view sees.
 func (v *View) Generation() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyGeneration)) }
 
-// Zone returns the zone called name (deleted zones included).
+// Zone returns the zone called name (deleted zones included) in the
+// view's view (UseView; the default view unless set).
 func (v *View) Zone(name string) (*Zone, error) {
 	cn, err := CanonicalZoneName(name)
 	if err != nil {
 		return nil, err
 	}
-	k, err := ZoneKey(cn)
+	k, err := zoneKeyIn(v.zviewID, cn)
 	if err != nil {
 		return nil, err
 	}
 	val := v.tx.Bucket(bucketZoneNames).Get(k)
 	if val == nil {
+		if v.zviewID != 0 {
+			return nil, fmt.Errorf("%w: %s in this view", ErrZoneNotFound, cn)
+		}
 		return nil, fmt.Errorf("%w: %s", ErrZoneNotFound, cn)
 	}
 	return v.ZoneByID(u64(val[:8]))
@@ -232,6 +246,9 @@ func getZone(tx *bolt.Tx, id uint64, withRef bool) (*Zone, error) {
 	if err := json.Unmarshal(val, z); err != nil {
 		return nil, fmt.Errorf("zone %d: corrupt metadata: %w", id, err)
 	}
+	if z.View == "" {
+		z.View = DefaultView // a zone made before views
+	}
 	if withRef && z.RefID != 0 {
 		if r, err := getRef(tx, z.RefID); err == nil {
 			z.Ref = r.Name
@@ -245,7 +262,7 @@ func getZone(tx *bolt.Tx, id uint64, withRef bool) (*Zone, error) {
 // query path's lookup.
 func (v *View) ZoneID(name string) (id uint64, served, ok bool) {
 	var err error
-	v.key, err = AppendNameKey(v.key[:0], name, "")
+	v.key, err = AppendNameKey(append(v.key[:0], v.zprefix...), name, "")
 	if err != nil {
 		return 0, false, false
 	}
@@ -277,14 +294,14 @@ func (v *View) Zones(fn func(z *Zone) bool) error {
 // parent itself), in canonical order, until fn returns false: one prefix
 // scan of the name index.
 func (v *View) ZonesBelow(parent string, fn func(z *Zone) bool) error {
-	prefix, err := AppendNameKey(nil, parent, "")
+	prefix, err := AppendNameKey(slices.Clone(v.zprefix), parent, "")
 	if err != nil {
 		return err
 	}
 	c := v.tx.Bucket(bucketZoneNames).Cursor()
 	for k, val := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, val = c.Next() {
-		if len(k) == len(prefix)+1 {
-			continue // parent's own key
+		if len(k) == len(prefix)+1 || v.zviewID == 0 && isViewKey(k) {
+			continue // parent's own key, or another view's zone
 		}
 		z, err := getZone(v.tx, u64(val[:8]), true)
 		if err != nil {

@@ -57,6 +57,9 @@ func printZoneInfo(w io.Writer, zi *admin.ZoneInfo) {
 	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s:\t%v\n", k, v) }
 	row("name", zi.Name)
+	if zi.View != "" {
+		row("view", zi.View)
+	}
 	row("state", zi.State)
 	row("reference", orNone(zi.Reference))
 	row("sg", orNone(zi.SG))
@@ -149,7 +152,7 @@ func printRefs(w io.Writer, refs []admin.RefInfo) {
 func printZoneList(w io.Writer, zones []admin.ZoneInfo, long bool) {
 	if !long {
 		for _, z := range zones {
-			fmt.Fprintln(w, z.Name)
+			fmt.Fprintln(w, zoneLabel(z))
 		}
 		return
 	}
@@ -165,7 +168,15 @@ func printZoneList(w io.Writer, zones []admin.ZoneInfo, long bool) {
 				fl = append(fl, f.name)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", z.Name, orNone(z.Reference), z.Serial, z.State, strings.Join(fl, ","))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", zoneLabel(z), orNone(z.Reference), z.Serial, z.State, strings.Join(fl, ","))
 	}
 	tw.Flush()
+}
+
+// zoneLabel is a zone's name, with its view when not the default one.
+func zoneLabel(z admin.ZoneInfo) string {
+	if z.View == "" {
+		return z.Name
+	}
+	return z.Name + " (view " + z.View + ")"
 }

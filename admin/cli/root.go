@@ -37,6 +37,9 @@ type Factory struct {
 	// Direct makes commands open the store even when a server runs (tests
 	// of the direct path; never needed by admins).
 	Direct bool
+	// View is the view of the zones commands name (--view; "" the
+	// default view).
+	View string
 }
 
 // Client connects to the running server's control socket, or opens the
@@ -45,6 +48,7 @@ type Factory struct {
 func (f *Factory) Client(write bool) (admin.Client, error) {
 	if !f.Direct {
 		if rc, err := admin.DialControl(admin.SocketPath(f.DBPath)); err == nil {
+			rc.View = f.View
 			return rc, nil
 		}
 	}
@@ -61,7 +65,9 @@ func (f *Factory) Client(write bool) (admin.Client, error) {
 		}
 		return nil, err
 	}
-	return &admin.LocalClient{S: admin.New(db, nil), Caller: admin.LocalCaller()}, nil
+	c := admin.LocalCaller()
+	c.View = f.View
+	return &admin.LocalClient{S: admin.New(db, nil), Caller: c}, nil
 }
 
 // call runs one operation with a fresh client.
@@ -124,8 +130,9 @@ control socket; otherwise they open the store themselves.`,
 	root.SetErr(f.Err)
 	root.PersistentFlags().StringVar(&f.DBPath, "db", DefaultDB, "store file (env DMS_DB)")
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().StringVar(&f.View, "view", "", "the view of the zones and server groups named (split horizon; see dms view); default: the default view")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
+	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdView(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
 	return root
 }
 
