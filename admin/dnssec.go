@@ -30,6 +30,9 @@ type DNSSECRequest struct {
 	OptOut     bool   `json:"opt_out,omitempty"`
 	// Digest is the DS digest type: 2 (default) or 4.
 	Digest uint8 `json:"digest,omitempty"`
+	// ShareKeysWith (enable) copies the keys of the zone of the same name
+	// in that view: both views' answers then validate with one DS.
+	ShareKeysWith string `json:"share_keys_with,omitempty"`
 	// DSRemoved is the admin's word that the parent's DS is gone (disable).
 	DSRemoved bool `json:"ds_removed,omitempty"`
 	// KeyFile and PrivateFile are BIND key files' contents (import).
@@ -136,6 +139,14 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 	}
 	now := time.Now().UTC()
 	keys := existing
+	if req.ShareKeysWith != "" {
+		if len(existing) > 0 {
+			return nil, usagef("zone %s has imported keys already; --share-keys-with takes another view's instead", name)
+		}
+		if keys, err = s.sharedKeys(c, name, req.ShareKeysWith); err != nil {
+			return nil, err
+		}
+	}
 	if len(keys) == 0 {
 		if keys, err = newKeys(name, req.Algorithm, req.Split, now); err != nil {
 			return nil, err
@@ -147,6 +158,9 @@ func (s *Service) DNSSECEnable(ctx context.Context, c Caller, req DNSSECRequest)
 			haveZSK = haveZSK || k.Role == "zsk"
 		}
 		for i := range keys {
+			if req.ShareKeysWith != "" {
+				continue // the keys keep their roles and states
+			}
 			if !haveZSK {
 				keys[i].Role = "csk"
 			}
@@ -422,4 +436,32 @@ func (s *Service) zoneKeys(c Caller, name string) (z *zonedb.Zone, keys []zonedb
 		return err
 	})
 	return z, keys, err
+}
+
+// sharedKeys are the DNSSEC keys of zone name in view, to sign the same
+// name in the caller's view with (dms dnssec enable --share-keys-with):
+// the views' answers validate with the one DS at the parent. They are a
+// copy: a later rollover in one view is not made in the other.
+func (s *Service) sharedKeys(c Caller, name, view string) ([]zonedb.DNSSECKey, error) {
+	if strings.EqualFold(view, c.View) || view == zonedb.DefaultView && c.View == "" {
+		return nil, usagef("--share-keys-with names the zone's own view; name another view")
+	}
+	other := c
+	other.View = view
+	z, keys, err := s.zoneKeys(other, name)
+	if err != nil {
+		return nil, err
+	}
+	if !z.DNSSEC {
+		return nil, usagef("zone %s in view %s is not signed: sign it first, then share its keys", name, view)
+	}
+	var out []zonedb.DNSSECKey
+	for _, k := range keys {
+		if k.State == "removed" {
+			continue
+		}
+		k.ID = 0 // the store gives the copy its own id
+		out = append(out, k)
+	}
+	return out, nil
 }

@@ -87,6 +87,9 @@ func (s *Service) ViewDelete(ctx context.Context, c Caller, req ViewRequest) (*V
 
 // ViewShow is one view.
 func (s *Service) ViewShow(ctx context.Context, c Caller, req ViewRequest) (*ViewInfo, error) {
+	if err := adminOnly(c, "see views"); err != nil {
+		return nil, err
+	}
 	var out *ViewInfo
 	err := s.db.View(func(v *zonedb.View) error {
 		vd, err := v.ViewByName(strings.TrimSpace(req.Name))
@@ -101,6 +104,9 @@ func (s *Service) ViewShow(ctx context.Context, c Caller, req ViewRequest) (*Vie
 
 // ViewList is every view in the order clients are matched.
 func (s *Service) ViewList(ctx context.Context, c Caller, _ struct{}) ([]ViewInfo, error) {
+	if err := adminOnly(c, "list views"); err != nil {
+		return nil, err
+	}
 	var out []ViewInfo
 	err := s.db.View(func(v *zonedb.View) error {
 		views, err := v.Views()

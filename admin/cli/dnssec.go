@@ -46,6 +46,7 @@ with no extra iterations and no salt (RFC 9276).`,
 	enable.Flags().Uint16Var(&en.Iterations, "nsec3-iterations", 0, "extra NSEC3 hash iterations (RFC 9276: 0)")
 	enable.Flags().StringVar(&en.Salt, "nsec3-salt", "-", "NSEC3 salt in hex, - for none (RFC 9276: none)")
 	enable.Flags().BoolVar(&en.OptOut, "opt-out", false, "NSEC3 opt-out: insecure delegations get no NSEC3")
+	enable.Flags().StringVar(&en.ShareKeysWith, "share-keys-with", "", "sign with the keys of the zone of the same name in this view (one DS for both views; later rollovers are each view's own)")
 	var dsRemoved bool
 	disable := &cobra.Command{
 		Use: "disable ZONE", Short: "Stop signing a zone, once its parent has no DS for it",

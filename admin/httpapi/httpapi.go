@@ -170,6 +170,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, h handler, open bool
 		if code, ok := a.admitLogin(w, c, now); !ok {
 			return code
 		}
+		// ?view= names the view of the zones the request is about
+		// (split horizon); without it, the default view.
+		c.View = r.URL.Query().Get("view")
 	}
 	return a.answer(w, r, h, c)
 }

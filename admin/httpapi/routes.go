@@ -61,6 +61,11 @@ func (a *API) register() {
 	}, false)
 
 	// Admin only (the operations refuse anyone else).
+	a.handle("GET "+v1+"/views", a.plain("view.list", struct{}{}), false)
+	a.handle("GET "+v1+"/views/{name}", func(c admin.Caller, r *http.Request) (int, any, error) {
+		res, err := a.call(c, r, "view.show", admin.ViewRequest{Name: r.PathValue("name")})
+		return http.StatusOK, res, err
+	}, false)
 	a.handle("GET "+v1+"/sectags", a.plain("sectag.list", struct{}{}), false)
 	a.handle("POST "+v1+"/sectags", a.withBody("sectag.create", func() any { return &admin.SectagRequest{} }, http.StatusCreated), false)
 	a.handle("DELETE "+v1+"/sectags/{name}", func(c admin.Caller, r *http.Request) (int, any, error) {
