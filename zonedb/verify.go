@@ -146,7 +146,7 @@ func (v *View) verify(r *VerifyReport) {
 		r.problem("bbolt: %v", err)
 	}
 	for _, b := range allBuckets {
-		if tx.Bucket(b) == nil {
+		if tx.Bucket(b) == nil && !(bytes.Equal(b, bucketViews) && schemaOf(tx) < 3) {
 			r.problem("bucket %s missing", b)
 		}
 	}
@@ -320,4 +320,14 @@ func (v *View) Digest() string {
 		})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// schemaOf is the store's schema version (0 when unreadable).
+func schemaOf(tx *bolt.Tx) int {
+	m := tx.Bucket(bucketMeta)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.Atoi(string(m.Get(keySchema)))
+	return v
 }

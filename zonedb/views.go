@@ -391,7 +391,12 @@ func (t *Txn) DeleteView(name string) error {
 		return fmt.Errorf("%w: the default view cannot be deleted", ErrViewInUse)
 	}
 	n := 0
-	_ = t.View().ZonesIn(vd.Name, func(z *Zone) bool { n++; return true })
+	_ = t.View().ZonesIn(vd.Name, func(z *Zone) bool {
+		if z.CatalogOf == "" { // an SG's catalog goes with the SG
+			n++
+		}
+		return true
+	})
 	if n > 0 {
 		return fmt.Errorf("%w: view %s has %d zone(s) (deleted ones too); destroy them first", ErrViewInUse, vd.Name, n)
 	}
