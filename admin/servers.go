@@ -579,8 +579,40 @@ func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest)
 		if err != nil {
 			return err
 		}
-		out = &ServerConfigResult{Server: srv.Name, Type: srv.Type, Config: text}
+		note, err := viewNote(v, srv, sg, key)
+		if err != nil {
+			return err
+		}
+		out = &ServerConfigResult{Server: srv.Name, Type: srv.Type, Config: note + text}
 		return nil
 	})
 	return out, err
+}
+
+// viewNote is what a secondary's configuration says of views (split
+// horizon): nothing without views; else the view dms answers the server
+// from, by its address and key as for any client, and a warning when
+// that is not its SG's view (its transfers would get another view's
+// zones, or be refused).
+func viewNote(v *zonedb.View, srv *zonedb.Server, sg *zonedb.SG, key *zonedb.TSIGKey) (string, error) {
+	views, err := v.ViewTable()
+	if err != nil || views.Trivial() {
+		return "", err
+	}
+	want := cmpOr(sg.View, zonedb.DefaultView)
+	keyName, by := "", "its address "+srv.AddrPort().Addr().String()
+	if key != nil {
+		keyName, by = key.Name, "its address "+srv.AddrPort().Addr().String()+" and key "+key.Name
+	}
+	_, got, ok := views.Match(srv.AddrPort().Addr(), keyName)
+	switch {
+	case !ok:
+		return fmt.Sprintf("// WARNING: no view of dms matches this server (%s): its requests are refused.\n"+
+			"// Make view %s match its key: dms view set %s --match key:NAME (and the other rules).\n", by, want, want), nil
+	case !strings.EqualFold(got, want):
+		return fmt.Sprintf("// WARNING: dms answers this server (%s) from view %s, but its server group %s\n"+
+			"// carries the zones of view %s: give the server a TSIG key that view %s matches\n"+
+			"// (dms view set %s --match key:NAME ...; dms server set %s --tsig NAME).\n", by, got, sg.Name, want, want, want, srv.Name), nil
+	}
+	return fmt.Sprintf("// dms answers this server (%s) from view %s.\n", by, got), nil
 }
