@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,19 +76,34 @@ func TestReplayByteForByte(t *testing.T) {
 	if n := zonedb.ZoneBucketKeys(primary); n < 100 || len(recs) < 30 {
 		t.Errorf("history too small to show anything: %d keys, %d commits", n, len(recs))
 	}
-	// The replica answers the same: its zone text is the primary's.
-	for _, zone := range []string{"example.org", "2.0.192.in-addr.arpa"} {
-		a, err := s.ZoneShow(context.Background(), c, admin.ZoneRequest{Name: zone})
-		if err != nil {
-			t.Fatal(err)
+	// The replica answers the same: its zone text is the primary's, in
+	// each view.
+	ci := c
+	ci.View = "internal"
+	for _, cv := range []admin.Caller{c, ci} {
+		for _, zone := range []string{"example.org", map[string]string{"": "2.0.192.in-addr.arpa", "internal": "1.1.10.in-addr.arpa"}[cv.View]} {
+			a, err := s.ZoneShow(context.Background(), cv, admin.ZoneRequest{Name: zone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := admin.New(replica, nil).ZoneShow(context.Background(), cv, admin.ZoneRequest{Name: zone})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Text != b.Text {
+				t.Errorf("%s (view %q): replica's text differs", zone, cv.View)
+			}
 		}
-		b, err := admin.New(replica, nil).ZoneShow(context.Background(), c, admin.ZoneRequest{Name: zone})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if a.Text != b.Text {
-			t.Errorf("%s: replica's text differs", zone)
-		}
+	}
+	// Auto-PTR stayed within the view: the internal reverse zone (the
+	// only one of 10.1.1.0/24) has the PTR of the internal zone's
+	// FORCEREV record, not that of the default view's.
+	in, err := s.ZoneShow(context.Background(), ci, admin.ZoneRequest{Name: "1.1.10.in-addr.arpa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.Text, "intra.example.org.") || strings.Contains(in.Text, "leak.example.org.") {
+		t.Errorf("auto-PTR across views:\n%s", in.Text)
 	}
 }
 
@@ -126,6 +142,8 @@ func history(t *testing.T, s *admin.Service, c admin.Caller) {
 		must("config", r, err)
 	}
 	yes := true
+	ci := c
+	ci.View = "internal"
 	r1, err := s.ZoneCreate(ctx, c, admin.ZoneCreateRequest{Name: "192.0.2.0/24", Ref: "NET-A", IncUpdates: &yes})
 	must("reverse zone", r1, err)
 	r2, err := s.ZoneLoad(ctx, c, admin.ZoneLoadRequest{Name: "example.org", Ref: "CUST-1", Text: `$TTL 3600
@@ -213,6 +231,31 @@ mail IN A 192.0.2.2
 		{"ref rename", func() (any, error) { return s.RefRename(ctx, c, admin.RefRequest{Name: "NET-B", NewName: "NET-C"}) }},
 		{"config set", func() (any, error) { return s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: "zone_ttl", Value: "2h"}) }},
 		{"config unset", func() (any, error) { return s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: "apex_ns", Value: ""}) }},
+		// Views: the same names in view internal, auto-PTR within it.
+		{"config set again", func() (any, error) {
+			return s.ConfigSet(ctx, c, admin.ConfigSetRequest{Key: "apex_ns", Value: "ns1.example.net."})
+		}},
+		{"view create", func() (any, error) {
+			m := []string{"10.0.0.0/8", "key:xfr-key"}
+			return s.ViewCreate(ctx, c, admin.ViewRequest{Name: "internal", Match: &m})
+		}},
+		{"view set", func() (any, error) {
+			m := []string{"10.0.0.0/8", "!10.9.0.0/16", "key:xfr-key"}
+			return s.ViewSet(ctx, c, admin.ViewRequest{Name: "internal", Match: &m})
+		}},
+		{"sg create in view", func() (any, error) { return s.SGCreate(ctx, ci, admin.SGRequest{Name: "int"}) }},
+		{"reverse zone in view", func() (any, error) {
+			return s.ZoneCreate(ctx, ci, admin.ZoneCreateRequest{Name: "10.1.1.0/24", IncUpdates: &yes, SG: "int"})
+		}},
+		{"zone in view", func() (any, error) {
+			return s.ZoneLoad(ctx, ci, admin.ZoneLoadRequest{Name: "example.org", Text: "$TTL 300\n@ SOA ns1.example.net. h.example.org. 1 600 600 604800 600\n@ NS ns1.example.net.\nwww A 192.0.2.1 ;!FORCEREV\n"})
+		}},
+		{"record add in view", func() (any, error) {
+			return s.RecordAdd(ctx, ci, admin.RecordRequest{Zone: "example.org", Records: []string{"intra A 10.1.1.9 ;!FORCEREV"}})
+		}},
+		{"record add outside the view", func() (any, error) {
+			return s.RecordAdd(ctx, c, admin.RecordRequest{Zone: "example.org", Records: []string{"leak A 10.1.1.10 ;!FORCEREV"}})
+		}},
 	}
 	for _, st := range steps {
 		r, err := st.do()
