@@ -39,14 +39,16 @@ const (
 
 // LogEvent is one entry of the event log.
 type LogEvent struct {
-	ID     uint64    `json:"id"`
-	Time   time.Time `json:"time"`
-	Kind   string    `json:"kind"`
-	Zone   string    `json:"zone,omitempty"`
-	Server string    `json:"server,omitempty"`
-	SG     string    `json:"sg,omitempty"`
-	By     string    `json:"by,omitempty"`
-	Failed bool      `json:"failed,omitempty"`
+	ID   uint64    `json:"id"`
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"`
+	Zone string    `json:"zone,omitempty"`
+	// View is the zone's view when not the default one.
+	View   string `json:"view,omitempty"`
+	Server string `json:"server,omitempty"`
+	SG     string `json:"sg,omitempty"`
+	By     string `json:"by,omitempty"`
+	Failed bool   `json:"failed,omitempty"`
 	// Message says what happened in a line; Details are the rest (one line
 	// each), e.g. every auto-PTR result of a commit.
 	Message string   `json:"message"`
@@ -156,7 +158,7 @@ func (t *Txn) writeEvents() error {
 	}
 	for _, r := range t.results {
 		if r.keys != "" {
-			if err := t.addEvent(LogEvent{Time: t.now, Kind: EventDNSSEC, Zone: r.Zone, By: t.by, Message: r.keys}); err != nil {
+			if err := t.addEvent(LogEvent{Time: t.now, Kind: EventDNSSEC, Zone: r.Zone, View: r.View, By: t.by, Message: r.keys}); err != nil {
 				return err
 			}
 		}
@@ -184,7 +186,7 @@ func commitEvent(r ZoneCommit) (LogEvent, bool) {
 	if r.ZI == 0 && !r.Created && !r.Destroyed && !r.CommentsChanged && len(r.Reverse) == 0 && len(r.meta) == 0 {
 		return LogEvent{}, false
 	}
-	e := LogEvent{Kind: EventCommit, Zone: r.Zone}
+	e := LogEvent{Kind: EventCommit, Zone: r.Zone, View: r.View}
 	switch {
 	case r.Destroyed:
 		e.Message = "destroyed"

@@ -34,6 +34,9 @@ older than the config key event_max_age (days) go at dms vacuum.`,
 						result = "FAILED"
 					}
 					where := e.Zone
+					if e.View != "" {
+						where += " (view " + e.View + ")"
+					}
 					if e.SG != "" {
 						where += "sg " + e.SG
 					}
@@ -77,6 +80,9 @@ func newCmdEvent(f *Factory) *cobra.Command {
 				row("time", fmtTime(e.Time))
 				row("kind", e.Kind)
 				row("zone", orNone(e.Zone))
+				if e.View != "" {
+					row("view", e.View)
+				}
 				if e.SG != "" {
 					row("sg", e.SG)
 				}
