@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +168,61 @@ func TestViewsOneViewStore(t *testing.T) {
 	}
 	if !strings.Contains(r.Answer[0].String(), "192.0.2.80") {
 		t.Errorf("%v", r)
+	}
+}
+
+// BenchmarkServeViews: the query path with the default view alone (no
+// matching: the table is trivial) and with three views, the client's
+// the last to match (two views' rules tried first), cached and not.
+func BenchmarkServeViews(b *testing.B) {
+	client := netip.MustParseAddrPort("192.0.2.9:5300")
+	for _, views := range []int{1, 3} {
+		db := testStore(b, nil)
+		view := ""
+		if views == 3 {
+			_, err := db.Change("bench", func(t *zonedb.Txn) error {
+				for _, v := range []struct{ name, rule string }{{"a", "10.0.0.0/8"}, {"b", "key:x"}, {"c", "192.0.2.0/24"}} {
+					if _, err := t.CreateView(v.name, []string{"!198.51.100.1", v.rule}, 0); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			view = "c"
+		}
+		recs, err := zonefile.ParseString(benchZone(10000), zonefile.ParseOptions{Origin: "bench.example."})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.Commit(&zonedb.ChangeSet{View: view, Zones: []zonedb.ZoneChange{{Zone: "bench.example.", Create: &zonedb.Zone{}, Replace: true, Records: recs, Serial: zonedb.SerialKeep}}}); err != nil {
+			b.Fatal(err)
+		}
+		queries := benchQueries(b)
+		for _, cached := range []bool{true, false} {
+			b.Run(fmt.Sprintf("views=%d/cached=%v", views, cached), func(b *testing.B) {
+				s := NewServer(db, Options{}, nil)
+				h := &viewHolder{db: db, noCache: !cached}
+				defer h.release()
+				out := make([]byte, 0, 65535)
+				req := new(dns.Msg)
+				for _, q := range queries {
+					if r := s.handle(h, req, q, out, UDP, client, nil); r == nil || r[3]&0xf == dns.RcodeRefused {
+						b.Fatal("refused")
+					}
+				}
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					*req = dns.Msg{}
+					if s.handle(h, req, queries[i%len(queries)], out, UDP, client, nil) == nil {
+						b.Fatal("no answer")
+					}
+					i++
+				}
+			})
+		}
 	}
 }
