@@ -9,6 +9,8 @@
 # the same signed zone, transferred from dms (presigned); dnsperf sets DO.
 # MIX=nx: NXDOMAIN-only queries (random names) instead of the mixed set.
 # RRL=N: dms with response rate limiting at N responses per second.
+# VIEWS=N: dms with N views (split horizon), the client's the last to
+# match: N-1 views whose rules it fails are tried first.
 set -eu
 SIGNED=${SIGNED:-0}
 MIX=${MIX:-mixed}
@@ -42,6 +44,12 @@ if [ "$SIGNED" = 1 ]; then
 	"$BIN" --db "$dir/dms.db" config set xfr_allow 127.0.0.0/8 >/dev/null
 	dnsperf_do="-D"
 fi
+i=1
+while [ "$i" -lt "${VIEWS:-1}" ]; do
+	"$BIN" --db "$dir/dms.db" view create "v$i" --match '!198.51.100.1' --match "10.$i.0.0/16" >/dev/null
+	i=$((i + 1))
+done
+[ "${VIEWS:-1}" -gt 1 ] && echo "dms: ${VIEWS} views, the client's the last"
 if [ -n "${RRL:-}" ]; then
 	# RRL=N: response rate limiting on at N responses per second (a rate
 	# far above the load measures what limiting costs; a low one, what it

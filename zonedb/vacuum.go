@@ -51,9 +51,9 @@ func (db *DB) Vacuum(o VacuumOptions) (*VacuumResult, error) {
 		}
 		for _, z := range zones {
 			if o.Zones && z.Deleted && z.DeletedAt != nil && o.ZoneDelAge > 0 && now.Sub(*z.DeletedAt) > o.ZoneDelAge {
-				res.Destroyed = append(res.Destroyed, z.Name)
+				res.Destroyed = append(res.Destroyed, z.Label())
 				if !o.DryRun {
-					if _, err := t.Destroy(z.Name); err != nil {
+					if _, err := t.Apply(ZoneChange{Zone: z.Name, View: z.View, Destroy: true}); err != nil {
 						return err
 					}
 				}

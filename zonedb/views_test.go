@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -302,4 +303,36 @@ func openTemp(t *testing.T) *zonedb.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestVacuumInViews: vacuum destroys a deleted zone of a view, not the
+// zone of the same name in another view.
+func TestVacuumInViews(t *testing.T) {
+	db := openTemp(t)
+	if _, err := db.Change("test", func(t *zonedb.Txn) error { _, err := t.CreateView("internal", nil, 0); return err }); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := zonefile.ParseString("$TTL 300\n@ SOA ns h 7 3600 600 86400 300\n@ NS ns\n", zonefile.ParseOptions{Origin: "example.com."})
+	for _, view := range []string{"", "internal"} {
+		if _, err := db.Commit(&zonedb.ChangeSet{View: view, Zones: []zonedb.ZoneChange{{Zone: "example.com.", Create: &zonedb.Zone{}, Replace: true, Records: recs}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Commit(&zonedb.ChangeSet{View: "internal", Zones: []zonedb.ZoneChange{{Zone: "example.com.", Update: func(z *zonedb.Zone) error { z.Deleted = true; return nil }}}}); err != nil {
+		t.Fatal(err)
+	}
+	db.SetClock(func() time.Time { return time.Now().Add(48 * time.Hour) })
+	res, err := db.Vacuum(zonedb.VacuumOptions{Zones: true, ZoneDelAge: time.Hour, ChangeBy: "test"})
+	if err != nil || len(res.Destroyed) != 1 || res.Destroyed[0] != "example.com. (view internal)" {
+		t.Fatalf("vacuum: %v %+v", err, res)
+	}
+	_ = db.View(func(v *zonedb.View) error {
+		if z, err := v.Zone("example.com"); err != nil || z.Deleted {
+			t.Errorf("the default view's example.com after vacuum: %v %v", z, err)
+		}
+		if _, err := v.ZoneIn("internal", "example.com"); !errors.Is(err, zonedb.ErrZoneNotFound) {
+			t.Errorf("the internal one after vacuum: %v", err)
+		}
+		return nil
+	})
 }
