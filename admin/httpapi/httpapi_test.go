@@ -682,3 +682,42 @@ func TestZoneTextCommentsOverHTTP(t *testing.T) {
 		t.Errorf("text after putting it back:\n%s", again)
 	}
 }
+
+// TestViewsOverHTTP: ?view= names the view of the zones a request is
+// about; the views are listed for Admin only.
+func TestViewsOverHTTP(t *testing.T) {
+	const v1 = "/api/v1"
+	w := newWorld(t)
+	root := w.as("root")
+	m := []string{"10.0.0.0/8"}
+	if _, err := w.svc.ViewCreate(t.Context(), admin.Caller{User: "setup", Sectag: admin.SectagAdmin}, admin.ViewRequest{Name: "internal", Match: &m}); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "create in the default view", root("POST", v1+"/zones", map[string]any{"name": "split.example"}), 201)
+	expect(t, "create in internal", root("POST", v1+"/zones?view=internal", map[string]any{"name": "split.example"}), 201)
+	expect(t, "create in a view that is not", root("POST", v1+"/zones?view=nosuch", map[string]any{"name": "other.example"}), 404)
+	patch := func(view, addr string) {
+		t.Helper()
+		expect(t, "patch in "+view, root("PATCH", v1+"/zones/split.example/rrsets?view="+view, map[string]any{"rrsets": []map[string]any{
+			{"name": "www", "type": "A", "ttl": 300, "changetype": "REPLACE", "records": []map[string]any{{"content": addr}}}}}), 200)
+	}
+	patch("", "192.0.2.80")
+	patch("internal", "10.0.0.80")
+	for view, want := range map[string]string{"": "192.0.2.80", "internal": "10.0.0.80"} {
+		r := root("GET", v1+"/zones/split.example/text?view="+view, nil)
+		if r.code != 200 || !bytes.Contains(r.body, []byte(want)) || bytes.Contains(r.body, []byte(map[string]string{"": "10.0.0.80", "internal": "192.0.2.80"}[view])) {
+			t.Errorf("text of view %q: %d %s", view, r.code, r.body)
+		}
+		var zi admin.ZoneInfo
+		if r := root("GET", v1+"/zones/split.example?view="+view, nil); r.json(&zi) != nil || zi.View != view {
+			t.Errorf("info of view %q: %s", view, r.body)
+		}
+	}
+	var views []admin.ViewInfo
+	r := root("GET", v1+"/views", nil)
+	if expect(t, "views", r, 200); r.json(&views) != nil || len(views) != 2 || views[0].Name != "internal" || views[0].Zones != 1 || views[1].Name != zonedb.DefaultView {
+		t.Errorf("views: %s", r.body)
+	}
+	expect(t, "one view", root("GET", v1+"/views/internal", nil), 200)
+	expect(t, "views as a customer", w.as("alice")("GET", v1+"/views", nil), 403)
+}
