@@ -31,12 +31,17 @@
 //	          "created"    -> RFC 3339 time the store was made
 //	          "notified_zi" -> every zone instance up to this id was
 //	                          notified to the secondaries (8 bytes)
-//	zonename  ZoneKey(name) = name key | 0x00 -> zone id (8) | state (1)
+//	zonename  [view prefix] | name key | 0x00 -> zone id (8) | state (1)
+//	          the view prefix (views.go) is 0x01 0x03 and the view id in two
+//	          base-254 digits from 0x02, for zones outside the default view
+//	          (whose keys, ZoneKey(name), have none: as before views).
 //	          state bits: 1 deleted, 2 disabled, 4 catalog zone; 0 means
 //	          served (catalog zones only to their SG's servers). The query
 //	          path reads only this index; its longest-suffix match is a Get
 //	          per label of the query name, whatever the number of zones.
 //	zone      zone id (8) -> Zone as JSON (metadata, current ZI and serial)
+//	view      lower-case view name -> ViewDef as JSON (id, order, rules);
+//	          the default view is stored only once its rules or order are set
 //	rr        zone id (8) | name key relative to the zone | 0x00 | type (2)
 //	          -> one RRset: ttl (4) | count (2) | count × [flags (1) |
 //	          reflen (1) | ref | rdlen (2) | uncompressed RDATA], RRs sorted by
