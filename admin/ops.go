@@ -88,6 +88,7 @@ var ops = map[string]opFunc{
 	"dnssec.rollover": op((*Service).DNSSECRollover),
 	"dnssec.ds_seen":  op((*Service).DNSSECDSSeen),
 
+	"import.bind":        op((*Service).ImportBind),
 	"view.create":        op((*Service).ViewCreate),
 	"view.set":           op((*Service).ViewSet),
 	"view.delete":        op((*Service).ViewDelete),

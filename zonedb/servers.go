@@ -330,33 +330,40 @@ func normalizeSG(sg *SG) error {
 	return nil
 }
 
+// CreateSG makes a server group and its catalog zone (DB.CreateSG in a
+// commit of its own).
+func (t *Txn) CreateSG(sg SG) error {
+	if err := normalizeSG(&sg); err != nil {
+		return err
+	}
+	b := t.tx.Bucket(bucketSGs)
+	if b.Get(sgKey(sg.Name)) != nil {
+		return fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
+	}
+	sg.CTime, sg.MTime = t.now, t.now
+	vd, err := getView(t.tx, sg.View)
+	if err != nil {
+		return err
+	}
+	sg.View = viewName(vd) // "" for the default view: SGs made before views read the same
+	if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
+		return err
+	}
+	msg := "created, catalog zone " + sg.CatalogZone
+	if sg.View != "" {
+		msg += ", view " + sg.View
+	}
+	t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: msg})
+	_, err = t.createCatalog(&sg)
+	return err
+}
+
 // CreateSG makes a server group and its catalog zone.
 func (db *DB) CreateSG(sg SG, changeBy string) ([]ZoneCommit, error) {
 	if err := normalizeSG(&sg); err != nil {
 		return nil, err
 	}
-	return db.Change(changeBy, func(t *Txn) error {
-		b := t.tx.Bucket(bucketSGs)
-		if b.Get(sgKey(sg.Name)) != nil {
-			return fmt.Errorf("%w: %s", ErrSGExists, sg.Name)
-		}
-		sg.CTime, sg.MTime = t.now, t.now
-		vd, err := getView(t.tx, sg.View)
-		if err != nil {
-			return err
-		}
-		sg.View = viewName(vd) // "" for the default view: SGs made before views read the same
-		if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
-			return err
-		}
-		msg := "created, catalog zone " + sg.CatalogZone
-		if sg.View != "" {
-			msg += ", view " + sg.View
-		}
-		t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: msg})
-		_, err = t.createCatalog(&sg)
-		return err
-	})
+	return db.Change(changeBy, func(t *Txn) error { return t.CreateSG(sg) })
 }
 
 // UpdateSG changes a server group. A new apex NS set is written into every
