@@ -71,6 +71,9 @@ type NotifyOptions struct {
 type notifyKey struct {
 	addr netip.AddrPort
 	zone string
+	// keyName tells apart the views of one secondary: the same zone name
+	// in two views goes to one address signed with each view's key.
+	keyName string
 }
 
 type notifyJob struct {
@@ -341,7 +344,7 @@ func (n *Notifier) resolve() {
 	n.resolvedZI = max(n.resolvedZI, lastZI)
 	for _, w := range wants {
 		for _, t := range w.targets {
-			k := notifyKey{addr: t.addr, zone: w.zone}
+			k := notifyKey{addr: t.addr, zone: w.zone, keyName: t.keyName}
 			j, ok := n.jobs[k]
 			if !ok {
 				j = &notifyJob{key: k, index: -1}

@@ -271,3 +271,70 @@ func TestNotifyStartup(t *testing.T) {
 		t.Fatalf("after an offline commit, notified %v", got)
 	}
 }
+
+// TestNotifyViewsOneSecondary: one secondary with views is two servers at
+// one address with two keys; a commit to the same zone name in each view
+// sends it two NOTIFYs, one signed with each view's key (not one that
+// replaces the other).
+func TestNotifyViewsOneSecondary(t *testing.T) {
+	db, _ := setup(t)
+	sec := startFake(t, &fakeSecondary{})
+	if _, err := db.Change("test", func(t *zonedb.Txn) error {
+		_, err := t.CreateView("internal", []string{"key:k2"}, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateSG(zonedb.SG{Name: "int", View: "internal"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []zonedb.Server{
+		{Name: "sec-ext", Address: sec.addr.String(), SG: "ext", Type: "bind9", TSIGKey: "k1"},
+		{Name: "sec-int", Address: sec.addr.String(), SG: "int", Type: "bind9", TSIGKey: "k2"},
+	} {
+		if _, err := db.CreateServer(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One address, one key: refused.
+	if _, err := db.CreateServer(zonedb.Server{Name: "dup", Address: sec.addr.String(), SG: "int", Type: "bind9", TSIGKey: "k2"}); err == nil {
+		t.Error("a second server at one address with the same key was taken")
+	}
+	zone := rrs(t, "example.org. 3600 IN SOA ns1.example.org. hostmaster.example.org. 1 600 600 604800 600", "example.org. 3600 IN NS ns1.example.org.")
+	if _, err := db.Commit(&zonedb.ChangeSet{View: "internal", Zones: []zonedb.ZoneChange{{Zone: "example.org", Create: &zonedb.Zone{SG: "int"}, Replace: true, Records: zone}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := NewNotifier(db, NotifyOptions{Timeout: 200 * time.Millisecond, Tries: 3, Backoff: 20 * time.Millisecond}, nil)
+	db.Subscribe(n.OnCommit)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	// Both views' commits land before the notifier resolves them.
+	op := add(t, "n1.example.org. 3600 IN A 192.0.2.1")
+	if _, err := db.Change("test", func(tx *zonedb.Txn) error {
+		for _, view := range []string{"", "internal"} {
+			if _, err := tx.Apply(zonedb.ZoneChange{Zone: "example.org", View: view, Ops: []zonedb.RecordOp{op}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for sec.count() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	sec.mu.Lock()
+	defer sec.mu.Unlock()
+	keys := map[string]bool{}
+	for _, m := range sec.got {
+		if tr := m.IsTsig(); tr != nil && m.Question[0].Name == "example.org." {
+			keys[tr.Hdr.Name] = true
+		}
+	}
+	if !keys["k1."] || !keys["k2."] {
+		t.Errorf("NOTIFYs to the secondary with views: keys %v, want k1. and k2.", keys)
+	}
+}

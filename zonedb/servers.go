@@ -507,14 +507,17 @@ func checkServer(tx *bolt.Tx, s *Server) error {
 			return fmt.Errorf("%w: %s (create it with dms tsig create %s)", ErrKeyNotFound, s.TSIGKey, strings.TrimSuffix(s.TSIGKey, "."))
 		}
 	}
-	// Two servers at one address would be one secondary seen twice.
+	// Two servers at one address would be one secondary seen twice,
+	// unless they sign with different keys: a secondary with views (split
+	// horizon) is one server per view, each view's transfers and NOTIFYs
+	// told apart by its key.
 	return tx.Bucket(bucketServers).ForEach(func(k, val []byte) error {
 		var o Server
 		if err := json.Unmarshal(val, &o); err != nil {
 			return err
 		}
-		if !strings.EqualFold(o.Name, s.Name) && o.Address == s.Address {
-			return fmt.Errorf("%w: server %s already has address %s", ErrServerExists, o.Name, s.Address)
+		if !strings.EqualFold(o.Name, s.Name) && o.Address == s.Address && (o.TSIGKey == "" || s.TSIGKey == "" || o.TSIGKey == s.TSIGKey) {
+			return fmt.Errorf("%w: server %s already has address %s (one secondary with views is one server per view, each with its own TSIG key)", ErrServerExists, o.Name, s.Address)
 		}
 		return nil
 	})
