@@ -31,6 +31,8 @@ type BindImportRequest struct {
 	Conf  string     `json:"conf"`
 	Files []string   `json:"files,omitempty"` // the configuration files read
 	Keys  []BindTSIG `json:"keys,omitempty"`
+	// Views are named's views in order, made dms views (split horizon).
+	Views []BindView `json:"views,omitempty"`
 	SGs   []BindSG   `json:"sgs,omitempty"`
 	Zones []BindZone `json:"zones"`
 	// XfrAllow are allow-transfer prefixes that are no server: they are
@@ -38,6 +40,13 @@ type BindImportRequest struct {
 	XfrAllow []string   `json:"xfr_allow,omitempty"`
 	Skipped  []BindSkip `json:"skipped,omitempty"`
 	DryRun   bool       `json:"dry_run,omitempty"`
+}
+
+// BindView is a view statement: its name and match-clients as dms rules.
+type BindView struct {
+	Name  string   `json:"name"`
+	Match []string `json:"match,omitempty"`
+	Where string   `json:"where"`
 }
 
 // BindTSIG is a key statement.
@@ -52,6 +61,7 @@ type BindTSIG struct {
 // the same ones.
 type BindSG struct {
 	Name          string       `json:"name"`
+	View          string       `json:"view,omitempty"`
 	MasterAddress []string     `json:"master_address,omitempty"`
 	Servers       []BindServer `json:"servers"`
 }
@@ -68,6 +78,7 @@ type BindServer struct {
 // its keys from the key directory.
 type BindZone struct {
 	Name  string `json:"name"`
+	View  string `json:"view,omitempty"`
 	File  string `json:"file"`
 	Text  string `json:"text,omitempty"`
 	SG    string `json:"sg,omitempty"`
@@ -163,7 +174,9 @@ func PlanBindImport(path string, o BindImportOptions) (*BindImportRequest, error
 				return nil, err
 			}
 		case "view":
-			p.skip("view "+s.Arg(0), "views: create the view in dms (dms view create) and import its zones with --view; this import reads top-level zones only", s)
+			if err := p.view(s); err != nil {
+				return nil, err
+			}
 		case "options":
 			p.optionsSkips(s)
 		case "acl", "masters", "primaries", "dnssec-policy":
@@ -186,9 +199,107 @@ type bindPlanner struct {
 	lists    map[string]*confStmt
 	policies map[string]*confStmt
 	dir      string
-	// targets are each zone's secondaries (by zone index), xfrKeys the
-	// keys its allow-transfer names.
+	// targets are each zone's secondaries (by zone index).
 	targets [][]bindTarget
+	// cur is the view statement whose zones are read (nil: top level),
+	// curName its dms name.
+	cur     *confStmt
+	curName string
+}
+
+// view reads a view statement: a dms view with its match-clients as
+// rules, and its zones and keys.
+func (p *bindPlanner) view(s *confStmt) error {
+	name := s.Arg(0)
+	dn := name
+	if !zonedb.ValidViewName(dn) {
+		dn = strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '-'
+		}, dn)
+		if dn == "" || !(dn[0] >= 'a' && dn[0] <= 'z' || dn[0] >= 'A' && dn[0] <= 'Z') {
+			dn = "v" + dn
+		}
+		if len(dn) > 32 {
+			dn = dn[:32]
+		}
+		p.skip("view name "+name, "not a dms view name: imported as "+dn, s)
+	}
+	v := BindView{Name: dn, Where: s.Where()}
+	if mc := s.Find("match-clients"); mc != nil {
+		v.Match = p.viewRules(mc, name, false, 0)
+	}
+	if md := s.Find("match-destinations"); md != nil {
+		p.skip("view "+name+" match-destinations", "dms chooses views by the client's address and key only", md)
+	}
+	p.plan.Views = append(p.plan.Views, v)
+	p.cur, p.curName = s, dn
+	defer func() { p.cur, p.curName = nil, "" }()
+	for _, c := range s.Block {
+		switch c.Name() {
+		case "zone":
+			if err := p.zone(c); err != nil {
+				return err
+			}
+		case "key":
+			p.key(c)
+		case "match-clients", "match-destinations", "also-notify", "allow-transfer", "dnssec-policy", "key-directory":
+		default:
+			p.skip("view "+name+" "+c.Name(), "a view option without a dms equivalent", c)
+		}
+	}
+	return nil
+}
+
+// viewRules turns a match-clients list into dms view rules.
+func (p *bindPlanner) viewRules(s *confStmt, view string, neg bool, depth int) []string {
+	var out []string
+	bang := func(r string, n bool) string {
+		if n {
+			return "!" + r
+		}
+		return r
+	}
+	for _, e := range s.Block {
+		w := e.Words
+		if len(w) == 0 {
+			p.skip("view "+view+" match-clients: a nested list", "not imported: write it as rules with dms view set", e)
+			continue
+		}
+		n := neg
+		if w[0] == "!" && len(w) > 1 {
+			n, w = !n, w[1:]
+		} else if strings.HasPrefix(w[0], "!") {
+			n, w = !n, append([]string{w[0][1:]}, w[1:]...)
+		}
+		switch lw := strings.ToLower(w[0]); {
+		case lw == "key" && len(w) > 1:
+			out = append(out, bang("key:"+w[1], n))
+		case lw == "any", lw == "none":
+			out = append(out, bang(lw, n))
+		case lw == "localhost":
+			out = append(out, bang("127.0.0.1", n), bang("::1", n))
+		case lw == "localnets":
+			p.skip("view "+view+" match-clients localnets", "dms does not know the host's networks: give them as prefixes with dms view set", e)
+		default:
+			if _, err := zonedb.NormalizeViewRules([]string{w[0]}); err == nil {
+				out = append(out, bang(w[0], n))
+				continue
+			}
+			if acl := p.acls[lw]; acl != nil && depth < 8 {
+				if n {
+					p.skip("view "+view+" match-clients !"+w[0], "a negated acl is not imported: write it as rules with dms view set", e)
+					continue
+				}
+				out = append(out, p.viewRules(acl, view, false, depth+1)...)
+				continue
+			}
+			p.skip("view "+view+" match-clients "+w[0], "not an address, prefix, key or acl", e)
+		}
+	}
+	return out
 }
 
 func (p *bindPlanner) skip(what, why string, s *confStmt) {
@@ -233,6 +344,11 @@ func (p *bindPlanner) optionsSkips(s *confStmt) {
 func (p *bindPlanner) opt(z *confStmt, name string) *confStmt {
 	if s := z.Find(name); s != nil {
 		return s
+	}
+	if p.cur != nil {
+		if s := p.cur.Find(name); s != nil {
+			return s
+		}
 	}
 	if p.options != nil {
 		return p.options.Find(name)
@@ -280,7 +396,7 @@ func (p *bindPlanner) zone(s *confStmt) error {
 	if err != nil {
 		return fmt.Errorf("%s: zone %s: %w", s.Where(), name, err)
 	}
-	z := BindZone{Name: name, File: file, Text: string(text), Where: s.Where()}
+	z := BindZone{Name: name, View: p.curName, File: file, Text: string(text), Where: s.Where()}
 	if err := p.signing(s, &z); err != nil {
 		return err
 	}
@@ -504,8 +620,10 @@ func (p *bindPlanner) groups() {
 	typ := cmpOr(p.o.ServerType, "bind9")
 	group := make([]int, len(p.targets)) // zone -> group index, -1 none
 	var members [][]bindTarget           // group -> its servers
+	var gview []string                   // group -> its view
+	vk := func(zi int, t bindTarget) string { return p.plan.Zones[zi].View + "|" + t.addr.Addr().String() }
 	var zones [][]int                    // group -> its zones
-	byAddr := map[netip.Addr]int{}
+	byAddr := map[string]int{} // view and address -> group
 	for i, ts := range p.targets {
 		group[i] = -1
 		if len(ts) == 0 {
@@ -513,10 +631,10 @@ func (p *bindPlanner) groups() {
 		}
 		g := -1
 		for _, t := range ts {
-			if h, ok := byAddr[t.addr.Addr()]; ok {
+			if h, ok := byAddr[vk(i, t)]; ok {
 				if g >= 0 && g != h { // two groups meet: fold h into g
 					for _, t2 := range members[h] {
-						byAddr[t2.addr.Addr()] = g
+						byAddr[vk(i, t2)] = g
 					}
 					members[g] = append(members[g], members[h]...)
 					members[h] = nil
@@ -532,10 +650,10 @@ func (p *bindPlanner) groups() {
 		}
 		if g < 0 {
 			g = len(members)
-			members, zones = append(members, nil), append(zones, nil)
+			members, zones, gview = append(members, nil), append(zones, nil), append(gview, p.plan.Zones[i].View)
 		}
 		for _, t := range ts {
-			if h, ok := byAddr[t.addr.Addr()]; ok && h == g {
+			if h, ok := byAddr[vk(i, t)]; ok && h == g {
 				for j := range members[g] {
 					if members[g][j].addr.Addr() == t.addr.Addr() && members[g][j].key == "" {
 						members[g][j].key = t.key
@@ -543,13 +661,14 @@ func (p *bindPlanner) groups() {
 				}
 				continue
 			}
-			byAddr[t.addr.Addr()] = g
+			byAddr[vk(i, t)] = g
 			members[g] = append(members[g], t)
 		}
 		group[i] = g
 		zones[g] = append(zones[g], i)
 	}
 	names := map[int]string{}
+	servers := map[string]bool{}
 	for g, ms := range members {
 		if len(ms) == 0 {
 			continue
@@ -560,9 +679,14 @@ func (p *bindPlanner) groups() {
 		}
 		names[g] = name
 		slices.SortFunc(ms, func(a, b bindTarget) int { return a.addr.Compare(b.addr) })
-		sg := BindSG{Name: name, MasterAddress: p.o.MasterAddress}
+		sg := BindSG{Name: name, View: gview[g], MasterAddress: p.o.MasterAddress}
 		for _, t := range ms {
-			sg.Servers = append(sg.Servers, BindServer{Name: strings.ReplaceAll(t.addr.Addr().String(), ":", "-"), Address: t.addr.String(), Key: t.key, Type: typ})
+			sn := strings.ReplaceAll(t.addr.Addr().String(), ":", "-")
+			if servers[sn] {
+				sn += "-" + name // the same secondary in another view's group
+			}
+			servers[sn] = true
+			sg.Servers = append(sg.Servers, BindServer{Name: sn, Address: t.addr.String(), Key: t.key, Type: typ})
 		}
 		p.plan.SGs = append(p.plan.SGs, sg)
 		// Zones whose own secondaries were fewer than the group's.
@@ -582,6 +706,7 @@ func (p *bindPlanner) groups() {
 // BindImportResult is what the import did (or would do, with DryRun).
 type BindImportResult struct {
 	DryRun  bool                `json:"dry_run,omitempty"`
+	Views   int                 `json:"views,omitempty"`
 	Zones   int                 `json:"zones"`
 	Signed  int                 `json:"signed_zones"`
 	Keys    int                 `json:"tsig_keys"`
@@ -643,8 +768,19 @@ func (s *Service) ImportBind(ctx context.Context, c Caller, req BindImportReques
 				return fmt.Errorf("key %s (%s): %w", k.Name, k.Where, err)
 			}
 		}
+		for _, v := range req.Views {
+			var err error
+			if strings.EqualFold(v.Name, zonedb.DefaultView) {
+				_, err = t.SetView(v.Name, append([]string{}, v.Match...), nil)
+			} else {
+				_, err = t.CreateView(v.Name, v.Match, 0)
+			}
+			if err != nil {
+				return fmt.Errorf("view %s (%s): %w", v.Name, v.Where, err)
+			}
+		}
 		for _, sg := range req.SGs {
-			if err := t.CreateSG(zonedb.SG{Name: sg.Name, View: c.View, MasterAddress: sg.MasterAddress}); err != nil {
+			if err := t.CreateSG(zonedb.SG{Name: sg.Name, View: cmpOr(sg.View, c.View), MasterAddress: sg.MasterAddress}); err != nil {
 				return fmt.Errorf("server group %s: %w (choose other names with --sg-name)", sg.Name, err)
 			}
 			for _, srv := range sg.Servers {
@@ -672,7 +808,7 @@ func (s *Service) ImportBind(ctx context.Context, c Caller, req BindImportReques
 		return nil, err
 	}
 	res.Commits = commits
-	res.Zones, res.Keys, res.SGs = len(changes), len(req.Keys), len(req.SGs)
+	res.Zones, res.Keys, res.SGs, res.Views = len(changes), len(req.Keys), len(req.SGs), len(req.Views)
 	for _, z := range req.Zones {
 		if z.Signed {
 			res.Signed++
@@ -714,7 +850,7 @@ func (s *Service) bindZoneChange(c Caller, cfg Config, bz BindZone, now time.Tim
 	no := false
 	meta := s.newZoneMeta(c, cfg, bz.SG, nil, nil, &no, nil, nil)
 	ref := cmpOr(soaRef(recs), cfg["default_ref"])
-	zc := zonedb.ZoneChange{Zone: name, Create: meta, Ref: ref, Replace: true, Records: recs, Serial: zonedb.SerialKeep,
+	zc := zonedb.ZoneChange{Zone: name, View: bz.View, Create: meta, Ref: ref, Replace: true, Records: recs, Serial: zonedb.SerialKeep,
 		SetComments: true, Comments: text.Comments, Comment: "imported from BIND (" + bz.Where + ")"}
 	if !bz.Signed {
 		return zc, dropped, nil

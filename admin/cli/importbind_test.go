@@ -235,3 +235,47 @@ zone "signed.example" {
 		}
 	}
 }
+
+// TestImportBindViews: named's views become dms views, in order, with
+// their match-clients as rules; each view's zones and secondaries land in
+// it (one secondary of both views is two servers with two keys).
+func TestImportBindViews(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "named.conf", fmt.Sprintf(`options { directory "%s"; };
+key "int-key" { algorithm hmac-sha256; secret "aW50ZXJuYWwta2V5LW9mLTMyLWJ5dGVzLWxvbmchISE="; };
+key "ext-key" { algorithm hmac-sha256; secret "ZXh0ZXJuYWwta2V5LW9mLTMyLWJ5dGVzLWxvbmchISE="; };
+acl inside { 10.0.0.0/8; 172.16.0.0/12; };
+view "internal" {
+	match-clients { key int-key; !10.9.0.0/16; inside; };
+	also-notify { 192.0.2.2 key int-key; };
+	zone "example.com" { type master; file "db.example.com.int"; };
+};
+view "external" {
+	match-clients { any; };
+	also-notify { 192.0.2.2 key ext-key; };
+	zone "example.com" { type master; file "db.example.com"; };
+};
+`, dir))
+	writeFile(t, dir, "db.example.com", "$TTL 300\n@ SOA ns1.example.com. h.example.com. 3 3600 600 86400 300\n@ NS ns1.example.net.\nwww A 192.0.2.80\n")
+	writeFile(t, dir, "db.example.com.int", "$TTL 300\n@ SOA ns1.example.com. h.example.com. 9 3600 600 86400 300\n@ NS ns1.example.net.\nwww A 10.0.0.80\n")
+	db := filepath.Join(t.TempDir(), "dms.db")
+	r := run(t, db, "", "import", "bind", filepath.Join(dir, "named.conf"))
+	if r.code != 0 || !strings.Contains(r.out, "imported 2 view(s), 2 zone(s)") {
+		t.Fatalf("import: %d %s %s", r.code, r.out, r.err)
+	}
+	ls := run(t, db, "", "view", "ls").out
+	for _, want := range []string{"internal  1      imported    key:int-key. !10.9.0.0/16 10.0.0.0/8 172.16.0.0/12", "external  1      imported-2  any"} {
+		if !strings.Contains(ls, want) {
+			t.Errorf("view ls: no %q in\n%s", want, ls)
+		}
+	}
+	if out := run(t, db, "", "--view", "internal", "zone", "show", "example.com").out; !strings.Contains(out, "10.0.0.80") {
+		t.Errorf("internal example.com:\n%s", out)
+	}
+	if out := run(t, db, "", "--view", "external", "zone", "show", "example.com").out; !strings.Contains(out, "192.0.2.80") {
+		t.Errorf("external example.com:\n%s", out)
+	}
+	if out := run(t, db, "", "server", "ls").out; !strings.Contains(out, "int-key.") || !strings.Contains(out, "ext-key.") || strings.Count(out, "192.0.2.2:53") != 2 {
+		t.Errorf("server ls:\n%s", out)
+	}
+}

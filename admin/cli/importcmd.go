@@ -90,6 +90,9 @@ func stripTexts(p *admin.BindImportRequest) *admin.BindImportRequest {
 func printBindPlan(w io.Writer, p *admin.BindImportRequest) {
 	fmt.Fprintf(w, "named.conf: %s (%d file(s) read)\n", p.Conf, len(p.Files))
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, v := range p.Views {
+		fmt.Fprintf(w, "view %s: match %s\n", v.Name, matchText(v.Match))
+	}
 	fmt.Fprintln(tw, "ZONE\tSG\tDNSSEC\tFILE")
 	for _, z := range p.Zones {
 		sec := "-"
@@ -100,7 +103,11 @@ func printBindPlan(w io.Writer, p *admin.BindImportRequest) {
 			}
 			sec = fmt.Sprintf("%s, %d BIND key(s)", kind, len(z.Keys))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", z.Name, orDash(z.SG), sec, z.File)
+		name := z.Name
+		if z.View != "" {
+			name += " (view " + z.View + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, orDash(z.SG), sec, z.File)
 	}
 	tw.Flush()
 	for _, k := range p.Keys {
@@ -130,8 +137,12 @@ func printBindResult(w io.Writer, r *admin.BindImportResult) {
 	if r.DryRun {
 		verb = "dry run, nothing written: would import"
 	}
-	fmt.Fprintf(w, "%s %d zone(s) (%d signed with BIND's keys), %d TSIG key(s), %d server group(s), %d server(s)\n",
-		verb, r.Zones, r.Signed, r.Keys, r.SGs, r.Servers)
+	views := ""
+	if r.Views > 0 {
+		views = fmt.Sprintf("%d view(s), ", r.Views)
+	}
+	fmt.Fprintf(w, "%s %s%d zone(s) (%d signed with BIND's keys), %d TSIG key(s), %d server group(s), %d server(s)\n",
+		verb, views, r.Zones, r.Signed, r.Keys, r.SGs, r.Servers)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
