@@ -622,7 +622,7 @@ func (p *bindPlanner) groups() {
 	var members [][]bindTarget           // group -> its servers
 	var gview []string                   // group -> its view
 	vk := func(zi int, t bindTarget) string { return p.plan.Zones[zi].View + "|" + t.addr.Addr().String() }
-	var zones [][]int                    // group -> its zones
+	var zones [][]int          // group -> its zones
 	byAddr := map[string]int{} // view and address -> group
 	for i, ts := range p.targets {
 		group[i] = -1
