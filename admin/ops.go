@@ -89,6 +89,7 @@ var ops = map[string]opFunc{
 	"dnssec.ds_seen":  op((*Service).DNSSECDSSeen),
 
 	"import.bind":        op((*Service).ImportBind),
+	"zone.check":         op((*Service).ZoneCheck),
 	"view.create":        op((*Service).ViewCreate),
 	"view.set":           op((*Service).ViewSet),
 	"view.delete":        op((*Service).ViewDelete),

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +105,9 @@ type Service struct {
 	beforeCommit func()
 	// cluster is the cluster this node is part of (nil: none).
 	cluster Cluster
+	// lastCheck is the last dms zone check run here (status, metrics).
+	checkMu   sync.Mutex
+	lastCheck *ZoneCheckResult
 }
 
 // Panicked counts a panic recovered while handling a request.

@@ -39,6 +39,18 @@ type MasterStatus struct {
 	Zones         map[string]int `json:"zones"`
 	NotifyPending int            `json:"notify_pending"`
 	Generation    uint64         `json:"generation"`
+	// ZoneCheck sums up the last dms zone check run (nil: none since the
+	// server started).
+	ZoneCheck *ZoneCheckSummary `json:"zone_check,omitempty"`
+}
+
+// ZoneCheckSummary is a zone check run in a line.
+type ZoneCheckSummary struct {
+	Time     time.Time      `json:"time"`
+	Zones    int            `json:"zones"`
+	Errors   int            `json:"errors"`
+	Warnings int            `json:"warnings"`
+	ByCode   map[string]int `json:"by_code,omitempty"`
 }
 
 // Status is dms status: the master, then each secondary.
@@ -63,6 +75,9 @@ func (s *Service) Status(ctx context.Context, c Caller, req StatusRequest) (*Sta
 	st := &Status{Master: MasterStatus{Host: Hostname(), Started: s.live.Started, DNS: s.live.DNS, Metrics: s.live.Metrics,
 		Store: s.db.Path(), StoreBytes: s.db.Size(), Zones: map[string]int{}, NotifyPending: s.live.Notifier.Pending(),
 		Generation: s.db.Generation()}}
+	if last := s.LastZoneCheck(); last != nil {
+		st.Master.ZoneCheck = &ZoneCheckSummary{Time: last.Time, Zones: len(last.Zones), Errors: last.Errors, Warnings: last.Warnings, ByCode: last.ByCode}
+	}
 	err := s.read(c, func(v *zonedb.View) error {
 		return v.Zones(func(z *zonedb.Zone) bool {
 			if z.CatalogOf != "" {

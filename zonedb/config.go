@@ -41,6 +41,7 @@ var configTable = []ConfigKey{
 	{"default_ref", "", "ref", "reference given to new zones without --ref"},
 	{"default_sg", "", "string", "server group of new zones without --sg"},
 	{"default_stype", "bind9", "stype", "server type of new servers (bind9, knot, nsd)"},
+	{"check_resolver", "", "addrs", "a resolver dms zone check asks for the addresses of NS names outside the zones served here (unset: those are not checked)"},
 	{"dnssec_ds_resolver", "", "addrs", "a resolver asked for the DS of zones whose parent is elsewhere, so a new KSK's DS is seen without ds-seen"},
 	{"dnssec_ds_ttl", "1d", "ttl", "the parent's DS TTL, waited for before an old KSK or CSK leaves"},
 	{"dnssec_publish_safety", "1h", "ttl", "added to the DNSKEY TTL before a published key signs"},

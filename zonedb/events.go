@@ -34,6 +34,7 @@ const (
 	EventRef      = "ref"
 	EventSectag   = "sectag"
 	EventView     = "view"
+	EventCheck    = "check"
 	EventAPIUser  = "api-user"
 )
 

@@ -170,6 +170,7 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	if m != nil {
 		m.WatchServer(srv, svc)
 		m.WatchBackups(db)
+		m.WatchZoneChecks(svc)
 		if node != nil {
 			m.WatchCluster(node)
 		}

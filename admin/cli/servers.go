@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -451,6 +452,14 @@ func printStatus(w io.Writer, st *admin.Status) {
 	}
 	row("  zones", strings.Join(zs, ", "))
 	row("  notify_pending", m.NotifyPending)
+	if zc := m.ZoneCheck; zc != nil {
+		var codes []string
+		for code, n := range zc.ByCode {
+			codes = append(codes, fmt.Sprintf("%d %s", n, code))
+		}
+		sort.Strings(codes)
+		row("  zone_check", fmt.Sprintf("%s: %d zone(s), %d error(s), %d warning(s) %s", fmtTime(zc.Time), zc.Zones, zc.Errors, zc.Warnings, strings.Join(codes, ", ")))
+	}
 	tw.Flush()
 	fmt.Fprintln(w, "\nservers:")
 	if len(st.Servers) == 0 {

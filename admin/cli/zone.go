@@ -26,7 +26,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		Short: "Create, load, show, edit and delete zones",
 	}
 	cmd.AddCommand(
-		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f),
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
 		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
@@ -596,4 +596,68 @@ func newCmdZoneSetRef(f *Factory) *cobra.Command {
 			return f.commitCmd(cmd.Context(), "zone.set_ref", admin.ZoneSetRefRequest{Name: args[0], Ref: args[1]})
 		},
 	}
+}
+
+func newCmdZoneCheck(f *Factory) *cobra.Command {
+	var req admin.ZoneCheckRequest
+	cmd := &cobra.Command{
+		Use:   "check ZONE | --all",
+		Short: "Check delegations and secondaries: apex NS against the servers, lame servers, stale glue",
+		Long: `Check a zone (or every zone) the way the old top-ten operator errors list
+asks: its apex NS against the servers of its server groups (an NS name's
+addresses from the zones served here, or from config check_resolver when it
+is set; what cannot be checked is said, nothing is required of the network);
+each secondary and each NS address asked for the SOA (no answer, an error, no
+AA: lame; a serial behind or ahead of dms's); and each delegation inside the
+zone to a child zone served here: the same NS, and glue that is the child's
+addresses. Findings go to the event log, dms status and the metrics
+(dms_zone_check_findings). Exits 1 when there is an error.`,
+		Example: "  dms zone check example.org\n  dms zone check --all -o json",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if req.All && len(args) > 0 || !req.All && len(args) != 1 {
+				return usageError{fmt.Errorf("name one zone, or give --all")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				req.Name = args[0]
+			}
+			var res admin.ZoneCheckResult
+			if err := f.call(cmd.Context(), true, "zone.check", req, &res); err != nil {
+				return err
+			}
+			if f.json() {
+				if err := f.printJSON(res); err != nil {
+					return err
+				}
+			} else {
+				printZoneCheck(f.Out, &res)
+			}
+			if res.Errors > 0 {
+				return &admin.Error{Code: admin.CodeCheck, Message: fmt.Sprintf("zone check: %d error(s)", res.Errors)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&req.All, "all", false, "check every served zone")
+	return cmd
+}
+
+func printZoneCheck(w io.Writer, res *admin.ZoneCheckResult) {
+	for _, z := range res.Zones {
+		name := z.Zone
+		if z.View != "" {
+			name += " (view " + z.View + ")"
+		}
+		if len(z.Findings) == 0 {
+			fmt.Fprintf(w, "%s: OK (serial %d)\n", name, z.Serial)
+			continue
+		}
+		fmt.Fprintf(w, "%s: serial %d\n", name, z.Serial)
+		for _, f := range z.Findings {
+			fmt.Fprintf(w, "  %-9s %-22s %s\n", f.Severity, f.Code, f.Message)
+		}
+	}
+	fmt.Fprintf(w, "%d zone(s) checked: %d error(s), %d warning(s)\n", len(res.Zones), res.Errors, res.Warnings)
 }
