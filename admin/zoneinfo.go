@@ -88,6 +88,7 @@ func (s *Service) ZoneInfo(ctx context.Context, c Caller, req ZoneRequest) (*Zon
 // on the name, and deleted zones only when asked.
 type ZoneListRequest struct {
 	Ref      string   `json:"ref,omitempty"`
+	SG       string   `json:"sg,omitempty"` // only zones of this server group (primary or alternate)
 	Patterns []string `json:"patterns,omitempty"`
 	Deleted  bool     `json:"deleted,omitempty"`
 }
@@ -116,7 +117,8 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 			each = func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
 		}
 		return each(func(z *zonedb.Zone) bool {
-			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID || !c.IsAdmin() && !z.HasSectag(c.Sectag) {
+			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID || !c.IsAdmin() && !z.HasSectag(c.Sectag) ||
+				req.SG != "" && !strings.EqualFold(z.SG, req.SG) && !strings.EqualFold(z.AltSG, req.SG) {
 				return true
 			}
 			if len(pats) > 0 && !slices.ContainsFunc(pats, func(p string) bool { ok, _ := path.Match(p, z.Name); return ok }) {

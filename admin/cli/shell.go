@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -103,6 +105,61 @@ var legacy = map[string][]string{
 	"ls_sg":                        {"sg", "ls"},
 	"show_dms_status":              {"status"},
 	"show_master_status":           {"status"},
+	"enable_zone":                  {"zone", "set", "--no-disable"},
+	"disable_zone":                 {"zone", "set", "--disable"},
+	"dupe_zone_alt_sg":             {"zone", "alt-sg", "set"},
+	"clear_edit_lock":              {"zone", "unlock"},
+	"refresh_zone":                 {"zone", "notify"},
+	"refresh_sg":                   {"zone", "notify", "--sg"},
+	"refresh_all":                  {"zone", "notify", "--all"},
+	"check_zone":                   {"zone", "check"},
+	"list_zone":                    {"zone", "ls"},
+	"vacuum_zone":                  {"vacuum", "zones"},
+	"create_sg":                    {"sg", "create"},
+	"delete_sg":                    {"sg", "delete"},
+	"set_sg_config":                {"sg", "set"},
+	"set_sg_master_address":        {"sg", "set", "--master-address"},
+	"set_sg_alt_master_address":    {"sg", "set", "--master-address"},
+	"show_apex_ns":                 {"sg", "show"},
+	"edit_apex_ns":                 {"sg", "set"},
+	"show_master_sg":               {"sg", "ls"},
+	"create_server":                {"server", "create"},
+	"delete_server":                {"server", "delete"},
+	"rename_server":                {"server", "rename"},
+	"move_server_sg":               {"server", "move"},
+	"set_server_address":           {"server", "set-address"},
+	"set_server_type":              {"server", "set", "--type"},
+	"ls_slave":                     {"server", "ls"},
+	"show_server_byaddr":           {"server", "ls"},
+	"show_event":                   {"event", "show"},
+	"ls_events":                    {"events"},
+	"list_pending_events":          {"events"},
+	"tsig_key_generate":            {"tsig", "create"},
+	"show_sectag":                  {"sectag", "ls"},
+	"ls_sectags":                   {"sectag", "ls"},
+}
+
+// legacyGone are zone_tool's commands that have no meaning in dms, each
+// with what replaces it: the shell answers that in one line.
+var legacyGone = map[string]string{
+	"reset_zonesm":              "zones have no state machine to reset in dms: a commit publishes at once (dms zone info shows the zone)",
+	"reset_server":              "secondaries are polled and notified by dms serve, nothing to reset: dms server disable/enable, dms zone notify --sg",
+	"reset_master":              "the master is dms serve itself: restart it (systemctl restart dms)",
+	"restore_named_db":          "there is no named database to rebuild: dms serves from its store (dms restore FILE brings a backup back)",
+	"rsync_admin_config":        "secondaries are configured once from dms server config and follow the catalog zones: nothing to rsync",
+	"rsync_server_admin_config": "secondaries are configured once from dms server config and follow the catalog zones: nothing to rsync",
+	"reconfig_all":              "no named to reconfigure: secondaries follow their server group's catalog zone",
+	"reconfig_master":           "no named to reconfigure: dms serve answers from the store at once",
+	"reconfig_sg":               "secondaries follow their server group's catalog zone: dms zone notify --sg SG makes them look now",
+	"reconfig_replica_sg":       "no replica server group: a cluster of dms nodes shares one commit log (dms cluster status)",
+	"show_replica_sg":           "no replica server group: a cluster of dms nodes shares one commit log (dms cluster status)",
+	"set_sg_replica_sg":         "no replica server group: a cluster of dms nodes shares one commit log (dms cluster status)",
+	"set_server_ssh_address":    "dms does not reach secondaries over SSH: they transfer from dms (dms server config)",
+	"write_rndc_conf":           "no rndc: dms serve is controlled by the dms commands (its control socket)",
+	"fail_event":                "the event log is a record, not a work queue: nothing waits on an event to fail it (dms events --failed lists failures)",
+	"vacuum_syslog":             "dms logs to standard error or the journal; its event log is aged by dms vacuum events",
+	"hold_sg":                   "no named to hold: a server group's secondaries can be disabled (dms server disable)",
+	"load_zone_zi":              "load the file as a zone's new content: dms zone edit ZONE --file FILE (its history keeps the old instance)",
 }
 
 // legacyKeywords are zone_tool's keyword arguments and their flags.
@@ -118,6 +175,37 @@ func translate(words []string) []string {
 	if len(words) == 0 {
 		return nil
 	}
+	switch {
+	case words[0] == "set_zone" && len(words) == 3 && (words[2] == "auto_dnssec" || words[2] == "no_auto_dnssec"):
+		// Signing a zone is dms dnssec enable (keys are made then).
+		if words[2] == "auto_dnssec" {
+			return []string{"dnssec", "enable", words[1]}
+		}
+		return []string{"dnssec", "disable", words[1]}
+	case words[0] == "set_config" && len(words) >= 5 && words[1] == "-g":
+		// A server group's setting: set_config -g SG KEY VALUE.
+		return append([]string{"sg", "set", words[2], "--" + strings.ReplaceAll(words[3], "_", "-")}, words[4:]...)
+	case words[0] == "show_zone" && len(words) == 3 && isNumber(words[2]):
+		return []string{"zone", "show", words[1], "--zi", words[2]}
+	case words[0] == "edit_apex_ns" && len(words) > 2:
+		return append([]string{"sg", "set", words[1], "--apex-ns"}, strings.Join(words[2:], " "))
+	case words[0] == "create_server" && len(words) >= 4 && !strings.HasPrefix(words[3], "-"):
+		// create_server NAME ADDRESS SG [TYPE]
+		out := []string{"server", "create", words[1], words[2], "--sg", words[3]}
+		if len(words) > 4 {
+			out = append(out, "--type", words[4])
+		}
+		return out
+	case words[0] == "create_sg" && len(words) > 2:
+		// create_sg NAME [CONFIG_DIR] [MASTER_ADDRESS ...]: the addresses.
+		out := []string{"sg", "create", words[1]}
+		for _, w := range words[2:] {
+			if _, err := netip.ParseAddr(w); err == nil {
+				out = append(out, "--master-address", w)
+			}
+		}
+		return out
+	}
 	base, ok := legacy[words[0]]
 	if !ok {
 		return words
@@ -128,6 +216,8 @@ func translate(words []string) []string {
 		switch {
 		case legacyKeywords[w] != "":
 			out = append(out, legacyKeywords[w])
+		case w == "-f" && (words[0] == "destroy_zone" || words[0] == "nuke_zones"):
+			out = append(out, "--force")
 		case (w == "-r" || w == "-g") && i+1 < len(words):
 			flag := map[string]string{"-r": "--ref", "-g": "--sg"}[w]
 			if base[0] == "zone" && base[1] == "ls" && w == "-r" {
@@ -198,6 +288,10 @@ func (f *Factory) exec(ctx context.Context, line string, out io.Writer) (bool, e
 	if len(words) == 0 || strings.HasPrefix(words[0], "#") {
 		return false, nil
 	}
+	if why, ok := legacyGone[words[0]]; ok {
+		fmt.Fprintf(out, "%s: %s\n", words[0], why)
+		return false, nil
+	}
 	switch words[0] {
 	case "exit", "quit", "EOF":
 		return true, nil
@@ -224,7 +318,16 @@ func printLegacy(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "%-30s dms %s\n", n, strings.Join(legacy[n], " "))
 	}
-	fmt.Fprintf(w, "keywords: inc_updates, edit_lock, auto_dnssec, nsec3, use_apex_ns (and no_...); -r REF; -g SG\n")
+	gone := make([]string, 0, len(legacyGone))
+	for k := range legacyGone {
+		gone = append(gone, k)
+	}
+	sort.Strings(gone)
+	for _, n := range gone {
+		fmt.Fprintf(w, "%-30s (none) %s\n", n, legacyGone[n])
+	}
+	fmt.Fprintf(w, "keywords: inc_updates, edit_lock, auto_dnssec, nsec3, use_apex_ns (and no_...); -r REF; -g SG; -f\n")
+	fmt.Fprintf(w, "also: set_zone ZONE auto_dnssec, set_config -g SG KEY VALUE, show_zone ZONE ZI, edit_apex_ns SG NS..., create_server NAME ADDRESS SG [TYPE]\n")
 }
 
 func (f *Factory) shell(ctx context.Context) error {
@@ -446,3 +549,8 @@ func holdsSecret(line string) bool {
 func (h *history) Len() int { return len(h.lines) }
 
 func (h *history) At(i int) string { return h.lines[len(h.lines)-1-i] }
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}

@@ -26,7 +26,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		Short: "Create, load, show, edit and delete zones",
 	}
 	cmd.AddCommand(
-		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f),
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
 		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
@@ -232,6 +232,7 @@ func newCmdZoneLs(f *Factory) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&req.Ref, "ref", "", "only zones of this reference")
+	cmd.Flags().StringVar(&req.SG, "sg", "", "only zones of this server group (primary or alternate)")
 	cmd.Flags().BoolVar(&req.Deleted, "deleted", false, "list deleted zones instead")
 	cmd.Flags().BoolVarP(&long, "long", "l", false, "show reference, serial, state and flags")
 	return cmd
@@ -660,4 +661,34 @@ func printZoneCheck(w io.Writer, res *admin.ZoneCheckResult) {
 		}
 	}
 	fmt.Fprintf(w, "%d zone(s) checked: %d error(s), %d warning(s)\n", len(res.Zones), res.Errors, res.Warnings)
+}
+
+func newCmdZoneNotify(f *Factory) *cobra.Command {
+	var req admin.ZoneNotifyRequest
+	cmd := &cobra.Command{
+		Use:   "notify ZONE | --sg SG | --all",
+		Short: "Send NOTIFY again to a zone's secondaries (or a server group's, or all)",
+		Long: `Queue a NOTIFY for the zone (or every zone of a server group, or every zone)
+to its secondaries, as after a commit: they ask for the SOA and transfer what
+they lack. zone_tool's refresh_zone, refresh_sg and refresh_all. Needs a
+running dms serve (NOTIFY is sent by it).`,
+		Example: "  dms zone notify example.org\n  dms zone notify --sg external\n  dms zone notify --all",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 || len(args) == 1 && (req.All || req.SG != "") || len(args) == 0 && !req.All && req.SG == "" {
+				return usageError{fmt.Errorf("name one zone, or give --sg SG or --all")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				req.Name = args[0]
+			}
+			return run(cmd.Context(), f, false, "zone.notify", req, func(w io.Writer, res *admin.ZoneNotifyResult) {
+				fmt.Fprintf(w, "NOTIFY queued for %d zone(s); %d pending\n", len(res.Zones), res.Pending)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.SG, "sg", "", "every zone of this server group")
+	cmd.Flags().BoolVar(&req.All, "all", false, "every zone")
+	return cmd
 }
