@@ -155,12 +155,17 @@ type ZoneDiffRequest struct {
 	Name string `json:"name"`
 	From uint64 `json:"from"`
 	To   uint64 `json:"to"`
+	// With compares the zone with another zone instead (their current
+	// contents, owner names relative to each origin): zone_tool's
+	// diff_zones.
+	With string `json:"with,omitempty"`
 }
 
 // ZoneDiffResult is the difference between two instances as zone text
 // lines, removed and added, in canonical order.
 type ZoneDiffResult struct {
 	Zone       string   `json:"zone"`
+	With       string   `json:"with,omitempty"`
 	From       uint64   `json:"from"`
 	To         uint64   `json:"to"`
 	FromSerial uint32   `json:"from_serial"`
@@ -174,6 +179,9 @@ func (s *Service) ZoneDiff(ctx context.Context, c Caller, req ZoneDiffRequest) (
 	name, err := s.zoneAccess(c, req.Name)
 	if err != nil {
 		return nil, err
+	}
+	if req.With != "" {
+		return s.diffZones(c, name, req.With)
 	}
 	out := &ZoneDiffResult{Zone: name, From: req.From, To: req.To, Removed: []string{}, Added: []string{}}
 	err = s.read(c, func(v *zonedb.View) error {
@@ -213,8 +221,18 @@ func (s *Service) ZoneDiff(ctx context.Context, c Caller, req ZoneDiffRequest) (
 // diffLines returns the records only in a and only in b, as text lines
 // (flags included) in canonical order.
 func diffLines(a, b []zonedb.Record) (removed, added []string) {
-	line := func(r zonedb.Record) string {
+	return diffLinesRel(a, b, "", "")
+}
+
+// diffLinesRel is diffLines with the names of zone originA (of a) and
+// originB (of b) written relative to them ("@" for the origin), so that two
+// zones compare by their content ("" leaves the names absolute).
+func diffLinesRel(a, b []zonedb.Record, originA, originB string) (removed, added []string) {
+	lineIn := func(r zonedb.Record, origin string) string {
 		s := r.RR.String()
+		if origin != "" {
+			s = relativeText(s, origin)
+		}
 		var fl []string
 		if r.Ref != "" {
 			fl = append(fl, "REF:"+r.Ref)
@@ -238,13 +256,15 @@ func diffLines(a, b []zonedb.Record) (removed, added []string) {
 	}
 	sortRecs(a)
 	sortRecs(b)
+	line := func(r zonedb.Record) string { return lineIn(r, originA) }
+	lineB := func(r zonedb.Record) string { return lineIn(r, originB) }
 	inA := map[string]bool{}
 	for _, r := range a {
 		inA[line(r)] = true
 	}
 	inB := map[string]bool{}
 	for _, r := range b {
-		inB[line(r)] = true
+		inB[lineB(r)] = true
 	}
 	removed, added = []string{}, []string{}
 	for _, r := range a {
@@ -253,9 +273,57 @@ func diffLines(a, b []zonedb.Record) (removed, added []string) {
 		}
 	}
 	for _, r := range b {
-		if l := line(r); !inA[l] {
+		if l := lineB(r); !inA[l] {
 			added = append(added, l)
 		}
 	}
 	return removed, added
+}
+
+// relativeText writes the names in a record's text that are origin or
+// below it relative to it: "www.example.org." -> "www", the origin "@".
+func relativeText(s, origin string) string {
+	f := strings.Fields(s)
+	for i, w := range f {
+		lw := strings.ToLower(w)
+		switch {
+		case lw == origin:
+			f[i] = "@"
+		case strings.HasSuffix(lw, "."+origin):
+			f[i] = w[:len(w)-len(origin)-1]
+		}
+	}
+	return strings.Join(f, " ")
+}
+
+// diffZones compares the current contents of two zones, owner names
+// relative to each zone's origin.
+func (s *Service) diffZones(c Caller, a, b string) (*ZoneDiffResult, error) {
+	other, err := s.zoneAccess(c, b)
+	if err != nil {
+		return nil, err
+	}
+	out := &ZoneDiffResult{Zone: a, With: other, Removed: []string{}, Added: []string{}}
+	err = s.read(c, func(v *zonedb.View) error {
+		var recs [2][]zonedb.Record
+		var origins [2]string
+		for i, name := range []string{a, other} {
+			z, err := v.Zone(name)
+			if err != nil {
+				return err
+			}
+			if i == 0 {
+				out.From, out.FromSerial = z.ZI, z.Serial
+			} else {
+				out.To, out.ToSerial = z.ZI, z.Serial
+			}
+			if recs[i], err = contentAt(v, z, z.ZI); err != nil {
+				return err
+			}
+			origins[i] = z.Name
+		}
+		out.Removed, out.Added = diffLinesRel(recs[0], recs[1], origins[0], origins[1])
+		return nil
+	})
+	return out, err
 }

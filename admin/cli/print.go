@@ -119,6 +119,16 @@ func printHistory(w io.Writer, zis []zonedb.ZI) {
 }
 
 func printDiff(w io.Writer, d *admin.ZoneDiffResult) {
+	if d.With != "" {
+		fmt.Fprintf(w, "--- %s zi %d serial %d\n+++ %s zi %d serial %d\n", d.Zone, d.From, d.FromSerial, d.With, d.To, d.ToSerial)
+		for _, l := range d.Removed {
+			fmt.Fprintf(w, "-%s\n", l)
+		}
+		for _, l := range d.Added {
+			fmt.Fprintf(w, "+%s\n", l)
+		}
+		return
+	}
 	fmt.Fprintf(w, "--- %s zi %d serial %d\n+++ %s zi %d serial %d\n", d.Zone, d.From, d.FromSerial, d.Zone, d.To, d.ToSerial)
 	for _, l := range d.Removed {
 		fmt.Fprintf(w, "-%s\n", l)

@@ -272,9 +272,9 @@ func parseZI(s string) (uint64, error) {
 
 func newCmdZoneDiff(f *Factory) *cobra.Command {
 	return &cobra.Command{
-		Use:     "diff ZONE ZI1 [ZI2]",
-		Short:   "Show what changed between two zone instances (ZI2: the current one)",
-		Example: "  dms zone diff example.org 12 15",
+		Use:     "diff ZONE ZI1 [ZI2] | diff ZONE OTHER-ZONE",
+		Short:   "Show what changed between two zone instances (ZI2: the current one), or how two zones differ",
+		Example: "  dms zone diff example.org 12 15\n  dms zone diff example.org example.net",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 || len(args) > 3 {
 				return usageError{errors.New("zone diff takes a zone and one or two zone instance ids")}
@@ -284,6 +284,10 @@ func newCmdZoneDiff(f *Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := admin.ZoneDiffRequest{Name: args[0]}
 			var err error
+			if len(args) == 2 && !isZI(args[1]) {
+				req.With = args[1] // two zones
+				return run(cmd.Context(), f, false, "zone.diff", req, printDiff)
+			}
 			if req.From, err = parseZI(args[1]); err != nil {
 				return err
 			}
@@ -691,4 +695,10 @@ running dms serve (NOTIFY is sent by it).`,
 	cmd.Flags().StringVar(&req.SG, "sg", "", "every zone of this server group")
 	cmd.Flags().BoolVar(&req.All, "all", false, "every zone")
 	return cmd
+}
+
+// isZI says whether s reads as a zone instance id.
+func isZI(s string) bool {
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
 }

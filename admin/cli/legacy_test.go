@@ -1,0 +1,80 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestShellLegacyEffects: zone_tool's spellings in dms shell do what they
+// did: create_sg with its master address, create_server into it, a zone
+// disabled and enabled, moved to an alternate SG, listed by SG, an SG's
+// config and apex NS set, two zones compared, an old instance shown, a
+// zone destroyed with -f; commands without a meaning answer what
+// replaces them.
+func TestShellLegacyEffects(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "dms.db")
+	script := strings.Join([]string{
+		"set_config soa_mname ns1.example.net.",
+		"set_config soa_rname hostmaster.example.net.",
+		"set_config apex_ns ns1.example.net.",
+		"create_sg ext /etc/dms 192.0.2.53",
+		"create_sg int",
+		"create_server ns2 192.0.2.2 ext knot",
+		"create_zone a.example -g ext",
+		"create_zone b.example -g ext",
+		"record add a.example 'www A 192.0.2.1'",
+		"record add b.example 'www A 192.0.2.2'",
+		"disable_zone a.example",
+		"show_zonesm a.example",
+		"enable_zone a.example",
+		"dupe_zone_alt_sg a.example int",
+		"ls -g int",
+		"set_config -g ext soa_mname ns9.example.net.",
+		"edit_apex_ns ext ns1.example.net. ns2.example.net.",
+		"show_apex_ns ext",
+		"diff_zones a.example b.example",
+		"reset_zonesm a.example",
+		"destroy_zone -f b.example",
+		"ls",
+	}, "\n") + "\n"
+	r := run(t, db, script, "shell")
+	if r.code != 0 {
+		t.Fatalf("shell: %d\n%s\n%s", r.code, r.out, r.err)
+	}
+	for _, want := range []string{
+		"master_address: 192.0.2.53", // create_sg's address (sg show after create)
+		"state:         DISABLED",    // disable_zone, then show_zonesm
+		"apex_ns:        ns1.example.net. ns2.example.net.",
+		"soa_mname:      ns9.example.net.",
+		"-www 86400 IN A 192.0.2.1", // diff_zones
+		"+www 86400 IN A 192.0.2.2",
+		"reset_zonesm: zones have no state machine",
+	} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("shell output lacks %q:\n%s", want, r.out)
+		}
+	}
+	if out := run(t, db, "", "server", "show", "ns2").out; !strings.Contains(out, "knot") || !strings.Contains(out, "ext") {
+		t.Errorf("create_server: %s", out)
+	}
+	if out := run(t, db, "", "zone", "info", "a.example").out; !strings.Contains(out, "alt_sg:        int") || !strings.Contains(out, "PUBLISHED") {
+		t.Errorf("a.example after enable_zone and dupe_zone_alt_sg:\n%s", out)
+	}
+	// show_zone ZONE ZI: the first instance (before www was added).
+	var hist []struct {
+		ID uint64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(run(t, db, "", "zone", "history", "a.example", "-o", "json").out), &hist); err != nil || len(hist) < 2 {
+		t.Fatalf("zone history: %v %v", hist, err)
+	}
+	old := run(t, db, fmt.Sprintf("show_zone a.example %d\n", hist[len(hist)-1].ID), "shell")
+	if old.code != 0 || strings.Contains(old.out, "192.0.2.1") || !strings.Contains(old.out, "SOA") {
+		t.Errorf("show_zone a.example ZI (the first instance): %d\n%s%s", old.code, old.out, old.err)
+	}
+	if out := run(t, db, "", "zone", "ls").out; strings.Contains(out, "b.example") {
+		t.Errorf("destroy_zone -f left b.example:\n%s", out)
+	}
+}
