@@ -91,6 +91,7 @@ var ops = map[string]opFunc{
 	"import.bind":        op((*Service).ImportBind),
 	"zone.check":         op((*Service).ZoneCheck),
 	"zone.notify":        op((*Service).ZoneNotify),
+	"zone.update_rrs":    op((*Service).ZoneUpdate),
 	"view.create":        op((*Service).ViewCreate),
 	"view.set":           op((*Service).ViewSet),
 	"view.delete":        op((*Service).ViewDelete),

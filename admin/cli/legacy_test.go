@@ -78,3 +78,63 @@ func TestShellLegacyEffects(t *testing.T) {
 		t.Errorf("destroy_zone -f left b.example:\n%s", out)
 	}
 }
+
+// TestUpdateRRs: zone_tool's update_rrs file format, through dms zone
+// update and the shell's update_rrs: DELETE with type ANY, with empty
+// rdata and of one record; ADD; UPDATE_RRTYPE over consecutive lines with
+// a flag; one commit; a record without ;!RROP: refused with its line.
+func TestUpdateRRs(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	for _, c := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."}, {"config", "set", "soa_rname", "h.example.net."}, {"config", "set", "apex_ns", "ns1.example.net."},
+		{"zone", "create", "foo.example"},
+		{"record", "add", "foo.example", "ns5 A 192.0.2.5", "ns5 TXT x", "ns7 A 192.0.2.7", "ns7 A 192.0.2.77", "ns67 A 192.168.2.3", "ns67 A 192.168.2.4", "www A 192.0.2.1"},
+	} {
+		if r := run(t, db, "", c...); r.code != 0 {
+			t.Fatalf("%v: %s", c, r.err)
+		}
+	}
+	writeFile(t, dir, "upd", `$ORIGIN       foo.example.
+$UPDATE_TYPE SpannerReplacement_ShouldBeUUIDperClientOpType
+
+;!RROP:DELETE
+ns5                   IN    ANY        ""    ; All records for ns5
+;!RROP:DELETE
+ns7                   IN    A          ""    ; All A records for ns7
+;!RROP:DELETE
+ns67                  IN    A          192.168.2.3 ; Specific record
+
+;!RROP:ADD
+ns99                  IN    TXT        "Does not know Maxwell Smart"
+;!RROP:ADD
+ns99                  IN    AAAA            2002:fac::1
+
+;!RROP:UPDATE_RRTYPE
+www            IN A                192.0.2.50
+;!RROP:UPDATE_RRTYPE LOCKPTR
+www            IN A                192.0.2.51
+`)
+	r := run(t, db, "update_rrs foo.example "+filepath.Join(dir, "upd")+"\n", "shell")
+	if r.code != 0 || !strings.Contains(r.out, "(+5 -7 records)") {
+		t.Fatalf("update_rrs: %d %s %s", r.code, r.out, r.err)
+	}
+	out := run(t, db, "", "zone", "show", "foo.example").out
+	for _, gone := range []string{"ns5 ", "ns7 ", "192.168.2.3", "192.0.2.1\n"} {
+		if strings.Contains(out, gone) {
+			t.Errorf("%q still in the zone:\n%s", gone, out)
+		}
+	}
+	for _, want := range []string{"192.168.2.4", `"Does not know Maxwell Smart"`, "2002:fac::1", "192.0.2.50", ";!LOCKPTR\nwww"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q not in the zone:\n%s", want, out)
+		}
+	}
+	writeFile(t, dir, "bad", "$ORIGIN foo.example.\n;!RROP:ADD\nok A 192.0.2.9\nnoop A 192.0.2.10\n")
+	if r := run(t, db, "", "zone", "update", "foo.example", filepath.Join(dir, "bad")); r.code == 0 || !strings.Contains(r.err, "bad:4: a record without a ;!RROP: line") {
+		t.Errorf("a record without RROP: %d %s", r.code, r.err)
+	}
+	if out := run(t, db, "", "zone", "show", "foo.example").out; strings.Contains(out, "192.0.2.9") {
+		t.Errorf("a refused update file changed the zone:\n%s", out)
+	}
+}

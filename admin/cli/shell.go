@@ -113,6 +113,7 @@ var legacy = map[string][]string{
 	"refresh_sg":                   {"zone", "notify", "--sg"},
 	"refresh_all":                  {"zone", "notify", "--all"},
 	"check_zone":                   {"zone", "check"},
+	"update_rrs":                   {"zone", "update"},
 	"list_zone":                    {"zone", "ls"},
 	"vacuum_zone":                  {"vacuum", "zones"},
 	"create_sg":                    {"sg", "create"},

@@ -26,7 +26,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		Short: "Create, load, show, edit and delete zones",
 	}
 	cmd.AddCommand(
-		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f),
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f), newCmdZoneUpdate(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
 		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
@@ -701,4 +701,34 @@ running dms serve (NOTIFY is sent by it).`,
 func isZI(s string) bool {
 	_, err := strconv.ParseUint(s, 10, 64)
 	return err == nil
+}
+
+func newCmdZoneUpdate(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "update ZONE FILE",
+		Short: "Apply an update file (zone_tool's update_rrs: ;!RROP:ADD, DELETE, UPDATE_RRTYPE) in one commit",
+		Long: `Apply an incremental update file, zone_tool's update_rrs format: zone text
+in which each record follows a ";!RROP:" line saying what to do with it.
+ADD adds the record; DELETE removes it, with type ANY every RRset of the
+name, with empty rdata ("") every record of the type; UPDATE_RRTYPE makes
+the records of that name and type exactly those given (consecutive lines
+of one name and type together). Other flags (REF:, LOCKPTR, FORCEREV,
+TRACKREV, DISABLE) may stand on the same ;! line. $ORIGIN and $TTL are
+read, $UPDATE_TYPE is passed over. FILE - reads standard input.`,
+		Example: "  dms zone update example.org changes.upd\n  printf ';!RROP:ADD\\nwww A 192.0.2.9\\n' | dms zone update example.org -",
+		Args:    exactArgs(2, "a zone and an update file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var b []byte
+			var err error
+			if args[1] == "-" {
+				b, err = io.ReadAll(f.In)
+			} else {
+				b, err = os.ReadFile(args[1])
+			}
+			if err != nil {
+				return err
+			}
+			return f.commitCmd(cmd.Context(), "zone.update_rrs", admin.ZoneUpdateRequest{Name: args[0], File: args[1], Text: string(b)})
+		},
+	}
 }
