@@ -138,3 +138,48 @@ www            IN A                192.0.2.51
 		t.Errorf("a refused update file changed the zone:\n%s", out)
 	}
 }
+
+// TestZoneBulkLegacy: copy_zone, rr_query_db and nuke_zones (with its
+// confirmation) through the shell and their native commands.
+func TestZoneBulkLegacy(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "dms.db")
+	for _, c := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."}, {"config", "set", "soa_rname", "h.example.net."}, {"config", "set", "apex_ns", "ns1.example.net."},
+		{"zone", "create", "tpl.example"},
+		{"record", "add", "tpl.example", "www A 192.0.2.80", "@ MX 10 mail", "mail A 192.0.2.25 ;!LOCKPTR", "alias CNAME www"},
+	} {
+		if r := run(t, db, "", c...); r.code != 0 {
+			t.Fatalf("%v: %s", c, r.err)
+		}
+	}
+	r := run(t, db, "copy_zone tpl.example new1.example\ncopy_zone tpl.example new2.example\n", "shell")
+	if r.code != 0 {
+		t.Fatalf("copy_zone: %s %s", r.out, r.err)
+	}
+	show := run(t, db, "", "zone", "show", "new1.example").out
+	for _, want := range []string{"MX     10 mail.new1.example.", "CNAME  www.new1.example.", ";!LOCKPTR\nmail"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("the copy lacks %q:\n%s", want, show)
+		}
+	}
+	found := run(t, db, "rr_query_db 'www.*' A\n", "shell").out
+	if strings.Count(found, "192.0.2.80") != 3 {
+		t.Errorf("rr_query_db www.* A: want three zones' www:\n%s", found)
+	}
+	if out := run(t, db, "", "record", "find", "mail.new2.example"); !strings.Contains(out.out, "192.0.2.25") || strings.Contains(out.out, "tpl.example") {
+		t.Errorf("record find mail.new2.example: %s %s", out.out, out.err)
+	}
+	// Not confirmed: nothing destroyed; confirmed: both copies go.
+	if r := run(t, db, "no\n", "zone", "nuke", "new*"); r.code == 0 || !strings.Contains(r.err, "new1.example.") {
+		t.Errorf("nuke without confirmation: %d %s", r.code, r.err)
+	}
+	if n := strings.Count(run(t, db, "", "zone", "ls").out, "new"); n != 2 {
+		t.Errorf("%d copies after a refused nuke, want 2", n)
+	}
+	if r := run(t, db, "nuke_zones -f 'new*'\n", "shell"); r.code != 0 || !strings.Contains(r.out, "destroyed 2 zone(s)") {
+		t.Errorf("nuke_zones -f: %d %s %s", r.code, r.out, r.err)
+	}
+	if out := run(t, db, "", "zone", "ls").out; strings.Contains(out, "new") || !strings.Contains(out, "tpl.example") {
+		t.Errorf("after nuke_zones: %s", out)
+	}
+}

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"dmsdns.org/dms/admin"
@@ -11,7 +14,7 @@ func newCmdRecord(f *Factory) *cobra.Command {
 		Use:   "record",
 		Short: "Add or delete single records (each command is one commit)",
 	}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(newCmdRecordFind(f), &cobra.Command{
 		Use:   "add ZONE 'RR'...",
 		Short: "Add records to a zone",
 		Long: `Add records, given as zone file lines relative to the zone (owner "@" is the
@@ -38,5 +41,40 @@ deleted.`,
 			return f.commitCmd(cmd.Context(), "record.delete", admin.RecordRequest{Zone: args[0], Records: args[1:]})
 		},
 	})
+	return cmd
+}
+
+func newCmdRecordFind(f *Factory) *cobra.Command {
+	var req admin.RecordFindRequest
+	cmd := &cobra.Command{
+		Use:   "find NAME [TYPE [DATA]]",
+		Short: "Find records across zones by name or pattern, type and data (zone_tool's rr_query_db)",
+		Long: `Find records by owner name across the zones (zone_tool's rr_query_db): an
+absolute name looks in the zone holding it; a shell pattern (www.*,
+*.example.org, *) in every zone. TYPE limits the type, DATA keeps records
+whose data contains it (any case); --zone looks in one zone. At most 10000
+records.`,
+		Example: "  dms record find www.example.org\n  dms record find 'mail.*' MX\n  dms record find '*' A 192.0.2.",
+		Args:    rangeArgs(1, 3, "a name or pattern, then perhaps a type and data"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Name = args[0]
+			if len(args) > 1 {
+				req.Type = args[1]
+			}
+			if len(args) > 2 {
+				req.Data = args[2]
+			}
+			return run(cmd.Context(), f, false, "record.find", req, func(w io.Writer, res *[]admin.FoundRecord) {
+				for _, r := range *res {
+					zone := r.Zone
+					if r.View != "" {
+						zone += " (view " + r.View + ")"
+					}
+					fmt.Fprintf(w, "%s\t%s\n", zone, r.Record)
+				}
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Zone, "zone", "", "look in this zone only")
 	return cmd
 }

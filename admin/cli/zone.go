@@ -26,7 +26,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		Short: "Create, load, show, edit and delete zones",
 	}
 	cmd.AddCommand(
-		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f), newCmdZoneUpdate(f),
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f), newCmdZoneUpdate(f), newCmdZoneNuke(f), newCmdZoneCopy(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
 		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
@@ -65,6 +65,15 @@ func (b *boolPair) value() (*bool, error) {
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s (got %d arguments)", cmd.CommandPath(), what, len(args))}
+		}
+		return nil
+	}
+}
+
+func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) < lo || len(args) > hi {
 			return usageError{fmt.Errorf("%s takes %s (got %d arguments)", cmd.CommandPath(), what, len(args))}
 		}
 		return nil
@@ -729,6 +738,57 @@ read, $UPDATE_TYPE is passed over. FILE - reads standard input.`,
 				return err
 			}
 			return f.commitCmd(cmd.Context(), "zone.update_rrs", admin.ZoneUpdateRequest{Name: args[0], File: args[1], Text: string(b)})
+		},
+	}
+}
+
+func newCmdZoneNuke(f *Factory) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "nuke PATTERN...",
+		Short: "Destroy every zone a pattern matches (a wrong import), in one commit",
+		Long: `Destroy, with their records and history, every zone whose name matches one
+of the shell patterns (zone_tool's nuke_zones): the way to take back an
+import that went wrong. Lists the zones and asks for confirmation unless
+--force. With --view, that view's zones only.`,
+		Example: "  dms zone nuke '*.reseller.example'\n  dms zone nuke --force 'test-*'",
+		Args:    minArgs(1, "one or more zone name patterns"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var plan admin.ZoneNukeResult
+			if err := f.call(cmd.Context(), false, "zone.nuke", admin.ZoneNukeRequest{Patterns: args, DryRun: true}, &plan); err != nil {
+				return err
+			}
+			if len(plan.Zones) == 0 {
+				return &admin.Error{Code: admin.CodeNotFound, Message: "no zone matches " + strings.Join(args, " ")}
+			}
+			if !force {
+				fmt.Fprintf(f.Err, "Destroy these %d zone(s) with all their history? This cannot be undone.\n  %s\nType yes to confirm: ", len(plan.Zones), strings.Join(plan.Zones, "\n  "))
+				line, _ := bufio.NewReader(f.In).ReadString('\n')
+				if strings.TrimSpace(line) != "yes" {
+					return &admin.Error{Code: admin.CodeBadInput, Message: "not confirmed; nothing destroyed", Hint: "type yes at the prompt, or give --force"}
+				}
+			}
+			return run(cmd.Context(), f, true, "zone.nuke", admin.ZoneNukeRequest{Patterns: args}, func(w io.Writer, res *admin.ZoneNukeResult) {
+				fmt.Fprintf(w, "destroyed %d zone(s): %s\n", len(res.Zones), strings.Join(res.Zones, " "))
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "do not ask for confirmation")
+	return cmd
+}
+
+func newCmdZoneCopy(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "copy ZONE NEW-ZONE",
+		Short: "Make a new zone with another zone's content (names in it moved to the new zone)",
+		Long: `Create NEW-ZONE with ZONE's records (zone_tool's copy_zone): owner names and
+names in the data that were ZONE or below it become NEW-ZONE or below it;
+flags and references go with the records; the new zone takes ZONE's server
+group, reference and settings (not its DNSSEC keys).`,
+		Example: "  dms zone copy template.example example.org",
+		Args:    exactArgs(2, "the zone to copy and the new zone's name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return f.commitCmd(cmd.Context(), "zone.copy", admin.ZoneCopyRequest{Name: args[0], To: args[1]})
 		},
 	}
 }
