@@ -95,6 +95,7 @@ var ops = map[string]opFunc{
 	"zone.nuke":          op((*Service).ZoneNuke),
 	"zone.copy":          op((*Service).ZoneCopy),
 	"record.find":        op((*Service).RecordFind),
+	"pending":            op((*Service).Pending),
 	"view.create":        op((*Service).ViewCreate),
 	"view.set":           op((*Service).ViewSet),
 	"view.delete":        op((*Service).ViewDelete),

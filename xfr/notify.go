@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -216,6 +217,34 @@ func (n *Notifier) Pending() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return len(n.jobs) + len(n.inbox) + n.resolving
+}
+
+// PendingNotify is one NOTIFY not yet answered.
+type PendingNotify struct {
+	Zone    string    `json:"zone"`
+	Server  string    `json:"server"`
+	Address string    `json:"address"`
+	Serial  uint32    `json:"serial"`
+	Attempt int       `json:"attempt"`
+	Due     time.Time `json:"due"`
+}
+
+// PendingList is the NOTIFYs not yet answered (soonest due first) and the
+// zones committed and not yet resolved into them.
+func (n *Notifier) PendingList() ([]PendingNotify, int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make([]PendingNotify, 0, len(n.jobs))
+	for _, j := range n.jobs {
+		out = append(out, PendingNotify{Zone: j.key.zone, Server: j.server, Address: j.key.addr.String(), Serial: j.serial, Attempt: j.attempt, Due: j.due})
+	}
+	slices.SortFunc(out, func(a, b PendingNotify) int {
+		if c := a.Due.Compare(b.Due); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Zone+a.Server, b.Zone+b.Server)
+	})
+	return out, len(n.inbox) + n.resolving
 }
 
 // Run sends NOTIFYs until ctx ends.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestShellLegacyEffects: zone_tool's spellings in dms shell do what they
@@ -181,5 +182,43 @@ func TestZoneBulkLegacy(t *testing.T) {
 	}
 	if out := run(t, db, "", "zone", "ls").out; strings.Contains(out, "new") || !strings.Contains(out, "tpl.example") {
 		t.Errorf("after nuke_zones: %s", out)
+	}
+}
+
+// TestPendingWork: ls_pending_events (dms pending) shows work waiting:
+// the NOTIFY a silent secondary has not answered, a signed zone's next
+// renewal; not past events.
+func TestPendingWork(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	srv := startServe(t, db)
+	silent := freeDNSPort(t) // nothing answers there
+	for _, c := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."}, {"config", "set", "soa_rname", "h.example.net."}, {"config", "set", "apex_ns", "ns1.example.net."},
+		{"sg", "create", "ext", "--master-address", srv.dns},
+		{"server", "create", "silent", fmt.Sprintf("127.0.0.1:%d", silent), "--sg", "ext"},
+		{"zone", "create", "wait.example", "--sg", "ext", "--dnssec"},
+	} {
+		if r := run(t, db, "", c...); r.code != 0 {
+			t.Fatalf("%v: %s", c, r.err)
+		}
+	}
+	var out string
+	waitFor(t, "the NOTIFY to the silent secondary pending", 10*time.Second, func() bool {
+		out = run(t, db, "ls_pending_events\n", "shell").out
+		return strings.Contains(out, "wait.example. serial") && strings.Contains(out, "to silent")
+	})
+	if !strings.Contains(out, "resign (soonest first):\n  wait.example.: ") || !strings.Contains(out, "edit locks: none") {
+		t.Errorf("pending:\n%s", out)
+	}
+	var p struct {
+		Notify []struct {
+			Zone    string `json:"zone"`
+			Attempt int    `json:"attempt"`
+		} `json:"notify"`
+		Server bool `json:"server_running"`
+	}
+	if err := json.Unmarshal([]byte(run(t, db, "", "pending", "-o", "json").out), &p); err != nil || !p.Server || len(p.Notify) == 0 {
+		t.Errorf("pending -o json: %+v %v", p, err)
 	}
 }

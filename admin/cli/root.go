@@ -132,7 +132,7 @@ control socket; otherwise they open the store themselves.`,
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	root.PersistentFlags().StringVar(&f.View, "view", "", "the view of the zones and server groups named (split horizon; see dms view); default: the default view")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdView(f), newCmdImport(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
+	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdView(f), newCmdImport(f), newCmdPending(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
 	return root
 }
 

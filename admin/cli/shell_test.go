@@ -21,7 +21,7 @@ func TestShellTranslate(t *testing.T) {
 		"poke_zone_set_serial a.example":                     "zone serial a.example --bump",
 		"poke_zone_wrap_serial a.example":                    "zone serial --wrap a.example",
 		"vacuum_all":                                         "vacuum all",
-		"ls_pending_events":                                  "events",
+		"ls_pending_events":                                  "pending",
 		"zone show example.org":                              "zone show example.org",
 		"set_zone a.example auto_dnssec":                     "dnssec enable a.example",
 		"set_zone a.example no_auto_dnssec":                  "dnssec disable a.example",
