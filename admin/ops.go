@@ -66,6 +66,7 @@ var ops = map[string]opFunc{
 	"sg.show":   op((*Service).SGShow),
 	"sg.list":   op((*Service).SGList),
 	"sg.delete": op((*Service).SGDelete),
+	"sg.rename": op((*Service).SGRename),
 
 	"server.create":      op((*Service).ServerCreate),
 	"server.show":        op((*Service).ServerShow),
@@ -94,6 +95,8 @@ var ops = map[string]opFunc{
 	"zone.update_rrs":    op((*Service).ZoneUpdate),
 	"zone.nuke":          op((*Service).ZoneNuke),
 	"zone.copy":          op((*Service).ZoneCopy),
+	"zone.drop_history":  op((*Service).ZoneDropHistory),
+	"zone.ttl":           op((*Service).ZoneTTL),
 	"record.find":        op((*Service).RecordFind),
 	"pending":            op((*Service).Pending),
 	"view.create":        op((*Service).ViewCreate),

@@ -295,6 +295,26 @@ func (s *Service) SGList(ctx context.Context, c Caller, _ struct{}) ([]SGInfo, e
 	return out, err
 }
 
+// SGRenameRequest renames a server group.
+type SGRenameRequest struct {
+	Name    string `json:"name"`
+	NewName string `json:"new_name"`
+}
+
+// SGRename renames a server group; its zones, servers and catalog follow.
+func (s *Service) SGRename(ctx context.Context, c Caller, req SGRenameRequest) (*SGInfo, error) {
+	if err := adminOnly(c, "rename server groups"); err != nil {
+		return nil, err
+	}
+	if req.NewName == "" {
+		return nil, usagef("give the new name")
+	}
+	if err := s.change(c, func(t *zonedb.Txn) error { return t.RenameSG(req.Name, req.NewName) }); err != nil {
+		return nil, err
+	}
+	return s.SGShow(ctx, c, SGRequest{Name: req.NewName})
+}
+
 // SGDelete removes an empty server group and its catalog zone.
 func (s *Service) SGDelete(ctx context.Context, c Caller, req SGRequest) (*SGInfo, error) {
 	if _, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error { return t.DeleteSG(req.Name) }); err != nil {

@@ -78,6 +78,9 @@ func (s *Service) ZoneNuke(ctx context.Context, c Caller, req ZoneNukeRequest) (
 type ZoneCopyRequest struct {
 	Name string `json:"name"`
 	To   string `json:"to"`
+	// ZI copies that instance of Name (0: the current one); into an
+	// existing zone To it becomes To's new content (zone_tool's copy_zi).
+	ZI uint64 `json:"zi,omitempty"`
 }
 
 // ZoneCopy makes zone To with Name's content: names in it (owners and
@@ -96,13 +99,21 @@ func (s *Service) ZoneCopy(ctx context.Context, c Caller, req ZoneCopyRequest) (
 	var text strings.Builder
 	var z *zonedb.Zone
 	var cfg Config
+	exists := false
 	err = s.read(c, func(v *zonedb.View) error {
 		cfg = s.config(v)
 		var err error
 		if z, err = v.Zone(src); err != nil {
 			return err
 		}
-		recs, err := contentAt(v, z, z.ZI)
+		if _, err := v.Zone(dst); err == nil {
+			exists = true
+		}
+		zi := z.ZI
+		if req.ZI != 0 {
+			zi = req.ZI
+		}
+		recs, err := contentAt(v, z, zi)
 		if err != nil {
 			return err
 		}
@@ -122,12 +133,30 @@ func (s *Service) ZoneCopy(ctx context.Context, c Caller, req ZoneCopyRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mayCreate(c, dst, z.SG); err != nil {
-		return nil, err
+	if exists && req.ZI == 0 {
+		return nil, fmt.Errorf("%w: %s (to give it another zone's content, name the instance: dms zone copy --zi ZI)", zonedb.ErrZoneExists, dst)
+	}
+	if !exists {
+		if err := s.mayCreate(c, dst, z.SG); err != nil {
+			return nil, err
+		}
 	}
 	parsed, err := zonefile.ParseText(strings.NewReader(text.String()), zonefile.ParseOptions{File: "copy of " + src, Origin: dst, DefaultTTL: cfg.TTL("zone_ttl")})
 	if err != nil {
 		return nil, err
+	}
+	if exists {
+		// The instance's records, with the target's own SOA serial moving on.
+		name, err := s.zoneAccess(c, dst)
+		if err != nil {
+			return nil, err
+		}
+		res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, Replace: true, Records: parsed.Records,
+			Comment: fmt.Sprintf("copy of %s instance %d", src, req.ZI)})
+		if err != nil {
+			return nil, err
+		}
+		return &CommitResult{Commits: res}, nil
 	}
 	meta := s.newZoneMeta(c, cfg, z.SG, &z.IncUpdates, &z.EditLock, new(bool), nil, &z.UseApexNS)
 	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: dst, Create: meta, Ref: z.Ref, Replace: true, Records: parsed.Records,
@@ -241,4 +270,120 @@ func (s *Service) RecordFind(ctx context.Context, c Caller, req RecordFindReques
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Zone < out[j].Zone })
 	return out, err
+}
+
+// ZoneDropHistoryRequest names a zone and an instance of it.
+type ZoneDropHistoryRequest struct {
+	Name string `json:"name"`
+	ZI   uint64 `json:"zi"`
+}
+
+// ZoneDropHistoryResult counts the instances removed.
+type ZoneDropHistoryResult struct {
+	Zone    string `json:"zone"`
+	Dropped int    `json:"dropped"`
+}
+
+// ZoneDropHistory removes an instance of a zone and every older one.
+func (s *Service) ZoneDropHistory(ctx context.Context, c Caller, req ZoneDropHistoryRequest) (*ZoneDropHistoryResult, error) {
+	if err := adminOnly(c, "drop zone history"); err != nil {
+		return nil, err
+	}
+	name, err := s.zoneAccess(c, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	out := &ZoneDropHistoryResult{Zone: name}
+	err = s.change(c, func(t *zonedb.Txn) error {
+		var err error
+		out.Dropped, err = t.DropHistory(name, req.ZI)
+		return err
+	})
+	return out, err
+}
+
+// ZoneTTLRequest sets the TTL of a zone's records that have its default
+// TTL (zone_tool's refresh_zone_ttl).
+type ZoneTTLRequest struct {
+	Name string `json:"name"`
+	// TTL is the new TTL ("": config zone_ttl); From the TTL whose RRsets
+	// take it ("": the zone's most common TTL, its $TTL).
+	TTL  string `json:"ttl,omitempty"`
+	From string `json:"from,omitempty"`
+}
+
+// ZoneTTL gives the RRsets that have the zone's default TTL a new one, in
+// one commit.
+func (s *Service) ZoneTTL(ctx context.Context, c Caller, req ZoneTTLRequest) (*CommitResult, error) {
+	name, err := s.zoneAccess(c, req.Name)
+	if err != nil {
+		return nil, err
+	}
+	var ops []zonedb.RecordOp
+	var newTTL, from uint32
+	err = s.read(c, func(v *zonedb.View) error {
+		cfg := s.config(v)
+		newTTL = cfg.TTL("zone_ttl")
+		if req.TTL != "" {
+			t, err := ParseTTL(req.TTL)
+			if err != nil {
+				return usagef("TTL %q: %v", req.TTL, err)
+			}
+			newTTL = t
+		}
+		z, err := v.Zone(name)
+		if err != nil {
+			return err
+		}
+		recs, err := contentAt(v, z, z.ZI)
+		if err != nil {
+			return err
+		}
+		if req.From != "" {
+			if from, err = ParseTTL(req.From); err != nil {
+				return usagef("--from %q: %v", req.From, err)
+			}
+		} else {
+			count := map[uint32]int{}
+			for _, r := range recs {
+				count[r.RR.Header().Ttl]++
+			}
+			for t, n := range count {
+				if n > count[from] || n == count[from] && t < from {
+					from = t
+				}
+			}
+		}
+		sets := map[string][]zonedb.Record{}
+		var order []string
+		for _, r := range recs {
+			h := r.RR.Header()
+			if h.Ttl != from || h.Ttl == newTTL {
+				continue
+			}
+			k := dns.CanonicalName(h.Name) + " " + dns.TypeToString[h.Rrtype]
+			if _, ok := sets[k]; !ok {
+				order = append(order, k)
+			}
+			rr := dns.Copy(r.RR)
+			rr.Header().Ttl = newTTL
+			r.RR = rr
+			sets[k] = append(sets[k], r)
+		}
+		for _, k := range order {
+			ops = append(ops, zonedb.RecordOp{Kind: zonedb.OpReplaceRRset, Records: sets[k]})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, usagef("zone %s: no record has TTL %d (or they have %d already)", name, from, newTTL)
+	}
+	res, err := s.commit(ctx, c, zonedb.ZoneChange{Zone: name, Ops: ops, Comment: fmt.Sprintf("TTL %d -> %d", from, newTTL)})
+	if err != nil {
+		return nil, err
+	}
+	return &CommitResult{Commits: res}, nil
 }

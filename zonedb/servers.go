@@ -443,6 +443,93 @@ func (t *Txn) apexNSToZones(sg *SG) error {
 	return nil
 }
 
+// RenameSG renames a server group: its zones (as primary or alternate
+// SG) and servers follow, and a catalog zone of the default name takes the
+// new name (its members kept).
+func (t *Txn) RenameSG(name, newName string) error {
+	old, err := getSG(t.tx, name)
+	if err != nil {
+		return err
+	}
+	if t.tx.Bucket(bucketSGs).Get(sgKey(newName)) != nil {
+		return fmt.Errorf("%w: %s", ErrSGExists, newName)
+	}
+	sg := *old
+	sg.Name = newName
+	if old.CatalogZone == DefaultCatalogZone(old.Name) {
+		sg.CatalogZone = ""
+	}
+	if err := normalizeSG(&sg); err != nil {
+		return err
+	}
+	sg.MTime = t.now
+	if err := t.putObject(objSG, sgKey(old.Name), nil); err != nil {
+		return err
+	}
+	if err := t.putObjectJSON(objSG, sgKey(sg.Name), &sg); err != nil {
+		return err
+	}
+	// The new catalog first (empty when its name is new: the zones join it
+	// as their SG changes below; the old SG is gone, so they leave no
+	// other), or the catalog of a name of its own marked as the new SG's.
+	if sg.CatalogZone != old.CatalogZone {
+		if _, err := t.createCatalog(&sg); err != nil {
+			return err
+		}
+	} else if _, err := t.Apply(ZoneChange{Zone: sg.CatalogZone, View: viewLabel(sg.View), catalog: true, Update: func(cz *Zone) error {
+		cz.SG, cz.CatalogOf = sg.Name, sg.Name
+		return nil
+	}}); err != nil {
+		return err
+	}
+	// The zones: settings only (no new instance).
+	var zones []Zone
+	if err := t.tx.Bucket(bucketZones).ForEach(func(_, val []byte) error {
+		var z Zone
+		if err := json.Unmarshal(val, &z); err != nil {
+			return err
+		}
+		if (strings.EqualFold(z.SG, old.Name) || strings.EqualFold(z.AltSG, old.Name)) && z.CatalogOf == "" {
+			zones = append(zones, z)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, z := range zones {
+		if _, err := t.Apply(ZoneChange{Zone: z.Name, View: viewLabel(z.View), Update: func(cz *Zone) error {
+			if strings.EqualFold(cz.SG, old.Name) {
+				cz.SG = sg.Name
+			}
+			if strings.EqualFold(cz.AltSG, old.Name) {
+				cz.AltSG = sg.Name
+			}
+			return nil
+		}}); err != nil {
+			return err
+		}
+	}
+	servers, err := t.View().Servers()
+	if err != nil {
+		return err
+	}
+	for _, srv := range servers {
+		if strings.EqualFold(srv.SG, old.Name) {
+			srv.SG = sg.Name
+			if err := t.putObjectJSON(objServer, serverKey(srv.Name), &srv); err != nil {
+				return err
+			}
+		}
+	}
+	if sg.CatalogZone != old.CatalogZone {
+		if err := t.destroyCatalog(viewLabel(old.View), old.CatalogZone); err != nil {
+			return err
+		}
+	}
+	t.Event(LogEvent{Kind: EventSG, SG: sg.Name, Message: fmt.Sprintf("renamed from %s (%d zone(s) follow)", old.Name, len(zones))})
+	return nil
+}
+
 // DeleteSG removes an empty server group (no zones, no servers) and its
 // catalog zone.
 // (DB.DeleteSG is it in a commit of its own.)

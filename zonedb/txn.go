@@ -238,3 +238,43 @@ func (zc *ZoneChange) validate() error {
 	}
 	return nil
 }
+
+// DropHistory removes the zone's instance zi and every older one (never
+// the current instance): zone_tool's delete_zi. A zone's history is kept
+// as the changes between instances, so an instance in the middle cannot go
+// alone: the older ones would be read through it.
+func (t *Txn) DropHistory(name string, zi uint64) (int, error) {
+	cn, err := CanonicalZoneName(name)
+	if err != nil {
+		return 0, err
+	}
+	v := t.View()
+	z, err := v.Zone(cn)
+	if err != nil {
+		return 0, err
+	}
+	if zi == z.ZI {
+		return 0, fmt.Errorf("%w: instance %d is the zone's current one", ErrBadInput, zi)
+	}
+	zis, err := v.ZIs(z)
+	if err != nil {
+		return 0, err
+	}
+	found, n := false, 0
+	for _, x := range zis {
+		found = found || x.ID == zi
+	}
+	if !found {
+		return 0, fmt.Errorf("%w: %s has no zone instance %d", ErrZINotFound, z.Name, zi)
+	}
+	for _, x := range zis {
+		if x.ID <= zi && x.ID != z.ZI {
+			if err := t.dropZI(z.ID, x.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	t.Event(LogEvent{Kind: EventVacuum, Zone: z.Name, View: viewName(&ViewDef{Name: z.View, ID: z.ViewID}), Message: fmt.Sprintf("history dropped: instance %d and %d older", zi, n-1)})
+	return n, nil
+}

@@ -222,3 +222,69 @@ func TestPendingWork(t *testing.T) {
 		t.Errorf("pending -o json: %+v %v", p, err)
 	}
 }
+
+// TestShellHistoryLegacy: copy_zi (an old instance into another zone, and
+// back into its own), delete_zi (history cut there), refresh_zone_ttl and
+// rename_sg, with their effects.
+func TestShellHistoryLegacy(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "dms.db")
+	for _, c := range [][]string{
+		{"config", "set", "soa_mname", "ns1.example.net."}, {"config", "set", "soa_rname", "h.example.net."}, {"config", "set", "apex_ns", "ns1.example.net."},
+		{"sg", "create", "ext"},
+		{"server", "create", "s1", "192.0.2.2", "--sg", "ext"},
+		{"zone", "create", "h.example", "--sg", "ext"},
+		{"zone", "create", "other.example"},
+		{"record", "add", "h.example", "v1 A 192.0.2.1"},
+		{"record", "add", "h.example", "v2 A 192.0.2.2"},
+		{"record", "add", "h.example", "v3 A 192.0.2.3"},
+	} {
+		if r := run(t, db, "", c...); r.code != 0 {
+			t.Fatalf("%v: %s", c, r.err)
+		}
+	}
+	var hist []struct {
+		ID uint64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(run(t, db, "", "zone", "history", "h.example", "-o", "json").out), &hist); err != nil || len(hist) != 4 {
+		t.Fatalf("history: %v %v", hist, err)
+	}
+	v1 := hist[2].ID // the instance with v1 only
+	r := run(t, db, fmt.Sprintf("copy_zi h.example %d other.example\n", v1), "shell")
+	if out := run(t, db, "", "zone", "show", "other.example").out; r.code != 0 || !strings.Contains(out, "v1 ") || strings.Contains(out, "v2 ") || !strings.Contains(out, "ns1.example.net.") {
+		t.Errorf("copy_zi into other.example: %s %s\n%s", r.out, r.err, out)
+	}
+	if r := run(t, db, fmt.Sprintf("delete_zi h.example %d\n", v1), "shell"); r.code != 0 || !strings.Contains(r.out, "2 instance(s) removed") {
+		t.Errorf("delete_zi: %d %s %s", r.code, r.out, r.err)
+	}
+	if err := json.Unmarshal([]byte(run(t, db, "", "zone", "history", "h.example", "-o", "json").out), &hist); err != nil || len(hist) != 2 {
+		t.Errorf("history after delete_zi: %v %v", hist, err)
+	}
+	if r := run(t, db, "", "zone", "show", "h.example", "--zi", fmt.Sprint(hist[1].ID)); r.code != 0 || !strings.Contains(r.out, "v2 ") || strings.Contains(r.out, "v3 ") {
+		t.Errorf("the oldest instance left reads wrong: %s %s", r.out, r.err)
+	}
+	if r := run(t, db, "refresh_zone_ttl h.example 5m\n", "shell"); r.code != 0 {
+		t.Errorf("refresh_zone_ttl: %s", r.err)
+	}
+	if out := run(t, db, "", "record", "find", "v3.h.example").out; !strings.Contains(out, "\t300\tIN") {
+		t.Errorf("refresh_zone_ttl did not set 300: %s", out)
+	}
+	if r := run(t, db, "rename_sg ext ext2\n", "shell"); r.code != 0 {
+		t.Fatalf("rename_sg: %s", r.err)
+	}
+	if out := run(t, db, "", "zone", "info", "h.example").out; !strings.Contains(out, "ext2") {
+		t.Errorf("the zone did not follow the SG:\n%s", out)
+	}
+	if out := run(t, db, "", "server", "show", "s1").out; !strings.Contains(out, "ext2") {
+		t.Errorf("the server did not follow the SG:\n%s", out)
+	}
+	cat := run(t, db, "", "zone", "show", "ext2.catalog.invalid").out
+	if !strings.Contains(cat, "PTR    h.example.") {
+		t.Errorf("the new catalog lacks the zone:\n%s", cat)
+	}
+	if r := run(t, db, "", "zone", "info", "ext.catalog.invalid"); r.code == 0 {
+		t.Errorf("the old catalog zone is still there")
+	}
+	if r := run(t, db, "", "check"); r.code != 0 {
+		t.Errorf("check: %s %s", r.out, r.err)
+	}
+}

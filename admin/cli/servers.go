@@ -198,6 +198,13 @@ them, so secondaries that follow it pick up new zones by themselves.`,
 			},
 		},
 		&cobra.Command{
+			Use: "rename SG NEW-NAME", Short: "Rename a server group: its zones, servers and catalog zone follow", Example: "  dms sg rename external ext-2026",
+			Args: exactArgs(2, "the server group and its new name"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return run(cmd.Context(), f, true, "sg.rename", admin.SGRenameRequest{Name: args[0], NewName: args[1]}, printSG)
+			},
+		},
+		&cobra.Command{
 			Use: "delete SG", Short: "Delete a server group without zones or servers (and its catalog zone)", Example: "  dms sg delete old-external",
 			Args: exactArgs(1, "the server group name"),
 			RunE: func(cmd *cobra.Command, args []string) error {

@@ -122,6 +122,9 @@ var legacy = map[string][]string{
 	"vacuum_zone":                  {"vacuum", "zones"},
 	"create_sg":                    {"sg", "create"},
 	"delete_sg":                    {"sg", "delete"},
+	"rename_sg":                    {"sg", "rename"},
+	"delete_zi":                    {"zone", "drop-history"},
+	"refresh_zone_ttl":             {"zone", "set-ttl"},
 	"set_sg_config":                {"sg", "set"},
 	"set_sg_master_address":        {"sg", "set", "--master-address"},
 	"set_sg_alt_master_address":    {"sg", "set", "--master-address"},
@@ -201,6 +204,12 @@ func translate(words []string) []string {
 			out = append(out, "--type", words[4])
 		}
 		return out
+	case words[0] == "copy_zi" && len(words) == 4:
+		// copy_zi ZONE ZI OTHER-ZONE: the instance becomes OTHER-ZONE's.
+		return []string{"zone", "copy", "--zi", words[2], words[1], words[3]}
+	case words[0] == "copy_zi" && len(words) == 3:
+		// copy_zi ZONE ZI: the zone takes an old instance back.
+		return []string{"zone", "rollback", words[1], words[2]}
 	case words[0] == "create_sg" && len(words) > 2:
 		// create_sg NAME [CONFIG_DIR] [MASTER_ADDRESS ...]: the addresses.
 		out := []string{"sg", "create", words[1]}

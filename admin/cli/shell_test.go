@@ -133,3 +133,49 @@ func TestHistoryKeepsNoSecret(t *testing.T) {
 		t.Errorf("history file:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// referenceCommands are zone_tool's commands as the reference documents
+// and the old system's command list name them.
+var referenceCommands = strings.Fields(`add_zone_sectag clear_edit_lock copy_zi copy_zone create_reference
+create_sectag create_server create_sg create_zone delete_reference delete_sectag delete_server delete_sg
+delete_zi delete_zone delete_zone_alt_sg delete_zone_sectag destroy_zone diff_zones disable_server
+disable_zone dupe_zone_alt_sg edit_apex_ns edit_zone enable_server enable_zone fail_event hold_sg
+list_pending_events list_zone load_zone load_zone_zi load_zones ls ls_deleted ls_events ls_failed_events
+ls_pending_events ls_reference ls_server ls_sg ls_slave ls_zi lsref move_server_sg nuke_zones
+poke_zone_set_serial poke_zone_wrap_serial reconfig_all reconfig_master reconfig_replica_sg reconfig_sg
+record_query_db refresh_all refresh_sg refresh_zone refresh_zone_ttl rename_reference rename_server
+rename_sg replace_zone_sectags reset_master reset_server reset_zonesm restore_named_db rollback_zone
+rr_query_db rsync_admin_config rsync_server_admin_config set_config set_server_address
+set_server_ssh_address set_server_type set_sg_alt_master_address set_sg_config set_sg_master_address
+set_sg_replica_sg set_zone set_zone_alt_sg set_zone_reference set_zone_sg show_apex_ns show_config
+show_dms_status show_event show_master_sg show_master_status show_replica_sg show_sectags show_server
+show_server_byaddr show_sg show_zone show_zone_sectags show_zonesm show_zi swap_zone_sg
+tsig_key_generate undelete_zone unlock_zone update_rrs vacuum_all vacuum_event_queue
+vacuum_pare_deleted_zone_zis vacuum_syslog vacuum_zis vacuum_zone vacuum_zones write_rndc_conf`)
+
+// TestShellKnowsReferenceCommands: every zone_tool command of the
+// reference list is a dms command in the shell or answers in one line what
+// replaces it; none is unknown.
+func TestShellKnowsReferenceCommands(t *testing.T) {
+	root := NewRoot(&Factory{})
+	for _, name := range referenceCommands {
+		if _, ok := legacyGone[name]; ok {
+			continue
+		}
+		args := translate([]string{name, "x", "1", "y"})
+		if args[0] == name {
+			t.Errorf("%s: unknown to the shell", name)
+			continue
+		}
+		var words []string
+		for _, a := range args {
+			if strings.HasPrefix(a, "-") {
+				break
+			}
+			words = append(words, a)
+		}
+		if c, _, err := root.Find(words); err != nil || c == root {
+			t.Errorf("%s: dms %v is no command", name, args)
+		}
+	}
+}

@@ -26,7 +26,7 @@ func newCmdZone(f *Factory) *cobra.Command {
 		Short: "Create, load, show, edit and delete zones",
 	}
 	cmd.AddCommand(
-		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f), newCmdZoneUpdate(f), newCmdZoneNuke(f), newCmdZoneCopy(f),
+		newCmdZoneCreate(f), newCmdZoneLoad(f), newCmdZoneShow(f), newCmdZoneLs(f), newCmdZoneInfo(f), newCmdZoneCheck(f), newCmdZoneNotify(f), newCmdZoneUpdate(f), newCmdZoneNuke(f), newCmdZoneCopy(f), newCmdZoneDropHistory(f), newCmdZoneTTL(f),
 		newCmdZoneHistory(f), newCmdZoneDiff(f), newCmdZoneRollback(f), newCmdZoneEdit(f), newCmdZoneSet(f),
 		newCmdZoneDelete(f), newCmdZoneUndelete(f), newCmdZoneDestroy(f), newCmdZoneSerial(f), newCmdZoneSetRef(f),
 		newCmdZoneSetSG(f), newCmdZoneAltSG(f), newCmdZoneSectag(f), newCmdZoneUnlock(f),
@@ -778,17 +778,67 @@ import that went wrong. Lists the zones and asks for confirmation unless
 }
 
 func newCmdZoneCopy(f *Factory) *cobra.Command {
-	return &cobra.Command{
+	var zi uint64
+	cmd := &cobra.Command{
 		Use:   "copy ZONE NEW-ZONE",
 		Short: "Make a new zone with another zone's content (names in it moved to the new zone)",
 		Long: `Create NEW-ZONE with ZONE's records (zone_tool's copy_zone): owner names and
 names in the data that were ZONE or below it become NEW-ZONE or below it;
 flags and references go with the records; the new zone takes ZONE's server
-group, reference and settings (not its DNSSEC keys).`,
-		Example: "  dms zone copy template.example example.org",
-		Args:    exactArgs(2, "the zone to copy and the new zone's name"),
+group, reference and settings (not its DNSSEC keys). With --zi, that
+instance of ZONE is copied, and into an existing NEW-ZONE it becomes its new
+content, a new instance (zone_tool's copy_zi).`,
+		Example: "  dms zone copy template.example example.org\n  dms zone copy --zi 1234 example.org example.net",
+		Args:    exactArgs(2, "the zone to copy and the new (or, with --zi, an existing) zone"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.commitCmd(cmd.Context(), "zone.copy", admin.ZoneCopyRequest{Name: args[0], To: args[1]})
+			return f.commitCmd(cmd.Context(), "zone.copy", admin.ZoneCopyRequest{Name: args[0], To: args[1], ZI: zi})
 		},
 	}
+	cmd.Flags().Uint64Var(&zi, "zi", 0, "copy this instance (see dms zone history) instead of the current content")
+	return cmd
+}
+
+func newCmdZoneDropHistory(f *Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "drop-history ZONE ZI",
+		Short: "Remove a zone instance and every older one (zone_tool's delete_zi)",
+		Long: `Remove instance ZI of the zone and every instance older than it; the current
+one always stays. dms keeps a zone's history as the changes between its
+instances, so one in the middle cannot go alone (the older ones are read
+through it): this cuts the history at ZI. IXFR from those serials then falls
+back to AXFR.`,
+		Example: "  dms zone drop-history example.org 1234",
+		Args:    exactArgs(2, "a zone and a zone instance id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			zi, err := parseZI(args[1])
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), f, true, "zone.drop_history", admin.ZoneDropHistoryRequest{Name: args[0], ZI: zi}, func(w io.Writer, r *admin.ZoneDropHistoryResult) {
+				fmt.Fprintf(w, "zone %s: %d instance(s) removed\n", r.Zone, r.Dropped)
+			})
+		},
+	}
+}
+
+func newCmdZoneTTL(f *Factory) *cobra.Command {
+	var req admin.ZoneTTLRequest
+	cmd := &cobra.Command{
+		Use:   "set-ttl ZONE [TTL]",
+		Short: "Give the records with the zone's default TTL a new one (zone_tool's refresh_zone_ttl)",
+		Long: `Set the TTL of every RRset that has the zone's default TTL (its most common
+one, what dms zone show prints as $TTL; or --from) to TTL (default: config
+zone_ttl), in one commit. Records with a TTL of their own keep it.`,
+		Example: "  dms zone set-ttl example.org 1h\n  dms zone set-ttl example.org 300 --from 86400",
+		Args:    rangeArgs(1, 2, "a zone and perhaps a TTL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req.Name = args[0]
+			if len(args) == 2 {
+				req.TTL = args[1]
+			}
+			return f.commitCmd(cmd.Context(), "zone.ttl", req)
+		},
+	}
+	cmd.Flags().StringVar(&req.From, "from", "", "the TTL whose records change (default: the zone's most common)")
+	return cmd
 }
