@@ -164,7 +164,7 @@ func errOrNil(e *Error) any {
 
 // peerCaller names the user at the other end of the socket.
 func peerCaller(conn *net.UnixConn) Caller {
-	c := Caller{User: "unknown", Host: Hostname(), Sectag: SectagAdmin}
+	c := Caller{User: "unknown", Host: Hostname(), Sectag: SectagAdmin, unix: true}
 	raw, err := conn.SyscallConn()
 	if err != nil {
 		return c

@@ -136,6 +136,10 @@ func (s *Service) Do(ctx context.Context, c Caller, name string, args json.RawMe
 		return nil, &Error{Code: CodeUnknownOp, Message: fmt.Sprintf("unknown operation %q", name),
 			Hint: "the server and this dms may be different versions"}
 	}
+	c = s.cliRole(c)
+	if err := helpdeskAllowed(c, name); err != nil {
+		return nil, AsError(err)
+	}
 	if err := allowed(c, name); err != nil {
 		return nil, AsError(err)
 	}

@@ -32,6 +32,9 @@ type Caller struct {
 	// View is the view whose zones the caller names (split horizon; ""
 	// the default view): dms --view, the API's ?view=.
 	View string `json:"view,omitempty"`
+	// unix marks a CLI caller (a Unix user, directly or through the
+	// control socket): the help desk's group applies to it.
+	unix bool
 }
 
 // Roles of callers.
@@ -75,7 +78,7 @@ func LocalCaller() Caller {
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
-	return Caller{User: name, Host: Hostname(), Sectag: SectagAdmin}
+	return Caller{User: name, Host: Hostname(), Sectag: SectagAdmin, unix: true}
 }
 
 // Hostname is this host's name, "localhost" when it has none.

@@ -50,6 +50,7 @@ var configTable = []ConfigKey{
 	{"edit_lock", "false", "bool", "new zones lock while someone edits them"},
 	{"edit_lock_timeout", "30m", "ttl", "an edit lock not released by then is broken (a failed edit in the event log)"},
 	{"event_max_age", "120", "float", "days to keep events"},
+	{"helpdesk_group", "", "string", "a Unix group: its members (root aside) running dms get the help desk's commands only (zones and records, not server groups, servers, keys, views or config)"},
 	{"inc_updates", "false", "bool", "new zones take incremental updates (auto-PTR, dynamic DNS)"},
 	{"notify_source", "", "ips", "local addresses NOTIFY is sent from, one IPv4 and one IPv6 (secondaries accept NOTIFY only from their primaries)"},
 	{"nsec3", "true", "bool", "signed zones use NSEC3 (else NSEC)"},
