@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dmsdns.org/dms/xfr"
 	"dmsdns.org/dms/zonedb"
 )
 
@@ -73,6 +74,9 @@ type zoneCheckPlan struct {
 	servers []zonedb.Server
 	keys    map[string]*zonedb.TSIGKey
 	out     ZoneCheck
+	// lagging are the servers the secondary monitor of a running server
+	// finds behind longer than config status_lag_threshold.
+	lagging map[string]bool
 }
 
 // ZoneCheck checks one zone, or every served zone with All.
@@ -130,7 +134,16 @@ func (s *Service) ZoneCheck(ctx context.Context, c Caller, req ZoneCheckRequest)
 		return nil, err
 	}
 	res := &ZoneCheckResult{Time: time.Now().UTC(), ByCode: map[string]int{}}
+	lagging := map[string]bool{}
+	if s.live != nil && s.live.Monitor != nil {
+		for _, st := range s.live.Monitor.Status() {
+			if st.State == xfr.StateLagging || st.State == xfr.StateBroken {
+				lagging[st.Name] = true
+			}
+		}
+	}
 	for _, p := range plans {
+		p.lagging = lagging
 		p.resolveNS(ctx, resolver)
 		p.compareNS()
 		p.askSOA(ctx)
@@ -380,14 +393,14 @@ func (p *zoneCheckPlan) compareNS() {
 // zone's SOA, all at once.
 func (p *zoneCheckPlan) askSOA(ctx context.Context) {
 	type target struct {
-		what string
-		addr netip.AddrPort
-		key  *zonedb.TSIGKey
+		what, server string
+		addr         netip.AddrPort
+		key          *zonedb.TSIGKey
 	}
 	var ts []target
 	seen := map[netip.Addr]bool{}
 	for _, srv := range p.servers {
-		ts = append(ts, target{what: "server " + srv.Name, addr: srv.AddrPort(), key: p.keys[srv.TSIGKey]})
+		ts = append(ts, target{what: "server " + srv.Name, server: srv.Name, addr: srv.AddrPort(), key: p.keys[srv.TSIGKey]})
 		seen[srv.AddrPort().Addr()] = true
 	}
 	for _, n := range p.ns {
@@ -404,7 +417,7 @@ func (p *zoneCheckPlan) askSOA(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			findings[i] = p.soaOf(ctx, t.what, t.addr, t.key)
+			findings[i] = p.soaOf(ctx, t.what, t.addr, t.key, p.lagging[t.server])
 		}()
 	}
 	wg.Wait()
@@ -414,7 +427,7 @@ func (p *zoneCheckPlan) askSOA(ctx context.Context) {
 }
 
 // soaOf asks one server for the zone's SOA (signed with its key, if any).
-func (p *zoneCheckPlan) soaOf(ctx context.Context, what string, addr netip.AddrPort, key *zonedb.TSIGKey) []CheckFinding {
+func (p *zoneCheckPlan) soaOf(ctx context.Context, what string, addr netip.AddrPort, key *zonedb.TSIGKey, lagging bool) []CheckFinding {
 	m := new(dns.Msg)
 	m.SetQuestion(p.z.Name, dns.TypeSOA)
 	m.RecursionDesired = false
@@ -445,7 +458,10 @@ func (p *zoneCheckPlan) soaOf(ctx context.Context, what string, addr netip.AddrP
 		if soa, ok := rr.(*dns.SOA); ok {
 			if soa.Serial != p.z.Serial {
 				if serialBehind(soa.Serial, p.z.Serial) {
-					return f("warning", "behind", "%s (%s) serves serial %d, dms has %d", what, addr, soa.Serial, p.z.Serial)
+					if lagging {
+						return f("error", "behind", "%s (%s) serves serial %d, dms has %d, and has been behind longer than config status_lag_threshold (dms status: LAGGING)", what, addr, soa.Serial, p.z.Serial)
+					}
+					return f("warning", "behind", "%s (%s) serves serial %d, dms has %d (within status_lag_threshold as far as dms knows: a transfer may be under way)", what, addr, soa.Serial, p.z.Serial)
 				}
 				return f("error", "ahead", "%s (%s) serves serial %d, ahead of dms's %d: it will not take dms's changes until dms's serial passes it", what, addr, soa.Serial, p.z.Serial)
 			}
