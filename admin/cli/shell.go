@@ -232,6 +232,8 @@ func translate(words []string) []string {
 			out = append(out, legacyKeywords[w])
 		case w == "-f" && (words[0] == "destroy_zone" || words[0] == "nuke_zones"):
 			out = append(out, "--force")
+		case w == "-v":
+			// zone_tool's verbose switch: dms says what it did anyway.
 		case (w == "-r" || w == "-g") && i+1 < len(words):
 			flag := map[string]string{"-r": "--ref", "-g": "--sg"}[w]
 			if base[0] == "zone" && base[1] == "ls" && w == "-r" {

@@ -41,6 +41,7 @@ func TestShellTranslate(t *testing.T) {
 		"refresh_sg ext":                                     "zone notify --sg ext",
 		"refresh_all":                                        "zone notify --all",
 		"show_event 42":                                      "event show 42",
+		"show_zonesm -v a.example":                           "zone info a.example",
 		"ls_slave":                                           "server ls",
 	} {
 		words, err := splitWords(in)
