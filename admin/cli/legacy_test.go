@@ -288,3 +288,124 @@ func TestShellHistoryLegacy(t *testing.T) {
 		t.Errorf("check: %s %s", r.out, r.err)
 	}
 }
+
+// TestShellEveryLegacySpelling runs every zone_tool spelling the shell maps
+// (help legacy's list) with real arguments, in one session against a
+// running dms serve: the shell stops at the first command that fails, so
+// a whole run is every spelling working; then their effects are checked.
+func TestShellEveryLegacySpelling(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	srv := startServe(t, db)
+	writeFile(t, dir, "load1.example", "$TTL 300\n@ SOA ns1.example.net. h.example.net. 1 3600 600 86400 300\n@ NS ns1.example.net.\nwww A 192.0.2.9\n")
+	writeFile(t, dir, "load2.example", "$TTL 300\n@ SOA ns1.example.net. h.example.net. 1 3600 600 86400 300\n@ NS ns1.example.net.\n")
+	writeFile(t, dir, "edited", "$TTL 300\n@ SOA ns1.example.net. h.example.net. 7 3600 600 86400 300\n@ NS ns1.example.net.\nedited A 192.0.2.77\n")
+	writeFile(t, dir, "upd", ";!RROP:ADD\nupd A 192.0.2.66\n")
+	lines := []string{
+		"set_config soa_mname ns1.example.net.", "set_config soa_rname h.example.net.", "set_config apex_ns ns1.example.net.",
+		"show_config",
+		"create_sg ext /etc/dms " + strings.Split(srv.dns, ":")[0], "create_sg int", "create_sg spare",
+		"set_sg_config ext --soa-mname ns1.example.net.", "set_sg_master_address ext 192.0.2.53 192.0.2.54",
+		"edit_apex_ns ext ns1.example.net.", "show_apex_ns ext", "show_sg ext", "ls_sg", "show_master_sg",
+		"rename_sg spare spare2", "delete_sg spare2",
+		"tsig_key_generate xk",
+		"create_server s1 192.0.2.2 ext", "show_server s1", "ls_server", "ls_slave", "show_server_byaddr",
+		"set_server_type s1 knot", "set_server_address s1 192.0.2.3", "rename_server s1 s2", "move_server_sg s2 int",
+		"disable_server s2", "enable_server s2", "delete_server s2",
+		"create_reference REF-1", "rename_reference REF-1 REF-2", "ls_reference", "lsref", "create_reference REF-3", "delete_reference REF-3",
+		"create_sectag TAG-1", "show_sectags", "ls_sectags", "show_sectag",
+		"create_zone z.example -g ext -r REF-2 inc_updates", "create_zone 192.0.2.0/24 -g ext inc_updates",
+		"load_zone " + filepath.Join(dir, "load1.example"), "load_zones " + filepath.Join(dir, "load2.example"),
+		"add_zone_sectag z.example TAG-1", "show_zone_sectags z.example", "replace_zone_sectags z.example Admin TAG-1", "delete_zone_sectag z.example TAG-1",
+		"record add z.example 'www A 192.0.2.80 ;!FORCEREV'",
+		"show_zone z.example", "show_zonesm z.example", "show_zi z.example", "ls_zi z.example", "ls", "ls_zones", "list_zone", "ls -g ext",
+		"set_zone z.example edit_lock", "set_zone z.example no_edit_lock", "set_zone_reference z.example REF-2",
+		"disable_zone load2.example", "enable_zone load2.example",
+		"set_zone_alt_sg z.example int", "delete_zone_alt_sg z.example", "dupe_zone_alt_sg z.example int", "swap_zone_sg z.example", "swap_zone_sg z.example", "delete_zone_alt_sg z.example",
+		"set_zone_sg load2.example int",
+		"poke_zone_set_serial z.example", "poke_zone_wrap_serial z.example",
+		"update_rrs z.example " + filepath.Join(dir, "upd"),
+		"edit_zone load1.example --file " + filepath.Join(dir, "edited"),
+		"diff_zones load1.example load2.example",
+		"refresh_zone_ttl z.example 10m",
+		"rr_query_db 'www.*'", "record_query_db upd.z.example",
+		"copy_zone z.example copy.example",
+		"check_zone z.example -o json",
+		"refresh_zone z.example", "refresh_sg ext", "refresh_all",
+		"show_dms_status", "show_master_status",
+		"ls_pending_events", "list_pending_events", "ls_events", "ls_failed_events", "show_event 1",
+		"delete_zone copy.example", "ls_deleted", "undelete_zone copy.example",
+		"delete_zone copy.example", "destroy_zone -f copy.example",
+		"create_zone nuke1.example", "nuke_zones -f 'nuke*'",
+		"vacuum_zis", "vacuum_zones", "vacuum_zone", "vacuum_pare_deleted_zone_zis", "vacuum_event_queue", "vacuum_all",
+		"delete_sectag TAG-1",
+	}
+	// The instance ids: rollback_zone, copy_zi and delete_zi need them.
+	script := strings.Join(lines, "\n") + "\n"
+	r := run(t, db, script, "shell")
+	if r.code != 0 {
+		t.Fatalf("shell: exit %d\n%s\n%s", r.code, r.err, tail(r.out, 2000))
+	}
+	// Some effects.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sg", "show", "ext"}, "192.0.2.54"},
+		{[]string{"sg", "ls"}, "int"},
+		{[]string{"zone", "info", "z.example"}, "REF-2"},
+		{[]string{"zone", "info", "load2.example"}, "sg:            int"},
+		{[]string{"zone", "show", "z.example"}, "upd"},
+		{[]string{"zone", "show", "load1.example"}, "edited"},
+		{[]string{"zone", "show", "2.0.192.in-addr.arpa"}, "www.z.example."},
+		{[]string{"record", "find", "upd.z.example"}, "\t600\tIN"},
+		{[]string{"tsig", "ls"}, "xk."},
+		{[]string{"ref", "ls"}, "REF-2"},
+	} {
+		if out := run(t, db, "", c.args...).out; !strings.Contains(out, c.want) {
+			t.Errorf("dms %v: no %q in\n%s", c.args, c.want, out)
+		}
+	}
+	var hist []struct {
+		ID uint64 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(run(t, db, "", "zone", "history", "z.example", "-o", "json").out), &hist); err != nil || len(hist) < 3 {
+		t.Fatalf("history: %v %v", hist, err)
+	}
+	first, second := hist[len(hist)-1].ID, hist[len(hist)-2].ID
+	r2 := run(t, db, fmt.Sprintf("rollback_zone z.example %d\ncopy_zi z.example %d load2.example\ndelete_zi z.example %d\n", second, second, first), "shell")
+	if r2.code != 0 {
+		t.Fatalf("shell (history commands): exit %d\n%s\n%s", r2.code, r2.err, r2.out)
+	}
+	// Breaking an edit lock nobody holds is refused, by both spellings.
+	for _, l := range []string{"clear_edit_lock z.example", "unlock_zone z.example"} {
+		if r := run(t, db, l+"\n", "shell"); r.code == 0 || !strings.Contains(r.err, "is not locked") {
+			t.Errorf("%s: %d %s", l, r.code, r.err)
+		}
+	}
+	// Every mapped spelling ran: help legacy's list is covered.
+	ran := map[string]bool{}
+	for _, l := range append(lines, "rollback_zone", "copy_zi", "delete_zi", "unlock_zone", "clear_edit_lock") {
+		ran[strings.Fields(l)[0]] = true
+	}
+	help := run(t, db, "help legacy\n", "shell").out
+	for _, l := range strings.Split(help, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || f[0] == "keywords:" || f[0] == "also:" || strings.HasPrefix(f[1], "(none)") {
+			continue
+		}
+		if !ran[f[0]] {
+			t.Errorf("%s is mapped but this test does not run it", f[0])
+		}
+	}
+	if out := run(t, db, "", "zone", "ls").out; strings.Contains(out, "copy.example") || strings.Contains(out, "nuke1") {
+		t.Errorf("destroyed zones remain:\n%s", out)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}

@@ -126,8 +126,7 @@ var legacy = map[string][]string{
 	"delete_zi":                    {"zone", "drop-history"},
 	"refresh_zone_ttl":             {"zone", "set-ttl"},
 	"set_sg_config":                {"sg", "set"},
-	"set_sg_master_address":        {"sg", "set", "--master-address"},
-	"set_sg_alt_master_address":    {"sg", "set", "--master-address"},
+	"set_sg_master_address":        {"sg", "set"},
 	"show_apex_ns":                 {"sg", "show"},
 	"edit_apex_ns":                 {"sg", "set"},
 	"show_master_sg":               {"sg", "ls"},
@@ -136,7 +135,7 @@ var legacy = map[string][]string{
 	"rename_server":                {"server", "rename"},
 	"move_server_sg":               {"server", "move"},
 	"set_server_address":           {"server", "set-address"},
-	"set_server_type":              {"server", "set", "--type"},
+	"set_server_type":              {"server", "set"},
 	"ls_slave":                     {"server", "ls"},
 	"show_server_byaddr":           {"server", "ls"},
 	"show_event":                   {"event", "show"},
@@ -168,6 +167,7 @@ var legacyGone = map[string]string{
 	"vacuum_syslog":             "dms logs to standard error or the journal; its event log is aged by dms vacuum events",
 	"hold_sg":                   "no named to hold: a server group's secondaries can be disabled (dms server disable)",
 	"load_zone_zi":              "load the file as a zone's new content: dms zone edit ZONE --file FILE (its history keeps the old instance)",
+	"set_sg_alt_master_address": "a server group has one list of the addresses its secondaries reach dms at: dms sg set SG --master-address A --master-address B",
 }
 
 // legacyKeywords are zone_tool's keyword arguments and their flags.
@@ -204,6 +204,14 @@ func translate(words []string) []string {
 			out = append(out, "--type", words[4])
 		}
 		return out
+	case words[0] == "set_sg_master_address" && len(words) >= 3:
+		out := []string{"sg", "set", words[1]}
+		for _, a := range words[2:] {
+			out = append(out, "--master-address", a)
+		}
+		return out
+	case words[0] == "set_server_type" && len(words) == 3:
+		return []string{"server", "set", words[1], "--type", words[2]}
 	case words[0] == "copy_zi" && len(words) == 4:
 		// copy_zi ZONE ZI OTHER-ZONE: the instance becomes OTHER-ZONE's.
 		return []string{"zone", "copy", "--zi", words[2], words[1], words[3]}
