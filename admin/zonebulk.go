@@ -49,11 +49,7 @@ func (s *Service) ZoneNuke(ctx context.Context, c Caller, req ZoneNukeRequest) (
 	out := &ZoneNukeResult{Zones: []string{}}
 	var zcs []zonedb.ZoneChange
 	err := s.read(c, func(v *zonedb.View) error {
-		each := v.Zones
-		if c.View != "" {
-			each = func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
-		}
-		return each(func(z *zonedb.Zone) bool {
+		return zonesOf(v, c)(func(z *zonedb.Zone) bool {
 			if z.CatalogOf != "" {
 				return true
 			}
@@ -225,11 +221,7 @@ func (s *Service) RecordFind(ctx context.Context, c Caller, req RecordFindReques
 				}
 			}
 		default:
-			each := v.Zones
-			if c.View != "" {
-				each = func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
-			}
-			if err := each(func(z *zonedb.Zone) bool {
+			if err := zonesOf(v, c)(func(z *zonedb.Zone) bool {
 				if z.CatalogOf == "" && !z.Deleted {
 					zones = append(zones, z)
 				}
@@ -386,4 +378,13 @@ func (s *Service) ZoneTTL(ctx context.Context, c Caller, req ZoneTTLRequest) (*C
 		return nil, err
 	}
 	return &CommitResult{Commits: res}, nil
+}
+
+// zonesOf iterates the zones a caller's listing covers: its view's with
+// --view, else every view's.
+func zonesOf(v *zonedb.View, c Caller) func(fn func(z *zonedb.Zone) bool) error {
+	if c.View == "" {
+		return v.Zones
+	}
+	return func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
 }

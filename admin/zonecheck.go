@@ -213,21 +213,7 @@ func ourAddrs(v *zonedb.View, name string) ([]netip.Addr, bool) {
 	if err != nil {
 		return nil, false
 	}
-	var out []netip.Addr
-	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, _ := v.RRset(z, name, t)
-		for _, r := range rrs {
-			switch rr := r.RR.(type) {
-			case *dns.A:
-				a, _ := netip.AddrFromSlice(rr.A.To4())
-				out = append(out, a)
-			case *dns.AAAA:
-				a, _ := netip.AddrFromSlice(rr.AAAA)
-				out = append(out, a)
-			}
-		}
-	}
-	return out, true
+	return addrsAt(v, z, name), true
 }
 
 // delegations checks each delegation inside the zone to a child zone
@@ -292,17 +278,25 @@ func addrsAt(v *zonedb.View, z *zonedb.Zone, name string) []netip.Addr {
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
 		rrs, _ := v.RRset(z, name, t)
 		for _, r := range rrs {
-			switch rr := r.RR.(type) {
-			case *dns.A:
-				a, _ := netip.AddrFromSlice(rr.A.To4())
-				out = append(out, a)
-			case *dns.AAAA:
-				a, _ := netip.AddrFromSlice(rr.AAAA)
-				out = append(out, a)
-			}
+			out = appendAddr(out, r.RR)
 		}
 	}
 	slices.SortFunc(out, func(a, b netip.Addr) int { return a.Compare(b) })
+	return out
+}
+
+// appendAddr appends the address of an A or AAAA record.
+func appendAddr(out []netip.Addr, rr dns.RR) []netip.Addr {
+	switch rr := rr.(type) {
+	case *dns.A:
+		if a, ok := netip.AddrFromSlice(rr.A.To4()); ok {
+			return append(out, a)
+		}
+	case *dns.AAAA:
+		if a, ok := netip.AddrFromSlice(rr.AAAA); ok {
+			return append(out, a)
+		}
+	}
 	return out
 }
 
@@ -340,14 +334,7 @@ func (p *zoneCheckPlan) resolveNS(ctx context.Context, resolver string) {
 				continue
 			}
 			for _, rr := range r.Answer {
-				switch rr := rr.(type) {
-				case *dns.A:
-					a, _ := netip.AddrFromSlice(rr.A.To4())
-					addrs = append(addrs, a)
-				case *dns.AAAA:
-					a, _ := netip.AddrFromSlice(rr.AAAA)
-					addrs = append(addrs, a)
-				}
+				addrs = appendAddr(addrs, rr)
 			}
 		}
 		if len(addrs) == 0 {

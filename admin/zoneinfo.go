@@ -112,11 +112,7 @@ func (s *Service) ZoneList(ctx context.Context, c Caller, req ZoneListRequest) (
 			}
 			refID = r.ID
 		}
-		each := v.Zones // without --view: every view's zones
-		if c.View != "" {
-			each = func(fn func(z *zonedb.Zone) bool) error { return v.ZonesIn(c.View, fn) }
-		}
-		return each(func(z *zonedb.Zone) bool {
+		return zonesOf(v, c)(func(z *zonedb.Zone) bool {
 			if z.Deleted != req.Deleted || refID != 0 && z.RefID != refID || !c.IsAdmin() && !z.HasSectag(c.Sectag) ||
 				req.SG != "" && !strings.EqualFold(z.SG, req.SG) && !strings.EqualFold(z.AltSG, req.SG) {
 				return true

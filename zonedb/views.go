@@ -478,18 +478,23 @@ func (v *View) ZoneIn(view, name string) (*Zone, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.zoneInView(vd.ID, name)
+}
+
+// zoneInView finds zone name in view id: one Get in the name index.
+func (v *View) zoneInView(id uint16, name string) (*Zone, error) {
 	cn, err := CanonicalZoneName(name)
 	if err != nil {
 		return nil, err
 	}
-	k, err := zoneKeyIn(vd.ID, cn)
+	k, err := zoneKeyIn(id, cn)
 	if err != nil {
 		return nil, err
 	}
 	val := v.tx.Bucket(bucketZoneNames).Get(k)
 	if val == nil {
-		if vd.ID != 0 {
-			return nil, fmt.Errorf("%w: %s in view %s", ErrZoneNotFound, cn, vd.Name)
+		if id != 0 {
+			return nil, fmt.Errorf("%w: %s in this view", ErrZoneNotFound, cn)
 		}
 		return nil, fmt.Errorf("%w: %s", ErrZoneNotFound, cn)
 	}

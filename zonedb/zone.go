@@ -213,24 +213,7 @@ func (v *View) Generation() uint64 { return u64(v.tx.Bucket(bucketMeta).Get(keyG
 
 // Zone returns the zone called name (deleted zones included) in the
 // view's view (UseView; the default view unless set).
-func (v *View) Zone(name string) (*Zone, error) {
-	cn, err := CanonicalZoneName(name)
-	if err != nil {
-		return nil, err
-	}
-	k, err := zoneKeyIn(v.zviewID, cn)
-	if err != nil {
-		return nil, err
-	}
-	val := v.tx.Bucket(bucketZoneNames).Get(k)
-	if val == nil {
-		if v.zviewID != 0 {
-			return nil, fmt.Errorf("%w: %s in this view", ErrZoneNotFound, cn)
-		}
-		return nil, fmt.Errorf("%w: %s", ErrZoneNotFound, cn)
-	}
-	return v.ZoneByID(u64(val[:8]))
-}
+func (v *View) Zone(name string) (*Zone, error) { return v.zoneInView(v.zviewID, name) }
 
 // ZoneByID returns a zone by its id.
 func (v *View) ZoneByID(id uint64) (*Zone, error) {
