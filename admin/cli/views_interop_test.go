@@ -28,6 +28,19 @@ func queryFrom(from, addr, name string, qtype uint16) *dns.Msg {
 	return r
 }
 
+// mustCLI runs dms commands on db and returns their output; a failure
+// ends the test.
+func mustCLI(t *testing.T, db string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		r := run(t, db, "", args...)
+		if r.code != 0 {
+			t.Fatalf("dms %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.err)
+		}
+		return r.out
+	}
+}
+
 func firstA(r *dns.Msg) string {
 	if r == nil {
 		return ""
@@ -54,14 +67,7 @@ func TestInteropViews(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
 	dms := startServe(t, db, "--listen", "127.0.0.1:0", "--workers", "2", "--metrics-listen", "127.0.0.1:0", "--log-level", "debug")
-	cli := func(args ...string) string {
-		t.Helper()
-		r := run(t, db, "", args...)
-		if r.code != 0 {
-			t.Fatalf("dms %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.err)
-		}
-		return r.out
-	}
+	cli := mustCLI(t, db)
 	extPort, intPort := freeDNSPort(t), freeDNSPort(t)
 	extAt, intAt := fmt.Sprintf("127.0.0.1:%d", extPort), fmt.Sprintf("127.0.0.1:%d", intPort)
 	for _, c := range [][]string{

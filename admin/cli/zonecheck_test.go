@@ -21,14 +21,7 @@ func TestInteropZoneCheck(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
 	dms := startServe(t, db, "--listen", "127.0.0.1:0", "--workers", "2", "--metrics-listen", "127.0.0.1:0")
-	cli := func(args ...string) string {
-		t.Helper()
-		r := run(t, db, "", args...)
-		if r.code != 0 {
-			t.Fatalf("dms %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.err)
-		}
-		return r.out
-	}
+	cli := mustCLI(t, db)
 	goodPort, lamePort := freeDNSPort(t), freeDNSPort(t)
 	for _, c := range [][]string{
 		{"config", "set", "soa_mname", "ns1.example.com."},
