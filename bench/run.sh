@@ -3,7 +3,10 @@
 # pinned to core 0 with one worker; dnsperf runs on core 1 for SECONDS per
 # run, the servers interleaved, ROUNDS rounds. Prints the median QPS of
 # each server, dms's ratio to each peer, each server's RSS, and dnsperf's
-# own CPU use (to show when the client is the limit).
+# own CPU use (to show when the client is the limit). The floor
+# (bench/floor: a responder that does no DNS work, recvmmsg/sendmmsg on one
+# thread) runs in the same rounds: every server's CPU per query is also
+# given as a ratio to it.
 #
 # SIGNED=1: dms signs the zone (NSEC3, algorithm 13) and knotd and nsd serve
 # the same signed zone, transferred from dms (presigned); dnsperf sets DO.
@@ -133,6 +136,12 @@ taskset -c "$server_cpus" nsd -d -c "$dir/nsd/nsd.conf" &
 nsd_pid=$!
 pids="$pids $nsd_pid"
 
+# The floor reference.
+floor_port=$(free_port)
+(cd "$(dirname "$0")/floor" && go build -o "$dir/floor" .)
+taskset -c "$server_cpus" "$dir/floor" -listen "127.0.0.1:$floor_port" &
+pids="$pids $!"
+
 for p in "$knot_port" "$nsd_port"; do
 	n=0
 	until dig +short +time=1 +tries=1 @127.0.0.1 -p "$p" h1.bench.example A | grep -q 10.0.0.1; do
@@ -196,16 +205,21 @@ for r in $(seq "$ROUNDS"); do
 	run_perf dms "$dms_port" "$r"
 	run_perf knot "$knot_port" "$r"
 	run_perf nsd "$nsd_port" "$r"
+	run_perf floor "$floor_port" "$r"
 done
 
 median() { grep "^$1 " "$dir/results" | awk -v f="$2" '{print $f}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 d=$(median dms 2); k=$(median knot 2); n=$(median nsd 2)
 dc=$(median dms 3); kc=$(median knot 3); nc=$(median nsd 3)
+f=$(median floor 2); fc=$(median floor 3)
 echo
 echo "server  median QPS  QPS/busy core  RSS MB   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
 printf "dms     %10.0f  %13.0f  %6s\n" "$d" "$dc" "$(rss dms.db)"
 printf "knotd   %10.0f  %13.0f  %6s\n" "$k" "$kc" "$(rss knot/knot.conf)"
 printf "nsd     %10.0f  %13.0f  %6s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
+printf "floor   %10.0f  %13.0f  %6s\n" "$f" "$fc" "$(rss floor)"
+awk -v d="$dc" -v k="$kc" -v n="$nc" -v f="$fc" 'BEGIN {printf "CPU per query, us of one core: floor %.2f  dms %.2f  knotd %.2f  nsd %.2f\n", 1e6/f, 1e6/d, 1e6/k, 1e6/n
+	printf "CPU per query / floor:         dms %.2f  knotd %.2f  nsd %.2f\n", f/d, f/k, f/n}' 
 awk -v d="$d" -v k="$k" -v n="$n" 'BEGIN {printf "QPS:           dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
 awk -v d="$dc" -v k="$kc" -v n="$nc" 'BEGIN {printf "QPS/busy core: dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
 echo "(when dnsperf's CPU is near 100%, the client is the limit and QPS/busy core compares the servers)"
