@@ -147,8 +147,11 @@ func benchServe(b *testing.B, queries [][]byte, cached bool) {
 }
 
 func benchServeStore(b *testing.B, db *zonedb.DB, queries [][]byte, cached bool) {
+	benchServeHolder(b, db, queries, &viewHolder{db: db, noCache: !cached})
+}
+
+func benchServeHolder(b *testing.B, db *zonedb.DB, queries [][]byte, h *viewHolder) {
 	s := NewServer(db, Options{}, nil)
-	h := &viewHolder{db: db, noCache: !cached}
 	defer h.release()
 	out := make([]byte, 0, 65535)
 	req := new(dns.Msg)
@@ -181,8 +184,25 @@ func benchQueries(b *testing.B) [][]byte {
 // bytes out (must be 0 allocs/op).
 func BenchmarkServeCached(b *testing.B) { benchServe(b, benchQueries(b), true) }
 
-// BenchmarkServeUncached: the full path (parse, lookup, pack).
+// BenchmarkServeUncached: the general path (parse, lookup, pack).
 func BenchmarkServeUncached(b *testing.B) { benchServe(b, benchQueries(b), false) }
+
+// BenchmarkServeWire: the same queries (positive, NXDOMAIN, referral with
+// glue, wildcard) without the answer cache: the wire-form path.
+func BenchmarkServeWire(b *testing.B) {
+	db := testStore(b, map[string]string{"bench.example.": benchZone(10000)})
+	benchServeHolder(b, db, benchQueries(b), &viewHolder{db: db, noAnswerCache: true})
+}
+
+// BenchmarkReferral: referrals with glue without the answer cache.
+func BenchmarkReferral(b *testing.B) {
+	db := testStore(b, map[string]string{"bench.example.": benchZone(10000)})
+	var qs [][]byte
+	for i := range 100 {
+		qs = append(qs, pack(b, fmt.Sprintf("www.d%d.bench.example.", i), dns.TypeA, nil))
+	}
+	benchServeHolder(b, db, qs, &viewHolder{db: db, noAnswerCache: true})
+}
 
 // BenchmarkServeParallel runs the query path on every P, each goroutine a
 // worker with its own read transaction and cache, as in dms serve: run with

@@ -46,6 +46,10 @@ type zoneSig struct {
 	covers map[[20]byte][]dns.RR
 	// fast: the pieces of signed NXDOMAIN answers (denial.go).
 	fast *fastDenial
+	// apexDNAME: a DNAME at the apex redirects every name below it.
+	apexDNAME bool
+	// wsoa: the negative SOA in wire form (wireanswer.go).
+	wsoa *wireSOA
 }
 
 // room says whether one more entry may be kept; when the cache is full it
@@ -91,6 +95,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 		}
 	}
 	zs.nsec = node.Get(dns.TypeNSEC) != nil && node.Get(dns.TypeNSEC3PARAM) == nil
+	zs.apexDNAME = node.Get(dns.TypeDNAME) != nil
 	if val := node.Get(dns.TypeNSEC3PARAM); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeNSEC3PARAM, val); len(rrs) > 0 {
 			p := rrs[0].(*dns.NSEC3PARAM)

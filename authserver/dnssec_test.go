@@ -32,7 +32,7 @@ func signedBenchStore(b testing.TB, n int) *zonedb.DB {
 func benchSigned(b *testing.B, queries [][]byte, general bool) {
 	db := signedBenchStore(b, 10000)
 	s := NewServer(db, Options{}, nil)
-	h := &viewHolder{db: db, noCache: general}
+	h := &viewHolder{db: db, noCache: general, noAnswerCache: true}
 	defer h.release()
 	out := make([]byte, 0, 65535)
 	req := new(dns.Msg)
@@ -72,11 +72,28 @@ func nxQueries(b *testing.B) [][]byte {
 	return qs
 }
 
-// BenchmarkSignedPositive: uncached positive answers with DO.
-func BenchmarkSignedPositive(b *testing.B) {
+// BenchmarkSignedPositive: positive answers with DO (the A RRset and its
+// RRSIG) not in the answer cache: the wire-form path.
+func BenchmarkSignedPositive(b *testing.B) { benchSigned(b, signedPositiveQueries(b), false) }
+
+// BenchmarkSignedPositiveGeneral: the same down the general path.
+func BenchmarkSignedPositiveGeneral(b *testing.B) { benchSigned(b, signedPositiveQueries(b), true) }
+
+func signedPositiveQueries(b *testing.B) [][]byte {
 	var qs [][]byte
 	for i := range 1000 {
 		qs = append(qs, doQuery(b, fmt.Sprintf("h%d.bench.example.", i*7), dns.TypeA))
 	}
-	benchSigned(b, qs, true)
+	return qs
+}
+
+// BenchmarkSignedReferral: referrals with DO from a signed zone to
+// unsigned children (NS, the NSEC3 proving there is no DS and its RRSIG,
+// glue), not in the answer cache: the wire-form path.
+func BenchmarkSignedReferral(b *testing.B) {
+	var qs [][]byte
+	for i := range 100 {
+		qs = append(qs, doQuery(b, fmt.Sprintf("www.d%d.bench.example.", i), dns.TypeA))
+	}
+	benchSigned(b, qs, false)
 }

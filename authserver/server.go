@@ -325,6 +325,9 @@ type viewHolder struct {
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
+	// noAnswerCache leaves the answer cache out only (benchmarks of the
+	// wire-form path).
+	noAnswerCache bool
 	// udp is the worker's socket, for answers sent apart from its batch
 	// (dynamic updates); nil on TCP.
 	udp *net.UDPConn
@@ -418,13 +421,25 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	if plain {
 		// An answer from a private zone goes only to the clients of its
 		// list; anyone else takes the full path, which refuses them.
-		if e, ok := h.cache.get(gen, key); ok && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
+		if e, ok := h.cache.get(gen, key); ok && !h.noAnswerCache && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
 			b := fromCache(e, in, q, out)
 			if s.opts.Observe != nil {
 				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start)})
 			}
 			return b
 		}
+		// The common answers straight from the store's wire form
+		// (wireanswer.go), kept in the cache as the general path's are.
+		if b, rcode := s.wire(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {
+			if !acc.nocache && !(q.do && rcode == dns.RcodeNameError) && h.gen == gen && h.views == views && !h.noAnswerCache {
+				h.cache.put(gen, key, cacheEntry{wire: b, rcode: rcode, acl: acc.list})
+			}
+			if s.opts.Observe != nil {
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: rcode, Duration: time.Since(start)})
+			}
+			return b
+		}
+		acc = access{client: client.Addr().Unmap()}
 		// A signed NXDOMAIN (random names: never cached) from the NSEC3
 		// chain and pre-packed pieces.
 		if b := s.denial(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {

@@ -153,6 +153,57 @@ func (v *View) Node(z ZoneHandle, name string) *Node {
 	if err != nil {
 		return n
 	}
+	return v.nodeAt()
+}
+
+// NodeWire is Node for a name in wire form (uncompressed, any letter
+// case) in the zone with id whose name has zoneLabels labels: the name's
+// labels above those are the key. A name that is not whole is missing.
+func (v *View) NodeWire(id uint64, name []byte, zoneLabels int) *Node {
+	n := &v.node
+	n.State, n.Types, n.Vals = NodeMissing, n.Types[:0], n.Vals[:0]
+	var offs [maxLabels]int
+	nl := 0
+	for off := 0; ; off += int(name[off]) + 1 {
+		if off >= len(name) || name[off] > 63 || nl == maxLabels {
+			return n
+		}
+		if name[off] == 0 {
+			break
+		}
+		offs[nl] = off
+		nl++
+	}
+	if zoneLabels > nl {
+		return n
+	}
+	key := binary.BigEndian.AppendUint64(v.key[:0], id)
+	for i := nl - 1 - zoneLabels; i >= 0; i-- {
+		off := offs[i]
+		if off+1+int(name[off]) > len(name) {
+			return n
+		}
+		for _, c := range name[off+1 : off+1+int(name[off])] {
+			switch {
+			case c == 0:
+				key = append(key, 1, 1)
+			case c == 1:
+				key = append(key, 1, 2)
+			case c >= 'A' && c <= 'Z':
+				key = append(key, c+('a'-'A'))
+			default:
+				key = append(key, c)
+			}
+		}
+		key = append(key, 0)
+	}
+	v.key = key
+	return v.nodeAt()
+}
+
+// nodeAt fills v.node from the name key in v.key (zone id | name key).
+func (v *View) nodeAt() *Node {
+	n := &v.node
 	c := v.rrCursor()
 	k, val := c.Seek(v.key)
 	if k == nil || !bytes.HasPrefix(k, v.key) {

@@ -64,3 +64,34 @@ func (it *rrIter) published() bool { return it.flags&FlagDisable == 0 }
 
 // rrTTL is the current record's TTL (RRTTL).
 func (it *rrIter) rrTTL(rrtype uint16) uint32 { return RRTTL(rrtype, it.ttl, it.rdata) }
+
+// RDATAIter walks the published records of an encoded RRset in place,
+// for the query path's wire writer:
+//
+//	for it := zonedb.RDATAs(val); it.Next(); { ... it.RDATA(), it.TTL(t) ... }
+//	if it.Err() != nil { ... }
+type RDATAIter struct{ it rrIter }
+
+// RDATAs starts a walk of the published records of val.
+func RDATAs(val []byte) RDATAIter { return RDATAIter{newRRIter(val)} }
+
+// Next moves to the next published record; false at the end or on a
+// corrupt value (Err says which).
+func (r *RDATAIter) Next() bool {
+	for r.it.next() {
+		if r.it.published() {
+			return true
+		}
+	}
+	return false
+}
+
+// RDATA is the current record's RDATA, uncompressed, pointing into the
+// value.
+func (r *RDATAIter) RDATA() []byte { return r.it.rdata }
+
+// TTL is the current record's TTL if it is of type rrtype (RRTTL).
+func (r *RDATAIter) TTL(rrtype uint16) uint32 { return r.it.rrTTL(rrtype) }
+
+// Err is the walk's error: nil, or the value is corrupt.
+func (r *RDATAIter) Err() error { return r.it.err }
