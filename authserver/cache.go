@@ -114,6 +114,8 @@ type cacheEntry struct {
 //
 //	keylen (2) | key | rcode (1) | truncated (1) | acl (4) | wirelen (2) | wire
 type answerCache struct {
+	// max is the arena's bound in bytes; 0: the default.
+	max   int
 	gen   uint64
 	seed  maphash.Seed
 	arena []byte
@@ -124,13 +126,15 @@ type answerCache struct {
 // Bounds of one worker's cache: past them it starts again empty. The
 // arena grows as answers come (an unsigned 100 000-name zone's answers
 // take about 10 MB); signed answers with their RRSIGs and proofs are
-// several times larger, and a cache that fills and empties over and over
-// halves the signed QPS (measured with make bench-dnssec: 24 MB 40k,
-// 96 MB 57k QPS).
+// several times larger. The byte bound is the operator's (dms serve
+// --answer-cache-mb, Options.AnswerCacheBytes); with the wire-form path
+// (wireanswer.go) a miss costs well under a microsecond, so a cache that
+// fills and empties costs little, and a small bound is a fair trade for
+// memory.
 const (
-	cacheMaxEntries = 1 << 18
-	cacheMaxBytes   = 64 << 20
-	cacheTableSize  = 2 * cacheMaxEntries // load factor at most 1/2
+	cacheMaxEntries      = 1 << 18
+	cacheTableSize       = 2 * cacheMaxEntries // load factor at most 1/2
+	DefaultAnswerCacheMB = 64
 )
 
 func (c *answerCache) reset(gen uint64) {
@@ -184,7 +188,11 @@ func (c *answerCache) put(gen uint64, key []byte, e cacheEntry) {
 		c.reset(gen)
 	}
 	size := 2 + len(key) + 8 + len(e.wire)
-	if c.n >= cacheMaxEntries || len(c.arena)+size > cacheMaxBytes {
+	maxBytes := c.max
+	if maxBytes == 0 {
+		maxBytes = DefaultAnswerCacheMB << 20
+	}
+	if c.n >= cacheMaxEntries || len(c.arena)+size > maxBytes {
 		c.reset(gen)
 	}
 	off := len(c.arena)

@@ -38,6 +38,9 @@ type Options struct {
 	// MaxTCPPerClient caps the TCP connections of one client (an IPv4
 	// address, an IPv6 /64); 0 means 32.
 	MaxTCPPerClient int
+	// AnswerCacheBytes bounds each UDP worker's answer cache (cache.go);
+	// 0 means DefaultAnswerCacheMB, negative no answer cache at all.
+	AnswerCacheBytes int
 	// Config is the answering configuration.
 	Config Config
 	// Observe, when set, is told about every answered query.
@@ -325,8 +328,8 @@ type viewHolder struct {
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
-	// noAnswerCache leaves the answer cache out only (benchmarks of the
-	// wire-form path).
+	// noAnswerCache leaves the answer cache out only (dms serve
+	// --answer-cache-mb 0, and benchmarks of the wire-form path).
 	noAnswerCache bool
 	// udp is the worker's socket, for answers sent apart from its batch
 	// (dynamic updates); nil on TCP.
@@ -792,7 +795,8 @@ type batchConn interface {
 }
 
 func (s *Server) serveUDP(uc *net.UDPConn) {
-	h := &viewHolder{db: s.db, udp: uc}
+	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes < 0}
+	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()
 	var bc batchConn
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {

@@ -10,10 +10,15 @@
 #
 # SIGNED=1: dms signs the zone (NSEC3, algorithm 13) and knotd and nsd serve
 # the same signed zone, transferred from dms (presigned); dnsperf sets DO.
-# MIX=nx: NXDOMAIN-only queries (random names) instead of the mixed set.
+# MIX=nx: NXDOMAIN-only queries (random names) instead of the mixed set;
+# MIX=a: every host's A once, in random order (no name asked twice).
+# NAMES=N: the zone's size (default 100 000; make bench-scale: 1 000 000).
 # RRL=N: dms with response rate limiting at N responses per second.
 # VIEWS=N: dms with N views (split horizon), the client's the last to
 # match: N-1 views whose rules it fails are tried first.
+# CACHE_MB=N: dms's answer cache bound per worker (dms serve
+# --answer-cache-mb; 0: no answer cache, every query from the wire-form
+# path).
 set -eu
 SIGNED=${SIGNED:-0}
 MIX=${MIX:-mixed}
@@ -28,6 +33,7 @@ echo "== generating zone and queries in $dir"
 sh "$(dirname "$0")/gen.sh" "$dir"
 queries="$dir/queries.txt"
 [ "$MIX" = nx ] && queries="$dir/queries-nx.txt"
+[ "$MIX" = a ] && queries="$dir/queries-a.txt"
 echo "zone: $(grep -vc '^\$' "$dir/bench.example.zone") records; queries: $(wc -l < "$queries") ($MIX)"
 
 cores=$(nproc)
@@ -61,7 +67,7 @@ if [ -n "${RRL:-}" ]; then
 	echo "dms: rrl_responses_per_second $RRL"
 fi
 t0=$(date +%s%N)
-taskset -c "$server_cpus" "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --workers "$WORKERS" --metrics-listen "" --log-level warn &
+taskset -c "$server_cpus" "$BIN" --db "$dir/dms.db" serve --listen "127.0.0.1:$dms_port" --workers "$WORKERS" --metrics-listen "" --log-level warn --answer-cache-mb "${CACHE_MB:-64}" &
 dms_pid=$!
 pids="$pids $dms_pid"
 until dig +short +time=1 +tries=1 @127.0.0.1 -p "$dms_port" h1.bench.example A >/dev/null 2>&1; do sleep 0.01; done
@@ -172,8 +178,9 @@ if [ "$SIGNED" = 1 ]; then
 	done
 fi
 
-rss() { # total RSS in MB of a server's processes
-	for p in $(procs "$1"); do ps -o rss= --pid "$p"; done | awk '{s+=$1} END {printf "%.1f", s/1024}'
+rss() { # RSS in MB of a server's processes: anonymous + file (file pages are reclaimable)
+	for p in $(procs "$1"); do cat "/proc/$p/status"; done |
+		awk '/^RssAnon/ {a+=$2} /^RssFile/ {f+=$2} END {printf "%.1f+%.1f", a/1024, f/1024}'
 }
 
 # A server's processes: all whose command line names its files in $dir
@@ -213,11 +220,11 @@ d=$(median dms 2); k=$(median knot 2); n=$(median nsd 2)
 dc=$(median dms 3); kc=$(median knot 3); nc=$(median nsd 3)
 f=$(median floor 2); fc=$(median floor 3)
 echo
-echo "server  median QPS  QPS/busy core  RSS MB   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
-printf "dms     %10.0f  %13.0f  %6s\n" "$d" "$dc" "$(rss dms.db)"
-printf "knotd   %10.0f  %13.0f  %6s\n" "$k" "$kc" "$(rss knot/knot.conf)"
-printf "nsd     %10.0f  %13.0f  %6s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
-printf "floor   %10.0f  %13.0f  %6s\n" "$f" "$fc" "$(rss floor)"
+echo "server  median QPS  QPS/busy core  RSS MB anon+file   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
+printf "dms     %10.0f  %13.0f  %12s\n" "$d" "$dc" "$(rss dms.db)"
+printf "knotd   %10.0f  %13.0f  %12s\n" "$k" "$kc" "$(rss knot/knot.conf)"
+printf "nsd     %10.0f  %13.0f  %12s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
+printf "floor   %10.0f  %13.0f  %12s\n" "$f" "$fc" "$(rss floor)"
 awk -v d="$dc" -v k="$kc" -v n="$nc" -v f="$fc" 'BEGIN {printf "CPU per query, us of one core: floor %.2f  dms %.2f  knotd %.2f  nsd %.2f\n", 1e6/f, 1e6/d, 1e6/k, 1e6/n
 	printf "CPU per query / floor:         dms %.2f  knotd %.2f  nsd %.2f\n", f/d, f/k, f/n}' 
 awk -v d="$d" -v k="$k" -v n="$n" 'BEGIN {printf "QPS:           dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
