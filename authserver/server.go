@@ -90,8 +90,10 @@ type Server struct {
 	udp   []*net.UDPConn
 	tcp   []net.Listener
 	addrs []string
-	wg    sync.WaitGroup
-	conns chan struct{} // TCP connection slots
+	// closing is set by Close: the UDP loops end.
+	closing atomic.Bool
+	wg      sync.WaitGroup
+	conns   chan struct{} // TCP connection slots
 
 	// rrl limits UDP responses (nil: off); SetRRL swaps it while serving.
 	rrl       atomic.Pointer[RRL]
@@ -292,7 +294,11 @@ func (s *Server) Addrs() []string {
 // Close stops the listeners and waits for the workers.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	s.closing.Store(true)
 	for _, uc := range s.udp {
+		// A worker asleep in recvmmsg (udp_linux.go) wakes, sees the
+		// server closing and lets go of the socket, which Close waits for.
+		shutdownUDP(uc)
 		uc.Close()
 	}
 	for _, ln := range s.tcp {
@@ -795,6 +801,9 @@ type batchConn interface {
 }
 
 func (s *Server) serveUDP(uc *net.UDPConn) {
+	if s.serveUDPRaw(uc) {
+		return
+	}
 	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes < 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()

@@ -239,6 +239,10 @@ func (db *DB) Close() error {
 // opened (bbolt's own count): what requests cost the disk.
 func (db *DB) PageWrites() int64 { st := db.bolt.Stats(); return st.TxStats.GetWrite() }
 
+// OpenReadTxns is the number of read transactions open now (Views and
+// snapshots): an idle server holds none.
+func (db *DB) OpenReadTxns() int { return db.bolt.Stats().OpenTxN }
+
 // Path is the store's file name.
 func (db *DB) Path() string { return db.path }
 
