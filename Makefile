@@ -4,7 +4,7 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-scale bench-go bench-store bench-xfr bench-dnssec bench-sign lint deps clean
+.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-scale bench-startup bench-go bench-store bench-xfr bench-dnssec bench-sign lint deps clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
@@ -76,6 +76,11 @@ bench-scale: build
 	@sh scripts/test-deps.sh bench
 	NAMES=1000000 ROUNDS=$${ROUNDS:-2} sh bench/run.sh
 	NAMES=1000000 ROUNDS=$${ROUNDS:-2} MIX=a sh bench/run.sh
+
+# dms serve's start-up (exec to first answer) for 1 and 10 000 zones and
+# a 1 000 000-name zone (bench/startup.sh).
+bench-startup: build
+	sh bench/startup.sh
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

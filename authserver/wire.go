@@ -123,10 +123,10 @@ func (m *wmsg) sameAt(off int, s []byte, fold bool) bool {
 // compressed, and returns where it starts.
 func (m *wmsg) name(s []byte) int {
 	start := len(m.b)
-	var offs [128]int
+	var offs [128]uint8 // a name is at most 255 octets
 	nl := 0
 	for off := 0; s[off] != 0; off += int(s[off]) + 1 {
-		offs[nl] = off
+		offs[nl] = uint8(off)
 		nl++
 	}
 	for i := 0; i < nl; i++ {
@@ -230,14 +230,14 @@ func (m *wmsg) expand(dst []byte, off int, lower bool) []byte {
 
 // labelOffsets appends where each label of the name at off starts in the
 // message (each a pointer target for that suffix), following pointers.
-func (m *wmsg) labelOffsets(dst []int, off int) []int {
+func (m *wmsg) labelOffsets(dst []uint16, off int) []uint16 {
 	for hops := 0; hops < 256; hops++ {
 		l := m.b[off]
 		if l&0xc0 == 0xc0 {
 			off = int(binary.BigEndian.Uint16(m.b[off:]) & maxPtr)
 			continue
 		}
-		dst = append(dst, off)
+		dst = append(dst, uint16(off))
 		if l == 0 {
 			return dst
 		}

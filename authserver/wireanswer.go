@@ -95,10 +95,9 @@ func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery
 	a.m.b = append(a.m.b, in[12:q.qEnd]...)
 	a.m.note(12)
 
-	// The chain: each hop's name in lower case (for the store's keys),
-	// kept for loop detection.
-	var seen [maxChain][256]byte
-	var seenLen [maxChain]int
+	// The chain: each hop's name in lower case (for the store's keys);
+	// where each is in the message, for loop detection.
+	var seen [maxChain]uint16
 	var nb [256]byte
 	cur, curOff := name, 12
 	for hop := 0; hop < maxChain; hop++ {
@@ -116,13 +115,13 @@ func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery
 			break
 		}
 		loop := false
-		for i := range hop {
-			loop = loop || string(seen[i][:seenLen[i]]) == string(cur)
+		for _, off := range seen[:hop] {
+			loop = loop || a.m.equalFoldAt(int(off), cur)
 		}
 		if loop {
 			break
 		}
-		seenLen[hop] = copy(seen[hop][:], cur)
+		seen[hop] = uint16(curOff)
 		next, follow := a.zone(id, nz, cur, curOff, hop == 0)
 		if a.failed {
 			return nil, 0
@@ -180,14 +179,16 @@ func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery
 // cur is in the message. It returns where a CNAME's target is in the
 // message, to follow.
 func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (int, bool) {
-	var ob [130]int
+	// Where each label starts in cur (a name is at most 255 octets) and
+	// in the message (small arrays: the stack is zeroed on every call).
+	var ob [130]uint8
 	offs := ob[:0]
 	for off := 0; cur[off] != 0; off += int(cur[off]) + 1 {
-		offs = append(offs, off)
+		offs = append(offs, uint8(off))
 	}
 	nl := len(offs)
-	offs = append(offs, len(cur)-1) // the root label
-	var mb [130]int
+	offs = append(offs, uint8(len(cur)-1)) // the root label
+	var mb [130]uint16
 	moffs := a.m.labelOffsets(mb[:0], curOff) // the same labels in the message
 	if len(moffs) != len(offs) {
 		a.failed = true
@@ -195,7 +196,7 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 	}
 	apexIdx := nl - nz
 	zs, _ := a.e.zoneSigByID(a.v, id, func() string {
-		o, _, err := dns.UnpackDomainName(cur, offs[apexIdx])
+		o, _, err := dns.UnpackDomainName(cur, int(offs[apexIdx]))
 		if err != nil {
 			return ""
 		}
@@ -205,7 +206,7 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 		a.failed = true
 		return 0, false
 	}
-	apexOff := moffs[apexIdx]
+	apexOff := int(moffs[apexIdx])
 	v := a.v
 	var node *zonedb.Node
 	for d := 1; d <= apexIdx; d++ {
@@ -218,7 +219,7 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 			continue
 		}
 		if ns := node.Get(dns.TypeNS); ns != nil {
-			a.referral(id, nz, zs, node, cur[offs[i]:], moffs[i], apexOff, first)
+			a.referral(id, nz, zs, node, cur[offs[i]:], int(moffs[i]), apexOff, first)
 			return 0, false
 		}
 		if i > 0 && node.Get(dns.TypeDNAME) != nil {
@@ -410,7 +411,7 @@ func countPublished(val []byte) int {
 
 // wildcard answers a name that does not exist below the closest encloser
 // (labels ceIdx.. of cur): from the wildcard there, or NXDOMAIN.
-func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []int, apexIdx, ceIdx int, moffs []int, first bool) (int, bool) {
+func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []uint8, apexIdx, ceIdx int, moffs []uint16, first bool) (int, bool) {
 	var wb [258]byte
 	w := append(append(wb[:0], 1, '*'), cur[offs[ceIdx]:]...)
 	if len(w) > 255 {
@@ -418,7 +419,7 @@ func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []in
 		return 0, false
 	}
 	node := a.v.NodeWire(id, w, nz)
-	apexOff := moffs[apexIdx]
+	apexOff := int(moffs[apexIdx])
 	if first {
 		a.aa = true
 	}
@@ -443,7 +444,7 @@ func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []in
 		return 0, false
 	}
 	before := a.m.an
-	target, follow := a.answerNode(id, nz, zs, node, moffs[0], apexOff, w, true)
+	target, follow := a.answerNode(id, nz, zs, node, int(moffs[0]), apexOff, w, true)
 	if a.do && zs.signed && !a.failed && a.m.an > before {
 		// RFC 5155 section 7.2.6: the query name itself does not exist:
 		// the next closer name is covered.

@@ -43,18 +43,19 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
 	// The name key: labels from the root down, escaped, each ending in
 	// 0x00 (AppendNameKey).
-	var offs [maxLabels]int
+	var offs [maxLabels]uint8 // small: the stack is zeroed on every call
 	n := 0
 	for off := 0; off < len(wire) && wire[off] != 0; off += int(wire[off]) + 1 {
-		if n == maxLabels || off+1+int(wire[off]) > len(wire) {
+		if n == maxLabels || off > 255 || off+1+int(wire[off]) > len(wire) {
 			return 0, 0, false
 		}
-		offs[n] = off
+		offs[n] = uint8(off)
 		n++
 	}
 	key := v.key[:0]
 	for i := n - 1; i >= 0; i-- {
-		for _, c := range wire[offs[i]+1 : offs[i]+1+int(wire[offs[i]])] {
+		o := int(offs[i])
+		for _, c := range wire[o+1 : o+1+int(wire[o])] {
 			switch c {
 			case 0:
 				key = append(key, 1, 1)
@@ -76,11 +77,14 @@ func (v *View) findZoneKey(full []byte) (id uint64, labels int, ok bool) {
 	idx := v.zoneCursor()
 	// Label ends in the key: every 0x00 ends a label (an escape's second
 	// byte is 1 or 2).
-	var ends [maxLabels + 1]int
+	var ends [maxLabels + 1]uint16
 	n := 1
 	for i, c := range full {
 		if c == 0 {
-			ends[n] = i + 1
+			if n == len(ends) {
+				return 0, 0, false
+			}
+			ends[n] = uint16(i + 1)
 			n++
 		}
 	}
@@ -162,16 +166,16 @@ func (v *View) Node(z ZoneHandle, name string) *Node {
 func (v *View) NodeWire(id uint64, name []byte, zoneLabels int) *Node {
 	n := &v.node
 	n.State, n.Types, n.Vals = NodeMissing, n.Types[:0], n.Vals[:0]
-	var offs [maxLabels]int
+	var offs [maxLabels]uint8 // a name is at most 255 octets (zeroed per call: small)
 	nl := 0
 	for off := 0; ; off += int(name[off]) + 1 {
-		if off >= len(name) || name[off] > 63 || nl == maxLabels {
+		if off >= len(name) || off > 255 || name[off] > 63 || nl == maxLabels {
 			return n
 		}
 		if name[off] == 0 {
 			break
 		}
-		offs[nl] = off
+		offs[nl] = uint8(off)
 		nl++
 	}
 	if zoneLabels > nl {
@@ -179,7 +183,7 @@ func (v *View) NodeWire(id uint64, name []byte, zoneLabels int) *Node {
 	}
 	key := binary.BigEndian.AppendUint64(v.key[:0], id)
 	for i := nl - 1 - zoneLabels; i >= 0; i-- {
-		off := offs[i]
+		off := int(offs[i])
 		if off+1+int(name[off]) > len(name) {
 			return n
 		}
