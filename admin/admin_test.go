@@ -10,7 +10,7 @@ import (
 	"dmsdns.org/dms/zonedb"
 )
 
-func newTestService(t *testing.T) (*Service, Caller) {
+func newTestService(t testing.TB) (*Service, Caller) {
 	t.Helper()
 	db, err := zonedb.Open(filepath.Join(t.TempDir(), "dms.db"), zonedb.Options{Create: true, NoSync: true})
 	if err != nil {

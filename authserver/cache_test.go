@@ -208,19 +208,15 @@ func BenchmarkReferral(b *testing.B) {
 // worker with its own read transaction and cache, as in dms serve: run with
 // -cpu 1,2 to see that workers do not contend (no shared lock on the path).
 func BenchmarkServeParallel(b *testing.B) {
-	for _, cached := range []bool{true, false} {
-		name := "cached"
-		if !cached {
-			name = "uncached"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, mode := range []string{"cached", "wire", "general"} {
+		b.Run(mode, func(b *testing.B) {
 			db := testStore(b, map[string]string{"bench.example.": benchZone(10000)})
 			s := NewServer(db, Options{}, nil)
 			queries := benchQueries(b)
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				h := &viewHolder{db: db, noCache: !cached}
+				h := &viewHolder{db: db, noCache: mode == "general", noAnswerCache: mode == "wire"}
 				defer h.release()
 				out := make([]byte, 0, 65535)
 				req := new(dns.Msg)

@@ -38,8 +38,10 @@ type Options struct {
 	// MaxTCPPerClient caps the TCP connections of one client (an IPv4
 	// address, an IPv6 /64); 0 means 32.
 	MaxTCPPerClient int
-	// AnswerCacheBytes bounds each UDP worker's answer cache (cache.go);
-	// 0 means DefaultAnswerCacheMB, negative no answer cache at all.
+	// AnswerCacheBytes is the bound of each UDP worker's answer cache
+	// (cache.go); 0 means no answer cache, the default: the wire-form path
+	// answers as cheaply on this machine (issue 20's figures), without
+	// the memory.
 	AnswerCacheBytes int
 	// Config is the answering configuration.
 	Config Config
@@ -804,7 +806,7 @@ func (s *Server) serveUDP(uc *net.UDPConn) {
 	if s.serveUDPRaw(uc) {
 		return
 	}
-	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes < 0}
+	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()
 	var bc batchConn

@@ -85,7 +85,7 @@ type rawBufs struct {
 func (s *Server) rawLoop(uc *net.UDPConn, fd int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes < 0}
+	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()
 	b := new(rawBufs)

@@ -75,7 +75,7 @@ the elected node (see dms cluster status).`,
 	cmd.Flags().StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cmd.Flags().StringArrayVar(&o.dns.Listen, "listen", []string{"127.0.0.1:5300"}, "address:port to answer DNS on, UDP and TCP (repeatable; production: [::]:53)")
 	cmd.Flags().IntVar(&o.dns.Workers, "workers", 0, "answering sockets and goroutines per address (default: the number of cores)")
-	cmd.Flags().IntVar(&o.answerCacheMB, "answer-cache-mb", authserver.DefaultAnswerCacheMB, "bound of each worker's cache of packed answers in MiB (0: no cache; misses are answered from the store's wire form)")
+	cmd.Flags().IntVar(&o.answerCacheMB, "answer-cache-mb", 0, "bound of each worker's cache of packed answers in MiB (0: none; answers come from the store's wire form, as cheaply for common queries)")
 	cmd.Flags().StringVar(&o.dns.Config.Version, "chaos-version", "", "answer CHAOS version.bind with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.Identity, "chaos-identity", "", "answer CHAOS hostname.bind and id.server with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.NSID, "nsid", "", "NSID to return to clients that ask (RFC 5001)")
@@ -99,8 +99,6 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	switch {
 	case o.answerCacheMB < 0:
 		return &admin.Error{Code: admin.CodeBadInput, Message: fmt.Sprintf("--answer-cache-mb %d: give 0 (no answer cache) or a size in MiB", o.answerCacheMB)}
-	case o.answerCacheMB == 0:
-		o.dns.AnswerCacheBytes = -1
 	default:
 		o.dns.AnswerCacheBytes = o.answerCacheMB << 20
 	}
