@@ -79,6 +79,10 @@ type Observation struct {
 	// the zone's server groups (access.go).
 	Denied   bool
 	Duration time.Duration
+	// Worker is the UDP worker that answered (1, 2...), 0 for TCP and
+	// the rest: metrics keep each worker's counts apart, so that workers
+	// on different cores share no counter.
+	Worker int
 }
 
 // Server answers DNS over UDP and TCP from the store.
@@ -269,11 +273,11 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.opts.Update != nil {
 		s.startUpdates(ctx)
 	}
-	for _, uc := range s.udp {
+	for i, uc := range s.udp {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveUDP(uc)
+			s.serveUDP(uc, i+1)
 		}()
 	}
 	for _, ln := range s.tcp {
@@ -342,6 +346,8 @@ type viewHolder struct {
 	// udp is the worker's socket, for answers sent apart from its batch
 	// (dynamic updates); nil on TCP.
 	udp *net.UDPConn
+	// worker numbers a UDP worker from 1 (Observation.Worker); 0 on TCP.
+	worker int
 }
 
 // reply returns a func that sends one answer to client on the worker's
@@ -435,7 +441,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		if e, ok := h.cache.get(gen, key); ok && !h.noAnswerCache && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
 			b := fromCache(e, in, q, out)
 			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start)})
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start), Worker: h.worker})
 			}
 			return b
 		}
@@ -446,7 +452,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 				h.cache.put(gen, key, cacheEntry{wire: b, rcode: rcode, acl: acc.list})
 			}
 			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: rcode, Duration: time.Since(start)})
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: rcode, Duration: time.Since(start), Worker: h.worker})
 			}
 			return b
 		}
@@ -455,7 +461,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		// chain and pre-packed pieces.
 		if b := s.denial(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {
 			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: dns.RcodeNameError, Duration: time.Since(start)})
+				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: dns.RcodeNameError, Duration: time.Since(start), Worker: h.worker})
 			}
 			return b
 		}
@@ -548,16 +554,16 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen && h.views == views {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated, acl: acc.list})
 	}
-	s.observeDenied(req, resp, proto, start, acc.denied(resp))
+	s.observeDenied(req, resp, proto, start, acc.denied(resp), h.worker)
 	return b
 }
 
 func (s *Server) observe(req, resp *dns.Msg, proto Proto, start time.Time) {
-	s.observeDenied(req, resp, proto, start, false)
+	s.observeDenied(req, resp, proto, start, false, 0)
 }
 
 // observeDenied is observe, denied telling an allow-query refusal.
-func (s *Server) observeDenied(req, resp *dns.Msg, proto Proto, start time.Time, denied bool) {
+func (s *Server) observeDenied(req, resp *dns.Msg, proto Proto, start time.Time, denied bool, worker int) {
 	if s.opts.Observe == nil {
 		return
 	}
@@ -567,7 +573,7 @@ func (s *Server) observeDenied(req, resp *dns.Msg, proto Proto, start time.Time,
 	} else if len(req.Question) > 0 {
 		qt = req.Question[0].Qtype
 	}
-	o := Observation{Proto: proto, Opcode: req.Opcode, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Denied: denied, Duration: time.Since(start)}
+	o := Observation{Proto: proto, Opcode: req.Opcode, Qtype: qt, Rcode: resp.Rcode, Truncated: resp.Truncated, Denied: denied, Duration: time.Since(start), Worker: worker}
 	if t := resp.IsTsig(); t != nil {
 		o.TSIGError = t.Error
 	}
@@ -802,11 +808,11 @@ type batchConn interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-func (s *Server) serveUDP(uc *net.UDPConn) {
-	if s.serveUDPRaw(uc) {
+func (s *Server) serveUDP(uc *net.UDPConn, worker int) {
+	if s.serveUDPRaw(uc, worker) {
 		return
 	}
-	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
+	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()
 	var bc batchConn

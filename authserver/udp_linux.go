@@ -42,7 +42,7 @@ type mmsghdr struct {
 
 // serveUDPRaw runs the worker loop on uc; false when the socket cannot be
 // used so (the netpoller loop then serves it).
-func (s *Server) serveUDPRaw(uc *net.UDPConn) bool {
+func (s *Server) serveUDPRaw(uc *net.UDPConn, worker int) bool {
 	rc, err := uc.SyscallConn()
 	if err != nil {
 		return false
@@ -58,7 +58,7 @@ func (s *Server) serveUDPRaw(uc *net.UDPConn) bool {
 		return false
 	}
 	_ = rc.Read(func(fd uintptr) bool {
-		s.rawLoop(uc, int(fd))
+		s.rawLoop(uc, int(fd), worker)
 		return true
 	})
 	return true
@@ -82,10 +82,10 @@ type rawBufs struct {
 	answers [rawBatch][]byte
 }
 
-func (s *Server) rawLoop(uc *net.UDPConn, fd int) {
+func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	h := &viewHolder{db: s.db, udp: uc, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
+	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	defer h.release()
 	b := new(rawBufs)
