@@ -68,7 +68,39 @@ func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
 		key = append(key, 0)
 	}
 	v.key = key
-	return v.findZoneKey(key)
+	if m := &v.zmemo; m.ok && m.view == v.zviewID && m.catalogs == v.catalogs && bytes.HasPrefix(key, m.key) {
+		v.passed = 0 // no zone below it: none was passed over
+		return m.id, m.labels, true
+	}
+	id, labels, ok = v.findZoneKey(key)
+	if ok {
+		v.memoZone(key, id, labels)
+	}
+	return id, labels, ok
+}
+
+// memoZone notes the zone found for the name key full (its first labels
+// labels are the zone's name) when no zone lies below it.
+func (v *View) memoZone(full []byte, id uint64, labels int) {
+	end, n := 0, 0
+	for n < labels && end < len(full) {
+		if full[end] == 0 {
+			n++
+		}
+		end++
+	}
+	var kb [300]byte
+	prefix := append(append(kb[:0], v.zprefix...), full[:end]...)
+	c := v.zoneCursor()
+	below := 0
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if below++; below > 1 {
+			v.zmemo.ok = false // the zone itself and another below it
+			return
+		}
+	}
+	m := &v.zmemo
+	m.ok, m.view, m.catalogs, m.key, m.id, m.labels = true, v.zviewID, v.catalogs, append(m.key[:0], full[:end]...), id, labels
 }
 
 // findZoneKey finds the zone for a full name key: one index Get per label,

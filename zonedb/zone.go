@@ -154,6 +154,18 @@ type View struct {
 	zprefix []byte
 	zpbuf   [4]byte
 	zviewID uint16
+	// zmemo is the last zone FindZoneWire found that has no zone at all
+	// below it in its view: a name under it is in it, without a seek
+	// (most queries are for names of a few zones). A View is one
+	// snapshot, so the memo never outlives what it says.
+	zmemo struct {
+		ok       bool
+		view     uint16
+		catalogs bool
+		key      []byte // the zone's name key, without the view prefix
+		id       uint64
+		labels   int
+	}
 
 	// Scratch is the caller's, for data derived from this snapshot (the
 	// query path keeps decoded answer parts there for the generation the
