@@ -348,6 +348,10 @@ type viewHolder struct {
 	udp *net.UDPConn
 	// worker numbers a UDP worker from 1 (Observation.Worker); 0 on TCP.
 	worker int
+	// readAt is when the UDP loop's batch was read: the queries in it were
+	// read then (one clock reading a batch instead of one a query); zero
+	// elsewhere (handle reads the clock).
+	readAt time.Time
 }
 
 // reply returns a func that sends one answer to client on the worker's
@@ -420,7 +424,10 @@ func (h *viewHolder) release() {
 // (appended to out[:0]) or nil to send nothing. Plain queries are answered
 // from the worker's cache when it has them.
 func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto, client netip.AddrPort, tw *tcpWriter) []byte {
-	start := time.Now()
+	start := h.readAt
+	if start.IsZero() {
+		start = time.Now()
+	}
 	q, key, plain := parsePlain(in, proto, h.key)
 	plain = plain && !h.noCache
 	gen := s.db.Generation()
@@ -840,6 +847,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, worker int) {
 			_ = uc.SetReadDeadline(deadline)
 		}
 		n, err := bc.ReadBatch(in, 0)
+		h.readAt = time.Now()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return

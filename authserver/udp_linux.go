@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/miekg/dns"
@@ -114,6 +115,7 @@ func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 			// it), or a passing error: receive again.
 			continue
 		}
+		h.readAt = time.Now()
 		w := 0
 		for i := range int(n) {
 			m := &b.in[i]
