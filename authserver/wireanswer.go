@@ -235,7 +235,7 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 	}
 	if node.State == zonedb.NodeENT {
 		a.negative(zs, apexOff)
-		a.nodataProof(id, zs, cur, apexOff)
+		a.nodataProof(id, nz, zs, cur, apexOff)
 		return 0, false
 	}
 	return a.answerNode(id, nz, zs, node, curOff, apexOff, cur, false)
@@ -272,9 +272,9 @@ func (a *wireAns) answerNode(id uint64, nz int, zs *zoneSig, node *zonedb.Node, 
 	}
 	a.negative(zs, apexOff)
 	if !wild {
-		a.nodataProof(id, zs, name, apexOff)
-	} else if a.do && zs.signed {
-		a.failed = true // a wildcard's NODATA proof is the general path's
+		// A wildcard's NODATA is proved by the caller, which knows the
+		// closest encloser.
+		a.nodataProof(id, nz, zs, name, apexOff)
 	}
 	return 0, false
 }
@@ -364,11 +364,55 @@ func (a *wireAns) negative(zs *zoneSig, apexOff int) {
 
 // nodataProof queues the NSEC3 record matching name (which exists), for a
 // signed NODATA; under opt-out the general path finds the proof.
-func (a *wireAns) nodataProof(id uint64, zs *zoneSig, name []byte, apexOff int) {
+func (a *wireAns) nodataProof(id uint64, nz int, zs *zoneSig, name []byte, apexOff int) {
 	if !a.do || !zs.signed {
 		return
 	}
-	a.nsec3(id, zs, name, apexOff, true)
+	a.typeProof(id, nz, zs, name, apexOff)
+}
+
+// typeProof queues the NSEC3 proof that name has no RRset of a type (the
+// DS of a delegation, the type asked of a name that exists): its own
+// NSEC3, or, when it has none (an unsigned delegation in an opt-out
+// zone), the closest provable encloser's NSEC3 and the opt-out NSEC3
+// covering the next closer name (RFC 5155 section 7.2.7;
+// insecureDelegationProof).
+func (a *wireAns) typeProof(id uint64, nz int, zs *zoneSig, name []byte, apexOff int) {
+	h := zs.p.hashWire(name)
+	r, ok := findNSEC3(a.v, zonedb.ZoneHandle{ID: id}, h)
+	if !ok {
+		a.failed = true
+		return
+	}
+	if r.hash == h {
+		a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, zs: zs, val: r.nsec3, sig: r.rrsig, hash: r.hash})
+		return
+	}
+	labels := 0
+	for off := 0; name[off] != 0; off += int(name[off]) + 1 {
+		labels++
+	}
+	next := name
+	for up := 1; up <= labels-nz; up++ {
+		ce := next[1+int(next[0]):]
+		if a.nsec3Match(id, zs, ce, apexOff) {
+			a.nsec3(id, zs, next, apexOff, false)
+			return
+		}
+		next = ce
+	}
+	a.failed = true // not even the apex has its NSEC3: the general path says what it can
+}
+
+// nsec3Match queues the NSEC3 record matching name if there is one.
+func (a *wireAns) nsec3Match(id uint64, zs *zoneSig, name []byte, apexOff int) bool {
+	h := zs.p.hashWire(name)
+	r, ok := findNSEC3(a.v, zonedb.ZoneHandle{ID: id}, h)
+	if !ok || r.hash != h {
+		return false
+	}
+	a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, zs: zs, val: r.nsec3, sig: r.rrsig, hash: r.hash})
+	return true
 }
 
 // nsec3 queues the NSEC3 record that matches (match) or covers name.
@@ -398,7 +442,7 @@ func (a *wireAns) referral(id uint64, nz int, zs *zoneSig, node *zonedb.Node, cu
 		a.addAuth(wireAuth{kind: authRRset, owner: cutOff, zs: zs, id: id, nz: nz, apex: apexOff, t: dns.TypeDS, val: ds, sig: sig})
 		return
 	}
-	a.nsec3(id, zs, cut, apexOff, true)
+	a.typeProof(id, nz, zs, cut, apexOff)
 }
 
 func countPublished(val []byte) int {
@@ -439,18 +483,36 @@ func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []ui
 	case zonedb.NodeENT:
 		a.negative(zs, apexOff)
 		if a.do && zs.signed {
-			a.failed = true
+			a.wildcardNoData(id, zs, cur, offs, ceIdx, w, apexOff)
 		}
 		return 0, false
 	}
 	before := a.m.an
 	target, follow := a.answerNode(id, nz, zs, node, int(moffs[0]), apexOff, w, true)
-	if a.do && zs.signed && !a.failed && a.m.an > before {
-		// RFC 5155 section 7.2.6: the query name itself does not exist:
-		// the next closer name is covered.
-		a.nsec3(id, zs, cur[offs[ceIdx-1]:], apexOff, false)
+	if a.do && zs.signed && !a.failed {
+		if a.m.an > before {
+			// RFC 5155 section 7.2.6: the query name itself does not
+			// exist: the next closer name is covered.
+			a.nsec3(id, zs, cur[offs[ceIdx-1]:], apexOff, false)
+		} else {
+			a.wildcardNoData(id, zs, cur, offs, ceIdx, w, apexOff)
+		}
 	}
 	return target, follow
+}
+
+// wildcardNoData queues the proof of a wildcard's NODATA (RFC 5155 section
+// 7.2.5): the closest encloser's NSEC3, the next closer name's cover, and
+// the wildcard's own NSEC3 (whose bitmap lacks the type).
+func (a *wireAns) wildcardNoData(id uint64, zs *zoneSig, cur []byte, offs []uint8, ceIdx int, w []byte, apexOff int) {
+	if !a.nsec3Match(id, zs, cur[offs[ceIdx]:], apexOff) {
+		a.failed = true
+		return
+	}
+	a.nsec3(id, zs, cur[offs[ceIdx-1]:], apexOff, false)
+	if !a.nsec3Match(id, zs, w, apexOff) {
+		a.failed = true
+	}
 }
 
 // writeAuth writes one authority entry.
