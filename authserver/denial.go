@@ -163,16 +163,10 @@ func (s *Server) denial(h *viewHolder, acc *access, in []byte, q plainQuery, nam
 		// the general path.
 		return nil
 	}
-	v, err := h.get(now)
-	if err != nil {
+	v := h.plainView(acc, now)
+	if v == nil {
 		return nil
 	}
-	id, ok := h.clientView(acc.client, "")
-	if !ok {
-		return nil // the general path refuses
-	}
-	v.UseView(id)
-	acc.acl = h.acl
 	defer func() {
 		if r := recover(); r != nil {
 			b = nil

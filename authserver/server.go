@@ -413,6 +413,25 @@ func (h *viewHolder) clientView(addr netip.Addr, key string) (uint16, bool) {
 	return id, ok
 }
 
+// plainView is the worker's view of the store for a plain (unsigned)
+// query from acc's client, in the client's view (split horizon), with acc
+// judging by this generation's allow-query table; nil when the store
+// cannot be read or no view matches the client (the general path then
+// answers: SERVFAIL, REFUSED).
+func (h *viewHolder) plainView(acc *access, now time.Time) *zonedb.View {
+	v, err := h.get(now)
+	if err != nil {
+		return nil
+	}
+	id, ok := h.clientView(acc.client, "")
+	if !ok {
+		return nil
+	}
+	v.UseView(id)
+	acc.acl = h.acl
+	return v
+}
+
 func (h *viewHolder) release() {
 	if h.v != nil {
 		h.v.Close()

@@ -674,16 +674,10 @@ func (zs *zoneSig) wireSOA() *wireSOA {
 // or on a panic (the general path then answers, or turns the same fault
 // into SERVFAIL).
 func (s *Server) wire(h *viewHolder, acc *access, in []byte, q plainQuery, name, out []byte, now time.Time) (b []byte, rcode int) {
-	v, err := h.get(now)
-	if err != nil {
+	v := h.plainView(acc, now)
+	if v == nil {
 		return nil, 0
 	}
-	id, ok := h.clientView(acc.client, "")
-	if !ok {
-		return nil, 0 // the general path refuses
-	}
-	v.UseView(id)
-	acc.acl = h.acl
 	defer func() {
 		if r := recover(); r != nil {
 			b = nil

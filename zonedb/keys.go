@@ -48,22 +48,28 @@ func AppendNameKey(dst []byte, name, origin string) ([]byte, error) {
 	}
 	for i := nl - 1 - skip; i >= 0; i-- {
 		off := offs[i]
-		l := int(wire[off])
-		for _, c := range wire[off+1 : off+1+l] {
-			switch {
-			case c == 0:
-				dst = append(dst, 1, 1)
-			case c == 1:
-				dst = append(dst, 1, 2)
-			case c >= 'A' && c <= 'Z':
-				dst = append(dst, c+('a'-'A'))
-			default:
-				dst = append(dst, c)
-			}
-		}
-		dst = append(dst, 0)
+		dst = appendKeyLabel(dst, wire[off+1:off+1+int(wire[off])])
 	}
 	return dst, nil
+}
+
+// appendKeyLabel appends one label (its bytes in wire form) to a name key:
+// in lower case, 0x00 and 0x01 escaped as 0x01 0x01 and 0x01 0x02, ended
+// by 0x00.
+func appendKeyLabel(dst, label []byte) []byte {
+	for _, c := range label {
+		switch {
+		case c == 0:
+			dst = append(dst, 1, 1)
+		case c == 1:
+			dst = append(dst, 1, 2)
+		case c >= 'A' && c <= 'Z':
+			dst = append(dst, c+('a'-'A'))
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, 0)
 }
 
 // NameKey returns the key of name relative to origin (see AppendNameKey).

@@ -55,17 +55,7 @@ func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
 	key := v.key[:0]
 	for i := n - 1; i >= 0; i-- {
 		o := int(offs[i])
-		for _, c := range wire[o+1 : o+1+int(wire[o])] {
-			switch c {
-			case 0:
-				key = append(key, 1, 1)
-			case 1:
-				key = append(key, 1, 2)
-			default:
-				key = append(key, c)
-			}
-		}
-		key = append(key, 0)
+		key = appendKeyLabel(key, wire[o+1:o+1+int(wire[o])])
 	}
 	v.key = key
 	if m := &v.zmemo; m.ok && m.view == v.zviewID && m.catalogs == v.catalogs && bytes.HasPrefix(key, m.key) {
@@ -219,19 +209,7 @@ func (v *View) NodeWire(id uint64, name []byte, zoneLabels int) *Node {
 		if off+1+int(name[off]) > len(name) {
 			return n
 		}
-		for _, c := range name[off+1 : off+1+int(name[off])] {
-			switch {
-			case c == 0:
-				key = append(key, 1, 1)
-			case c == 1:
-				key = append(key, 1, 2)
-			case c >= 'A' && c <= 'Z':
-				key = append(key, c+('a'-'A'))
-			default:
-				key = append(key, c)
-			}
-		}
-		key = append(key, 0)
+		key = appendKeyLabel(key, name[off+1:off+1+int(name[off])])
 	}
 	v.key = key
 	return v.nodeAt()
