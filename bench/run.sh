@@ -211,7 +211,7 @@ run_perf() { # name port round
 	scpu=$(awk -v t=$((c1 - c0)) -v s="$SECONDS_PER_RUN" -v hz="$(getconf CLK_TCK)" -v w="$WORKERS" 'BEGIN {printf "%.0f", 100 * t / hz / s / w}')
 	per=$(awk -v q="$qps" -v c="$scpu" 'BEGIN {if (c > 0) printf "%.0f", q * 100 / c; else print 0}')
 	echo "$1 round $3: $qps QPS (lost $lost; server core busy $scpu%, so $per QPS per busy core; dnsperf CPU $cpu)"
-	echo "$1 $qps $per" >> "$dir/results"
+	echo "$1 $qps $per ${cpu%\%}" >> "$dir/results"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -226,11 +226,11 @@ d=$(median dms 2); k=$(median knot 2); n=$(median nsd 2)
 dc=$(median dms 3); kc=$(median knot 3); nc=$(median nsd 3)
 f=$(median floor 2); fc=$(median floor 3)
 echo
-echo "server  median QPS  QPS/busy core  RSS MB anon+file   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
-printf "dms     %10.0f  %13.0f  %12s\n" "$d" "$dc" "$(rss dms.db)"
-printf "knotd   %10.0f  %13.0f  %12s\n" "$k" "$kc" "$(rss knot/knot.conf)"
-printf "nsd     %10.0f  %13.0f  %12s\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
-printf "floor   %10.0f  %13.0f  %12s\n" "$f" "$fc" "$(rss floor)"
+echo "server  median QPS  QPS/busy core  RSS MB anon+file  dnsperf CPU   ($WORKERS worker(s) on core(s) $server_cpus, dnsperf on core $client_cpu, $ROUNDS x ${SECONDS_PER_RUN}s, signed=$SIGNED, $MIX)"
+printf "dms     %10.0f  %13.0f  %16s  %10s%%\n" "$d" "$dc" "$(rss dms.db)" "$(median dms 4)"
+printf "knotd   %10.0f  %13.0f  %16s  %10s%%\n" "$k" "$kc" "$(rss knot/knot.conf)" "$(median knot 4)"
+printf "nsd     %10.0f  %13.0f  %16s  %10s%%\n" "$n" "$nc" "$(rss nsd/nsd.conf)" "$(median nsd 4)"
+printf "floor   %10.0f  %13.0f  %16s  %10s%%\n" "$f" "$fc" "$(rss floor)" "$(median floor 4)"
 awk -v d="$dc" -v k="$kc" -v n="$nc" -v f="$fc" 'BEGIN {printf "CPU per query, us of one core: floor %.2f  dms %.2f  knotd %.2f  nsd %.2f\n", 1e6/f, 1e6/d, 1e6/k, 1e6/n
 	printf "CPU per query / floor:         dms %.2f  knotd %.2f  nsd %.2f\n", f/d, f/k, f/n}' 
 awk -v d="$d" -v k="$k" -v n="$n" 'BEGIN {printf "QPS:           dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
