@@ -110,9 +110,14 @@ func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 			// Idle for viewMaxAge: let the read transaction go.
 			h.release()
 			continue
-		case errno != 0 || n == 0:
-			// EINTR, or woken by Close's shutdown (the loop's test ends
-			// it), or a passing error: receive again.
+		case errno == unix.EINTR || errno == 0 && n == 0:
+			// Interrupted, or woken by Close's shutdown (the loop's test
+			// ends it): receive again.
+			continue
+		case errno != 0:
+			// A passing error (ENOMEM, ENOBUFS...): receive again after a
+			// moment, without spinning on it.
+			time.Sleep(time.Millisecond)
 			continue
 		}
 		h.readAt = time.Now()
