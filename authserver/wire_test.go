@@ -199,6 +199,10 @@ func TestWireMatchesGeneralPath(t *testing.T) {
 				{"ns1.sorg.example.", dns.TypeTXT, true},       // signed NODATA
 				{"nope.sorg.example.", dns.TypeA, true},        // signed NXDOMAIN (denial.go)
 				{"www.sec.den.example.", dns.TypeA, true},      // signed referral with DS
+				{"sub.example.org.", dns.TypeDS, false},        // DS at a cut, from the parent
+				{"sub.sorg.example.", dns.TypeDS, true},        // signed DS and its RRSIG
+				{"insec.den.example.", dns.TypeDS, true},       // no DS: the NSEC3 proof
+				{"child.den.example.", dns.TypeDS, true},       // a child zone's apex: the parent answers
 			} {
 				in := pack(t, k.name, k.qt, func(m *dns.Msg) {
 					if k.do {

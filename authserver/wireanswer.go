@@ -87,7 +87,7 @@ type wireAns struct {
 // into out, and returns the answer and its rcode; nil when the general
 // path must answer.
 func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) ([]byte, int) {
-	if q.qtype == dns.TypeANY || q.qtype == dns.TypeDS || q.size > 4096 {
+	if q.qtype == dns.TypeANY || q.size > 4096 {
 		return nil, 0
 	}
 	a := wireAns{e: e, v: v, qtype: q.qtype, do: q.do}
@@ -107,6 +107,14 @@ func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery
 				return nil, 0 // REFUSED is the general path's
 			}
 			break // a chain that leaves our zones ends here
+		}
+		if a.qtype == dns.TypeDS && cur[0] != 0 && labelCount(cur) == nz {
+			// A DS belongs to the parent side of the cut (RFC 4035
+			// section 3.1.4.1): answer from the parent zone when it is
+			// served here too.
+			if pid, pnz, ok := v.FindZoneWire(cur[1+int(cur[0]):]); ok {
+				id, nz = pid, pnz
+			}
 		}
 		if !acc.allows(v, id, hop == 0) {
 			if hop == 0 {
@@ -218,7 +226,9 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 		case zonedb.NodeENT:
 			continue
 		}
-		if ns := node.Get(dns.TypeNS); ns != nil {
+		if ns := node.Get(dns.TypeNS); ns != nil && (i > 0 || a.qtype != dns.TypeDS) {
+			// A cut above the name, or at it unless the DS is asked (the
+			// parent's side answers that).
 			a.referral(id, nz, zs, node, cur[offs[i]:], int(moffs[i]), apexOff, first)
 			return 0, false
 		}
@@ -684,4 +694,13 @@ func (s *Server) wire(h *viewHolder, acc *access, in []byte, q plainQuery, name,
 		}
 	}()
 	return s.eng.wireAnswer(v, acc, in, q, name, out)
+}
+
+// labelCount is the number of labels of an uncompressed wire name.
+func labelCount(name []byte) int {
+	n := 0
+	for off := 0; off < len(name) && name[off] != 0; off += int(name[off]) + 1 {
+		n++
+	}
+	return n
 }
