@@ -23,7 +23,8 @@ func TestFindZoneWireMemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	names := []string{"www.a.example.", "a.example.", "q.off.a.example.", "off.a.example.", "www.b.example.", "x.b.example.",
-		"y.x.b.example.", "b.example.", "leaf.example.", "h.leaf.example.", "k.j.leaf.example.", "example.", "zz.example.", "nope.test."}
+		"y.x.b.example.", "b.example.", "leaf.example.", "h.leaf.example.", "k.j.leaf.example.", "example.", "zz.example.", "nope.test.",
+		"WWW.A.Example.", "Leaf.EXAMPLE.", "q.X.b.example."}
 	rng := rand.New(rand.NewPCG(1, 2))
 	err := db.View(func(v *View) error {
 		for i := range 2000 {

@@ -43,14 +43,25 @@ func (v *View) FindZone(qname string) (ZoneHandle, bool) {
 func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
 	// The name key: labels from the root down, escaped, each ending in
 	// 0x00 (AppendNameKey).
-	var offs [maxLabels]uint8 // small: the stack is zeroed on every call
-	n := 0
-	for off := 0; off < len(wire) && wire[off] != 0; off += int(wire[off]) + 1 {
+	var offs [maxLabels + 1]uint8 // small: the stack is zeroed on every call
+	n, off := 0, 0
+	for ; off < len(wire) && wire[off] != 0; off += int(wire[off]) + 1 {
 		if n == maxLabels || off > 255 || off+1+int(wire[off]) > len(wire) {
 			return 0, 0, false
 		}
 		offs[n] = uint8(off)
 		n++
+	}
+	if off >= len(wire) || off > 255 {
+		return 0, 0, false
+	}
+	offs[n] = uint8(off) // the root label
+	// The memo first, on the wire name itself: its last labels are the
+	// remembered zone's name.
+	if m := &v.zmemo; m.ok && m.view == v.zviewID && m.catalogs == v.catalogs && m.labels <= n &&
+		string(wire[offs[n-m.labels]:off+1]) == string(m.wire) {
+		v.passed = 0 // no zone below it: none was passed over
+		return m.id, m.labels, true
 	}
 	key := v.key[:0]
 	for i := n - 1; i >= 0; i-- {
@@ -58,20 +69,17 @@ func (v *View) FindZoneWire(wire []byte) (id uint64, labels int, ok bool) {
 		key = appendKeyLabel(key, wire[o+1:o+1+int(wire[o])])
 	}
 	v.key = key
-	if m := &v.zmemo; m.ok && m.view == v.zviewID && m.catalogs == v.catalogs && bytes.HasPrefix(key, m.key) {
-		v.passed = 0 // no zone below it: none was passed over
-		return m.id, m.labels, true
-	}
 	id, labels, ok = v.findZoneKey(key)
 	if ok {
-		v.memoZone(key, id, labels)
+		v.memoZone(key, wire[offs[n-labels]:off+1], id, labels)
 	}
 	return id, labels, ok
 }
 
 // memoZone notes the zone found for the name key full (its first labels
-// labels are the zone's name) when no zone lies below it.
-func (v *View) memoZone(full []byte, id uint64, labels int) {
+// labels are the zone's name; wire is that name as the query wrote it)
+// when no zone lies below it.
+func (v *View) memoZone(full, wire []byte, id uint64, labels int) {
 	end, n := 0, 0
 	for n < labels && end < len(full) {
 		if full[end] == 0 {
@@ -90,7 +98,7 @@ func (v *View) memoZone(full []byte, id uint64, labels int) {
 		}
 	}
 	m := &v.zmemo
-	m.ok, m.view, m.catalogs, m.key, m.id, m.labels = true, v.zviewID, v.catalogs, append(m.key[:0], full[:end]...), id, labels
+	m.ok, m.view, m.catalogs, m.wire, m.id, m.labels = true, v.zviewID, v.catalogs, append(m.wire[:0], wire...), id, labels
 }
 
 // findZoneKey finds the zone for a full name key: one index Get per label,

@@ -162,7 +162,7 @@ type View struct {
 		ok       bool
 		view     uint16
 		catalogs bool
-		key      []byte // the zone's name key, without the view prefix
+		wire     []byte // the zone's name in wire form, as the lookup that found it had it (lower case)
 		id       uint64
 		labels   int
 	}
