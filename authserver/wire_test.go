@@ -285,3 +285,39 @@ func TestWireCompression(t *testing.T) {
 		t.Errorf("last label: %q", got)
 	}
 }
+
+// TestSignedReferralFirstQuery: a signed referral carries its DS and the
+// DS's RRSIG even on the first query that loads the zone's DNSSEC parts
+// (which read the apex into the View's node the referral was reading: the
+// general path answered with an NSEC3 whose bitmap says DS, and no DS, a
+// bogus answer, once per zone and generation; FuzzWireMatchesGeneral found
+// it). Engine.Answer keeps no DNSSEC parts between queries: every query
+// is such a first one.
+func TestSignedReferralFirstQuery(t *testing.T) {
+	db := wireStore(t, dnssec.DefaultParams())
+	e := NewEngine(Config{}, nil)
+	b, err := queryDO(t, e, db, "www.sub.sorg.example.", dns.TypeA, true).Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := new(dns.Msg)
+	if err := resp.Unpack(b); err != nil { // the RRSIGs as the client reads them
+		t.Fatal(err)
+	}
+	var ds, dsSig, nsec3 int
+	for _, rr := range resp.Ns {
+		switch rr := rr.(type) {
+		case *dns.DS:
+			ds++
+		case *dns.RRSIG:
+			if rr.TypeCovered == dns.TypeDS {
+				dsSig++
+			}
+		case *dns.NSEC3:
+			nsec3++
+		}
+	}
+	if ds != 1 || dsSig != 1 || nsec3 != 0 {
+		t.Errorf("referral with %d DS, %d RRSIG DS, %d NSEC3:\n%s", ds, dsSig, nsec3, resp)
+	}
+}
