@@ -80,7 +80,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 		}
 	}
 	zs := &zoneSig{origin: z.Origin, proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
-	node := v.Node(z, z.Origin)
+	node := v.ApexNode(z) // not v.Node: a caller may be reading one
 	if val := node.Get(dns.TypeSOA); val != nil {
 		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
 			soa := rrs[0].(*dns.SOA)

@@ -274,24 +274,18 @@ func (e *Engine) referral(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, cu
 		// After a CNAME, AA stays: it is about the query name's answer.
 		resp.Authoritative = false
 	}
-	// The cut's RRsets first: node is the View's, and loading the zone's
-	// DNSSEC parts (zoneSig, on the first query of a generation) reads
-	// the apex into it.
 	ns := e.rrs(cut, dns.TypeNS, node.Get(dns.TypeNS))
-	dsVal := node.Get(dns.TypeDS)
-	var dsSigs []dns.RR
-	if do && dsVal != nil {
-		dsSigs = e.sigs(node, cut, dns.TypeDS)
-	}
 	var ds []dns.RR
 	zs := e.zoneSig(v, z)
 	// A DS in an unsigned zone proves nothing (no RRSIG can come with
 	// it): the referral leaves it out, as Knot and NSD do; a DS query
 	// still gets it as data (RFC 4035 section 3.1.4.1 is about signed
 	// zones).
-	if do && (zs.signed || zs.nsec) && dsVal != nil {
-		ds = e.rrs(cut, dns.TypeDS, dsVal)
-		ds = append(ds, dsSigs...)
+	if do && (zs.signed || zs.nsec) {
+		if val := node.Get(dns.TypeDS); val != nil {
+			ds = e.rrs(cut, dns.TypeDS, val)
+			ds = append(ds, e.sigs(node, cut, dns.TypeDS)...)
+		}
 	}
 	resp.Ns = append(resp.Ns, ns...)
 	resp.Ns = append(resp.Ns, ds...)

@@ -187,7 +187,7 @@ func (v *View) Node(z ZoneHandle, name string) *Node {
 	if err != nil {
 		return n
 	}
-	return v.nodeAt()
+	return v.nodeAt(&v.node)
 }
 
 // NodeWire is Node for a name in wire form (uncompressed, any letter
@@ -220,12 +220,25 @@ func (v *View) NodeWire(id uint64, name []byte, zoneLabels int) *Node {
 		key = appendKeyLabel(key, name[off+1:off+1+int(name[off])])
 	}
 	v.key = key
-	return v.nodeAt()
+	return v.nodeAt(&v.node)
 }
 
-// nodeAt fills v.node from the name key in v.key (zone id | name key).
-func (v *View) nodeAt() *Node {
-	n := &v.node
+// ApexNode is Node for the zone's apex, read into a Node of its own: what
+// a query's answer needs from the apex (the SOA, the DNSSEC parameters)
+// can be read while a Node of the query's names is in use.
+func (v *View) ApexNode(z ZoneHandle) *Node {
+	n := &v.apex
+	n.State, n.Types, n.Vals = NodeMissing, n.Types[:0], n.Vals[:0]
+	var err error
+	v.key = binary.BigEndian.AppendUint64(v.key[:0], z.ID)
+	if v.key, err = AppendNameKey(v.key, z.Origin, z.Origin); err != nil {
+		return n
+	}
+	return v.nodeAt(n)
+}
+
+// nodeAt fills n from the name key in v.key (zone id | name key).
+func (v *View) nodeAt(n *Node) *Node {
 	c := v.rrCursor()
 	k, val := c.Seek(v.key)
 	if k == nil || !bytes.HasPrefix(k, v.key) {

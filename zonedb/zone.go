@@ -141,8 +141,11 @@ type View struct {
 	tx *bolt.Tx
 	// key is scratch space for building keys.
 	key []byte
-	// node and rrc serve Node (the query path) without allocating.
+	// node and rrc serve Node (the query path) without allocating; apex
+	// serves ApexNode, so that reading a zone's apex parts does not
+	// overwrite a Node the caller is still reading.
 	node Node
+	apex Node
 	rrc  *bolt.Cursor
 	znc  *bolt.Cursor
 	// catalogs makes FindZone find catalog zones too (ServeCatalogs);
