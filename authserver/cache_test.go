@@ -230,3 +230,26 @@ func BenchmarkServeParallel(b *testing.B) {
 		})
 	}
 }
+
+// TestNoAnswerCacheKeepsNothing: a worker without the answer cache (dms
+// serve's default) keeps no answer, whichever path made it (the general
+// path kept its answers all the same, memory never read).
+func TestNoAnswerCacheKeepsNothing(t *testing.T) {
+	db := testStore(t, map[string]string{"example.org.": exampleOrg, "example.net.": exampleNet})
+	s := NewServer(db, Options{}, nil)
+	h := &viewHolder{db: db, noAnswerCache: true}
+	defer h.release()
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{{"www.example.org.", dns.TypeA}, {"www.old.example.org.", dns.TypeA}, {"nope.example.org.", dns.TypeMX}} {
+		for range 2 {
+			if s.handle(h, new(dns.Msg), pack(t, q.name, q.qtype, nil), make([]byte, 0, 4096), UDP, netip.AddrPort{}, nil) == nil {
+				t.Fatalf("%s: no answer", q.name)
+			}
+		}
+	}
+	if h.cache.n != 0 || len(h.cache.arena) != 0 {
+		t.Errorf("%d answers kept, %d bytes", h.cache.n, len(h.cache.arena))
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base32"
 	"encoding/binary"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -155,28 +154,12 @@ func lower(b []byte) {
 
 // denial answers a plain query with DO for a name that does not exist in
 // an NSEC3-signed zone, writing the answer into out; nil when the query is
-// anything else, or on a panic (the general path then answers, or turns
-// the same fault into SERVFAIL).
-func (s *Server) denial(h *viewHolder, acc *access, in []byte, q plainQuery, name, out []byte, now time.Time) (b []byte) {
-	if !q.do || q.qtype == dns.TypeDS {
-		// A DS query at a zone's apex is the parent's; leave it all to
-		// the general path.
-		return nil
-	}
-	v := h.plainView(acc, now)
-	if v == nil {
-		return nil
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			b = nil
-		}
-	}()
-	return s.eng.denial(v, acc, in, q, name, out)
-}
-
-// denial is Server.denial in a view.
+// anything else (the wire path calls it when its walk ends at a missing
+// name; the general path answers what it leaves).
 func (e *Engine) denial(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) []byte {
+	if !q.do {
+		return nil
+	}
 	// Label offsets in name.
 	var offs [128]int
 	nl := 0

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -114,7 +113,7 @@ func nsec3ProofsAtChainEnds(t *testing.T, salt string, iter uint16) {
 				if !plain {
 					t.Fatalf("%s: not a plain query", c.qname)
 				}
-				if b = s.denial(fast, &access{}, in, q, key[:q.qEnd-12-4], make([]byte, 0, 4096), time.Now()); b == nil {
+				if b = runDenial(s, fast, in, q, key[:q.qEnd-12-4], make([]byte, 0, 4096)); b == nil {
 					if c.kind == "nx" {
 						t.Errorf("%s: the fast path did not answer", c.qname)
 					}

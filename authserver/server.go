@@ -414,22 +414,22 @@ func (h *viewHolder) clientView(addr netip.Addr, key string) (uint16, bool) {
 }
 
 // plainView is the worker's view of the store for a plain (unsigned)
-// query from acc's client, in the client's view (split horizon), with acc
-// judging by this generation's allow-query table; nil when the store
-// cannot be read or no view matches the client (the general path then
-// answers: SERVFAIL, REFUSED).
-func (h *viewHolder) plainView(acc *access, now time.Time) *zonedb.View {
+// query from acc's client, in the client's view (split horizon), and that
+// view's id, with acc judging by this generation's allow-query table; nil
+// when the store cannot be read or no view matches the client (the
+// general path then answers: SERVFAIL, REFUSED).
+func (h *viewHolder) plainView(acc *access, now time.Time) (*zonedb.View, uint16) {
 	v, err := h.get(now)
 	if err != nil {
-		return nil
+		return nil, 0
 	}
 	id, ok := h.clientView(acc.client, "")
 	if !ok {
-		return nil
+		return nil, 0
 	}
 	v.UseView(id)
 	acc.acl = h.acl
-	return v
+	return v, id
 }
 
 func (h *viewHolder) release() {
@@ -448,48 +448,49 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 		start = time.Now()
 	}
 	q, key, plain := parsePlain(in, proto, h.key)
+	h.key = key // the key's buffer, for the next query
 	plain = plain && !h.noCache
 	gen := s.db.Generation()
 	acc := access{client: client.Addr().Unmap()}
-	// With views the cached answers are per view: the key ends in the
-	// client's view, chosen by the table of the holder's generation
-	// (views is checked again before an answer is kept).
 	views := h.views
-	if plain && !views.Trivial() {
-		id, ok := h.clientView(acc.client, "")
-		plain = ok // no view: the full path refuses
-		key = binary.BigEndian.AppendUint16(key, id)
-	}
-	h.key = key
 	if plain {
-		// An answer from a private zone goes only to the clients of its
-		// list; anyone else takes the full path, which refuses them.
-		if e, ok := h.cache.get(gen, key); ok && !h.noAnswerCache && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
-			b := fromCache(e, in, q, out)
-			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start), Worker: h.worker})
+		// The worker's view of the store in the client's view (split
+		// horizon), matched once for the cache and the wire path; nil
+		// when the store cannot be read or no view takes the client: the
+		// general path answers (SERVFAIL, REFUSED).
+		v, viewID := h.plainView(&acc, start)
+		plain = v != nil
+		if plain {
+			views = h.views
+			if !h.noAnswerCache {
+				// Cached answers are per view (the key ends in its id),
+				// and an answer from a private zone goes only to the
+				// clients of its list; anyone else takes the full path,
+				// which refuses them.
+				if !views.Trivial() {
+					key = binary.BigEndian.AppendUint16(key, viewID)
+					h.key = key
+				}
+				if e, ok := h.cache.get(gen, key); ok && (e.acl == 0 || h.acl.allows(e.acl, acc.client)) {
+					b := fromCache(e, in, q, out)
+					if s.opts.Observe != nil {
+						s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: e.rcode, Truncated: e.truncated, Duration: time.Since(start), Worker: h.worker})
+					}
+					return b
+				}
 			}
-			return b
-		}
-		// The common answers straight from the store's wire form
-		// (wireanswer.go), kept in the cache as the general path's are.
-		if b, rcode := s.wire(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {
-			if !acc.nocache && !(q.do && rcode == dns.RcodeNameError) && h.gen == gen && h.views == views && !h.noAnswerCache {
-				h.cache.put(gen, key, cacheEntry{wire: b, rcode: rcode, acl: acc.list})
+			// The common answers straight from the store's wire form
+			// (wireanswer.go; a signed NXDOMAIN through denial.go), kept
+			// in the cache as the general path's are.
+			if b, rcode := s.wire(v, &acc, in, q, key[:q.qEnd-12-4], out); b != nil {
+				if !h.noAnswerCache && !acc.nocache && !(q.do && rcode == dns.RcodeNameError) && h.gen == gen {
+					h.cache.put(gen, key, cacheEntry{wire: b, rcode: rcode, acl: acc.list})
+				}
+				if s.opts.Observe != nil {
+					s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: rcode, Duration: time.Since(start), Worker: h.worker})
+				}
+				return b
 			}
-			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: rcode, Duration: time.Since(start), Worker: h.worker})
-			}
-			return b
-		}
-		acc = access{client: client.Addr().Unmap()}
-		// A signed NXDOMAIN (random names: never cached) from the NSEC3
-		// chain and pre-packed pieces.
-		if b := s.denial(h, &acc, in, q, key[:q.qEnd-12-4], out, start); b != nil {
-			if s.opts.Observe != nil {
-				s.opts.Observe(Observation{Proto: proto, Qtype: q.qtype, Rcode: dns.RcodeNameError, Duration: time.Since(start), Worker: h.worker})
-			}
-			return b
 		}
 	}
 	var resp *dns.Msg
@@ -577,7 +578,7 @@ func (s *Server) handle(h *viewHolder, req *dns.Msg, in, out []byte, proto Proto
 	// cache with answers of a kilobyte that never come again (their proofs
 	// are reused from the worker's DNSSEC cache instead).
 	if plain && sr == nil && resp.Rcode != dns.RcodeServerFailure && resp.Rcode != dns.RcodeRefused && !acc.nocache &&
-		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen && h.views == views {
+		!(q.do && resp.Rcode == dns.RcodeNameError) && h.gen == gen && h.views == views && !h.noAnswerCache {
 		h.cache.put(gen, key, cacheEntry{wire: b, rcode: resp.Rcode, truncated: resp.Truncated, acl: acc.list})
 	}
 	s.observeDenied(req, resp, proto, start, acc.denied(resp), h.worker)

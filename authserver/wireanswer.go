@@ -2,7 +2,6 @@ package authserver
 
 import (
 	"encoding/binary"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -88,7 +87,7 @@ type wireAns struct {
 // into out, and returns the answer and its rcode; nil when the general
 // path must answer.
 func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) ([]byte, int) {
-	if q.qtype == dns.TypeANY || q.size > 4096 {
+	if q.size > 4096 {
 		return nil, 0
 	}
 	a := wireAns{e: e, v: v, qtype: q.qtype, do: q.do}
@@ -256,8 +255,21 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 // owner (the query name, or the name a wildcard stands for).
 func (a *wireAns) answerNode(id uint64, nz int, zs *zoneSig, node *zonedb.Node, owner, apexOff int, name []byte, wild bool) (int, bool) {
 	val, cname, sig := node.Get(a.qtype), node.Get(dns.TypeCNAME), node.Get(dns.TypeRRSIG)
-	if val != nil {
-		if n := a.rrset(owner, a.qtype, val, sig, id, nz, apexOff, true); n > 0 || a.failed {
+	if a.qtype == dns.TypeANY {
+		// RFC 8482: one RRset is enough, the node's first (and no
+		// additional addresses), as the general path answers.
+		for i, t := range node.Types {
+			if t == dns.TypeRRSIG || t == dns.TypeNSEC || t == dns.TypeNSEC3 {
+				continue
+			}
+			if a.rrset(owner, t, node.Vals[i], sig, &a.m.an, nil) > 0 || a.failed {
+				return 0, false
+			}
+		}
+		cname = nil
+	} else if val != nil {
+		tg := wireTarget{id: id, nz: nz, apex: apexOff}
+		if n := a.rrset(owner, a.qtype, val, sig, &a.m.an, &tg); n > 0 || a.failed {
 			return 0, false
 		}
 	}
@@ -290,10 +302,11 @@ func (a *wireAns) answerNode(id uint64, nz int, zs *zoneSig, node *zonedb.Node, 
 	return 0, false
 }
 
-// rrset writes the published records of an answer RRset (with its RRSIGs
-// when DO is set) and notes their targets for the additional section; it
+// rrset writes the published records of an RRset (with its RRSIGs when DO
+// is set), counting them in cnt (a section's count), and when tg is given
+// notes the records' targets for the additional section, in tg's zone; it
 // returns how many records it wrote.
-func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, id uint64, nz, apexOff int, answer bool) int {
+func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, cnt *int, tg *wireTarget) int {
 	n := 0
 	it := zonedb.RDATAs(val)
 	for it.Next() {
@@ -303,17 +316,13 @@ func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, id uint64, nz, ape
 			return 0
 		}
 		n++
-		if target >= 0 && (t == dns.TypeMX || t == dns.TypeSRV || t == dns.TypeNS) {
-			a.target(target, id, nz, apexOff)
+		if tg != nil && target >= 0 && (t == dns.TypeMX || t == dns.TypeSRV || t == dns.TypeNS) {
+			a.target(target, tg.id, tg.nz, tg.apex)
 		}
 	}
 	if it.Err() != nil {
 		a.failed = true
 		return 0
-	}
-	cnt := &a.m.an
-	if !answer {
-		cnt = &a.m.ns
 	}
 	*cnt += n
 	if n > 0 && a.do {
@@ -550,7 +559,7 @@ func (a *wireAns) writeAuth(x *wireAuth) {
 	case authRRset:
 		// A referral's NS (whose targets' addresses in the referring zone
 		// are its glue) or DS.
-		a.rrset(x.owner, x.t, x.val, x.sig, x.id, x.nz, x.apex, false)
+		a.rrset(x.owner, x.t, x.val, x.sig, &a.m.ns, &wireTarget{id: x.id, nz: x.nz, apex: x.apex})
 	case authNSEC3:
 		// The owner: the hash label, then the apex by pointer; the other
 		// records point at it.
@@ -681,14 +690,10 @@ func (zs *zoneSig) wireSOA() *wireSOA {
 }
 
 // wire answers a plain query from the store's wire form (Engine.wireAnswer)
-// in the client's view, into out; nil when the general path must answer,
-// or on a panic (the general path then answers, or turns the same fault
-// into SERVFAIL).
-func (s *Server) wire(h *viewHolder, acc *access, in []byte, q plainQuery, name, out []byte, now time.Time) (b []byte, rcode int) {
-	v := h.plainView(acc, now)
-	if v == nil {
-		return nil, 0
-	}
+// in v (the worker's, in the client's view: viewHolder.plainView), into
+// out; nil when the general path must answer, or on a panic (the general
+// path then answers, or turns the same fault into SERVFAIL).
+func (s *Server) wire(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) (b []byte, rcode int) {
 	defer func() {
 		if r := recover(); r != nil {
 			b = nil
