@@ -432,6 +432,14 @@ func (h *viewHolder) plainView(acc *access, now time.Time) (*zonedb.View, uint16
 	return v, id
 }
 
+// udpHolder is the viewHolder of UDP worker number worker on uc, with the
+// answer cache the options give.
+func (s *Server) udpHolder(uc *net.UDPConn, worker int) *viewHolder {
+	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
+	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
+	return h
+}
+
 func (h *viewHolder) release() {
 	if h.v != nil {
 		h.v.Close()
@@ -839,8 +847,7 @@ func (s *Server) serveUDP(uc *net.UDPConn, worker int) {
 	if s.serveUDPRaw(uc, worker) {
 		return
 	}
-	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
-	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
+	h := s.udpHolder(uc, worker)
 	defer h.release()
 	var bc batchConn
 	if la, ok := uc.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() == nil {

@@ -86,8 +86,7 @@ type rawBufs struct {
 func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
-	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
+	h := s.udpHolder(uc, worker)
 	defer h.release()
 	b := new(rawBufs)
 	for i := range b.in {

@@ -20,12 +20,13 @@ import (
 // miekg/dns values and nothing is allocated.
 //
 // DS queries are answered from the parent side of the cut (a child zone's
-// apex included, when the parent is served here), and the opt-out proofs
-// and a signed wildcard's NODATA are written too. Anything else goes to
-// the general path (lookup.go): ANY, a DNAME on the way, an NSEC-signed
-// zone with DO, a signed negative answer at the end of a CNAME chain, an
-// answer larger than the client takes, a store value that does not read. The general path answers those and every other query exactly as
-// it always has; for the queries this path takes, both give the same
+// apex included, when the parent is served here), ANY with one RRset (RFC
+// 8482), and the opt-out proofs and a signed wildcard's NODATA are written
+// too. Anything else goes to the general path (lookup.go): a DNAME on the
+// way, an NSEC-signed zone with DO, a signed negative answer at the end of
+// a CNAME chain, an answer larger than the client takes, a store value
+// that does not read. The general path answers those exactly as it always
+// has; for the queries this path takes, both give the same
 // answer (TestWireMatchesGeneralPath over the RFC tables, signed and
 // unsigned, and FuzzWireMatchesGeneral).
 
