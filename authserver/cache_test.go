@@ -253,3 +253,35 @@ func TestNoAnswerCacheKeepsNothing(t *testing.T) {
 		t.Errorf("%d answers kept, %d bytes", h.cache.n, len(h.cache.arena))
 	}
 }
+
+// TestAnswerCacheOption: a UDP worker has no answer cache unless
+// Options.AnswerCacheBytes gives one, and then that bound.
+func TestAnswerCacheOption(t *testing.T) {
+	for _, c := range []struct {
+		bytes int
+		off   bool
+	}{{0, true}, {-1, true}, {1 << 20, false}} {
+		h := NewServer(nil, Options{AnswerCacheBytes: c.bytes}, nil).udpHolder(nil, 1)
+		if h.noAnswerCache != c.off || !c.off && h.cache.max != c.bytes {
+			t.Errorf("AnswerCacheBytes %d: no cache %v, bound %d", c.bytes, h.noAnswerCache, h.cache.max)
+		}
+	}
+}
+
+// TestAnswerCacheBound: a cache past its byte bound starts again empty.
+func TestAnswerCacheBound(t *testing.T) {
+	c := answerCache{max: 4096}
+	wire := make([]byte, 500)
+	for i := range 20 {
+		c.put(1, []byte(fmt.Sprintf("key%d", i)), cacheEntry{wire: wire})
+		if len(c.arena) > c.max {
+			t.Fatalf("after %d answers: %d bytes kept, bound %d", i+1, len(c.arena), c.max)
+		}
+	}
+	if _, ok := c.get(1, []byte("key19")); !ok {
+		t.Error("the newest answer is not kept")
+	}
+	if _, ok := c.get(1, []byte("key0")); ok {
+		t.Error("the oldest answer outlived the bound")
+	}
+}

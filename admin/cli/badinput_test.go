@@ -310,6 +310,7 @@ func TestTransferCommandsBadInput(t *testing.T) {
 		{[]string{"server", "create", "s", "192.0.2.1", "--sg", "ext", "--type", "powerdns"}, "use one of bind9, knot, nsd"},
 		{[]string{"server", "config", "missing"}, "server not found"},
 		{[]string{"zone", "alt-sg", "swap", "missing.example"}, "zone not found"},
+		{[]string{"serve", "--answer-cache-mb", "-1", "--listen", "127.0.0.1:0", "--metrics-listen", ""}, "--answer-cache-mb -1: give 0 (no answer cache) or a size in MiB"},
 	} {
 		r := run(t, db, "", c.args...)
 		if r.code == 0 || !strings.Contains(r.err, c.want) {
