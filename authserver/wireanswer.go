@@ -34,12 +34,10 @@ import (
 // section is complete (a CNAME chain adds answers after a hop that has
 // authority to give).
 type wireAuth struct {
-	kind  uint8 // authSOA, authRRset, authNSEC3
-	owner int   // message offset of the owner (NSEC3: of the zone's apex)
-	zs    *zoneSig
-	id    uint64 // the zone, its label count and where its name is
-	nz    int
-	apex  int
+	kind  uint8    // authSOA, authRRset, authNSEC3
+	owner int      // message offset of the owner (NSEC3: of the zone's apex)
+	zs    *zoneSig // authSOA: the zone's negative SOA
+	z     wireZone // authRRset: the zone whose addresses are glue
 	t     uint16
 	val   []byte
 	sig   []byte // the owner's RRSIG RRset, for the RRSIGs covering t
@@ -52,13 +50,19 @@ const (
 	authNSEC3
 )
 
-// wireTarget is a name whose in-zone addresses go to the additional
+// wireZone is a zone an answer reads: its id, its label count and where
+// its name is in the message.
+type wireZone struct {
+	id   uint64
+	nz   int
+	apex int
+}
+
+// wireTarget is a name whose addresses in zone z go to the additional
 // section (an MX, SRV or NS target).
 type wireTarget struct {
-	off  int    // where the name is in the message
-	id   uint64 // the zone it must be in
-	nz   int    // that zone's label count
-	apex int    // where the zone's name is in the message
+	off int // where the name is in the message
+	z   wireZone
 }
 
 // wireAns is the state of one answer.
@@ -89,6 +93,8 @@ type wireAns struct {
 // path must answer.
 func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery, name, out []byte) ([]byte, int) {
 	if q.size > 4096 {
+		// A TCP answer may grow past what compression pointers reach
+		// (16 KB); TCP takes the general path anyway.
 		return nil, 0
 	}
 	a := wireAns{e: e, v: v, qtype: q.qtype, do: q.do}
@@ -144,9 +150,6 @@ func (e *Engine) wireAnswer(v *zonedb.View, acc *access, in []byte, q plainQuery
 			return nil, 0
 		}
 		if !follow {
-			break
-		}
-		if hop+1 == maxChain {
 			break
 		}
 		cur = a.m.expand(nb[:0], next, true)
@@ -269,8 +272,7 @@ func (a *wireAns) answerNode(id uint64, nz int, zs *zoneSig, node *zonedb.Node, 
 		}
 		cname = nil
 	} else if val != nil {
-		tg := wireTarget{id: id, nz: nz, apex: apexOff}
-		if n := a.rrset(owner, a.qtype, val, sig, &a.m.an, &tg); n > 0 || a.failed {
+		if n := a.rrset(owner, a.qtype, val, sig, &a.m.an, &wireZone{id, nz, apexOff}); n > 0 || a.failed {
 			return 0, false
 		}
 	}
@@ -304,10 +306,10 @@ func (a *wireAns) answerNode(id uint64, nz int, zs *zoneSig, node *zonedb.Node, 
 }
 
 // rrset writes the published records of an RRset (with its RRSIGs when DO
-// is set), counting them in cnt (a section's count), and when tg is given
-// notes the records' targets for the additional section, in tg's zone; it
-// returns how many records it wrote.
-func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, cnt *int, tg *wireTarget) int {
+// is set), counting them in cnt (a section's count), and when glue is
+// given notes the records' targets for the additional section, with their
+// addresses in that zone; it returns how many records it wrote.
+func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, cnt *int, glue *wireZone) int {
 	n := 0
 	it := zonedb.RDATAs(val)
 	for it.Next() {
@@ -317,8 +319,8 @@ func (a *wireAns) rrset(owner int, t uint16, val, sig []byte, cnt *int, tg *wire
 			return 0
 		}
 		n++
-		if tg != nil && target >= 0 && (t == dns.TypeMX || t == dns.TypeSRV || t == dns.TypeNS) {
-			a.target(target, tg.id, tg.nz, tg.apex)
+		if glue != nil && target >= 0 && (t == dns.TypeMX || t == dns.TypeSRV || t == dns.TypeNS) {
+			a.target(target, *glue)
 		}
 	}
 	if it.Err() != nil {
@@ -352,12 +354,12 @@ func (a *wireAns) sigs(owner int, t uint16, sig []byte, cnt *int) {
 }
 
 // target notes a name for the additional section.
-func (a *wireAns) target(off int, id uint64, nz, apexOff int) {
+func (a *wireAns) target(off int, z wireZone) {
 	if a.nTg == len(a.tg) {
 		a.failed = true
 		return
 	}
-	a.tg[a.nTg] = wireTarget{off: off, id: id, nz: nz, apex: apexOff}
+	a.tg[a.nTg] = wireTarget{off: off, z: z}
 	a.nTg++
 }
 
@@ -399,24 +401,13 @@ func (a *wireAns) nodataProof(id uint64, nz int, zs *zoneSig, name []byte, apexO
 // covering the next closer name (RFC 5155 section 7.2.7;
 // insecureDelegationProof).
 func (a *wireAns) typeProof(id uint64, nz int, zs *zoneSig, name []byte, apexOff int) {
-	h := zs.p.hashWire(name)
-	r, ok := findNSEC3(a.v, zonedb.ZoneHandle{ID: id}, h)
-	if !ok {
-		a.failed = true
+	if a.proof(id, zs, name, apexOff, true) {
 		return
-	}
-	if r.hash == h {
-		a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, zs: zs, val: r.nsec3, sig: r.rrsig, hash: r.hash})
-		return
-	}
-	labels := 0
-	for off := 0; name[off] != 0; off += int(name[off]) + 1 {
-		labels++
 	}
 	next := name
-	for up := 1; up <= labels-nz; up++ {
+	for range labelCount(name) - nz {
 		ce := next[1+int(next[0]):]
-		if a.nsec3Match(id, zs, ce, apexOff) {
+		if a.proof(id, zs, ce, apexOff, true) {
 			a.nsec3(id, zs, next, apexOff, false)
 			return
 		}
@@ -425,26 +416,24 @@ func (a *wireAns) typeProof(id uint64, nz int, zs *zoneSig, name []byte, apexOff
 	a.failed = true // not even the apex has its NSEC3: the general path says what it can
 }
 
-// nsec3Match queues the NSEC3 record matching name if there is one.
-func (a *wireAns) nsec3Match(id uint64, zs *zoneSig, name []byte, apexOff int) bool {
-	h := zs.p.hashWire(name)
-	r, ok := findNSEC3(a.v, zonedb.ZoneHandle{ID: id}, h)
-	if !ok || r.hash != h {
-		return false
-	}
-	a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, zs: zs, val: r.nsec3, sig: r.rrsig, hash: r.hash})
-	return true
-}
-
-// nsec3 queues the NSEC3 record that matches (match) or covers name.
-func (a *wireAns) nsec3(id uint64, zs *zoneSig, name []byte, apexOff int, match bool) {
+// proof queues the NSEC3 record that matches name (match) or covers it,
+// and says whether there is one such.
+func (a *wireAns) proof(id uint64, zs *zoneSig, name []byte, apexOff int, match bool) bool {
 	h := zs.p.hashWire(name)
 	r, ok := findNSEC3(a.v, zonedb.ZoneHandle{ID: id}, h)
 	if !ok || (r.hash == h) != match {
-		a.failed = true
-		return
+		return false
 	}
-	a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, zs: zs, val: r.nsec3, sig: r.rrsig, hash: r.hash})
+	a.addAuth(wireAuth{kind: authNSEC3, owner: apexOff, val: r.nsec3, sig: r.rrsig, hash: r.hash})
+	return true
+}
+
+// nsec3 is proof where the record must be there (else the general path
+// answers).
+func (a *wireAns) nsec3(id uint64, zs *zoneSig, name []byte, apexOff int, match bool) {
+	if !a.proof(id, zs, name, apexOff, match) {
+		a.failed = true
+	}
 }
 
 // referral answers for data at or below the zone cut cut (at cutOff in
@@ -455,12 +444,12 @@ func (a *wireAns) referral(id uint64, nz int, zs *zoneSig, node *zonedb.Node, cu
 		a.aa = false
 	}
 	ns, ds, sig := node.Get(dns.TypeNS), node.Get(dns.TypeDS), node.Get(dns.TypeRRSIG)
-	a.addAuth(wireAuth{kind: authRRset, owner: cutOff, zs: zs, id: id, nz: nz, apex: apexOff, t: dns.TypeNS, val: ns})
+	a.addAuth(wireAuth{kind: authRRset, owner: cutOff, z: wireZone{id, nz, apexOff}, t: dns.TypeNS, val: ns})
 	if !a.do || !zs.signed {
 		return
 	}
 	if ds != nil && countPublished(ds) > 0 {
-		a.addAuth(wireAuth{kind: authRRset, owner: cutOff, zs: zs, id: id, nz: nz, apex: apexOff, t: dns.TypeDS, val: ds, sig: sig})
+		a.addAuth(wireAuth{kind: authRRset, owner: cutOff, z: wireZone{id, nz, apexOff}, t: dns.TypeDS, val: ds, sig: sig})
 		return
 	}
 	a.typeProof(id, nz, zs, cut, apexOff)
@@ -526,14 +515,9 @@ func (a *wireAns) wildcard(id uint64, nz int, zs *zoneSig, cur []byte, offs []ui
 // 7.2.5): the closest encloser's NSEC3, the next closer name's cover, and
 // the wildcard's own NSEC3 (whose bitmap lacks the type).
 func (a *wireAns) wildcardNoData(id uint64, zs *zoneSig, cur []byte, offs []uint8, ceIdx int, w []byte, apexOff int) {
-	if !a.nsec3Match(id, zs, cur[offs[ceIdx]:], apexOff) {
-		a.failed = true
-		return
-	}
+	a.nsec3(id, zs, cur[offs[ceIdx]:], apexOff, true)
 	a.nsec3(id, zs, cur[offs[ceIdx-1]:], apexOff, false)
-	if !a.nsec3Match(id, zs, w, apexOff) {
-		a.failed = true
-	}
+	a.nsec3(id, zs, w, apexOff, true)
 }
 
 // writeAuth writes one authority entry.
@@ -560,7 +544,7 @@ func (a *wireAns) writeAuth(x *wireAuth) {
 	case authRRset:
 		// A referral's NS (whose targets' addresses in the referring zone
 		// are its glue) or DS.
-		a.rrset(x.owner, x.t, x.val, x.sig, &a.m.ns, &wireTarget{id: x.id, nz: x.nz, apex: x.apex})
+		a.rrset(x.owner, x.t, x.val, x.sig, &a.m.ns, &x.z)
 	case authNSEC3:
 		// The owner: the hash label, then the apex by pointer; the other
 		// records point at it.
@@ -600,7 +584,7 @@ func (a *wireAns) writeAuth(x *wireAuth) {
 func (a *wireAns) glue(t *wireTarget) {
 	var tb, zb [256]byte
 	target := a.m.expand(tb[:0], t.off, true)
-	apex := a.m.expand(zb[:0], t.apex, true)
+	apex := a.m.expand(zb[:0], t.z.apex, true)
 	if len(target) == 1 || len(target) < len(apex) || string(target[len(target)-len(apex):]) != string(apex) {
 		return // the root, or outside the zone
 	}
@@ -620,7 +604,7 @@ func (a *wireAns) glue(t *wireTarget) {
 			return
 		}
 	}
-	node := a.v.NodeWire(t.id, target, t.nz)
+	node := a.v.NodeWire(t.z.id, target, t.z.nz)
 	if node.State != zonedb.NodeData {
 		return
 	}
