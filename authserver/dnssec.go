@@ -79,16 +79,21 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 			return zs
 		}
 	}
-	zs := &zoneSig{origin: z.Origin, proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
+	// What is cached is spelled in lower case, whatever the query that
+	// filled it wrote: an answer must not depend on an earlier client's
+	// letter case (its size would, through compression, and so its
+	// truncation). An answer respells it as its own query wrote the zone's
+	// name (respell).
+	zs := &zoneSig{origin: strings.ToLower(z.Origin), proofs: map[proofKey][]dns.RR{}, covers: map[[20]byte][]dns.RR{}}
 	node := v.ApexNode(z) // not v.Node: a caller may be reading one
 	if val := node.Get(dns.TypeSOA); val != nil {
-		if rrs := e.rrs(z.Origin, dns.TypeSOA, val); len(rrs) > 0 {
+		if rrs := e.rrs(zs.origin, dns.TypeSOA, val); len(rrs) > 0 {
 			soa := rrs[0].(*dns.SOA)
 			soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
 			zs.soa = soa
 			// The RRSIG keeps the SOA's original TTL in its field; its own
 			// TTL follows the SOA's in the answer (RFC 4035 section 2.2).
-			for _, rr := range e.sigsKeep(node, z.Origin, dns.TypeSOA, c != nil) {
+			for _, rr := range e.sigsKeep(node, zs.origin, dns.TypeSOA, c != nil) {
 				rr.Header().Ttl = soa.Hdr.Ttl
 				zs.soaSigs = append(zs.soaSigs, rr)
 			}
@@ -97,7 +102,7 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 	zs.nsec = node.Get(dns.TypeNSEC) != nil && node.Get(dns.TypeNSEC3PARAM) == nil
 	zs.apexDNAME = node.Get(dns.TypeDNAME) != nil
 	if val := node.Get(dns.TypeNSEC3PARAM); val != nil {
-		if rrs := e.rrs(z.Origin, dns.TypeNSEC3PARAM, val); len(rrs) > 0 {
+		if rrs := e.rrs(zs.origin, dns.TypeNSEC3PARAM, val); len(rrs) > 0 {
 			p := rrs[0].(*dns.NSEC3PARAM)
 			if salt, err := hex.DecodeString(p.Salt); err == nil {
 				zs.p, zs.signed = nsec3Params{iter: p.Iterations, salt: salt}, true
@@ -123,6 +128,37 @@ func (e *Engine) zoneSigByID(v *zonedb.View, id uint64, origin func() string) (*
 		return nil, z
 	}
 	return e.zoneSig(v, z), z
+}
+
+// respell returns rrs with owner names ending in the zone name from (a
+// cache's spelling) written to end in to (the query's spelling of the same
+// name) instead: the same slice when the two are the same bytes (nearly
+// always), else copies.
+func respell(rrs []dns.RR, from, to string) []dns.RR {
+	if from == to {
+		return rrs
+	}
+	out := make([]dns.RR, len(rrs))
+	for i, rr := range rrs {
+		name := rr.Header().Name
+		if len(name) < len(from) || name[len(name)-len(from):] != from {
+			out[i] = rr
+			continue
+		}
+		var c dns.RR
+		if p, ok := rr.(*dns.PrivateRR); ok {
+			// The store's raw records (zonedb.RawRRs): their RDATA is
+			// never written to, so it is shared (dns.Copy cannot copy a
+			// private type no one registered).
+			cp := *p
+			c = &cp
+		} else {
+			c = dns.Copy(rr)
+		}
+		c.Header().Name = name[:len(name)-len(from)] + to
+		out[i] = c
+	}
+	return out
 }
 
 // proofKey names a cached proof: 'm' the NSEC3 matching name, 'w' the one
@@ -207,7 +243,7 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		// every NXDOMAIN, cached by name (no hash, no seek).
 		key = proofKey{'w', name}
 		if rrs, ok := zs.proofs[key]; ok {
-			return e.appendProof(resp, rrs)
+			return e.appendProof(resp, z, zs, rrs)
 		}
 		if h = p.hash(name); h == nil {
 			return false
@@ -228,12 +264,12 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 			hk := [20]byte(h)
 			rrs, ok := zs.covers[hk]
 			if !ok {
-				rrs = e.proofRecords(v, z, h)
+				rrs = e.proofRecords(v, z, zs, h)
 				if c, _ := v.Scratch.(*sigCache); c != nil && c.room() {
 					zs.covers[hk] = rrs
 				}
 			}
-			return e.appendProof(resp, rrs)
+			return e.appendProof(resp, z, zs, rrs)
 		}
 		key = proofKey{'h', string(h)}
 	}
@@ -242,19 +278,21 @@ func (e *Engine) nsec3Proof(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, 
 		if match {
 			h = p.hash(name)
 		}
-		rrs = e.proofRecords(v, z, h)
+		rrs = e.proofRecords(v, z, zs, h)
 		if c, _ := v.Scratch.(*sigCache); c != nil && c.room() {
 			zs.proofs[key] = rrs
 		}
 	}
-	return e.appendProof(resp, rrs)
+	return e.appendProof(resp, z, zs, rrs)
 }
 
-// appendProof adds an NSEC3 record and its RRSIGs to authority, once.
-func (e *Engine) appendProof(resp *dns.Msg, rrs []dns.RR) bool {
+// appendProof adds an NSEC3 record and its RRSIGs (cached, zs's spelling)
+// to authority, once, spelled as the query wrote the zone's name.
+func (e *Engine) appendProof(resp *dns.Msg, z zonedb.ZoneHandle, zs *zoneSig, rrs []dns.RR) bool {
 	if len(rrs) == 0 {
 		return false
 	}
+	rrs = respell(rrs, zs.origin, z.Origin)
 	owner := rrs[0].Header().Name
 	for _, rr := range resp.Ns {
 		if rr.Header().Rrtype == dns.TypeNSEC3 && strings.EqualFold(rr.Header().Name, owner) {
@@ -265,8 +303,9 @@ func (e *Engine) appendProof(resp *dns.Msg, rrs []dns.RR) bool {
 	return true
 }
 
-// proofRecords decodes the NSEC3 record with hash h and its RRSIGs.
-func (e *Engine) proofRecords(v *zonedb.View, z zonedb.ZoneHandle, h []byte) []dns.RR {
+// proofRecords decodes the NSEC3 record with hash h and its RRSIGs, their
+// owner spelled as zs caches it.
+func (e *Engine) proofRecords(v *zonedb.View, z zonedb.ZoneHandle, zs *zoneSig, h []byte) []dns.RR {
 	if h == nil {
 		return nil
 	}
@@ -274,7 +313,7 @@ func (e *Engine) proofRecords(v *zonedb.View, z zonedb.ZoneHandle, h []byte) []d
 	if rec == nil {
 		return nil
 	}
-	owner := zonedb.NSEC3Owner(h, z.Origin)
+	owner := zonedb.NSEC3Owner(h, zs.origin)
 	keep := v.Scratch != nil
 	out := e.raw(owner, dns.TypeNSEC3, rec, keep)
 	if sig != nil {

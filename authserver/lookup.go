@@ -261,9 +261,16 @@ func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg
 		// SOA, RRSIG and up to three denial records with their RRSIGs.
 		resp.Ns = make([]dns.RR, 0, 8)
 	}
-	resp.Ns = append(resp.Ns, zs.soa)
+	if zs.origin == z.Origin {
+		resp.Ns = append(resp.Ns, zs.soa)
+		if do {
+			resp.Ns = append(resp.Ns, zs.soaSigs...)
+		}
+		return
+	}
+	resp.Ns = append(resp.Ns, respell([]dns.RR{zs.soa}, zs.origin, z.Origin)...)
 	if do {
-		resp.Ns = append(resp.Ns, zs.soaSigs...)
+		resp.Ns = append(resp.Ns, respell(zs.soaSigs, zs.origin, z.Origin)...)
 	}
 }
 

@@ -366,3 +366,48 @@ func TestWireMatchesGeneralPathCold(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerIndependentOfEarlierCase: what a worker caches of a zone (its
+// negative SOA, NSEC3 proofs) is spelled the same whatever letter case the
+// query that filled it wrote, and each answer spells the zone's name as
+// its own query did. An answer used to carry an earlier client's spelling:
+// its size, and so whether it was truncated, depended on who asked before
+// (the fuzz smoke found it: the wire path fitted 768 bytes, the general
+// path, caching "sOrG.eXample.", did not).
+func TestAnswerIndependentOfEarlierCase(t *testing.T) {
+	db := wireStore(t, dnssec.DefaultParams())
+	s := NewServer(db, Options{}, nil)
+	pack := func(name string) []byte {
+		m := new(dns.Msg)
+		m.SetQuestion(name, dns.TypeNINFO)
+		m.Id = 7
+		m.SetEdns0(768, true)
+		m.CheckingDisabled = true
+		in, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	answer := func(h *viewHolder, name string) []byte {
+		return s.handle(h, new(dns.Msg), pack(name), make([]byte, 0, 65535), UDP, netip.MustParseAddrPort("192.0.2.7:53"), nil)
+	}
+	for _, q := range []string{"0.wild.sorg.example.", "0.WILD.SORG.EXAMPLE.", "nope.sorg.example.", "Nope.Sorg.Example."} {
+		fresh := &viewHolder{db: db, noCache: true}
+		want := answer(fresh, q)
+		fresh.release()
+		used := &viewHolder{db: db, noCache: true}
+		for _, earlier := range []string{"X.SORG.EXAMPLE.", "sOrG.eXample.", "a.WiLd.sorg.EXAMPLE."} {
+			answer(used, earlier)
+		}
+		if got := answer(used, q); !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes after mixed-case queries, %d from a fresh worker", q, len(got), len(want))
+		}
+		wire := &viewHolder{db: db}
+		if _, err := compareWire(s, wire, used, pack(q)); err != nil {
+			t.Errorf("%s: %v", q, err)
+		}
+		used.release()
+		wire.release()
+	}
+}
