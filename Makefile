@@ -4,10 +4,51 @@ BIN      := bin/dms
 RUN_DB   := var/dms.db
 FUZZTIME ?= 10s
 
-.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-scale bench-startup bench-go bench-store bench-xfr bench-dnssec bench-sign lint deps clean
+.PHONY: build run test test-go test-race fuzz-smoke fuzz bench bench-scale bench-startup bench-go bench-store bench-xfr bench-dnssec bench-sign lint deps clean man install uninstall
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dms
+
+# make install: bin/dms to $(BINDIR), a man page per command (dms man) to
+# $(MANDIR)/man1, README.md to $(DOCDIR), and the systemd units of
+# packaging/ (dms.service, dms-backup.service and .timer; not enabled) to
+# $(SYSTEMDDIR), their /usr/bin/dms and /usr/share/doc/dms paths changed to
+# these. SYSTEMDDIR is the admin's unit directory, not under PREFIX
+# (/lib/systemd/system is the distribution's). DESTDIR stages it all under
+# another root (make install DESTDIR=/tmp/stage).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/dms
+SYSTEMDDIR ?= /etc/systemd/system
+MANBUILD   ?= $(dir $(BIN))man
+UNITS      := dms.service dms-backup.service dms-backup.timer
+# The pages' date: SOURCE_DATE_EPOCH, else the last commit's (the same
+# source gives the same pages).
+MAN_DATE   ?= $(or $(SOURCE_DATE_EPOCH),$(shell git log -1 --format=%ct 2>/dev/null))
+
+# The man pages, in $(MANBUILD) (bin/man).
+man: build
+	rm -f $(MANBUILD)/dms.1 $(MANBUILD)/dms-*.1
+	SOURCE_DATE_EPOCH=$(MAN_DATE) $(BIN) man --doc-dir $(DOCDIR) $(MANBUILD)
+
+install: man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/dms
+	rm -f $(DESTDIR)$(MANDIR)/man1/dms.1 $(DESTDIR)$(MANDIR)/man1/dms-*.1
+	install -m 0644 $(MANBUILD)/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	for u in $(UNITS); do \
+		sed -e 's|/usr/bin/dms |$(BINDIR)/dms |g' -e 's|/usr/share/doc/dms/|$(DOCDIR)/|g' packaging/$$u >$(DESTDIR)$(SYSTEMDDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$u || exit 1; \
+	done
+	@echo "installed; to run dms serve as the unit does (as root): useradd --system --no-create-home --home-dir /var/lib/dms --shell /usr/sbin/nologin dms; systemctl daemon-reload; systemctl enable --now dms"
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dms $(DESTDIR)$(MANDIR)/man1/dms.1 $(DESTDIR)$(MANDIR)/man1/dms-*.1
+	rm -f $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(DOCDIR)
+	for u in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDDIR)/$$u; done
 
 # Serve the example zone from a local store: DNS on 127.0.0.1:5300,
 # metrics on 127.0.0.1:9153. Try: dig @127.0.0.1 -p 5300 example.test MX

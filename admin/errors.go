@@ -72,8 +72,13 @@ func AsError(err error) *Error {
 		e.Hint = "fix the errors listed and try again; warnings alone do not block"
 	case errors.As(err, &pe):
 		e.Code = CodeParse
-		e.Problems = zonedb.Problems{{Severity: zonedb.SevError, Code: "syntax", Pos: pe.Pos, Message: pe.Msg}}
+		for _, x := range pe.All() {
+			e.Problems = append(e.Problems, zonedb.Problem{Severity: zonedb.SevError, Code: "syntax", Pos: x.Pos, Message: x.Msg})
+		}
 		e.Hint = "fix the zone text at the line shown and try again; nothing was committed"
+		if len(pe.Others) > 0 {
+			e.Hint = "fix the zone text at the lines shown and try again; nothing was committed"
+		}
 	case errors.As(err, &se):
 		e.Code = CodeStale
 		e.Hint = "show the zone again, redo your change on the current text, and commit that"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -144,12 +145,60 @@ type ZoneLoadRequest struct {
 	IncludeDir string `json:"include_dir,omitempty"`
 }
 
-// ZoneNameFromFile derives a zone name from a zone file's name:
-// "example.org", "example.org." or "example.org.zone".
+// ZoneNameFromFile derives a zone name from a zone file's name, by the
+// common conventions: "db.example.org", "example.org.zone",
+// "example.org.db", or the name itself ("example.org", "example.org.").
 func ZoneNameFromFile(file string) string {
 	base := path.Base(strings.ReplaceAll(file, "\\", "/"))
-	base = strings.TrimSuffix(base, ".zone")
+	for _, suffix := range []string{".zone", ".db"} {
+		if t, ok := strings.CutSuffix(base, suffix); ok && t != "" {
+			return t
+		}
+	}
+	if t, ok := strings.CutPrefix(base, "db."); ok && t != "" {
+		return t
+	}
 	return base
+}
+
+// ZoneNameFor is the name a zone file is loaded as when none is given: the
+// name the file itself says (an $ORIGIN before its first record, or an
+// absolute SOA owner as its first record), else ZoneNameFromFile's. from
+// says where it came from, for messages.
+func ZoneNameFor(file, text string) (name, from string) {
+	origin := ""
+	for line := range strings.Lines(text) {
+		line = strings.TrimRight(line, "\r\n")
+		if i := strings.IndexByte(line, ';'); i >= 0 && !strings.Contains(line[:i], "\"") {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "$ORIGIN":
+			if len(f) >= 2 && strings.HasSuffix(f[1], ".") {
+				origin = f[1]
+			}
+			continue
+		case "$TTL":
+			continue
+		}
+		// The first record (or $INCLUDE, $GENERATE): an SOA with an
+		// absolute owner names the zone; an $ORIGIN before it does.
+		if line[0] != ' ' && line[0] != '\t' && strings.HasSuffix(f[0], ".") && f[0] != "." && slices.ContainsFunc(f[1:], func(t string) bool { return strings.EqualFold(t, "SOA") }) {
+			return f[0], "the SOA owner in " + file
+		}
+		if origin != "" {
+			return origin, "the $ORIGIN in " + file
+		}
+		break
+	}
+	if origin != "" {
+		return origin, "the $ORIGIN in " + file
+	}
+	return ZoneNameFromFile(file), "the file name " + path.Base(strings.ReplaceAll(file, "\\", "/"))
 }
 
 // ZoneLoad parses a zone file and creates the zone from it in one commit.
@@ -159,7 +208,7 @@ func ZoneNameFromFile(file string) string {
 func (s *Service) ZoneLoad(ctx context.Context, c Caller, req ZoneLoadRequest) (*CommitResult, error) {
 	zn := req.Name
 	if zn == "" {
-		zn = ZoneNameFromFile(req.File)
+		zn, _ = ZoneNameFor(req.File, req.Text)
 	}
 	name, err := s.newZoneName(zn)
 	if err != nil {

@@ -6,7 +6,7 @@
 set -eu
 
 # command:package pairs
-need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils promtool:prometheus nsd-checkconf:nsd nsupdate:bind9-dnsutils curl:curl script:bsdutils"
+need="named:bind9 knotd:knot kdig:knot-dnsutils unbound:unbound ldns-verify-zone:ldnsutils dig:dnsutils dnssec-verify:bind9-utils promtool:prometheus nsd-checkconf:nsd nsupdate:bind9-dnsutils curl:curl script:bsdutils groff:groff-base"
 case "${1:-}" in
 bench) need="$need dnsperf:dnsperf" ;;
 esac

@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	dmsBin = filepath.Join(dir, "dms")
+	// Abandoned edits are kept under the state directory: the tests'
+	// own, never the home of whoever runs them.
+	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
 	build := exec.Command("go", "build", "-o", dmsBin, "../../cmd/dms")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

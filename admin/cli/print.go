@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,7 +20,13 @@ func fmtTime(t time.Time) string {
 }
 
 // printCommits reports what a commit did, with the check warnings.
-func printCommits(w io.Writer, res *admin.CommitResult) {
+func printCommits(w io.Writer, res *admin.CommitResult) { printCommitsV(w, res, false) }
+
+// printCommitsV prints commits; verbose lists every auto-PTR result, else
+// those that did not happen (skipped, refused) go as one summary line per
+// reason: a zone with a thousand addresses and no reverse zone must not
+// print a thousand lines.
+func printCommitsV(w io.Writer, res *admin.CommitResult, verbose bool) {
 	for _, c := range res.Commits {
 		switch {
 		case c.Destroyed:
@@ -36,21 +43,101 @@ func printCommits(w io.Writer, res *admin.CommitResult) {
 		for _, p := range c.Warnings {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
+		var groups []*ptrGroup
 		for _, r := range c.Reverse {
-			if r.Address == "" { // a summary
-				fmt.Fprintf(w, "  auto-PTR %s: %s\n", r.Action, r.Reason)
+			if !verbose && (r.Action == "skipped" || r.Action == "refused") {
+				groups = addToGroup(groups, r)
 				continue
 			}
-			fmt.Fprintf(w, "  auto-PTR %s: %s %s -> %s", r.Action, r.Address, r.PTR, r.Name)
-			if r.Zone != "" {
-				fmt.Fprintf(w, " (zone %s)", r.Zone)
-			}
-			if r.Reason != "" {
-				fmt.Fprintf(w, ": %s", r.Reason)
-			}
-			fmt.Fprintln(w)
+			printReverse(w, r)
+		}
+		for _, g := range groups {
+			g.print(w, c.Zone)
 		}
 	}
+}
+
+// printReverse prints one auto-PTR result.
+func printReverse(w io.Writer, r zonedb.ReverseResult) {
+	if r.Address == "" { // a summary
+		fmt.Fprintf(w, "  auto-PTR %s: %s\n", r.Action, r.Reason)
+		return
+	}
+	fmt.Fprintf(w, "  auto-PTR %s: %s %s -> %s", r.Action, r.Address, r.PTR, r.Name)
+	if r.Zone != "" {
+		fmt.Fprintf(w, " (zone %s)", r.Zone)
+	}
+	if r.Reason != "" {
+		fmt.Fprintf(w, ": %s", r.Reason)
+	}
+	fmt.Fprintln(w)
+}
+
+// ptrGroup is the auto-PTR results of one action and one reason (the
+// reason with the address and the PTR's name taken out).
+type ptrGroup struct {
+	action, key string
+	n           int
+	first       zonedb.ReverseResult
+	noZone      bool // no reverse zone takes these addresses
+}
+
+func addToGroup(groups []*ptrGroup, r zonedb.ReverseResult) []*ptrGroup {
+	n, key := 1, r.Reason
+	if r.Address == "" {
+		// "N more addresses, not listed": the report's own count.
+		if _, err := fmt.Sscanf(r.Reason, "%d more addresses", &n); err != nil {
+			n = 1
+		}
+		key = ""
+	} else {
+		key = strings.ReplaceAll(key, r.Address, "ADDRESS")
+		if r.PTR != "" {
+			key = strings.ReplaceAll(key, r.PTR, "NAME")
+		}
+	}
+	for _, g := range groups {
+		if g.action == r.Action && (g.key == key || key == "") {
+			g.n += n
+			return groups
+		}
+	}
+	return append(groups, &ptrGroup{action: r.Action, key: key, n: n, first: r,
+		noZone: strings.HasPrefix(r.Reason, "no reverse zone")})
+}
+
+func (g *ptrGroup) print(w io.Writer, zone string) {
+	what := "1 address"
+	if g.n != 1 {
+		what = fmt.Sprintf("%d addresses", g.n)
+	}
+	if g.first.Address != "" {
+		what += " (" + g.first.Address
+		if g.n > 1 {
+			what += ", ..."
+		}
+		what += ")"
+	}
+	why := g.first.Reason
+	if g.first.Address != "" {
+		them := "them"
+		if g.n == 1 {
+			them = "it"
+		}
+		why = strings.ReplaceAll(g.key, "ADDRESS", them)
+		why = strings.ReplaceAll(why, "NAME", "the PTR's name")
+	}
+	fmt.Fprintf(w, "  auto-PTR %s for %s: %s", g.action, what, why)
+	if g.noZone {
+		if a, err := netip.ParseAddr(g.first.Address); err == nil {
+			bits := 24
+			if a.Is6() {
+				bits = 48
+			}
+			fmt.Fprintf(w, "; create one (dms zone create %s --inc-updates) and save the zone again", netip.PrefixFrom(a, bits).Masked())
+		}
+	}
+	fmt.Fprintf(w, "; -v lists each (so does dms events --zone %s)\n", strings.TrimSuffix(zone, "."))
 }
 
 func printZoneInfo(w io.Writer, zi *admin.ZoneInfo) {

@@ -40,6 +40,9 @@ type Factory struct {
 	// View is the view of the zones commands name (--view; "" the
 	// default view).
 	View string
+	// Verbose lists what a summary line stands for (-v: every auto-PTR
+	// result of a commit).
+	Verbose bool
 }
 
 // Client connects to the running server's control socket, or opens the
@@ -130,9 +133,10 @@ control socket; otherwise they open the store themselves.`,
 	root.SetErr(f.Err)
 	root.PersistentFlags().StringVar(&f.DBPath, "db", DefaultDB, "store file (env DMS_DB)")
 	root.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	root.PersistentFlags().BoolVarP(&f.Verbose, "verbose", "v", false, "list every detail a summary line stands for (auto-PTR results)")
 	root.PersistentFlags().StringVar(&f.View, "view", "", "the view of the zones and server groups named (split horizon; see dms view); default: the default view")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdView(f), newCmdImport(f), newCmdPending(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f))
+	root.AddCommand(newCmdZone(f), newCmdRecord(f), newCmdConfig(f), newCmdRef(f), newCmdSectag(f), newCmdView(f), newCmdImport(f), newCmdPending(f), newCmdEvents(f), newCmdEvent(f), newCmdVacuum(f), newCmdTSIG(f), newCmdSG(f), newCmdServer(f), newCmdStatus(f), newCmdDNSSEC(f), newCmdServe(f), newCmdShell(f), newCmdAPI(f), newCmdBackup(f), newCmdRestore(f), newCmdCheck(f), newCmdCluster(f), newCmdMan(f))
 	return root
 }
 
@@ -176,10 +180,15 @@ func Report(w io.Writer, err error) int {
 // printProblems lists the problems behind an error that its message does
 // not already show (a parse error's message is its one problem).
 func printProblems(w io.Writer, indent string, ae *admin.Error) {
+	problems := ae.Problems
 	if ae.Code == admin.CodeParse {
-		return
+		// The first is the message; the others follow it, one a line.
+		if len(problems) < 2 {
+			return
+		}
+		problems = problems[1:]
 	}
-	for _, p := range ae.Problems {
+	for _, p := range problems {
 		if !strings.Contains(ae.Message, p.String()) {
 			fmt.Fprintf(w, "%s%s\n", indent, p)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -138,12 +139,15 @@ func newCmdZoneLoad(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "load FILE...",
 		Short: "Create zones from zone files, one file per zone",
-		Long: `Load zone files as new zones, one zone per file. The zone's name is the
-file's name (a .zone suffix is dropped) unless --name is given. Every good file
+		Long: `Load zone files as new zones, one zone per file. The zone's name is what
+the file says (an $ORIGIN before its first record, or the SOA's owner written
+with its final dot), else the file's name, read by the usual conventions
+(db.ZONE, ZONE.zone, ZONE.db, or ZONE itself); --name gives it. Every good file
 is loaded; every bad one is reported with its line numbers, and the command
 exits non-zero if any failed. A ;!REF: flag on the SOA sets the zone's
 reference. The serial of the file is kept.`,
 		Example: `  dms zone load example.org example.net
+  dms zone load /etc/bind/db.example.org
   dms zone load --name example.org db.example
   dms zone load --ref cust42@ISP-NET zones/*`,
 		Args: minArgs(1, "one or more zone files"),
@@ -183,12 +187,16 @@ reference. The serial of the file is kept.`,
 						fmt.Fprintf(f.Err, "*** %s: %s\n", file, ae.Message)
 					}
 					printProblems(f.Err, "      ", ae)
+					if name == "" && outsideZone(ae) {
+						zn, from := admin.ZoneNameFor(file, string(text))
+						fmt.Fprintf(f.Err, "      the zone's name %s came from %s; to load the file as another zone, give --name ZONE\n", strings.TrimSuffix(zn, ".")+".", from)
+					}
 					errs = append(errs, map[string]any{"file": file, "error": ae})
 					continue
 				}
 				all.Commits = append(all.Commits, res.Commits...)
 				if !f.json() {
-					printCommits(f.Out, &res)
+					printCommitsV(f.Out, &res, f.Verbose)
 				}
 			}
 			if f.json() {
@@ -208,6 +216,20 @@ reference. The serial of the file is kept.`,
 	cmd.Flags().StringVar(&name, "name", "", "zone name, when the file's name is not the zone's")
 	cmd.Flags().BoolVar(&inc, "inc-updates", false, "the loaded zones take incremental updates")
 	return cmd
+}
+
+// outsideZone says whether a zone text was refused for names outside the
+// zone: the sign of a file loaded under the wrong zone name.
+func outsideZone(ae *admin.Error) bool {
+	if strings.Contains(ae.Message, "is outside the zone") {
+		return true
+	}
+	for _, p := range ae.Problems {
+		if strings.Contains(p.Message, "is outside the zone") {
+			return true
+		}
+	}
+	return false
 }
 
 func newCmdZoneShow(f *Factory) *cobra.Command {
@@ -411,29 +433,54 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 	if err := c.Call(ctx, "zone.show", admin.ZoneRequest{Name: zone}, &cur); err != nil {
 		return err
 	}
+	in := bufio.NewReader(f.In)
+	kept := f.keptEditPath(cur.Zone)
+	start, err := f.offerResume(in, kept, &cur)
+	if err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp("", "dms-edit-*.zone")
 	if err != nil {
 		return err
 	}
 	path := tmp.Name()
-	keep := false
-	defer func() {
-		if !keep {
-			os.Remove(path)
-		}
-	}()
-	if _, err := tmp.WriteString(cur.Text); err != nil {
+	defer os.Remove(path)
+	if _, err := tmp.WriteString(start); err != nil {
 		tmp.Close()
 		return err
 	}
 	tmp.Close()
-	in := bufio.NewReader(f.In)
+	// keep saves the edited text where the next edit finds it (mode
+	// 0600: a zone may hold what its owner shows no one) and says where.
+	keep := func(text []byte) string {
+		if kept == "" {
+			return path // no state directory: the temporary file stays
+		}
+		if err := os.MkdirAll(filepath.Dir(kept), 0o700); err == nil {
+			if err := writeFileSync(kept, text, 0o600); err == nil {
+				return kept
+			}
+		}
+		return path
+	}
+	done := func() { // the edit ended well: a kept text is history now
+		if kept != "" {
+			os.Remove(kept)
+		}
+	}
 	for {
 		ed := exec.CommandContext(ctx, "sh", "-c", f.editor()+` "$1"`, "sh", path)
 		ed.Stdin, ed.Stdout, ed.Stderr = os.Stdin, os.Stdout, os.Stderr
 		if err := ed.Run(); err != nil {
-			keep = true
-			return fmt.Errorf("editor %s failed: %w (your text is kept in %s)", f.editor(), err, path)
+			text, rerr := os.ReadFile(path)
+			if rerr != nil || bytes.Equal(text, []byte(cur.Text)) {
+				return fmt.Errorf("editor %s failed: %w", f.editor(), err)
+			}
+			where := keep(text)
+			if where == path {
+				defer func() { _ = os.WriteFile(path, text, 0o600) }() // outlive the deferred Remove
+			}
+			return fmt.Errorf("editor %s failed: %w (your text is kept in %s)", f.editor(), err, where)
 		}
 		text, err := os.ReadFile(path)
 		if err != nil {
@@ -441,31 +488,120 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 		}
 		if bytes.Equal(text, []byte(cur.Text)) {
 			fmt.Fprintf(f.Out, "zone %s: no changes\n", cur.Zone)
+			done()
 			return nil
 		}
 		var res admin.CommitResult
 		err = c.Call(ctx, "zone.replace", admin.ZoneReplaceRequest{Name: zone, File: path, Text: string(text), ExpectZI: cur.ZI, LockToken: lock.Token}, &res)
 		if err == nil {
 			committed = true
+			done()
 			if f.json() {
 				return f.printJSON(res)
 			}
-			printCommits(f.Out, &res)
+			printCommitsV(f.Out, &res, f.Verbose)
 			return nil
 		}
 		ae := admin.AsError(err)
 		if ae.Code != admin.CodeParse && ae.Code != admin.CodeCheck && ae.Code != admin.CodeBadInput {
-			keep = true
-			return fmt.Errorf("%w (your text is kept in %s)", err, path)
+			return fmt.Errorf("%w (your text is kept in %s; dms zone edit %s offers to resume from it)", err, keep(text), strings.TrimSuffix(cur.Zone, "."))
 		}
 		Report(f.Err, err)
 		fmt.Fprint(f.Err, "Edit again (e) or abort (a)? [e] ")
 		ans, rerr := in.ReadString('\n')
 		ans = strings.TrimSpace(strings.ToLower(ans))
 		if rerr != nil && ans == "" || strings.HasPrefix(ans, "a") || strings.HasPrefix(ans, "q") || strings.HasPrefix(ans, "n") {
-			return &admin.Error{Code: ae.Code, Message: fmt.Sprintf("edit of %s aborted, nothing committed", cur.Zone)}
+			where := keep(text)
+			return &admin.Error{Code: ae.Code, Message: fmt.Sprintf("edit of %s aborted, nothing committed; your edited text is kept in %s", cur.Zone, where),
+				Hint: fmt.Sprintf("dms zone edit %s offers to resume from it", strings.TrimSuffix(cur.Zone, "."))}
 		}
 	}
+}
+
+// keptEditPath is where an abandoned edit of zone is kept: the user's state
+// directory ($XDG_STATE_HOME, else ~/.local/state), dms/edits, one file per
+// store, view and zone; "" when there is no home to keep it in.
+func (f *Factory) keptEditPath(zone string) string {
+	dir := f.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home := f.Getenv("HOME")
+		if home == "" {
+			return ""
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	db, err := filepath.Abs(f.DBPath)
+	if err != nil {
+		db = f.DBPath
+	}
+	sum := sha256.Sum256([]byte(db))
+	name := strings.TrimSuffix(zone, ".")
+	if f.View != "" {
+		name = f.View + "_" + name
+	}
+	name = strings.NewReplacer("/", "_", "\\", "_").Replace(name)
+	return filepath.Join(dir, "dms", "edits", fmt.Sprintf("%s.%x.zone", name, sum[:4]))
+}
+
+// offerResume returns the text the editor starts from: the zone's, or an
+// abandoned edit's kept at kept when the admin takes it up again.
+func (f *Factory) offerResume(in *bufio.Reader, kept string, cur *admin.ZoneText) (string, error) {
+	if kept == "" {
+		return cur.Text, nil
+	}
+	text, err := os.ReadFile(kept)
+	if err != nil {
+		return cur.Text, nil // none kept
+	}
+	st, _ := os.Stat(kept)
+	fmt.Fprintf(f.Err, "An edit of %s abandoned at %s is kept in %s.\n", cur.Zone, fmtTime(st.ModTime()), kept)
+	if m := ziHeader.FindSubmatch(text); m != nil {
+		if zi, _ := strconv.ParseUint(string(m[1]), 10, 64); zi != 0 && zi != cur.ZI {
+			fmt.Fprintf(f.Err, "The zone has changed since (zi %d then, %d now): resuming replaces those changes with the kept text.\n", zi, cur.ZI)
+		}
+	}
+	fmt.Fprint(f.Err, "Resume from it (r), start from the zone as it is (s), or discard it (d)? [r] ")
+	ans, rerr := in.ReadString('\n')
+	ans = strings.TrimSpace(strings.ToLower(ans))
+	switch {
+	case ans == "" && rerr != nil:
+		return "", &admin.Error{Code: admin.CodeBadInput, Message: "no answer to the resume question: nothing edited",
+			Hint: fmt.Sprintf("run dms zone edit %s at a terminal, or use the kept text with dms zone edit %s --file %s", strings.TrimSuffix(cur.Zone, "."), strings.TrimSuffix(cur.Zone, "."), kept)}
+	case ans == "" || strings.HasPrefix(ans, "r") || strings.HasPrefix(ans, "y"):
+		return string(text), nil
+	case strings.HasPrefix(ans, "d"):
+		if err := os.Remove(kept); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(f.Err, "discarded %s\n", kept)
+		return cur.Text, nil
+	default:
+		return cur.Text, nil
+	}
+}
+
+// writeFileSync writes a file whole and syncs it, replacing what was there.
+func writeFileSync(name string, data []byte, perm os.FileMode) error {
+	tmp := name + ".tmp"
+	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.Write(data); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, name)
 }
 
 func newCmdZoneUnlock(f *Factory) *cobra.Command {
@@ -586,7 +722,7 @@ lower serial: wrap, wait until every secondary has transferred, then set.`,
 				req.Set = &set
 			}
 			return run(cmd.Context(), f, true, "zone.serial", req, func(w io.Writer, res *admin.SerialResult) {
-				printCommits(w, &res.CommitResult)
+				printCommitsV(w, &res.CommitResult, f.Verbose)
 				if res.Note != "" {
 					fmt.Fprintln(w, res.Note)
 				}

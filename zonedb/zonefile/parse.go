@@ -59,14 +59,30 @@ type Text struct {
 	Comments []zonedb.Comment
 }
 
-// Error is a zone text error with its place.
+// Error is a zone text error with its place. A text with several errors
+// gives the first, with the others (in the order of their places) in
+// Others.
 type Error struct {
-	Pos zonedb.Pos
-	Msg string
-	Err error
+	Pos    zonedb.Pos
+	Msg    string
+	Err    error
+	Others []*Error
 }
 
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+func (e *Error) Error() string {
+	s := e.Pos.String() + ": " + e.Msg
+	switch len(e.Others) {
+	case 0:
+		return s
+	case 1:
+		return s + " (and 1 more error)"
+	default:
+		return s + fmt.Sprintf(" (and %d more errors)", len(e.Others))
+	}
+}
+
+// All returns the errors of the text: e and its others.
+func (e *Error) All() []*Error { return append([]*Error{e}, e.Others...) }
 
 // Unwrap returns the parser's own error, when there is one.
 func (e *Error) Unwrap() error { return e.Err }
@@ -129,6 +145,86 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	if err := sc.checkCount(opts); err != nil {
 		return nil, err
 	}
+	// A syntax error stops miekg/dns's parser: the entry it is in is
+	// blanked out (its lines kept, empty, so that every position stays
+	// right) and the text parsed again, until it parses or maxErrors are
+	// found. The records' own errors (class, type, outside the zone, bad
+	// RDATA) do not stop a pass. So an operator sees every error of a
+	// file at once, not one per try.
+	var syntax []*Error
+	for {
+		t, errs, serr, err := parsePass(sc, origin, opts, ttl, incFS)
+		if err != nil {
+			return nil, err
+		}
+		if serr == nil {
+			if all := collectErrors(sc.errs, syntax, errs); all != nil {
+				return nil, all
+			}
+			if len(t.Records) == 0 {
+				return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
+			}
+			return t, nil
+		}
+		syntax = append(syntax, serr)
+		if len(sc.errs)+len(syntax) >= maxErrors || !sc.blank(serr.Pos, opts.File) {
+			// No second pass can go past this error (in an $INCLUDE
+			// file, an $ORIGIN, or too many already): what follows it
+			// is not checked.
+			return nil, collectErrors(sc.errs, syntax, errs)
+		}
+	}
+}
+
+// maxErrors bounds the errors one zone text reports.
+const maxErrors = 50
+
+// collectErrors returns the errors of the text in the order of their
+// places, the first with the others in it (Error.Others), or nil when there
+// are none. A syntax error on a line the prescan already reported is the
+// same mistake seen twice: it goes.
+func collectErrors(pre, syntax, records []*Error) *Error {
+	preLines := map[string]bool{}
+	for _, e := range pre {
+		preLines[e.Pos.File+":"+strconv.Itoa(e.Pos.Line)] = true
+	}
+	seen := map[zonedb.Pos]bool{}
+	all := append([]*Error(nil), pre...)
+	for _, e := range pre {
+		seen[e.Pos] = true
+	}
+	for _, e := range append(append([]*Error(nil), syntax...), records...) {
+		if preLines[e.Pos.File+":"+strconv.Itoa(e.Pos.Line)] || seen[e.Pos] && e.Pos.Line != 0 {
+			continue
+		}
+		seen[e.Pos] = true
+		all = append(all, e)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(all, func(a, b *Error) int {
+		if a.Pos.File != b.Pos.File {
+			return strings.Compare(a.Pos.File, b.Pos.File)
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Pos.Col - b.Pos.Col
+	})
+	if len(all) > maxErrors {
+		all = all[:maxErrors]
+	}
+	first := all[0]
+	first.Others = all[1:]
+	return first
+}
+
+// parsePass parses the prescanned text once: the records, the errors of
+// records (which do not stop it), and the syntax error that stopped
+// miekg/dns's parser, if one did; err is an error no second pass can get
+// past (too many records).
+func parsePass(sc *scanned, origin string, opts ParseOptions, ttl uint32, incFS fs.FS) (t *Text, errs []*Error, syntax *Error, err error) {
 	// miekg/dns resolves a relative $INCLUDE against the directory of the
 	// name it is given: give it the file's own name, as the file system
 	// starts at the file's directory (else "zones/incl" would look for
@@ -147,6 +243,9 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	dq := sc.directives
 	last := -1 // the entry the last record came from
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		if len(errs) >= maxErrors {
+			return nil, errs, nil, nil
+		}
 		idx := markerIndex(zp.Comment())
 		if idx >= 0 {
 			for len(dq) > 0 && dq[0].entry < idx {
@@ -158,7 +257,7 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 			// it is the next record entry after the last one seen.
 			idx, last = nr, nr
 		} else if len(dq) == 0 {
-			return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "internal error: a record without a position"}
+			return nil, nil, nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "internal error: a record without a position"}
 		} else {
 			idx = dq[0].entry
 			last = idx
@@ -175,19 +274,22 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 			}
 		}
 		if opts.MaxRecords > 0 && len(out) >= opts.MaxRecords {
-			return nil, tooMany(opts, sc.entries[idx].pos, len(out)+1)
+			return nil, nil, nil, tooMany(opts, sc.entries[idx].pos, len(out)+1)
 		}
 		e := &sc.entries[idx]
 		h := rr.Header()
 		if h.Class != dns.ClassINET {
-			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("class %s is not served; only IN records belong in a zone", dns.ClassToString[h.Class])}
+			errs = append(errs, &Error{Pos: e.pos, Msg: fmt.Sprintf("class %s is not served; only IN records belong in a zone", dns.ClassToString[h.Class])})
+			continue
 		}
 		switch h.Rrtype {
 		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3, dns.TypeNSEC3PARAM:
-			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s records are made by dms itself when the zone is signed; remove them (zones are loaded unsigned)", dns.TypeToString[h.Rrtype])}
+			errs = append(errs, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s records are made by dms itself when the zone is signed; remove them (zones are loaded unsigned)", dns.TypeToString[h.Rrtype])})
+			continue
 		}
 		if h.Rrtype == 0 || h.Rrtype == dns.TypeANY || h.Rrtype == dns.TypeOPT || h.Rrtype == dns.TypeAXFR || h.Rrtype == dns.TypeIXFR || h.Rrtype == dns.TypeTSIG {
-			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])}
+			errs = append(errs, &Error{Pos: e.pos, Msg: fmt.Sprintf("type %s cannot be in a zone", dns.TypeToString[h.Rrtype])})
+			continue
 		}
 		rr, err = rrSane(rr)
 		if err == nil && (e.generic || !commonTypes[h.Rrtype]) {
@@ -201,29 +303,29 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 			}
 		}
 		if err != nil {
-			return nil, &Error{Pos: e.pos, Msg: err.Error()}
+			errs = append(errs, &Error{Pos: e.pos, Msg: err.Error()})
+			continue
 		}
 		h = rr.Header()
 		if !dns.IsSubDomain(origin, dns.CanonicalName(h.Name)) {
-			return nil, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)}
+			errs = append(errs, &Error{Pos: e.pos, Msg: fmt.Sprintf("%s is outside the zone %s (a missing or extra trailing dot?)", h.Name, origin)})
+			continue
 		}
 		if !e.commented {
 			// An entry's comments go with its first record ($GENERATE and
 			// $INCLUDE make several).
 			e.commented = true
 			if err := cs.add(rr, e.comment, e.trailing); err != nil {
-				return nil, &Error{Pos: e.pos, Msg: err.Error()}
+				errs = append(errs, &Error{Pos: e.pos, Msg: err.Error()})
+				continue
 			}
 		}
 		out = append(out, zonedb.Record{RR: rr, Flags: e.flags, Ref: e.ref, Pos: e.pos})
 	}
 	if err := zp.Err(); err != nil {
-		return nil, wrapParseError(err, opts)
+		return nil, errs, wrapParseError(err, opts), nil
 	}
-	if len(out) == 0 {
-		return nil, &Error{Pos: zonedb.Pos{File: opts.File}, Msg: "no records: this is not a zone file, or it is empty", Err: ErrNoRecords}
-	}
-	return &Text{Records: out, Comments: cs.list}, nil
+	return &Text{Records: out, Comments: cs.list}, errs, nil, nil
 }
 
 // parserFile is the file name miekg/dns's parser gets: with $INCLUDE, the
@@ -339,7 +441,7 @@ var (
 )
 
 // wrapParseError turns miekg's error into an *Error with a position.
-func wrapParseError(err error, opts ParseOptions) error {
+func wrapParseError(err error, opts ParseOptions) *Error {
 	pe := &Error{Pos: zonedb.Pos{File: opts.File}, Msg: err.Error(), Err: err}
 	var dpe *dns.ParseError
 	if errors.As(err, &dpe) {
@@ -536,6 +638,87 @@ type scanned struct {
 	text       []byte      // the text with markers added
 	entries    []entry     // records and directives, in order
 	directives []directive // $GENERATE / $INCLUDE entries
+	// errs: mistakes the prescan found on single lines (a bad flag, a bad
+	// escape, '#' as a comment): reported with the parser's, after it.
+	errs []*Error
+}
+
+// blank empties the lines of the entry in which a syntax error at pos
+// is (its lines stay, so every position after it is still right), for
+// the parse to go on past it. It says false when it cannot: the error is
+// in another file ($INCLUDE), in no entry, or in an $ORIGIN or $INCLUDE
+// (blanking those would make errors of every record after them).
+func (sc *scanned) blank(pos zonedb.Pos, file string) bool {
+	if pos.File != file || pos.Line <= 0 {
+		return false
+	}
+	i, _ := slices.BinarySearchFunc(sc.entries, pos.Line, func(e entry, line int) int { return e.pos.Line - line })
+	if i == len(sc.entries) || sc.entries[i].pos.Line != pos.Line {
+		i-- // the error is on a later line of entry i
+	}
+	if i < 0 {
+		return false
+	}
+	from := sc.entries[i].pos.Line
+	if tok := strings.ToUpper(firstToken(sc.line(from))); tok == "$ORIGIN" || tok == "$INCLUDE" {
+		return false
+	}
+	to := pos.Line
+	if i+1 < len(sc.entries) {
+		to = max(to, sc.entries[i+1].pos.Line-1)
+	} else {
+		to = max(to, bytes.Count(sc.text, []byte("\n"))+1)
+	}
+	blanked := false
+	line, start := 1, 0
+	for start <= len(sc.text) && line <= to {
+		end := bytes.IndexByte(sc.text[start:], '\n')
+		if end < 0 {
+			end = len(sc.text)
+		} else {
+			end += start
+		}
+		if line >= from {
+			for j := start; j < end; j++ {
+				if sc.text[j] != ' ' {
+					sc.text[j] = ' '
+					blanked = true
+				}
+			}
+		}
+		start = end + 1
+		line++
+	}
+	return blanked
+}
+
+// addErr notes a prescan error; err is an *Error.
+func (sc *scanned) addErr(err error) {
+	var e *Error
+	if errors.As(err, &e) {
+		sc.errs = append(sc.errs, e)
+	} else {
+		sc.errs = append(sc.errs, &Error{Msg: err.Error()})
+	}
+}
+
+// line returns line n (from 1) of the scanned text, from its first token.
+func (sc *scanned) line(n int) []byte {
+	start := 0
+	for ; n > 1; n-- {
+		i := bytes.IndexByte(sc.text[start:], '\n')
+		if i < 0 {
+			return nil
+		}
+		start += i + 1
+	}
+	end := bytes.IndexByte(sc.text[start:], '\n')
+	if end < 0 {
+		end = len(sc.text)
+	} else {
+		end += start
+	}
+	return bytes.TrimLeft(sc.text[start:end], " \t")
 }
 
 // prescan walks the text once: it finds where each record starts, reads
@@ -575,7 +758,7 @@ func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*sca
 			c := ln[i]
 			if c == '\\' {
 				if err := checkEscape(ln, i, zonedb.Pos{File: file, Line: line, Col: i + 1}); err != nil {
-					return nil, err
+					sc.addErr(err)
 				}
 			}
 			if inQuote {
@@ -605,7 +788,12 @@ func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*sca
 				commentAt = i
 			case '#':
 				if hashComment(ln, i, first < 0) {
-					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: i + 1}, Msg: "'#' is not a comment in zone files; use ';'"}
+					sc.addErr(&Error{Pos: zonedb.Pos{File: file, Line: line, Col: i + 1}, Msg: "'#' is not a comment in zone files; use ';'"})
+					// Read on as the comment it was meant to be (the
+					// text is ours; nothing is committed).
+					ln[i] = ';'
+					commentAt = i
+					break
 				}
 				if first < 0 {
 					first = i
@@ -689,7 +877,7 @@ func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*sca
 			cpos := zonedb.Pos{File: file, Line: line, Col: commentAt + 1}
 			fl, ref, err := parseFlags(string(ln[commentAt+2:]), cpos)
 			if err != nil {
-				return nil, err
+				sc.addErr(err)
 			}
 			if cur >= 0 && (first >= 0 || depth > 0) {
 				// Trailing flags on the record's own line(s).
@@ -715,7 +903,7 @@ func prescan(text []byte, file, origin string, incFS fs.FS, defTTL uint32) (*sca
 				// the text where the binary-data check reads: they must
 				// be text.
 				if !textComment(c) {
-					return nil, &Error{Pos: zonedb.Pos{File: file, Line: line, Col: commentAt + 1}, Msg: "a ;| or ;# comment that is not UTF-8 text (or holds control characters): fix or remove it"}
+					sc.addErr(&Error{Pos: zonedb.Pos{File: file, Line: line, Col: commentAt + 1}, Msg: "a ;| or ;# comment that is not UTF-8 text (or holds control characters): fix or remove it"})
 				}
 				if cur >= 0 {
 					sc.entries[cur].trailing = append(sc.entries[cur].trailing, c)
