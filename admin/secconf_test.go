@@ -54,17 +54,30 @@ func secConfCases() []secConfCase {
 }
 
 func TestSecondaryConfigGolden(t *testing.T) {
-	for _, c := range secConfCases() {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := SecondaryConfig(c.srv, c.sg, c.key, c.members)
+	for _, full := range []bool{false, true} {
+		for _, c := range secConfCases() {
+			name := c.name
+			gen := SecondaryConfig
+			if full {
+				name, gen = "full-"+c.name, SecondaryConfigFull
+			}
+			testSecondaryConfigGolden(t, name, func() (string, error) { return gen(c.srv, c.sg, c.key, c.members) })
+		}
+	}
+}
+
+func testSecondaryConfigGolden(t *testing.T, name string, gen func() (string, error)) {
+	{
+		t.Run(name, func(t *testing.T) {
+			got, err := gen()
 			if err != nil {
 				t.Fatal(err)
 			}
-			again, _ := SecondaryConfig(c.srv, c.sg, c.key, c.members)
+			again, _ := gen()
 			if again != got {
 				t.Errorf("two printings differ:\n%s\n---\n%s", got, again)
 			}
-			path := filepath.Join("testdata", "secconf", c.name+".golden")
+			path := filepath.Join("testdata", "secconf", name+".golden")
 			if *update {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
@@ -79,7 +92,7 @@ func TestSecondaryConfigGolden(t *testing.T) {
 				t.Fatalf("%v (write the golden files with go test ./admin -run SecondaryConfig -update)", err)
 			}
 			if got != string(want) {
-				t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", c.name, path, got, want)
+				t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
 			}
 		})
 	}
@@ -166,6 +179,55 @@ func TestSecondaryConfigCheckers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSecondaryConfigFullCheckers: server config --full is a whole
+// configuration file that named-checkconf, knotc conf-check and
+// nsd-checkconf accept as it is, with nothing around it; a spoiled copy
+// is refused, so the checkers read it.
+func TestSecondaryConfigFullCheckers(t *testing.T) {
+	spoil := map[string]string{
+		"bind9": "zone \"spoiled.example\" { type secondary; primaries { \"no-such-list\"; }; };\n",
+		"knot":  "zone:\n  - domain: spoiled.example.\n    master: no-such-remote\n",
+		"nsd":   "zone:\n\tname: \"spoiled.example.\"\n\tinclude-pattern: \"no-such-pattern\"\n",
+	}
+	for _, c := range secConfCases() {
+		t.Run(c.name, func(t *testing.T) {
+			conf, err := SecondaryConfigFull(c.srv, c.sg, c.key, c.members)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, text := range []string{conf, conf + spoil[c.srv.Type]} {
+				cmd := checkWhole(t, c.srv.Type, text)
+				out, err := cmd.CombinedOutput()
+				if text == conf && err != nil {
+					t.Fatalf("%s: %v\n%s\nconfiguration:\n%s", strings.Join(cmd.Args, " "), err, out, conf)
+				}
+				if text != conf && err == nil {
+					t.Errorf("%s accepted a spoiled configuration:\n%s", strings.Join(cmd.Args, " "), out)
+				}
+			}
+		})
+	}
+}
+
+// checkWhole is the checker of a whole configuration file of type typ.
+func checkWhole(t *testing.T, typ, conf string) *exec.Cmd {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "server.conf")
+	if err := os.WriteFile(p, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	switch typ {
+	case "bind9":
+		return exec.Command(checker(t, "named-checkconf", "bind9-utils"), p)
+	case "knot":
+		return exec.Command(checker(t, "knotc", "knot"), "-c", p, "conf-check")
+	case "nsd":
+		return exec.Command(checker(t, "nsd-checkconf", "nsd"), p)
+	}
+	t.Fatalf("no checker for %s", typ)
+	return nil
 }
 
 func TestSecondaryConfigBadInput(t *testing.T) {

@@ -71,7 +71,7 @@ func TestSectags(t *testing.T) {
 	}
 	// A sectag change is no new zone instance.
 	info, err := s.ZoneInfo(ctx, c, ZoneRequest{Name: "cust.example"})
-	if err != nil || info.ZIs != 1 {
+	if err != nil || info.ZIs == nil || *info.ZIs != 1 {
 		t.Errorf("zone instances after sectag changes: %+v, %v", info, err)
 	}
 }

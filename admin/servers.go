@@ -49,7 +49,7 @@ var tsigSecretBytes = map[string]int{"hmac-sha1": 20, "hmac-sha224": 28, "hmac-s
 func tsigInfo(k *zonedb.TSIGKey, withSecret bool, servers []zonedb.Server) *TSIGInfo {
 	alg := zonedb.ShortAlgorithm(k.Algorithm)
 	name := strings.TrimSuffix(k.Name, ".")
-	info := &TSIGInfo{Name: k.Name, Algorithm: alg, CTime: k.CTime}
+	info := &TSIGInfo{Name: name, Algorithm: alg, CTime: k.CTime}
 	for _, r := range k.Update {
 		info.Update = append(info.Update, FormatUpdateRule(r))
 	}
@@ -334,6 +334,11 @@ type ServerRequest struct {
 	SG      string  `json:"sg,omitempty"`
 	Type    string  `json:"type,omitempty"`
 	TSIGKey *string `json:"tsig_key,omitempty"`
+	// Full: server.config prints a whole configuration file.
+	Full bool `json:"full,omitempty"`
+	// KeyFile: server.config includes the server's key from this file on
+	// the secondary instead of defining it.
+	KeyFile string `json:"key_file,omitempty"`
 }
 
 // ServerInfo is a server as stored.
@@ -342,6 +347,13 @@ type ServerInfo struct {
 	Zones int `json:"zones"`
 	// Status is the server's state from polling (dms serve only).
 	Status *xfr.ServerStatus `json:"status,omitempty"`
+}
+
+// serverInfo is a server for output: its key spelled as everywhere else
+// (KeyName).
+func serverInfo(i ServerInfo) *ServerInfo {
+	i.TSIGKey = KeyName(i.TSIGKey)
+	return &i
 }
 
 // ServerCreate adds a secondary server to an SG.
@@ -361,7 +373,7 @@ func (s *Service) ServerCreate(ctx context.Context, c Caller, req ServerRequest)
 	if _, err := s.db.Change(c.ChangeBy(), func(t *zonedb.Txn) error { return t.CreateServer(&srv) }); err != nil {
 		return nil, err
 	}
-	return &ServerInfo{Server: srv}, nil
+	return serverInfo(ServerInfo{Server: srv}), nil
 }
 
 // ServerShow shows one server.
@@ -373,7 +385,7 @@ func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (
 			return err
 		}
 		p, a, err := v.ZoneCount(srv.SG)
-		out = &ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv)}
+		out = serverInfo(ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv)})
 		return err
 	})
 	return out, err
@@ -394,7 +406,7 @@ func (s *Service) ServerList(ctx context.Context, c Caller, req ServerRequest) (
 		}
 		for _, srv := range servers {
 			if req.SG == "" || strings.EqualFold(srv.SG, req.SG) {
-				out = append(out, ServerInfo{Server: srv, Status: s.serverStatus(&srv)})
+				out = append(out, *serverInfo(ServerInfo{Server: srv, Status: s.serverStatus(&srv)}))
 			}
 		}
 		return nil
@@ -412,7 +424,7 @@ func (s *Service) updateServer(c Caller, name string, fn func(srv *zonedb.Server
 	if err != nil {
 		return nil, err
 	}
-	return &ServerInfo{Server: *out}, nil
+	return serverInfo(ServerInfo{Server: *out}), nil
 }
 
 // ServerEnable makes dms notify and poll a server again.
@@ -595,7 +607,7 @@ func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest)
 			return err
 		}
 		slices.Sort(members)
-		text, err := SecondaryConfig(*srv, *sg, key, members)
+		text, err := SecondaryConfigWith(*srv, *sg, key, members, SecConfOptions{Full: req.Full, KeyFile: req.KeyFile})
 		if err != nil {
 			return err
 		}

@@ -34,11 +34,13 @@ type ZoneInfo struct {
 	CTime      time.Time  `json:"ctime"`
 	MTime      time.Time  `json:"mtime"`
 	DeletedAt  *time.Time `json:"deleted_start,omitempty"`
-	RRsets     int        `json:"rrsets"`
-	ZIs        int        `json:"zi_count"`
-	Current    *zonedb.ZI `json:"current_zi,omitempty"`
-	LockedBy   string     `json:"locked_by,omitempty"`
-	LockedAt   *time.Time `json:"locked_at,omitempty"`
+	// RRsets and ZIs are counted for one zone's info, not in lists (which
+	// would count every zone's): absent there rather than 0.
+	RRsets   *int       `json:"rrsets,omitempty"`
+	ZIs      *int       `json:"zi_count,omitempty"`
+	Current  *zonedb.ZI `json:"current_zi,omitempty"`
+	LockedBy string     `json:"locked_by,omitempty"`
+	LockedAt *time.Time `json:"locked_at,omitempty"`
 }
 
 func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
@@ -52,9 +54,11 @@ func zoneInfo(v *zonedb.View, z *zonedb.Zone, full bool) ZoneInfo {
 		zi.View = z.View
 	}
 	if full {
-		zi.RRsets = v.NumRRsets(z)
+		n := v.NumRRsets(z)
+		zi.RRsets = &n
 		if zis, err := v.ZIs(z); err == nil {
-			zi.ZIs = len(zis)
+			n := len(zis)
+			zi.ZIs = &n
 		}
 		if cur, err := v.ZI(z, z.ZI); err == nil {
 			zi.Current = cur

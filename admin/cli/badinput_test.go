@@ -340,7 +340,7 @@ func TestTransferCommandsBadInput(t *testing.T) {
 	if strings.Contains(b.out, k.Secret) || !strings.Contains(b.out, "algorithm hmac-sha256;") {
 		t.Errorf("second key:\n%s", b.out)
 	}
-	if ls := run(t, db, "", "tsig", "ls"); strings.Contains(ls.out, k.Secret) || !strings.Contains(ls.out, "k1.") {
+	if ls := run(t, db, "", "tsig", "ls"); strings.Contains(ls.out, k.Secret) || !strings.Contains(ls.out, "k1 ") || strings.Contains(ls.out, "k1.") {
 		t.Errorf("tsig ls:\n%s", ls.out)
 	}
 }

@@ -1,9 +1,12 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -157,5 +160,177 @@ func TestEditAbandonedIsKept(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(state, "dms", "edits", "*.zone")); len(left) != 0 {
 		t.Errorf("left after discard: %v", left)
+	}
+}
+
+// checkerPath finds a configuration checker; a missing one fails the test
+// with the Debian package to install.
+func checkerPath(t *testing.T, name, pkg string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		if p := filepath.Join(dir, name); fileExists(p) {
+			return p
+		}
+	}
+	t.Fatalf("%s not found: install the Debian package %s", name, pkg)
+	return ""
+}
+
+// checkConfig runs the checker of a server type on a whole file.
+func checkConfig(t *testing.T, typ, file string) {
+	t.Helper()
+	var cmd *exec.Cmd
+	switch typ {
+	case "bind9":
+		cmd = exec.Command(checkerPath(t, "named-checkconf", "bind9-utils"), file)
+	case "knot":
+		cmd = exec.Command(checkerPath(t, "knotc", "knot"), "-c", file, "conf-check")
+	case "nsd":
+		cmd = exec.Command(checkerPath(t, "nsd-checkconf", "nsd"), file)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		text, _ := os.ReadFile(file)
+		t.Errorf("%s: %v\n%s\n%s", strings.Join(cmd.Args, " "), err, out, text)
+	}
+}
+
+// TestServerConfigAndKeys: a key is spelled the same by tsig show, tsig
+// ls, server show and server config (without the final dot, as the admin
+// typed it); server config --full is a whole file each server's checker
+// accepts as it is; and with --key-file it includes the key file that
+// tsig create --key-file wrote, instead of defining the key twice (which
+// BIND refuses).
+func TestServerConfigAndKeys(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	must := func(args ...string) result {
+		t.Helper()
+		r := run(t, db, "", args...)
+		if r.code != 0 {
+			t.Fatalf("dms %s: %s", strings.Join(args, " "), r.err)
+		}
+		return r
+	}
+	must("sg", "create", "external", "--master-address", "192.0.2.53")
+	must("zone", "load", "--sg", "external", writeFile(t, dir, "db.example.org", goodZone))
+	for _, typ := range []string{"bind9", "knot", "nsd"} {
+		key, srv := "xfr-"+typ, "ns-"+typ
+		keyFile := filepath.Join(dir, key+".key")
+		format := map[string]string{"bind9": "bind", "knot": "knot", "nsd": "nsd"}[typ]
+		must("tsig", "create", key+".", "--key-file", keyFile, "--key-format", format)
+		must("server", "create", srv, "192.0.2.2", "--sg", "external", "--type", typ, "--tsig", key)
+		show := must("tsig", "show", key).out
+		if strings.Contains(show, key+".") {
+			t.Errorf("tsig show spells %s with its dot:\n%s", key, show)
+		}
+		for _, args := range [][]string{{"tsig", "ls"}, {"server", "show", srv}, {"server", "ls"}, {"server", "config", srv}, {"-o", "json", "tsig", "show", key}, {"-o", "json", "server", "show", srv}} {
+			if out := must(args...).out; !strings.Contains(out, key) || strings.Contains(out, key+".") {
+				t.Errorf("dms %s: not spelled %s:\n%s", strings.Join(args, " "), key, out)
+			}
+		}
+		full := must("server", "config", "--full", srv).out
+		checkConfig(t, typ, writeFile(t, dir, srv+".conf", full))
+		withFile := must("server", "config", "--full", "--key-file", keyFile, srv).out
+		if strings.Contains(withFile, "secret") {
+			t.Errorf("--key-file: the secret is still in the configuration:\n%s", withFile)
+		}
+		checkConfig(t, typ, writeFile(t, dir, srv+"-keyfile.conf", withFile))
+	}
+	// A relative key file cannot be found by the secondary: refused.
+	if r := run(t, db, "", "server", "config", "--key-file", "xfr.key", "ns-bind9"); r.code == 0 || !strings.Contains(r.err, "absolute path") {
+		t.Errorf("relative --key-file: exit %d %s", r.code, r.err)
+	}
+}
+
+// TestFirstHour walks a new operator's first hour as a script, each step
+// as the README gives it: a fresh store and its config, a BIND-style zone
+// file loaded by its file name, an edit that fails, is abandoned and is
+// resumed, the JSON of what was made checked against its text, a TSIG key
+// and a secondary of each kind, and their configurations accepted by
+// named-checkconf, knotc conf-check and nsd-checkconf as printed. Every
+// step failed or surprised before issue 21.
+func TestFirstHour(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "dms.db")
+	env := []string{"XDG_STATE_HOME=" + filepath.Join(dir, "state")}
+	step := func(stdin string, extra []string, args ...string) result {
+		t.Helper()
+		r := runEnv(t, db, stdin, append(env, extra...), args...)
+		if r.code != 0 {
+			t.Fatalf("dms %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.out, r.err)
+		}
+		return r
+	}
+	// The store and its config.
+	step("", nil, "config", "set", "zone_ttl", "3600")
+	step("", nil, "sg", "create", "external", "--master-address", "192.0.2.53", "--apex-ns", "ns1.shop.example.", "--apex-ns", "ns2.shop.example.")
+	// A zone file named as BIND names them, with three address records
+	// and no reverse zone.
+	zone := `$TTL 3600
+@	IN SOA ns1.shop.example. hostmaster.shop.example. 2026120401 7200 3600 1209600 300
+	IN NS ns1
+	IN NS ns2
+ns1	IN A 192.0.2.1
+ns2	IN AAAA 2001:db8::2
+www	IN AAAA 2001:db8::80
+shop	IN AAAA 2001:db8::81
+`
+	r := step("", nil, "zone", "load", "--sg", "external", writeFile(t, dir, "db.shop.example", zone))
+	if !strings.Contains(r.out, "created zone shop.example.") || strings.Count(r.out, "auto-PTR") != 1 {
+		t.Errorf("zone load db.shop.example:\n%s", r.out)
+	}
+	// An edit with a mistake, abandoned; then resumed and fixed.
+	bad := writeFile(t, dir, "bad.sh", "#!/bin/sh\nprintf 'mail IN MX mail\\nmail IN A 192.0.2.25\\n' >> \"$1\"\n")
+	fix := writeFile(t, dir, "fix.sh", "#!/bin/sh\nsed -i 's/IN MX mail/IN MX 10 mail/' \"$1\"\n")
+	os.Chmod(bad, 0o755)
+	os.Chmod(fix, 0o755)
+	if r := runEnv(t, db, "a\n", append(env, "EDITOR="+bad), "zone", "edit", "shop.example"); r.code == 0 || !strings.Contains(r.err, "your edited text is kept in") {
+		t.Fatalf("abandoned edit: exit %d\n%s", r.code, r.err)
+	}
+	step("r\n", []string{"EDITOR=" + fix}, "zone", "edit", "shop.example")
+	if got := step("", nil, "zone", "show", "shop.example").out; !strings.Contains(got, "192.0.2.25") {
+		t.Errorf("resumed edit lost:\n%s", got)
+	}
+	// What was made, as text and as JSON.
+	decode := func(s string, v any) error {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		return d.Decode(v)
+	}
+	var list []map[string]any
+	if err := decode(step("", nil, "-o", "json", "zone", "ls").out, &list); err != nil || len(list) != 2 {
+		t.Fatalf("zone ls -o json (the zone and its SG's catalog): %v %v", list, err)
+	}
+	text := step("", nil, "zone", "ls", "-l").out
+	for _, z := range list {
+		if _, ok := z["rrsets"]; ok {
+			t.Errorf("zone ls -o json has an rrsets count the list does not compute: %v", z)
+		}
+		if line := fmt.Sprintf("%v", z["name"]); !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(line) + `\s+\S+\s+` + fmt.Sprint(z["soa_serial"]) + `\s+` + fmt.Sprint(z["state"])).MatchString(text) {
+			t.Errorf("zone ls -l has no line for %s with serial %v, state %v:\n%s", line, z["soa_serial"], z["state"], text)
+		}
+	}
+	var info map[string]any
+	if err := decode(step("", nil, "-o", "json", "zone", "info", "shop.example").out, &info); err != nil {
+		t.Fatal(err)
+	}
+	itext := step("", nil, "zone", "info", "shop.example").out
+	for _, k := range []string{"rrsets", "zi_count", "soa_serial", "zi_id", "state"} {
+		v := fmt.Sprint(info[k])
+		if v == "0" || v == "<nil>" || !regexp.MustCompile(`(?m)^`+k+`:\s+`+regexp.QuoteMeta(v)+`$`).MatchString(itext) {
+			t.Errorf("zone info %s: JSON %s, text:\n%s", k, v, itext)
+		}
+	}
+	// A key and one secondary of each kind; their configurations.
+	for _, typ := range []string{"bind9", "knot", "nsd"} {
+		key := "xfr-" + typ
+		keyFile := filepath.Join(dir, key+".key")
+		step("", nil, "tsig", "create", key, "--key-file", keyFile, "--key-format", map[string]string{"bind9": "bind", "knot": "knot", "nsd": "nsd"}[typ])
+		step("", nil, "server", "create", "ns-"+typ, "192.0.2.2", "--sg", "external", "--type", typ, "--tsig", key)
+		checkConfig(t, typ, writeFile(t, dir, typ+".conf", step("", nil, "server", "config", "--full", "ns-"+typ).out))
+		checkConfig(t, typ, writeFile(t, dir, typ+"-inc.conf", step("", nil, "server", "config", "--full", "--key-file", keyFile, "ns-"+typ).out))
 	}
 }

@@ -359,7 +359,7 @@ func TestShellEveryLegacySpelling(t *testing.T) {
 		{[]string{"zone", "show", "load1.example"}, "edited"},
 		{[]string{"zone", "show", "2.0.192.in-addr.arpa"}, "www.z.example."},
 		{[]string{"record", "find", "upd.z.example"}, "\t600\tIN"},
-		{[]string{"tsig", "ls"}, "xk."},
+		{[]string{"tsig", "ls"}, "xk "},
 		{[]string{"ref", "ls"}, "REF-2"},
 	} {
 		if out := run(t, db, "", c.args...).out; !strings.Contains(out, c.want) {

@@ -172,8 +172,12 @@ func printZoneInfo(w io.Writer, zi *admin.ZoneInfo) {
 	} else {
 		row("deleted_start", "None")
 	}
-	row("rrsets", zi.RRsets)
-	row("zi_count", zi.ZIs)
+	if zi.RRsets != nil {
+		row("rrsets", *zi.RRsets)
+	}
+	if zi.ZIs != nil {
+		row("zi_count", *zi.ZIs)
+	}
 	if c := zi.Current; c != nil {
 		fmt.Fprintln(tw)
 		row("zi_id", c.ID)

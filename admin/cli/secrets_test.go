@@ -220,7 +220,7 @@ func TestSecretsOnTerminal(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "dms.db")
 	shown := onTerminal(t, db, []string{"tsig", "import", "k", "--secret-file", "-"}, []string{"secret (base64): "}, []string{testSecret})
-	if strings.Contains(shown, testSecret) || !strings.Contains(shown, "imported TSIG key k.") {
+	if strings.Contains(shown, testSecret) || !strings.Contains(shown, "imported TSIG key k (") {
 		t.Errorf("tsig import on a terminal showed:\n%s", shown)
 	}
 	if sec, _ := shownSecret(t, db, "k"); sec != testSecret {

@@ -329,16 +329,7 @@ there, and transfers are allowed from that address.`,
 				})
 			},
 		},
-		&cobra.Command{
-			Use: "config NAME", Short: "Print the configuration the secondary needs (BIND, Knot or NSD syntax by its type)",
-			Example: "  dms server config ns2 > /tmp/dms-ns2.conf",
-			Args:    exactArgs(1, "the server name"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return run(cmd.Context(), f, false, "server.config", admin.ServerRequest{Name: args[0]}, func(w io.Writer, res *admin.ServerConfigResult) {
-					io.WriteString(w, res.Config)
-				})
-			},
-		},
+		newCmdServerConfig(f),
 	)
 	return cmd
 }
@@ -484,4 +475,32 @@ func printStatus(w io.Writer, st *admin.Status) {
 			fmt.Fprintf(w, "  %s retry_msg:\n    %s\n", s.Name, s.LastError)
 		}
 	}
+}
+
+func newCmdServerConfig(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use: "config NAME", Short: "Print the configuration the secondary needs (BIND, Knot or NSD syntax by its type)",
+		Long: `Print what the secondary NAME needs to take its server group's zones from dms,
+in the syntax of its type (bind9: named.conf, knot: knot.conf, nsd: nsd.conf):
+the TSIG key, where dms is, and the catalog zone (BIND, Knot) or the zones
+(NSD). By default the statements to add to an existing configuration (for
+BIND, the part that goes inside options is marked); with --full a whole
+configuration file for a new secondary, which named-checkconf, knotc
+conf-check and nsd-checkconf accept as it is. The TSIG key is defined in it,
+unless --key-file names the file on the secondary that holds it (as dms tsig
+create --key-file wrote it, in the server's syntax): a key defined twice is
+an error to BIND.`,
+		Example: "  dms server config ns2 > /tmp/dms-ns2.conf\n  dms server config --full ns2 > named.conf\n  dms server config --full --key-file /etc/bind/xfr-ns2.key ns2 > named.conf",
+		Args:    exactArgs(1, "the server name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			full, _ := cmd.Flags().GetBool("full")
+			keyFile, _ := cmd.Flags().GetString("key-file")
+			return run(cmd.Context(), f, false, "server.config", admin.ServerRequest{Name: args[0], Full: full, KeyFile: keyFile}, func(w io.Writer, res *admin.ServerConfigResult) {
+				io.WriteString(w, res.Config)
+			})
+		},
+	}
+	cmd.Flags().Bool("full", false, "a whole configuration file for a new secondary, not the statements to add")
+	cmd.Flags().String("key-file", "", "include the server's TSIG key from this file on the secondary (as dms tsig create --key-file wrote it) instead of defining it again")
+	return cmd
 }
