@@ -80,16 +80,12 @@ func SecondaryConfigFull(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, m
 	return secondaryConfig(srv, sg, key, members, SecConfOptions{Full: true})
 }
 
-// KeyName is how every output of dms spells a TSIG key's name: without
-// the final dot, as tsig-keygen, keymgr and nsd-control-setup write it
-// and as the admin typed it. (BIND reads "k" and "k." as one key, so two
-// spellings in one named.conf define it twice.)
-func KeyName(name string) string {
-	if name == "." {
-		return name
-	}
-	return strings.TrimSuffix(name, ".")
-}
+// KeyName is how every output of dms spells a TSIG key's name, however
+// the admin typed it: without the final dot, as tsig-keygen, keymgr and
+// nsd-control-setup write it (zonedb.KeyName). BIND reads "k" and "k." as
+// one key, so two spellings in one named.conf define it twice; NSD
+// matches key names as strings, so one spelling is needed there too.
+func KeyName(name string) string { return zonedb.KeyName(name) }
 
 func secondaryConfig(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string, o SecConfOptions) (string, error) {
 	c, err := newSecConf(srv, sg, key, members)

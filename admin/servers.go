@@ -48,7 +48,7 @@ var tsigSecretBytes = map[string]int{"hmac-sha1": 20, "hmac-sha224": 28, "hmac-s
 
 func tsigInfo(k *zonedb.TSIGKey, withSecret bool, servers []zonedb.Server) *TSIGInfo {
 	alg := zonedb.ShortAlgorithm(k.Algorithm)
-	name := strings.TrimSuffix(k.Name, ".")
+	name := KeyName(k.Name)
 	info := &TSIGInfo{Name: name, Algorithm: alg, CTime: k.CTime}
 	for _, r := range k.Update {
 		info.Update = append(info.Update, FormatUpdateRule(r))
@@ -344,7 +344,9 @@ type ServerRequest struct {
 // ServerInfo is a server as stored.
 type ServerInfo struct {
 	zonedb.Server
-	Zones int `json:"zones"`
+	// Zones is counted for one server shown, not in lists (absent there
+	// rather than 0).
+	Zones *int `json:"zones,omitempty"`
 	// Status is the server's state from polling (dms serve only).
 	Status *xfr.ServerStatus `json:"status,omitempty"`
 }
@@ -385,7 +387,8 @@ func (s *Service) ServerShow(ctx context.Context, c Caller, req ServerRequest) (
 			return err
 		}
 		p, a, err := v.ZoneCount(srv.SG)
-		out = serverInfo(ServerInfo{Server: *srv, Zones: p + a, Status: s.serverStatus(srv)})
+		n := p + a
+		out = serverInfo(ServerInfo{Server: *srv, Zones: &n, Status: s.serverStatus(srv)})
 		return err
 	})
 	return out, err
@@ -611,7 +614,7 @@ func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest)
 		if err != nil {
 			return err
 		}
-		note, err := viewNote(v, srv, sg, key)
+		note, err := viewNote(v, srv, sg, key, commentFor(srv.Type))
 		if err != nil {
 			return err
 		}
@@ -621,12 +624,22 @@ func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest)
 	return out, err
 }
 
+// commentFor is how a configuration of a server type starts a comment:
+// BIND's "//"; Knot and NSD know only "#".
+func commentFor(typ string) string {
+	if typ == "bind9" {
+		return "//"
+	}
+	return "#"
+}
+
 // viewNote is what a secondary's configuration says of views (split
 // horizon): nothing without views; else the view dms answers the server
 // from, by its address and key as for any client, and a warning when
 // that is not its SG's view (its transfers would get another view's
-// zones, or be refused).
-func viewNote(v *zonedb.View, srv *zonedb.Server, sg *zonedb.SG, key *zonedb.TSIGKey) (string, error) {
+// zones, or be refused). Its lines are comments of the server's
+// configuration, which starts with them (cm: "//" or "#").
+func viewNote(v *zonedb.View, srv *zonedb.Server, sg *zonedb.SG, key *zonedb.TSIGKey, cm string) (string, error) {
 	views, err := v.ViewTable()
 	if err != nil || views.Trivial() {
 		return "", err
@@ -634,17 +647,17 @@ func viewNote(v *zonedb.View, srv *zonedb.Server, sg *zonedb.SG, key *zonedb.TSI
 	want := cmpOr(sg.View, zonedb.DefaultView)
 	keyName, by := "", "its address "+srv.AddrPort().Addr().String()
 	if key != nil {
-		keyName, by = key.Name, "its address "+srv.AddrPort().Addr().String()+" and key "+key.Name
+		keyName, by = key.Name, "its address "+srv.AddrPort().Addr().String()+" and key "+KeyName(key.Name)
 	}
 	_, got, ok := views.Match(srv.AddrPort().Addr(), keyName)
 	switch {
 	case !ok:
-		return fmt.Sprintf("// WARNING: no view of dms matches this server (%s): its requests are refused.\n"+
-			"// Make view %s match its key: dms view set %s --match key:NAME (and the other rules).\n", by, want, want), nil
+		return fmt.Sprintf("%[1]s WARNING: no view of dms matches this server (%[2]s): its requests are refused.\n"+
+			"%[1]s Make view %[3]s match its key: dms view set %[3]s --match key:NAME (and the other rules).\n", cm, by, want), nil
 	case !strings.EqualFold(got, want):
-		return fmt.Sprintf("// WARNING: dms answers this server (%s) from view %s, but its server group %s\n"+
-			"// carries the zones of view %s: give the server a TSIG key that view %s matches\n"+
-			"// (dms view set %s --match key:NAME ...; dms server set %s --tsig NAME).\n", by, got, sg.Name, want, want, want, srv.Name), nil
+		return fmt.Sprintf("%[1]s WARNING: dms answers this server (%[2]s) from view %[3]s, but its server group %[4]s\n"+
+			"%[1]s carries the zones of view %[5]s: give the server a TSIG key that view %[5]s matches\n"+
+			"%[1]s (dms view set %[5]s --match key:NAME ...; dms server set %[6]s --tsig NAME).\n", cm, by, got, sg.Name, want, srv.Name), nil
 	}
-	return fmt.Sprintf("// dms answers this server (%s) from view %s.\n", by, got), nil
+	return fmt.Sprintf("%s dms answers this server (%s) from view %s.\n", cm, by, got), nil
 }

@@ -126,6 +126,7 @@ func (s *Service) ViewList(ctx context.Context, c Caller, _ struct{}) ([]ViewInf
 }
 
 func viewInfo(v *zonedb.View, vd zonedb.ViewDef) (*ViewInfo, error) {
+	vd.Match = viewRulesOut(vd.Match)
 	info := &ViewInfo{ViewDef: vd}
 	if err := v.ZonesIn(vd.Name, func(z *zonedb.Zone) bool {
 		if z.CatalogOf == "" {
@@ -145,4 +146,24 @@ func viewInfo(v *zonedb.View, vd zonedb.ViewDef) (*ViewInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// viewRulesOut are a view's rules for output: a key:NAME rule names its
+// key as every output does (KeyName); dms reads either spelling back.
+func viewRulesOut(rules []string) []string {
+	out := make([]string, 0, len(rules))
+	for _, r := range rules {
+		neg, rest := "", r
+		if strings.HasPrefix(rest, "!") {
+			neg, rest = "!", rest[1:]
+		}
+		if name, ok := strings.CutPrefix(rest, "key:"); ok {
+			r = neg + "key:" + KeyName(name)
+		}
+		out = append(out, r)
+	}
+	if rules == nil {
+		return nil
+	}
+	return out
 }

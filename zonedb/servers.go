@@ -591,7 +591,7 @@ func checkServer(tx *bolt.Tx, s *Server) error {
 	if s.TSIGKey != "" {
 		s.TSIGKey = dns.CanonicalName(s.TSIGKey)
 		if tx.Bucket(bucketTSIG).Get([]byte(s.TSIGKey)) == nil {
-			return fmt.Errorf("%w: %s (create it with dms tsig create %s)", ErrKeyNotFound, s.TSIGKey, strings.TrimSuffix(s.TSIGKey, "."))
+			return fmt.Errorf("%w: %s (create it with dms tsig create %s)", ErrKeyNotFound, KeyName(s.TSIGKey), KeyName(s.TSIGKey))
 		}
 	}
 	// Two servers at one address would be one secondary seen twice,

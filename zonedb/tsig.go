@@ -54,7 +54,7 @@ func (t *Txn) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
 	b := t.tx.Bucket(bucketTSIG)
 	val := b.Get([]byte(name))
 	if val == nil {
-		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+		return nil, fmt.Errorf("%w: %s", ErrKeyNotFound, KeyName(name))
 	}
 	if err := json.Unmarshal(val, &k); err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func (t *Txn) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
 		}
 	}
 	k.Update = rules
-	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s: update policy of %d rule(s)", name, len(rules))})
+	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s: update policy of %d rule(s)", KeyName(name), len(rules))})
 	return &k, t.putObjectJSON(objTSIG, []byte(name), &k)
 }
 
@@ -82,6 +82,19 @@ func (db *DB) SetTSIGUpdate(name string, rules []UpdateRule) (*TSIGKey, error) {
 	return k, err
 }
 
+// KeyName is how dms prints a TSIG key's name (stored absolute, as the
+// wire has it): without the final dot, as tsig-keygen, keymgr and
+// nsd-control-setup write it and as BIND, Knot and NSD configurations
+// name it. BIND takes "k" and "k." for one key, so two spellings in one
+// named.conf would define it twice; NSD matches key names as strings, so
+// a configuration must spell a key one way. admin.KeyName is the same.
+func KeyName(name string) string {
+	if name == "." {
+		return name
+	}
+	return strings.TrimSuffix(name, ".")
+}
+
 // ShortAlgorithm is the admin's name of a wire algorithm name
 // ("hmac-sha256." -> "hmac-sha256").
 func ShortAlgorithm(alg string) string { return strings.TrimSuffix(strings.ToLower(alg), ".") }
@@ -90,7 +103,7 @@ func ShortAlgorithm(alg string) string { return strings.TrimSuffix(strings.ToLow
 func (v *View) TSIGKey(name string) (*TSIGKey, error) {
 	k, ok, err := getJSON[TSIGKey](v.tx.Bucket(bucketTSIG), []byte(dns.CanonicalName(name)), "TSIG key")
 	if err == nil && !ok {
-		err = fmt.Errorf("%w: %s", ErrKeyNotFound, dns.CanonicalName(name))
+		err = fmt.Errorf("%w: %s", ErrKeyNotFound, KeyName(dns.CanonicalName(name)))
 	}
 	return k, err
 }
@@ -129,10 +142,10 @@ func (t *Txn) PutTSIGKey(k *TSIGKey) error {
 	}
 	b := t.tx.Bucket(bucketTSIG)
 	if b.Get([]byte(k.Name)) != nil {
-		return fmt.Errorf("%w: %s", ErrKeyExists, k.Name)
+		return fmt.Errorf("%w: %s", ErrKeyExists, KeyName(k.Name))
 	}
 	k.CTime = t.now
-	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s (%s) added", k.Name, ShortAlgorithm(k.Algorithm))})
+	t.Event(LogEvent{Kind: EventTSIG, Message: fmt.Sprintf("TSIG key %s (%s) added", KeyName(k.Name), ShortAlgorithm(k.Algorithm))})
 	return t.putObjectJSON(objTSIG, []byte(k.Name), k)
 }
 
@@ -150,7 +163,7 @@ func (t *Txn) DeleteTSIGKey(name string) error {
 	name = dns.CanonicalName(name)
 	b := t.tx.Bucket(bucketTSIG)
 	if b.Get([]byte(name)) == nil {
-		return fmt.Errorf("%w: %s", ErrKeyNotFound, name)
+		return fmt.Errorf("%w: %s", ErrKeyNotFound, KeyName(name))
 	}
 	servers, err := t.View().Servers()
 	if err != nil {
@@ -158,10 +171,10 @@ func (t *Txn) DeleteTSIGKey(name string) error {
 	}
 	for _, s := range servers {
 		if s.TSIGKey == name {
-			return fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, name, s.Name)
+			return fmt.Errorf("%w: server %s uses %s; give it another key first (dms server set %s --tsig OTHER, or --tsig '' for none)", ErrKeyInUse, s.Name, KeyName(name), s.Name)
 		}
 	}
-	t.Event(LogEvent{Kind: EventTSIG, Message: "TSIG key " + name + " deleted"})
+	t.Event(LogEvent{Kind: EventTSIG, Message: "TSIG key " + KeyName(name) + " deleted"})
 	return t.putObject(objTSIG, []byte(name), nil)
 }
 

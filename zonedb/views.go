@@ -349,11 +349,24 @@ func (t *Txn) CreateView(name string, match []string, order int) (*ViewDef, erro
 	return vd, t.putObjectJSON(objView, viewKey(name), vd)
 }
 
+// matchText is a view's rules for an event, key names spelled as every
+// output of dms spells them (KeyName).
 func matchText(rules []string) string {
 	if len(rules) == 0 {
 		return "any"
 	}
-	return strings.Join(rules, " ")
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		rest, neg := strings.CutPrefix(r, "!")
+		if name, ok := strings.CutPrefix(rest, "key:"); ok {
+			rest = "key:" + KeyName(name)
+		}
+		if neg {
+			rest = "!" + rest
+		}
+		out[i] = rest
+	}
+	return strings.Join(out, " ")
 }
 
 // SetView changes a view's rules (when match is not nil) and order (when

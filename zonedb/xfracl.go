@@ -84,11 +84,11 @@ func (v *View) TransferAllowed(z *Zone, client netip.Addr, keyName string) (bool
 		case s.TSIGKey == "":
 			return true, ""
 		case keyName == "":
-			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, s.TSIGKey)
+			why = fmt.Sprintf("server %s must sign with TSIG key %s; the request was not signed", s.Name, KeyName(s.TSIGKey))
 		case dns.CanonicalName(keyName) == s.TSIGKey:
 			return true, ""
 		default:
-			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, s.TSIGKey, dns.CanonicalName(keyName))
+			why = fmt.Sprintf("server %s must sign with TSIG key %s, not %s", s.Name, KeyName(s.TSIGKey), KeyName(dns.CanonicalName(keyName)))
 		}
 	}
 	return false, why

@@ -264,7 +264,7 @@ view "external" {
 		t.Fatalf("import: %d %s %s", r.code, r.out, r.err)
 	}
 	ls := run(t, db, "", "view", "ls").out
-	for _, want := range []string{"internal  1      imported    key:int-key. !10.9.0.0/16 10.0.0.0/8 172.16.0.0/12", "external  1      imported-2  any"} {
+	for _, want := range []string{"internal  1      imported    key:int-key !10.9.0.0/16 10.0.0.0/8 172.16.0.0/12", "external  1      imported-2  any"} {
 		if !strings.Contains(ls, want) {
 			t.Errorf("view ls: no %q in\n%s", want, ls)
 		}

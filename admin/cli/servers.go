@@ -347,8 +347,8 @@ func printServer(w io.Writer, s *admin.ServerInfo) {
 		state = "DISABLED"
 	}
 	row("enabled", state)
-	if s.Zones > 0 {
-		row("zone_count", s.Zones)
+	if s.Zones != nil && *s.Zones > 0 {
+		row("zone_count", *s.Zones)
 	}
 	if st := s.Status; st != nil {
 		row("state", st.State)
