@@ -48,19 +48,54 @@ type KeyInfo struct {
 	Role      string    `json:"role"`
 	State     string    `json:"state"`
 	Created   time.Time `json:"created"`
-	Published time.Time `json:"published,omitempty"`
-	Activated time.Time `json:"activated,omitempty"`
-	Retired   time.Time `json:"retired,omitempty"`
+	Published time.Time `json:"published,omitzero"`
+	Activated time.Time `json:"activated,omitzero"`
+	Retired   time.Time `json:"retired,omitzero"`
 	DS        []string  `json:"ds,omitempty"`
 }
 
 // DNSSECInfo is a zone's DNSSEC state.
 type DNSSECInfo struct {
-	Zone    string               `json:"zone"`
-	Signed  bool                 `json:"signed"`
-	Params  *zonedb.DNSSECParams `json:"params,omitempty"`
-	Keys    []KeyInfo            `json:"keys"`
-	Commits []zonedb.ZoneCommit  `json:"commits,omitempty"`
+	Zone    string              `json:"zone"`
+	Signed  bool                `json:"signed"`
+	Params  *DNSSECParamsInfo   `json:"params,omitempty"`
+	Keys    []KeyInfo           `json:"keys"`
+	Commits []zonedb.ZoneCommit `json:"commits,omitempty"`
+}
+
+// DNSSECParamsInfo is a signed zone's denial-of-existence and signature
+// settings as shown: the durations as Go durations ("336h"), not the
+// store's nanoseconds.
+type DNSSECParamsInfo struct {
+	NSEC3      bool   `json:"nsec3"`
+	Iterations uint16 `json:"iterations"`
+	Salt       string `json:"salt,omitempty"` // hex, "" for none
+	OptOut     bool   `json:"opt_out,omitempty"`
+	// Validity is how long signatures are valid; Refresh how long before
+	// their expiry they are made anew.
+	Validity string `json:"validity"`
+	Refresh  string `json:"refresh"`
+}
+
+func dnssecParamsInfo(p *zonedb.DNSSECParams) *DNSSECParamsInfo {
+	if p == nil {
+		return nil
+	}
+	return &DNSSECParamsInfo{NSEC3: p.NSEC3, Iterations: p.Iterations, Salt: p.Salt, OptOut: p.OptOut,
+		Validity: DurationText(p.Validity), Refresh: DurationText(p.Refresh)}
+}
+
+// DurationText is d as time.ParseDuration reads it, without zero minutes
+// and seconds: "336h", "1h30m".
+func DurationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2] // "336h0m", "1h30m"
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // newKeys makes the keys of a zone being signed: one CSK, or a KSK and a
@@ -259,7 +294,7 @@ func (s *Service) DNSSECKeys(ctx context.Context, c Caller, req DNSSECRequest) (
 		if err != nil {
 			return err
 		}
-		info.Signed, info.Params = z.DNSSEC, z.Params
+		info.Signed, info.Params = z.DNSSEC, dnssecParamsInfo(z.Params)
 		keys, err := v.DNSSECKeys(z)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ type RefRequest struct {
 type RefInfo struct {
 	Name  string    `json:"name"`
 	Zones int       `json:"zones"`
-	CTime time.Time `json:"ctime"`
+	CTime time.Time `json:"ctime,omitzero"`
 }
 
 // RefCreate adds a reference.

@@ -33,7 +33,7 @@ type TSIGInfo struct {
 	Algorithm string    `json:"algorithm"`
 	Secret    string    `json:"secret,omitempty"`
 	Servers   []string  `json:"servers,omitempty"`
-	CTime     time.Time `json:"ctime"`
+	CTime     time.Time `json:"ctime,omitzero"`
 	BIND      string    `json:"bind,omitempty"`
 	Knot      string    `json:"knot,omitempty"`
 	NSD       string    `json:"nsd,omitempty"`

@@ -41,8 +41,8 @@ type SG struct {
 	View string `json:"view,omitempty"`
 	// CatalogZone is the name of the SG's catalog zone.
 	CatalogZone string    `json:"catalog_zone"`
-	CTime       time.Time `json:"ctime"`
-	MTime       time.Time `json:"mtime"`
+	CTime       time.Time `json:"ctime,omitzero"`
+	MTime       time.Time `json:"mtime,omitzero"`
 }
 
 // Server is a secondary nameserver fed by dms.
@@ -55,8 +55,8 @@ type Server struct {
 	Type     string    `json:"type"` // bind9, knot, nsd
 	TSIGKey  string    `json:"tsig_key,omitempty"`
 	Disabled bool      `json:"disabled,omitempty"`
-	CTime    time.Time `json:"ctime"`
-	MTime    time.Time `json:"mtime"`
+	CTime    time.Time `json:"ctime,omitzero"`
+	MTime    time.Time `json:"mtime,omitzero"`
 }
 
 // QueryPrefixes are the SG's allow-query entries as prefixes (an address

@@ -48,8 +48,8 @@ type ViewDef struct {
 	// client decides: a plain one matches, a negated one excludes. When
 	// none fits, the view does not match. Empty: any.
 	Match []string  `json:"match,omitempty"`
-	CTime time.Time `json:"ctime"`
-	MTime time.Time `json:"mtime"`
+	CTime time.Time `json:"ctime,omitzero"`
+	MTime time.Time `json:"mtime,omitzero"`
 }
 
 // Errors of views.

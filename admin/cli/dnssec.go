@@ -155,6 +155,7 @@ func printDNSSEC(w io.Writer, info *admin.DNSSECInfo) {
 			} else {
 				state += ", NSEC"
 			}
+			state += fmt.Sprintf("; signatures valid %s, made anew %s before they expire", p.Validity, p.Refresh)
 		}
 	}
 	fmt.Fprintf(w, "zone %s: %s\n", info.Zone, state)

@@ -22,6 +22,11 @@ func fmtTime(t time.Time) string {
 // printCommits reports what a commit did, with the check warnings.
 func printCommits(w io.Writer, res *admin.CommitResult) { printCommitsV(w, res, false) }
 
+// printCommits prints a commit result, every auto-PTR result with -v.
+func (f *Factory) printCommits(w io.Writer, res *admin.CommitResult) {
+	printCommitsV(w, res, f.Verbose)
+}
+
 // printCommitsV prints commits; verbose lists every auto-PTR result, else
 // those that did not happen (skipped, refused) go as one summary line per
 // reason: a zone with a thousand addresses and no reverse zone must not

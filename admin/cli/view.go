@@ -120,6 +120,8 @@ func printView(w io.Writer, v *admin.ViewInfo) {
 	fmt.Fprintf(w, "match:   %s\n", matchText(v.Match))
 	fmt.Fprintf(w, "zones:   %d\n", v.Zones)
 	fmt.Fprintf(w, "sgs:     %s\n", orDash(strings.Join(v.SGs, ", ")))
+	fmt.Fprintf(w, "ctime:   %s\n", fmtTime(v.CTime))
+	fmt.Fprintf(w, "mtime:   %s\n", fmtTime(v.MTime))
 }
 
 func orderText(o int) string {

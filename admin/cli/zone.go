@@ -120,7 +120,7 @@ records from its server group (use_apex_ns) or the config key apex_ns.`,
 				no := false
 				req.NSEC3 = &no
 			}
-			return run(cmd.Context(), f, true, "zone.create", req, printCommits)
+			return run(cmd.Context(), f, true, "zone.create", req, f.printCommits)
 		},
 	}
 	cmd.Flags().StringVar(&req.Ref, "ref", "", "reference (customer id) of the zone; created when new (default: config default_ref)")
@@ -352,7 +352,7 @@ instance with a higher serial (secondaries follow), it does not rewind history.`
 
 // commitCmd runs a changing operation and prints its commit result.
 func (f *Factory) commitCmd(ctx context.Context, op string, req any) error {
-	return run(ctx, f, true, op, req, printCommits)
+	return run(ctx, f, true, op, req, f.printCommits)
 }
 
 var ziHeader = regexp.MustCompile(`(?m)^;\s*zi_id:\s*([0-9]+)\s*$`)
