@@ -194,30 +194,37 @@ func copyFileSync(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return WriteFileSync(dst, 0o600, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// WriteFileSync makes name whole or not at all: write fills name.tmp
+// (created with perm), which is synced and renamed over name, and the
+// rename is synced; on any error name.tmp is removed and name is as it
+// was.
+func WriteFileSync(name string, perm os.FileMode, write func(io.Writer) error) error {
+	tmp := name + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
+	err = write(out)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return SyncDir(filepath.Dir(dst))
+	return SyncDir(filepath.Dir(name))
 }
 
 // SyncDir makes a rename in dir durable.

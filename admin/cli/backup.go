@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -87,43 +86,24 @@ func backup(ctx context.Context, f *Factory, path string) error {
 	}
 	defer c.Close()
 	b := c.(admin.Backuper)
-	var out io.Writer = f.Out
-	var file *os.File
-	tmp := path + ".tmp"
-	if path != "-" {
-		if file, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-			return err
-		}
-		defer func() {
-			if file != nil {
-				file.Close()
-				os.Remove(tmp) // never a partial backup, under any name
-			}
-		}()
-		out = file
-	}
-	pw := &progressWriter{w: out}
-	stop := f.progress(pw)
-	info, err := b.Backup(ctx, pw, func(info zonedb.BackupInfo) error { pw.total.Store(info.Bytes); return nil })
-	stop()
-	if err != nil {
+	var info zonedb.BackupInfo
+	stream := func(out io.Writer) error {
+		pw := &progressWriter{w: out}
+		stop := f.progress(pw)
+		defer stop()
+		var err error
+		info, err = b.Backup(ctx, pw, func(info zonedb.BackupInfo) error { pw.total.Store(info.Bytes); return nil })
 		return err
 	}
-	if file != nil {
-		if err := file.Sync(); err != nil {
-			return err
-		}
-		if err := file.Close(); err != nil {
-			return err
-		}
-		file = nil
-		if err := os.Rename(tmp, path); err != nil {
-			os.Remove(tmp)
-			return err
-		}
-		if err := zonedb.SyncDir(filepath.Dir(path)); err != nil {
-			return err
-		}
+	if path == "-" {
+		err = stream(f.Out)
+	} else {
+		// Never a partial backup, under any name; mode 0600: the store
+		// holds private keys.
+		err = zonedb.WriteFileSync(path, 0o600, stream)
+	}
+	if err != nil {
+		return err
 	}
 	if f.json() && path != "-" {
 		return f.printJSON(info)

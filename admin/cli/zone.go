@@ -457,7 +457,7 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 			return path // no state directory: the temporary file stays
 		}
 		if err := os.MkdirAll(filepath.Dir(kept), 0o700); err == nil {
-			if err := writeFileSync(kept, text, 0o600); err == nil {
+			if err := zonedb.WriteFileSync(kept, 0o600, func(w io.Writer) error { _, err := w.Write(text); return err }); err == nil {
 				return kept
 			}
 		}
@@ -578,30 +578,6 @@ func (f *Factory) offerResume(in *bufio.Reader, kept string, cur *admin.ZoneText
 	default:
 		return cur.Text, nil
 	}
-}
-
-// writeFileSync writes a file whole and syncs it, replacing what was there.
-func writeFileSync(name string, data []byte, perm os.FileMode) error {
-	tmp := name + ".tmp"
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := fh.Write(data); err != nil {
-		fh.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := fh.Sync(); err != nil {
-		fh.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := fh.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, name)
 }
 
 func newCmdZoneUnlock(f *Factory) *cobra.Command {
