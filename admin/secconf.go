@@ -46,20 +46,11 @@ type secConf struct {
 	members    []string
 }
 
-// SecondaryConfig is the configuration a secondary needs to slave the zones of its server group from dms.
-//
-// key is the server's TSIG key (nil when it has none); members are the zone
-// names in the SG's catalog, needed only for NSD, which has no catalog
-// zones. The masters are sg.MasterAddress in the admin's order (the order
-// secondaries try them in). The text is ready to paste, with a comment
-// header naming the server, the SG and the command that printed it.
-func SecondaryConfig(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string) (string, error) {
-	return secondaryConfig(srv, sg, key, members, SecConfOptions{})
-}
-
 // SecConfOptions change what SecondaryConfig prints.
 type SecConfOptions struct {
-	// Full: a whole configuration file (SecondaryConfigFull).
+	// Full: a whole configuration file for a new secondary: the server's
+	// options (catalog zones inside BIND's options) around the same
+	// statements, to be used as it is.
 	Full bool
 	// KeyFile: the server's key is in this file on the secondary (as dms
 	// tsig create --key-file wrote it, in the server's syntax): the
@@ -68,26 +59,14 @@ type SecConfOptions struct {
 	KeyFile string
 }
 
-// SecondaryConfigWith is SecondaryConfig with options.
-func SecondaryConfigWith(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string, o SecConfOptions) (string, error) {
-	return secondaryConfig(srv, sg, key, members, o)
-}
-
-// SecondaryConfigFull is SecondaryConfig as a whole configuration file
-// for a new secondary: the server's options (catalog zones inside BIND's
-// options) around the same statements, to be used as it is.
-func SecondaryConfigFull(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string) (string, error) {
-	return secondaryConfig(srv, sg, key, members, SecConfOptions{Full: true})
-}
-
-// KeyName is how every output of dms spells a TSIG key's name, however
-// the admin typed it: without the final dot, as tsig-keygen, keymgr and
-// nsd-control-setup write it (zonedb.KeyName). BIND reads "k" and "k." as
-// one key, so two spellings in one named.conf define it twice; NSD
-// matches key names as strings, so one spelling is needed there too.
-func KeyName(name string) string { return zonedb.KeyName(name) }
-
-func secondaryConfig(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string, o SecConfOptions) (string, error) {
+// SecondaryConfig is the configuration a secondary needs to slave the zones of its server group from dms.
+//
+// key is the server's TSIG key (nil when it has none); members are the zone
+// names in the SG's catalog, needed only for NSD, which has no catalog
+// zones. The masters are sg.MasterAddress in the admin's order (the order
+// secondaries try them in). The text is ready to paste, with a comment
+// header naming the server, the SG and the command that printed it.
+func SecondaryConfig(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []string, o SecConfOptions) (string, error) {
 	c, err := newSecConf(srv, sg, key, members)
 	if err != nil {
 		return "", err
@@ -172,7 +151,7 @@ func newSecConf(srv zonedb.Server, sg zonedb.SG, key *zonedb.TSIGKey, members []
 		if !configName(key.Name) {
 			return nil, fmt.Errorf("%w: TSIG key name %q cannot be written into a secondary's configuration", zonedb.ErrBadInput, key.Name)
 		}
-		c.keyName = KeyName(key.Name)
+		c.keyName = zonedb.KeyName(key.Name)
 		c.alg = zonedb.ShortAlgorithm(key.Algorithm)
 		if _, ok := zonedb.TSIGAlgorithms[c.alg]; !ok {
 			return nil, fmt.Errorf("%w: TSIG key %s has algorithm %q, which secondaries do not know", zonedb.ErrBadInput, key.Name, key.Algorithm)

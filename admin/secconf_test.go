@@ -57,45 +57,44 @@ func TestSecondaryConfigGolden(t *testing.T) {
 	for _, full := range []bool{false, true} {
 		for _, c := range secConfCases() {
 			name := c.name
-			gen := SecondaryConfig
 			if full {
-				name, gen = "full-"+c.name, SecondaryConfigFull
+				name = "full-" + c.name
 			}
-			testSecondaryConfigGolden(t, name, func() (string, error) { return gen(c.srv, c.sg, c.key, c.members) })
+			testSecondaryConfigGolden(t, name, func() (string, error) {
+				return SecondaryConfig(c.srv, c.sg, c.key, c.members, SecConfOptions{Full: full})
+			})
 		}
 	}
 }
 
 func testSecondaryConfigGolden(t *testing.T, name string, gen func() (string, error)) {
-	{
-		t.Run(name, func(t *testing.T) {
-			got, err := gen()
-			if err != nil {
+	t.Run(name, func(t *testing.T) {
+		got, err := gen()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, _ := gen()
+		if again != got {
+			t.Errorf("two printings differ:\n%s\n---\n%s", got, again)
+		}
+		path := filepath.Join("testdata", "secconf", name+".golden")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			again, _ := gen()
-			if again != got {
-				t.Errorf("two printings differ:\n%s\n---\n%s", got, again)
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "secconf", name+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (write the golden files with go test ./admin -run SecondaryConfig -update)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
-			}
-		})
-	}
+			return
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (write the golden files with go test ./admin -run SecondaryConfig -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s differs from %s:\n--- got\n%s--- want\n%s", name, path, got, want)
+		}
+	})
 }
 
 // checker finds a configuration checker, in PATH or in the sbin
@@ -147,18 +146,22 @@ func wrapConfig(t *testing.T, typ, conf, dir string) *exec.Cmd {
 	return nil
 }
 
+// secConfSpoil is, per server type, a statement its checker refuses (it
+// names what does not exist): added to a configuration, it shows the
+// checker reads that configuration.
+var secConfSpoil = map[string]string{
+	"bind9": "zone \"spoiled.example\" { type secondary; primaries { \"no-such-list\"; }; };\n",
+	"knot":  "zone:\n  - domain: spoiled.example.\n    master: no-such-remote\n",
+	"nsd":   "zone:\n\tname: \"spoiled.example.\"\n\tinclude-pattern: \"no-such-pattern\"\n",
+}
+
 // TestSecondaryConfigCheckers has named-checkconf, knotc conf-check and
 // nsd-checkconf read every printed configuration inside a minimal whole
 // one, and proves they read it by spoiling it and seeing them fail.
 func TestSecondaryConfigCheckers(t *testing.T) {
-	spoil := map[string]string{
-		"bind9": "zone \"spoiled.example\" { type secondary; primaries { \"no-such-list\"; }; };\n",
-		"knot":  "zone:\n  - domain: spoiled.example.\n    master: no-such-remote\n",
-		"nsd":   "zone:\n\tname: \"spoiled.example.\"\n\tinclude-pattern: \"no-such-pattern\"\n",
-	}
 	for _, c := range secConfCases() {
 		t.Run(c.name, func(t *testing.T) {
-			conf, err := SecondaryConfig(c.srv, c.sg, c.key, c.members)
+			conf, err := SecondaryConfig(c.srv, c.sg, c.key, c.members, SecConfOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,10 +171,10 @@ func TestSecondaryConfigCheckers(t *testing.T) {
 				t.Fatalf("%s: %v\n%s\nconfiguration:\n%s", strings.Join(cmd.Args, " "), err, out, conf)
 			}
 			bad := t.TempDir()
-			spoiled := conf + spoil[c.srv.Type]
+			spoiled := conf + secConfSpoil[c.srv.Type]
 			if c.srv.Type == "bind9" {
 				// Before the options part, which wrapConfig moves away.
-				spoiled = strings.Replace(conf, bindOptionsMarker, spoil["bind9"]+bindOptionsMarker, 1)
+				spoiled = strings.Replace(conf, bindOptionsMarker, secConfSpoil["bind9"]+bindOptionsMarker, 1)
 			}
 			cmd = wrapConfig(t, c.srv.Type, spoiled, bad)
 			if out, err := cmd.CombinedOutput(); err == nil {
@@ -186,18 +189,13 @@ func TestSecondaryConfigCheckers(t *testing.T) {
 // nsd-checkconf accept as it is, with nothing around it; a spoiled copy
 // is refused, so the checkers read it.
 func TestSecondaryConfigFullCheckers(t *testing.T) {
-	spoil := map[string]string{
-		"bind9": "zone \"spoiled.example\" { type secondary; primaries { \"no-such-list\"; }; };\n",
-		"knot":  "zone:\n  - domain: spoiled.example.\n    master: no-such-remote\n",
-		"nsd":   "zone:\n\tname: \"spoiled.example.\"\n\tinclude-pattern: \"no-such-pattern\"\n",
-	}
 	for _, c := range secConfCases() {
 		t.Run(c.name, func(t *testing.T) {
-			conf, err := SecondaryConfigFull(c.srv, c.sg, c.key, c.members)
+			conf, err := SecondaryConfig(c.srv, c.sg, c.key, c.members, SecConfOptions{Full: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, text := range []string{conf, conf + spoil[c.srv.Type]} {
+			for _, text := range []string{conf, conf + secConfSpoil[c.srv.Type]} {
 				cmd := checkWhole(t, c.srv.Type, text)
 				out, err := cmd.CombinedOutput()
 				if text == conf && err != nil {
@@ -255,7 +253,7 @@ func TestSecondaryConfigBadInput(t *testing.T) {
 			[]string{"TSIG key name"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := SecondaryConfig(tc.srv, tc.sg, tc.key, nil)
+			got, err := SecondaryConfig(tc.srv, tc.sg, tc.key, nil, SecConfOptions{})
 			if err == nil {
 				t.Fatalf("accepted; printed:\n%s", got)
 			}
@@ -271,7 +269,7 @@ func TestSecondaryConfigBadInput(t *testing.T) {
 	}
 	// A zone name NSD's configuration cannot carry.
 	nsd := zonedb.Server{Name: "ns1", SG: "sg1", Type: "nsd"}
-	if _, err := SecondaryConfig(nsd, secConfSG, nil, []string{`a#b.example.`}); err == nil || !strings.Contains(err.Error(), "a#b.example.") {
+	if _, err := SecondaryConfig(nsd, secConfSG, nil, []string{`a#b.example.`}, SecConfOptions{}); err == nil || !strings.Contains(err.Error(), "a#b.example.") {
 		t.Errorf("zone a#b.example.: got %v, want an error naming it", err)
 	}
 }

@@ -48,7 +48,7 @@ var tsigSecretBytes = map[string]int{"hmac-sha1": 20, "hmac-sha224": 28, "hmac-s
 
 func tsigInfo(k *zonedb.TSIGKey, withSecret bool, servers []zonedb.Server) *TSIGInfo {
 	alg := zonedb.ShortAlgorithm(k.Algorithm)
-	name := KeyName(k.Name)
+	name := zonedb.KeyName(k.Name)
 	info := &TSIGInfo{Name: name, Algorithm: alg, CTime: k.CTime}
 	for _, r := range k.Update {
 		info.Update = append(info.Update, FormatUpdateRule(r))
@@ -354,7 +354,7 @@ type ServerInfo struct {
 // serverInfo is a server for output: its key spelled as everywhere else
 // (KeyName).
 func serverInfo(i ServerInfo) *ServerInfo {
-	i.TSIGKey = KeyName(i.TSIGKey)
+	i.TSIGKey = zonedb.KeyName(i.TSIGKey)
 	return &i
 }
 
@@ -610,7 +610,7 @@ func (s *Service) ServerConfig(ctx context.Context, c Caller, req ServerRequest)
 			return err
 		}
 		slices.Sort(members)
-		text, err := SecondaryConfigWith(*srv, *sg, key, members, SecConfOptions{Full: req.Full, KeyFile: req.KeyFile})
+		text, err := SecondaryConfig(*srv, *sg, key, members, SecConfOptions{Full: req.Full, KeyFile: req.KeyFile})
 		if err != nil {
 			return err
 		}
@@ -647,7 +647,7 @@ func viewNote(v *zonedb.View, srv *zonedb.Server, sg *zonedb.SG, key *zonedb.TSI
 	want := cmpOr(sg.View, zonedb.DefaultView)
 	keyName, by := "", "its address "+srv.AddrPort().Addr().String()
 	if key != nil {
-		keyName, by = key.Name, "its address "+srv.AddrPort().Addr().String()+" and key "+KeyName(key.Name)
+		keyName, by = key.Name, "its address "+srv.AddrPort().Addr().String()+" and key "+zonedb.KeyName(key.Name)
 	}
 	_, got, ok := views.Match(srv.AddrPort().Addr(), keyName)
 	switch {

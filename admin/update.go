@@ -120,7 +120,7 @@ func (s *Service) DynamicUpdate(req *dns.Msg, client netip.AddrPort, key *zonedb
 		}
 		by := "unsigned"
 		if key != nil {
-			by = KeyName(key.Name)
+			by = zonedb.KeyName(key.Name)
 		}
 		reason := fmt.Sprintf("key %s, %s: %s", by, dns.RcodeToString[rcode], fmt.Sprintf(why, args...))
 		// Anyone can send updates, spoofed, as fast as they like: the
@@ -230,7 +230,7 @@ func checkUpdates(key *zonedb.TSIGKey, zone string, rrs []dns.RR) (string, int, 
 		}
 		r, ok := grants(key, zone, name, h.Rrtype)
 		if !ok {
-			return "", dns.RcodeRefused, fmt.Sprintf("key %s may not change %s %s", KeyName(key.Name), h.Name, dns.TypeToString[h.Rrtype])
+			return "", dns.RcodeRefused, fmt.Sprintf("key %s may not change %s %s", zonedb.KeyName(key.Name), h.Name, dns.TypeToString[h.Rrtype])
 		}
 		if sectag == "" {
 			sectag = r.Sectag

@@ -158,7 +158,7 @@ func viewRulesOut(rules []string) []string {
 			neg, rest = "!", rest[1:]
 		}
 		if name, ok := strings.CutPrefix(rest, "key:"); ok {
-			r = neg + "key:" + KeyName(name)
+			r = neg + "key:" + zonedb.KeyName(name)
 		}
 		out = append(out, r)
 	}
