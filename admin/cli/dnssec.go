@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"dmsdns.org/dms/admin"
-	"dmsdns.org/dms/zonedb"
 )
 
 func newCmdDNSSEC(f *Factory) *cobra.Command {
@@ -136,9 +135,7 @@ states: dms dnssec keys ZONE.`,
 }
 
 func printDNSSEC(w io.Writer, info *admin.DNSSECInfo) {
-	for _, c := range info.Commits {
-		printCommits(w, &admin.CommitResult{Commits: []zonedb.ZoneCommit{c}})
-	}
+	printCommits(w, &admin.CommitResult{Commits: info.Commits}, false)
 	state := "unsigned"
 	if info.Signed {
 		state = "signed"

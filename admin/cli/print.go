@@ -19,19 +19,12 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// printCommits reports what a commit did, with the check warnings.
-func printCommits(w io.Writer, res *admin.CommitResult) { printCommitsV(w, res, false) }
-
-// printCommits prints a commit result, every auto-PTR result with -v.
+// printCommits prints a commit result; -v lists every auto-PTR result.
 func (f *Factory) printCommits(w io.Writer, res *admin.CommitResult) {
-	printCommitsV(w, res, f.Verbose)
+	printCommits(w, res, f.Verbose)
 }
 
-// printCommitsV prints commits; verbose lists every auto-PTR result, else
-// those that did not happen (skipped, refused) go as one summary line per
-// reason: a zone with a thousand addresses and no reverse zone must not
-// print a thousand lines.
-func printCommitsV(w io.Writer, res *admin.CommitResult, verbose bool) {
+func printCommits(w io.Writer, res *admin.CommitResult, verbose bool) {
 	for _, c := range res.Commits {
 		switch {
 		case c.Destroyed:

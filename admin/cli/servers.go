@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"dmsdns.org/dms/admin"
-	"dmsdns.org/dms/zonedb"
 )
 
 // dms tsig, dms sg, dms server, dms zone set-sg and dms zone alt-sg.
@@ -232,9 +231,7 @@ func printSG(w io.Writer, s *admin.SGInfo) {
 	row("ctime", fmtTime(s.CTime))
 	row("mtime", fmtTime(s.MTime))
 	tw.Flush()
-	for _, c := range s.Commits {
-		printCommits(w, &admin.CommitResult{Commits: []zonedb.ZoneCommit{c}})
-	}
+	printCommits(w, &admin.CommitResult{Commits: s.Commits}, false)
 }
 
 func newCmdServer(f *Factory) *cobra.Command {

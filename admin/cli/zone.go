@@ -196,7 +196,7 @@ reference. The serial of the file is kept.`,
 				}
 				all.Commits = append(all.Commits, res.Commits...)
 				if !f.json() {
-					printCommitsV(f.Out, &res, f.Verbose)
+					f.printCommits(f.Out, &res)
 				}
 			}
 			if f.json() {
@@ -499,7 +499,7 @@ func (f *Factory) editInteractive(ctx context.Context, zone string) error {
 			if f.json() {
 				return f.printJSON(res)
 			}
-			printCommitsV(f.Out, &res, f.Verbose)
+			f.printCommits(f.Out, &res)
 			return nil
 		}
 		ae := admin.AsError(err)
@@ -698,7 +698,7 @@ lower serial: wrap, wait until every secondary has transferred, then set.`,
 				req.Set = &set
 			}
 			return run(cmd.Context(), f, true, "zone.serial", req, func(w io.Writer, res *admin.SerialResult) {
-				printCommitsV(w, &res.CommitResult, f.Verbose)
+				f.printCommits(w, &res.CommitResult)
 				if res.Note != "" {
 					fmt.Fprintln(w, res.Note)
 				}
