@@ -141,10 +141,16 @@ func TestEditAbandonedIsKept(t *testing.T) {
 	if _, err := os.Stat(kept[0]); err != nil {
 		t.Errorf("kept text gone after starting afresh: %v", err)
 	}
+	// The zone moves on meanwhile: resuming says the kept text would
+	// replace that change.
+	run(t, db, "", "record", "add", "example.org", "moved 300 IN A 192.0.2.66")
 	// Resume: the editor gets the kept text, fixes it, the commit lands.
 	r = runEnv(t, db, "r\n", append(env, "EDITOR="+fix), "zone", "edit", "example.org")
 	if r.code != 0 {
 		t.Fatalf("resume: exit %d\n%s%s", r.code, r.out, r.err)
+	}
+	if !strings.Contains(r.err, "The zone has changed since (zi ") || !strings.Contains(r.err, "resuming replaces those changes") {
+		t.Errorf("resume after the zone moved on: no warning:\n%s", r.err)
 	}
 	if got := run(t, db, "", "zone", "show", "example.org").out; !strings.Contains(got, "192.0.2.55") || strings.Contains(got, "broken") {
 		t.Errorf("resumed edit not committed:\n%s", got)
@@ -163,33 +169,17 @@ func TestEditAbandonedIsKept(t *testing.T) {
 	}
 }
 
-// checkerPath finds a configuration checker; a missing one fails the test
-// with the Debian package to install.
-func checkerPath(t *testing.T, name, pkg string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
-		if p := filepath.Join(dir, name); fileExists(p) {
-			return p
-		}
-	}
-	t.Fatalf("%s not found: install the Debian package %s", name, pkg)
-	return ""
-}
-
 // checkConfig runs the checker of a server type on a whole file.
 func checkConfig(t *testing.T, typ, file string) {
 	t.Helper()
 	var cmd *exec.Cmd
 	switch typ {
 	case "bind9":
-		cmd = exec.Command(checkerPath(t, "named-checkconf", "bind9-utils"), file)
+		cmd = exec.Command(tool(t, "named-checkconf", "bind9-utils"), file)
 	case "knot":
-		cmd = exec.Command(checkerPath(t, "knotc", "knot"), "-c", file, "conf-check")
+		cmd = exec.Command(tool(t, "knotc", "knot"), "-c", file, "conf-check")
 	case "nsd":
-		cmd = exec.Command(checkerPath(t, "nsd-checkconf", "nsd"), file)
+		cmd = exec.Command(tool(t, "nsd-checkconf", "nsd"), file)
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		text, _ := os.ReadFile(file)
