@@ -66,7 +66,7 @@ func (e *Engine) fast(v *zonedb.View, z zonedb.ZoneHandle, zs *zoneSig) *fastDen
 	}
 	fd := &fastDenial{wild: map[string]*denialRec{}}
 	zs.fast = fd
-	if !zs.signed || zs.soa == nil {
+	if !zs.signed || len(zs.negSOA) == 0 {
 		return fd
 	}
 	var buf [256]byte
@@ -81,7 +81,7 @@ func (e *Engine) fast(v *zonedb.View, z zonedb.ZoneHandle, zs *zoneSig) *fastDen
 		return fd
 	}
 	fd.apex = apex.keep()
-	if fd.soa, fd.soaN, ok = packOwnerless(nil, append([]dns.RR{zs.soa}, zs.soaSigs...)); !ok {
+	if fd.soa, fd.soaN, ok = packOwnerless(nil, zs.negSOA); !ok {
 		return fd
 	}
 	fd.ok = true

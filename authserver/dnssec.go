@@ -34,10 +34,9 @@ type zoneSig struct {
 	p      nsec3Params
 	signed bool // NSEC3
 	nsec   bool // signed with an NSEC chain instead
-	// soa is the SOA for negative answers (TTL min(TTL, MINIMUM)),
-	// soaSigs its RRSIGs with the same TTL.
-	soa     dns.RR
-	soaSigs []dns.RR
+	// negSOA is the SOA for negative answers (TTL min(TTL, MINIMUM)),
+	// then its RRSIGs with the same TTL; empty when the zone has no SOA.
+	negSOA []dns.RR
 	// proofs: NSEC3 and RRSIG records by "m"+name (the name's own) or
 	// "c"+name (the one covering it).
 	proofs map[proofKey][]dns.RR
@@ -90,12 +89,12 @@ func (e *Engine) zoneSig(v *zonedb.View, z zonedb.ZoneHandle) *zoneSig {
 		if rrs := e.rrs(zs.origin, dns.TypeSOA, val); len(rrs) > 0 {
 			soa := rrs[0].(*dns.SOA)
 			soa.Hdr.Ttl = min(soa.Hdr.Ttl, soa.Minttl)
-			zs.soa = soa
+			zs.negSOA = []dns.RR{soa}
 			// The RRSIG keeps the SOA's original TTL in its field; its own
 			// TTL follows the SOA's in the answer (RFC 4035 section 2.2).
 			for _, rr := range e.sigsKeep(node, zs.origin, dns.TypeSOA, c != nil) {
 				rr.Header().Ttl = soa.Hdr.Ttl
-				zs.soaSigs = append(zs.soaSigs, rr)
+				zs.negSOA = append(zs.negSOA, rr)
 			}
 		}
 	}

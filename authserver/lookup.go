@@ -254,24 +254,18 @@ func (e *Engine) nodata(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, firs
 // min(SOA TTL, SOA MINIMUM) (RFC 2308 section 3).
 func (e *Engine) soaAuthority(v *zonedb.View, z zonedb.ZoneHandle, resp *dns.Msg, do bool) {
 	zs := e.zoneSig(v, z)
-	if zs.soa == nil {
+	if len(zs.negSOA) == 0 {
 		return
 	}
 	if do && cap(resp.Ns) == 0 {
 		// SOA, RRSIG and up to three denial records with their RRSIGs.
 		resp.Ns = make([]dns.RR, 0, 8)
 	}
-	if zs.origin == z.Origin {
-		resp.Ns = append(resp.Ns, zs.soa)
-		if do {
-			resp.Ns = append(resp.Ns, zs.soaSigs...)
-		}
-		return
-	}
-	resp.Ns = append(resp.Ns, respell([]dns.RR{zs.soa}, zs.origin, z.Origin)...)
+	n := 1 // the SOA; with DO its RRSIGs too
 	if do {
-		resp.Ns = append(resp.Ns, respell(zs.soaSigs, zs.origin, z.Origin)...)
+		n = len(zs.negSOA)
 	}
+	resp.Ns = append(resp.Ns, respell(zs.negSOA[:n], zs.origin, z.Origin)...)
 }
 
 // referral answers for data at or below a zone cut: the NS in authority,

@@ -214,7 +214,7 @@ func (a *wireAns) zone(id uint64, nz int, cur []byte, curOff int, first bool) (i
 		}
 		return o
 	})
-	if zs == nil || zs.soa == nil || zs.apexDNAME || a.do && zs.nsec {
+	if zs == nil || len(zs.negSOA) == 0 || zs.apexDNAME || a.do && zs.nsec {
 		a.failed = true
 		return 0, false
 	}
@@ -641,7 +641,7 @@ type wireSOA struct {
 // wireSOA returns the zone's wireSOA, made on first use; nil when the zone
 // has no SOA or it does not pack.
 func (zs *zoneSig) wireSOA() *wireSOA {
-	if zs.wsoa != nil || zs.soa == nil {
+	if zs.wsoa != nil || len(zs.negSOA) == 0 {
 		return zs.wsoa
 	}
 	rdata := func(rr dns.RR) []byte {
@@ -659,11 +659,11 @@ func (zs *zoneSig) wireSOA() *wireSOA {
 		}
 		return append([]byte(nil), buf[off+11:end]...)
 	}
-	ws := &wireSOA{rd: rdata(zs.soa), ttl: zs.soa.Header().Ttl}
+	ws := &wireSOA{rd: rdata(zs.negSOA[0]), ttl: zs.negSOA[0].Header().Ttl}
 	if ws.rd == nil {
 		return nil
 	}
-	for _, rr := range zs.soaSigs {
+	for _, rr := range zs.negSOA[1:] {
 		rd := rdata(rr)
 		if rd == nil {
 			return nil
