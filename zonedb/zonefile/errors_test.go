@@ -85,4 +85,12 @@ func TestParseErrorsBounded(t *testing.T) {
 	if !errors.As(err, &pe) || len(pe.All()) != 1 || pe.Pos.Line != 3 {
 		t.Errorf("an $ORIGIN error: %v", err)
 	}
+	// A large text is not read again and again: past maxReparse bytes the
+	// report stops, and says where.
+	defer func(n int) { maxReparse = n }(maxReparse)
+	maxReparse = 3 * len(b.String())
+	_, err = ParseString(b.String(), ParseOptions{Origin: "example.org."})
+	if !errors.As(err, &pe) || len(pe.All()) != 4 || !strings.Contains(pe.All()[3].Msg, "errors after line 5 were not looked for") {
+		t.Errorf("bounded passes: %v", err)
+	}
 }

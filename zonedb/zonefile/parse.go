@@ -152,8 +152,10 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 	// RDATA) do not stop a pass. So an operator sees every error of a
 	// file at once, not one per try.
 	var syntax []*Error
+	parsed := 0 // bytes parsed so far, over every pass
 	for {
 		t, errs, serr, err := parsePass(sc, origin, opts, ttl, incFS)
+		parsed += len(sc.text)
 		if err != nil {
 			return nil, err
 		}
@@ -173,11 +175,23 @@ func ParseText(r io.Reader, opts ParseOptions) (*Text, error) {
 			// is not checked.
 			return nil, collectErrors(sc.errs, syntax, errs)
 		}
+		if parsed+len(sc.text) > maxReparse {
+			// Each pass reads the whole text again: a large file with
+			// many syntax errors stops here rather than take minutes.
+			all := collectErrors(sc.errs, syntax, errs)
+			all.Others = append(all.Others, &Error{Pos: zonedb.Pos{File: opts.File},
+				Msg: fmt.Sprintf("errors after line %d were not looked for (the file is read again after each syntax error, and it is large): fix these and try again", serr.Pos.Line)})
+			return nil, all
+		}
 	}
 }
 
 // maxErrors bounds the errors one zone text reports.
 const maxErrors = 50
+
+// maxReparse bounds the bytes all the passes over one text read together
+// (a variable for the tests); the first pass is always made whole.
+var maxReparse = 256 << 20
 
 // collectErrors returns the errors of the text in the order of their
 // places, the first with the others in it (Error.Others), or nil when there
