@@ -218,17 +218,35 @@ func (db *DB) update(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error)) 
 func (db *DB) updateGen(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error)) ([]ZoneCommit, uint64, error) {
 	var results []ZoneCommit
 	var gen uint64
+	var ix *nodeIndex
+	var upd *nodeUpdate
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		// Read under the write lock (EnableNodeIndex sets it so).
+		ix = db.nodeIndexOf()
+		db.track, upd = nil, nil
+		if ix != nil {
+			db.track = &nodeTracker{names: map[string]struct{}{}}
+		}
 		var err error
 		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
 			return err
+		}
+		if db.track != nil {
+			// The names this commit changed, as they are now: for the
+			// name index once the commit is durable.
+			upd = db.track.update(tx)
+			db.track = nil
 		}
 		m := tx.Bucket(bucketMeta)
 		gen = u64(m.Get(keyGeneration)) + 1
 		return m.Put(keyGeneration, be64(gen))
 	})
+	db.track = nil
 	if err != nil {
 		return nil, 0, err
+	}
+	if ix != nil {
+		ix.committed(gen, upd)
 	}
 	db.publish(Event{Generation: gen, Zones: results})
 	return results, gen, nil

@@ -86,6 +86,9 @@ func (t *Txn) putRRset(z *Zone, key []byte, val []byte) error {
 			return err
 		}
 	}
+	if t.db != nil && t.db.track != nil {
+		t.db.track.touch(key)
+	}
 	if val == nil {
 		return t.rrb.Delete(key)
 	}
@@ -223,6 +226,9 @@ func (t *Txn) linkRef(ref, zone uint64, link bool) error {
 // comments.
 func (t *Txn) destroyZone(z *Zone, zkey []byte) error {
 	t.log.add(LogOp{Op: logDestroy, Zone: z.ID})
+	if t.db != nil && t.db.track != nil {
+		t.db.track.touchAll()
+	}
 	p := be64(z.ID)
 	for _, b := range [][]byte{bucketRR, bucketZI, bucketZIDiff, bucketDNSSECKeys, bucketComments} {
 		if err := deletePrefix(t.tx.Bucket(b), p); err != nil {

@@ -74,3 +74,76 @@ func LivePages(path string) (map[uint64]bool, error) {
 	}
 	return w.seen, nil
 }
+
+// NodeIndexDiff compares, in one read transaction, the name index with
+// the B+tree for every name of the rr bucket, each of their ancestors and
+// a few names that do not exist beside and below them: "" when every node
+// is the same (state, types and values). It is an error when the index
+// does not hold the transaction's generation (nothing would be compared).
+func NodeIndexDiff(db *DB) (string, error) {
+	var out bytes.Buffer
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		v := db.newView(tx)
+		if v.ix == nil {
+			return fmt.Errorf("no name index")
+		}
+		if t := v.ix.live.Load(); t == nil || t.gen.Load() != v.gen {
+			return fmt.Errorf("the name index does not hold generation %d", v.gen)
+		}
+		names := map[string]bool{}
+		c := tx.Bucket(bucketRR).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			name := string(k[:len(k)-3])
+			names[name] = true
+			for end := 8; end < len(name); end++ {
+				if end == 8 || name[end-1] == 0 {
+					names[name[:end]] = true
+				}
+			}
+			names[name+"zz\x00"] = true
+			names[name[:len(name)-1]+"q\x00"] = true
+			names[name+"\x01\x01\x00"] = true
+		}
+		names["\x00\x00\x00\x00\x00\x00\x03\xe7"] = true // a zone id no zone has
+		var a, b Node
+		diffs := 0
+		for name := range names {
+			if len(name) > 8 && isChainKey([]byte(name[8:])) {
+				continue // not a name: no query reads it
+			}
+			v.key = append(v.key[:0], name...)
+			a.State, a.Types, a.Vals = NodeMissing, a.Types[:0], a.Vals[:0]
+			if !v.indexedNode(&a) {
+				return fmt.Errorf("the name index stopped holding generation %d", v.gen)
+			}
+			b.State, b.Types, b.Vals = NodeMissing, b.Types[:0], b.Vals[:0]
+			nodeFromCursor(tx.Bucket(bucketRR).Cursor(), []byte(name), &b)
+			same := a.State == b.State && len(a.Types) == len(b.Types)
+			for i := 0; same && i < len(a.Types); i++ {
+				same = a.Types[i] == b.Types[i] && bytes.Equal(a.Vals[i], b.Vals[i])
+			}
+			if !same {
+				if diffs++; diffs <= 10 {
+					fmt.Fprintf(&out, "%x: index %v %v, tree %v %v\n", name, a.State, a.Types, b.State, b.Types)
+				}
+			}
+		}
+		if diffs > 10 {
+			fmt.Fprintf(&out, "... %d in all\n", diffs)
+		}
+		return nil
+	})
+	return out.String(), err
+}
+
+// NodeIndexNames is the number of names the installed index holds.
+func NodeIndexNames(db *DB) int {
+	if ix := db.nodeIndexOf(); ix != nil {
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		if t := ix.live.Load(); t != nil {
+			return t.used
+		}
+	}
+	return -1
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
 )
 
 // The query path's reads: zone by longest suffix and one node (all RRsets
@@ -237,16 +238,27 @@ func (v *View) ApexNode(z ZoneHandle) *Node {
 	return v.nodeAt(n)
 }
 
-// nodeAt fills n from the name key in v.key (zone id | name key).
+// nodeAt fills n from the name key in v.key (zone id | name key): from
+// the name index when it holds the view's generation (nodeindex.go), else
+// from the B+tree.
 func (v *View) nodeAt(n *Node) *Node {
-	c := v.rrCursor()
-	k, val := c.Seek(v.key)
-	if k == nil || !bytes.HasPrefix(k, v.key) {
+	if v.ix != nil && v.indexedNode(n) {
 		return n
+	}
+	nodeFromCursor(v.rrCursor(), v.key, n)
+	return n
+}
+
+// nodeFromCursor fills n (reset by the caller) with the node at key (zone
+// id | name key) read with c.
+func nodeFromCursor(c *bolt.Cursor, key []byte, n *Node) {
+	k, val := c.Seek(key)
+	if k == nil || !bytes.HasPrefix(k, key) {
+		return
 	}
 	// The name's own RRsets; those whose records are all DISABLE are not
 	// published and do not count.
-	for ; k != nil && len(k) == len(v.key)+3 && bytes.HasPrefix(k, v.key) && k[len(v.key)] == 0; k, val = c.Next() {
+	for ; k != nil && len(k) == len(key)+3 && bytes.HasPrefix(k, key) && k[len(key)] == 0; k, val = c.Next() {
 		if !published(val) {
 			continue
 		}
@@ -255,17 +267,16 @@ func (v *View) nodeAt(n *Node) *Node {
 	}
 	if len(n.Types) > 0 {
 		n.State = NodeData
-		return n
+		return
 	}
 	// Nothing published here: an empty non-terminal when something below
 	// is published, else nothing at all.
-	for ; k != nil && bytes.HasPrefix(k, v.key); k, val = c.Next() {
+	for ; k != nil && bytes.HasPrefix(k, key); k, val = c.Next() {
 		if published(val) {
 			n.State = NodeENT
-			return n
+			return
 		}
 	}
-	return n
 }
 
 // published reports whether an encoded RRset has a record without

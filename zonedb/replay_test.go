@@ -47,9 +47,27 @@ func TestReplayByteForByte(t *testing.T) {
 		logs = append(logs, b)
 		mu.Unlock()
 	})
+	// Both stores keep the name index (as dms serve does); after every
+	// commit of the history it must say what the B+tree says, signed
+	// zones, rollovers, destroy and vacuum included.
+	for _, db := range []*zonedb.DB{primary, replica} {
+		if err := db.EnableNodeIndex(nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checked := 0
+	primary.Subscribe(func(zonedb.Event) {
+		if diff := nodeIndexDiff(t, primary); diff != "" {
+			t.Errorf("after commit %d the name index differs from the B+tree:\n%s", checked+1, diff)
+		}
+		checked++
+	})
 	s := admin.New(primary, nil)
 	c := admin.Caller{User: "alice", Host: "master", Sectag: admin.SectagAdmin}
 	history(t, s, c)
+	if checked < 30 {
+		t.Errorf("the name index was checked after %d commits", checked)
+	}
 
 	// Replay in generation order on the replica.
 	var recs []*zonedb.CommitLog
@@ -65,6 +83,9 @@ func TestReplayByteForByte(t *testing.T) {
 		if err := replica.Replay(l); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if diff := nodeIndexDiff(t, replica); diff != "" {
+		t.Errorf("the replica's name index differs from its B+tree:\n%s", diff)
 	}
 	diff, err := zonedb.ZoneBucketsDiff(primary, replica)
 	if err != nil {
@@ -105,6 +126,24 @@ func TestReplayByteForByte(t *testing.T) {
 	if !strings.Contains(in.Text, "intra.example.org.") || strings.Contains(in.Text, "leak.example.org.") {
 		t.Errorf("auto-PTR across views:\n%s", in.Text)
 	}
+}
+
+// nodeIndexDiff waits for db's name index to hold its generation and
+// compares it with the B+tree (zonedb.NodeIndexDiff).
+func nodeIndexDiff(t *testing.T, db *zonedb.DB) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !db.NodeIndexReady() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the name index never reached generation %d", db.Generation())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	diff, err := zonedb.NodeIndexDiff(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return diff
 }
 
 // TestReplayRefusesUnknownOps: a record with an operation this store does

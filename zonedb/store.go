@@ -46,6 +46,13 @@ type DB struct {
 	// event log (refusals.go).
 	refused refusals
 
+	// ix is the name index (nodeindex.go; nil until EnableNodeIndex),
+	// ixMu guards setting it; track collects the names the write
+	// transaction under way touched (only while ix is set).
+	ixMu  sync.Mutex
+	ix    *nodeIndex
+	track *nodeTracker
+
 	// Migrated names the zones a schema migration at Open marked for
 	// work (a chain rebuild), for the opener to report.
 	Migrated []string
@@ -228,6 +235,9 @@ func checkSchema(m *bolt.Bucket, path string) error {
 
 // Close closes the store.
 func (db *DB) Close() error {
+	if ix := db.nodeIndexOf(); ix != nil {
+		ix.close()
+	}
 	if err := db.FlushRefusals(); err != nil && !db.bolt.IsReadOnly() {
 		db.bolt.Close()
 		return err

@@ -139,6 +139,10 @@ func CanonicalZoneName(name string) (string, error) {
 // more than one goroutine at a time and must be closed.
 type View struct {
 	tx *bolt.Tx
+	// ix is the store's name index (nil: none) and gen the generation
+	// this view sees, for which the index may answer.
+	ix  *nodeIndex
+	gen uint64
 	// key is scratch space for building keys.
 	key []byte
 	// node and rrc serve Node (the query path) without allocating; apex
@@ -207,7 +211,17 @@ func get(c *bolt.Cursor, key []byte) []byte {
 
 // View runs fn in a read transaction.
 func (db *DB) View(fn func(v *View) error) error {
-	return db.bolt.View(func(tx *bolt.Tx) error { return fn(&View{tx: tx}) })
+	return db.bolt.View(func(tx *bolt.Tx) error { return fn(db.newView(tx)) })
+}
+
+// newView is a View of a read transaction, with the name index when the
+// store keeps one.
+func (db *DB) newView(tx *bolt.Tx) *View {
+	v := &View{tx: tx}
+	if ix := db.nodeIndexOf(); ix != nil {
+		v.ix, v.gen = ix, u64(tx.Bucket(bucketMeta).Get(keyGeneration))
+	}
+	return v
 }
 
 // BeginView starts a read transaction that the caller holds (per query
@@ -217,7 +231,7 @@ func (db *DB) BeginView() (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &View{tx: tx}, nil
+	return db.newView(tx), nil
 }
 
 // Close ends the read transaction.

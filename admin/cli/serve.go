@@ -30,6 +30,7 @@ type serveOptions struct {
 	refusalFlush   time.Duration
 	maxXfrOut      int
 	answerCacheMB  int
+	nameIndex      bool
 	dns            authserver.Options
 	// The HTTP API.
 	httpListen      string
@@ -76,6 +77,7 @@ the elected node (see dms cluster status).`,
 	cmd.Flags().StringArrayVar(&o.dns.Listen, "listen", []string{"127.0.0.1:5300"}, "address:port to answer DNS on, UDP and TCP (repeatable; production: [::]:53)")
 	cmd.Flags().IntVar(&o.dns.Workers, "workers", 0, "answering sockets and goroutines per address (default: the number of cores)")
 	cmd.Flags().IntVar(&o.answerCacheMB, "answer-cache-mb", 0, "bound of each worker's cache of packed answers in MiB (0: none; answers come from the store's wire form, as cheaply for common queries)")
+	cmd.Flags().BoolVar(&o.nameIndex, "name-index", true, "keep every name of the store in a hash table in memory (about 90 bytes a name, built in the background at start): a query finds its name in one probe instead of a descent of the store's B+tree")
 	cmd.Flags().StringVar(&o.dns.Config.Version, "chaos-version", "", "answer CHAOS version.bind with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.Identity, "chaos-identity", "", "answer CHAOS hostname.bind and id.server with this (default: refuse)")
 	cmd.Flags().StringVar(&o.dns.Config.NSID, "nsid", "", "NSID to return to clients that ask (RFC 5001)")
@@ -113,6 +115,13 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	defer db.Close()
 	for _, z := range db.Migrated {
 		log.Warn("an older dms left this zone's NSEC3 chain with a wrong link; the re-signer signs it whole now", "zone", z)
+	}
+	if o.nameIndex {
+		if err := db.EnableNodeIndex(func(st zonedb.NodeIndexStats) {
+			log.Info("name index ready", "names", st.Names, "mib", st.Bytes>>20, "ms", st.Millis, "generation", st.Generation)
+		}); err != nil {
+			return err
+		}
 	}
 	svc := admin.New(db, log)
 	node, err := joinCluster(ctx, f, &o.cluster, db, log)

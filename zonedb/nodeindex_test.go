@@ -1,0 +1,305 @@
+package zonedb
+
+import (
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// waitNodeIndex waits until the name index holds the store's generation.
+func waitNodeIndex(t testing.TB, db *DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !db.NodeIndexReady() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the name index never reached generation %d", db.Generation())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func checkNodeIndex(t testing.TB, db *DB, what string) {
+	t.Helper()
+	waitNodeIndex(t, db)
+	diff, err := NodeIndexDiff(db)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if diff != "" {
+		t.Errorf("%s: the name index and the B+tree differ:\n%s", what, diff)
+	}
+}
+
+func commitOps(t testing.TB, db *DB, zone string, ops ...RecordOp) {
+	t.Helper()
+	if _, err := db.Commit(&ChangeSet{ChangeBy: "test@host/Admin", Zones: []ZoneChange{{Zone: zone, Ops: ops}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func addOp(t testing.TB, line string, f Flags) RecordOp {
+	r := recs(t, line)[0]
+	r.Flags = f
+	return RecordOp{Kind: OpAdd, Record: r}
+}
+
+// TestNodeIndexFollowsCommits: the name index gives the node the B+tree
+// gives for every name (and its ancestors, and names that do not exist)
+// after each kind of commit: records added and removed deep below the
+// apex (empty non-terminals appear and go), records flagged DISABLE (not
+// published: a name with only those is missing, or an empty non-terminal
+// above published names), a wildcard, a whole replace, NSEC3 chain keys
+// (not names, but they make an apex without data an empty non-terminal,
+// as the B+tree says), a zone destroyed and one too large to list (both
+// build the index anew). Commits that change a few names are applied in
+// place: no build.
+func TestNodeIndexFollowsCommits(t *testing.T) {
+	db := openTest(t)
+	createZone(t, db, "example.org.", append(append([]string{}, baseZone...),
+		"a.b.c.example.org. 300 IN A 192.0.2.7", "*.w.example.org. 300 IN TXT wild", "x.*.w.example.org. 300 IN A 192.0.2.8"))
+	createZone(t, db, "example.net.", []string{"example.net. 3600 IN SOA ns1.example.net. h.example.net. 1 600 600 604800 600",
+		"example.net. 3600 IN NS ns1.example.net.", "ns1.example.net. 300 IN A 192.0.2.53"})
+	var builds atomic.Int32
+	if err := db.EnableNodeIndex(func(NodeIndexStats) { builds.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	checkNodeIndex(t, db, "first build")
+	if n := NodeIndexNames(db); n < 10 {
+		t.Fatalf("the index holds %d names", n)
+	}
+
+	inPlace := []struct {
+		what string
+		ops  []RecordOp
+	}{
+		{"a deep name added", []RecordOp{addOp(t, "p.q.r.s.example.org. 300 IN A 192.0.2.9", 0)}},
+		{"a record at an empty non-terminal", []RecordOp{addOp(t, "r.s.example.org. 300 IN AAAA 2001:db8::9", 0)}},
+		{"the deep name deleted", []RecordOp{{Kind: OpDeleteRRset, Name: "p.q.r.s.example.org.", Type: dns.TypeA}}},
+		{"the last record below the ENT deleted", []RecordOp{{Kind: OpDeleteRRset, Name: "r.s.example.org.", Type: dns.TypeAAAA}}},
+		{"a name with only a DISABLE record", []RecordOp{addOp(t, "off.example.org. 300 IN A 192.0.2.10", FlagDisable)}},
+		{"a DISABLE record above a published one", []RecordOp{addOp(t, "y.z.example.org. 300 IN A 192.0.2.11", FlagDisable), addOp(t, "x.y.z.example.org. 300 IN A 192.0.2.12", 0)}},
+		{"a published record beside a DISABLE one", []RecordOp{addOp(t, "off.example.org. 300 IN TXT on", 0)}},
+		{"the published record below the DISABLE one gone", []RecordOp{{Kind: OpDeleteRRset, Name: "x.y.z.example.org.", Type: dns.TypeA}}},
+		{"the wildcard's records", []RecordOp{addOp(t, "*.w.example.org. 300 IN A 192.0.2.13", 0), {Kind: OpDeleteRRset, Name: "x.*.w.example.org.", Type: dns.TypeA}}},
+		{"a name with escaped octets", []RecordOp{addOp(t, `a\000b.example.org. 300 IN A 192.0.2.14`, 0), addOp(t, `\001.example.org. 300 IN A 192.0.2.15`, 0)}},
+		{"an apex RRset", []RecordOp{addOp(t, "example.org. 300 IN MX 10 mail.example.org.", 0)}},
+	}
+	for _, st := range inPlace {
+		before := builds.Load()
+		commitOps(t, db, "example.org", st.ops...)
+		checkNodeIndex(t, db, st.what)
+		if builds.Load() != before {
+			t.Errorf("%s: the index was built anew, not changed in place", st.what)
+		}
+	}
+
+	// A whole replace of a small zone is applied in place too.
+	before := builds.Load()
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.net", Replace: true, Records: recs(t,
+		"example.net. 3600 IN SOA ns1.example.net. h.example.net. 1 600 600 604800 600", "example.net. 3600 IN NS ns1.example.net.",
+		"ns1.example.net. 300 IN A 192.0.2.53", "deep.er.example.net. 300 IN A 192.0.2.54")}}}); err != nil {
+		t.Fatal(err)
+	}
+	checkNodeIndex(t, db, "a zone replaced")
+	if builds.Load() != before {
+		t.Errorf("a small replace built the index anew")
+	}
+
+	// NSEC3 chain keys, written as the signer does (through the door).
+	var netID uint64
+	if _, err := db.Change("test", func(tx *Txn) error {
+		z, err := tx.View().Zone("example.net.")
+		if err != nil {
+			return err
+		}
+		netID = z.ID
+		key := append(be64(z.ID), 1, 0xFF, 0xAB, 0xCD, 0, 0, byte(dns.TypeNSEC3>>8), byte(dns.TypeNSEC3))
+		val := tx.rrb.Get(append(be64(z.ID), 0, 0, byte(dns.TypeA)))
+		if val == nil {
+			val = tx.rrb.Get(soaKeyOf(z))
+		}
+		return tx.putRRset(z, key, val)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	checkNodeIndex(t, db, "an NSEC3 chain key")
+	var n Node
+	if err := db.View(func(v *View) error {
+		v.key = append(be64(netID), 1, 0xFF, 0xAB, 0xCD, 0)
+		n = Node{}
+		v.nodeAt(&n)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n.State != NodeMissing {
+		t.Errorf("an NSEC3 chain key is a name in the index: %v", n.State)
+	}
+
+	// A zone destroyed, and a commit too large to list: built anew.
+	before = builds.Load()
+	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.net", Destroy: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	checkNodeIndex(t, db, "a zone destroyed")
+	if builds.Load() == before {
+		t.Errorf("destroying a zone did not build the index anew")
+	}
+	old := ixMaxTouched
+	ixMaxTouched = 20
+	defer func() { ixMaxTouched = old }()
+	big := []string{"big.example. 3600 IN SOA ns1.big.example. h.big.example. 1 600 600 604800 600", "big.example. 3600 IN NS ns1.big.example."}
+	for i := range 50 {
+		big = append(big, fmt.Sprintf("h%d.s%d.big.example. 300 IN A 192.0.2.%d", i, i%3, i))
+	}
+	before = builds.Load()
+	createZone(t, db, "big.example.", big)
+	checkNodeIndex(t, db, "a commit of 50 names")
+	if builds.Load() == before {
+		t.Errorf("a commit past ixMaxTouched did not build the index anew")
+	}
+}
+
+// TestNodeIndexBuildMeetsCommits: commits that land while the index is
+// being built (between its read and its installation) are in the table
+// it installs.
+func TestNodeIndexBuildMeetsCommits(t *testing.T) {
+	db := openTest(t)
+	createZone(t, db, "example.org.", baseZone)
+	var once sync.Once
+	done := make(chan struct{})
+	ixBuildHook = func() {
+		once.Do(func() {
+			for i := range 5 {
+				commitOps(t, db, "example.org", addOp(t, fmt.Sprintf("n%d.late.example.org. 300 IN A 192.0.2.%d", i, i), 0))
+			}
+			commitOps(t, db, "example.org", RecordOp{Kind: OpDeleteRRset, Name: "mail.example.org.", Type: dns.TypeA})
+			close(done)
+		})
+	}
+	defer func() { ixBuildHook = nil }()
+	if err := db.EnableNodeIndex(nil); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	checkNodeIndex(t, db, "commits during the build")
+	if err := db.View(func(v *View) error {
+		for name, want := range map[string]NodeState{"n3.late.example.org.": NodeData, "late.example.org.": NodeENT, "mail.example.org.": NodeMissing} {
+			z, _ := v.FindZone(name)
+			if got := v.Node(z, name).State; got != want {
+				t.Errorf("%s: %v, want %v", name, got, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNodeIndexInOrder: commits handed over out of order (their
+// goroutines race once the write lock is released) are applied in
+// generation order; the table says the last generation applied.
+func TestNodeIndexInOrder(t *testing.T) {
+	ix := &nodeIndex{pending: map[uint64]*nodeUpdate{}, applied: 5}
+	tb := &nodeTable{seed: maphash.MakeSeed()}
+	tb.mask, tb.slots = ixMinSlots-1, make([]atomic.Uint64, ixMinSlots)
+	tb.chunks.Store(&[][]byte{})
+	tb.gen.Store(5)
+	ix.live.Store(tb)
+	key := []byte("\x00\x00\x00\x00\x00\x00\x00\x01www\x00")
+	a, b := appendEntry(nil, []uint16{1}, [][]byte{[]byte("A")}), appendEntry(nil, []uint16{1}, [][]byte{[]byte("B")})
+	ix.committed(7, &nodeUpdate{keys: [][]byte{key}, entries: [][]byte{b}})
+	if tb.gen.Load() != 5 || tb.find(key) != nil {
+		t.Fatalf("generation 7 applied before 6")
+	}
+	ix.committed(6, &nodeUpdate{keys: [][]byte{key}, entries: [][]byte{a}})
+	if tb.gen.Load() != 7 || string(tb.find(key)) != string(b) {
+		t.Fatalf("after 6 and 7: generation %d, entry %.40q", tb.gen.Load(), tb.find(key))
+	}
+	ix.committed(6, &nodeUpdate{keys: [][]byte{key}, entries: [][]byte{a}}) // again: ignored
+	if string(tb.find(key)) != string(b) {
+		t.Errorf("an old generation applied again")
+	}
+}
+
+// TestNodeIndexReadersDuringCommits: readers on views of every generation
+// get from the index what the B+tree of their own view says, while
+// commits change the names they read (run with -race).
+func TestNodeIndexReadersDuringCommits(t *testing.T) {
+	db := openTest(t)
+	createZone(t, db, "example.org.", baseZone)
+	if err := db.EnableNodeIndex(nil); err != nil {
+		t.Fatal(err)
+	}
+	waitNodeIndex(t, db)
+	names := []string{"www.example.org.", "a.b.example.org.", "b.example.org.", "example.org.", "c.b.example.org.", "mail.example.org."}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var compared, indexed atomic.Int64
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 9))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				v, err := db.BeginView()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for range 20 {
+					name := names[rng.IntN(len(names))]
+					z, ok := v.FindZone(name)
+					if !ok {
+						t.Errorf("%s: no zone", name)
+						break
+					}
+					var err error
+					if v.key, err = AppendNameKey(be64(z.ID), name, z.Origin); err != nil {
+						t.Error(err)
+						break
+					}
+					var a, b Node
+					if v.indexedNode(&a) {
+						indexed.Add(1)
+					} else {
+						nodeFromCursor(v.rrCursor(), v.key, &a)
+					}
+					nodeFromCursor(v.rrCursor(), v.key, &b)
+					if a.State != b.State || fmt.Sprint(a.Types) != fmt.Sprint(b.Types) {
+						t.Errorf("%s at generation %d: index %v %v, tree %v %v", name, v.gen, a.State, a.Types, b.State, b.Types)
+					}
+					compared.Add(1)
+				}
+				v.Close()
+			}
+		}()
+	}
+	for i := range 60 {
+		if i%2 == 0 {
+			commitOps(t, db, "example.org", addOp(t, fmt.Sprintf("a.b.example.org. 300 IN A 192.0.2.%d", i), 0))
+		} else {
+			commitOps(t, db, "example.org", RecordOp{Kind: OpDeleteRRset, Name: "a.b.example.org.", Type: dns.TypeA},
+				addOp(t, fmt.Sprintf("www.example.org. 300 IN TXT t%d", i), 0))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	if compared.Load() == 0 || indexed.Load() == 0 {
+		t.Errorf("%d lookups compared, %d from the index", compared.Load(), indexed.Load())
+	}
+	checkNodeIndex(t, db, "after the commits")
+}
+
