@@ -302,4 +302,3 @@ func TestNodeIndexReadersDuringCommits(t *testing.T) {
 	}
 	checkNodeIndex(t, db, "after the commits")
 }
-
