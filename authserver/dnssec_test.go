@@ -26,6 +26,7 @@ func signedBenchStore(b testing.TB, n int) *zonedb.DB {
 		Update: func(z *zonedb.Zone) error { z.DNSSEC, z.Params = true, &p; return nil }}}}); err != nil {
 		b.Fatal(err)
 	}
+	waitIndex(b, db)
 	return db
 }
 

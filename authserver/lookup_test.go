@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -84,7 +85,26 @@ func testStore(t testing.TB, zones map[string]string) *zonedb.DB {
 			t.Fatal(err)
 		}
 	}
+	// The name index, as dms serve keeps it: queries find their nodes
+	// there once it holds the store's generation (runCases and the wire
+	// tests also ask the B+tree, and compare).
+	if err := db.EnableNodeIndex(nil); err != nil {
+		t.Fatal(err)
+	}
+	waitIndex(t, db)
 	return db
+}
+
+// waitIndex waits until db's name index holds its generation.
+func waitIndex(t testing.TB, db *zonedb.DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !db.NodeIndexReady() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the name index never reached generation %d", db.Generation())
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 type tcase struct {
@@ -117,6 +137,13 @@ func query(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16) *
 
 func queryDO(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16, do bool) *dns.Msg {
 	t.Helper()
+	return queryIndex(t, e, db, qname, qtype, do, true)
+}
+
+// queryIndex is queryDO with the store's name index used or not (the
+// B+tree then answers every lookup).
+func queryIndex(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16, do, index bool) *dns.Msg {
+	t.Helper()
 	req := new(dns.Msg)
 	req.SetQuestion(qname, qtype)
 	if do {
@@ -124,6 +151,9 @@ func queryDO(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16,
 	}
 	var resp *dns.Msg
 	if err := db.View(func(v *zonedb.View) error {
+		if !index {
+			v.SkipNodeIndex()
+		}
 		resp = e.Answer(v, req, TCP, netip.MustParseAddr("127.0.0.1"))
 		return nil
 	}); err != nil {
@@ -132,24 +162,37 @@ func queryDO(t testing.TB, e *Engine, db *zonedb.DB, qname string, qtype uint16,
 	return resp
 }
 
+// runCases asks each case twice: with the nodes found in the name index,
+// and in the B+tree.
 func runCases(t *testing.T, db *zonedb.DB, cases []tcase) {
+	waitIndex(t, db)
 	e := NewEngine(Config{}, nil)
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			resp := queryDO(t, e, db, tc.qname, tc.qtype, tc.do)
-			if resp.Rcode != tc.rcode || resp.Authoritative != tc.aa {
-				t.Errorf("rcode %s aa %v, want %s aa %v\n%s", dns.RcodeToString[resp.Rcode], resp.Authoritative, dns.RcodeToString[tc.rcode], tc.aa, resp)
-			}
-			for _, sec := range []struct {
-				name      string
-				got, want []string
-			}{{"answer", rrStrings(resp.Answer), tc.answer}, {"authority", rrStrings(resp.Ns), tc.ns}, {"additional", rrStrings(resp.Extra), tc.extra}} {
-				if !slices.Equal(sec.got, sec.want) {
-					t.Errorf("%s:\n got %q\nwant %q", sec.name, sec.got, sec.want)
-				}
-			}
-		})
+		for _, index := range []bool{true, false} {
+			runCase(t, e, db, tc, index)
+		}
 	}
+}
+
+func runCase(t *testing.T, e *Engine, db *zonedb.DB, tc tcase, index bool) {
+	name := tc.name
+	if !index {
+		name += "/btree"
+	}
+	t.Run(name, func(t *testing.T) {
+		resp := queryIndex(t, e, db, tc.qname, tc.qtype, tc.do, index)
+		if resp.Rcode != tc.rcode || resp.Authoritative != tc.aa {
+			t.Errorf("rcode %s aa %v, want %s aa %v\n%s", dns.RcodeToString[resp.Rcode], resp.Authoritative, dns.RcodeToString[tc.rcode], tc.aa, resp)
+		}
+		for _, sec := range []struct {
+			name      string
+			got, want []string
+		}{{"answer", rrStrings(resp.Answer), tc.answer}, {"authority", rrStrings(resp.Ns), tc.ns}, {"additional", rrStrings(resp.Extra), tc.extra}} {
+			if !slices.Equal(sec.got, sec.want) {
+				t.Errorf("%s:\n got %q\nwant %q", sec.name, sec.got, sec.want)
+			}
+		}
+	})
 }
 
 const (

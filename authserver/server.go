@@ -340,6 +340,9 @@ type viewHolder struct {
 	// noCache sends every query down the full path (TCP connections, and
 	// benchmarks of the full path).
 	noCache bool
+	// noIndex reads every node from the store's B+tree, not its name
+	// index (tests compare the two).
+	noIndex bool
 	// noAnswerCache leaves the answer cache out only (dms serve
 	// --answer-cache-mb 0, and benchmarks of the wire-form path).
 	noAnswerCache bool
@@ -378,6 +381,9 @@ func (h *viewHolder) get(now time.Time) (*zonedb.View, error) {
 	v, err := h.db.BeginView()
 	if err != nil {
 		return nil, err
+	}
+	if h.noIndex {
+		v.SkipNodeIndex()
 	}
 	h.v, h.gen, h.since = v, gen, now
 	vg := v.Generation()

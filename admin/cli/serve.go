@@ -118,6 +118,9 @@ func serve(ctx context.Context, f *Factory, o *serveOptions, log *slog.Logger) e
 	}
 	if o.nameIndex {
 		if err := db.EnableNodeIndex(func(st zonedb.NodeIndexStats) {
+			// What the build read through is garbage now: give it back
+			// (RSS is what operators watch).
+			debug.FreeOSMemory()
 			log.Info("name index ready", "names", st.Names, "mib", st.Bytes>>20, "ms", st.Millis, "generation", st.Generation)
 		}); err != nil {
 			return err
