@@ -226,6 +226,7 @@ func (db *DB) updateGen(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error
 		db.track, upd = nil, nil
 		if ix != nil {
 			db.track = &nodeTracker{names: map[string]struct{}{}}
+			defer func() { db.track = nil }() // still under the write lock
 		}
 		var err error
 		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
@@ -235,13 +236,11 @@ func (db *DB) updateGen(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error
 			// The names this commit changed, as they are now: for the
 			// name index once the commit is durable.
 			upd = db.track.update(tx)
-			db.track = nil
 		}
 		m := tx.Bucket(bucketMeta)
 		gen = u64(m.Get(keyGeneration)) + 1
 		return m.Put(keyGeneration, be64(gen))
 	})
-	db.track = nil
 	if err != nil {
 		return nil, 0, err
 	}
