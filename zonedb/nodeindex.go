@@ -184,11 +184,21 @@ func (ix *nodeIndex) buildLoop() {
 			ix.mu.Unlock()
 			continue
 		}
-		// The commits that landed since the table was read.
+		// The commits that landed since the table was read (too many
+		// names for it: read again).
+		fits := true
 		for _, u := range ix.queue {
 			if u.gen > gen {
+				if fits = t.fits(len(u.keys)); !fits {
+					break
+				}
 				t.apply(u)
 			}
+		}
+		if !fits {
+			ix.queue = nil
+			ix.mu.Unlock()
+			continue
 		}
 		if ix.applied < gen {
 			// Commits up to gen are in the table; those whose turn has
@@ -242,7 +252,7 @@ func (ix *nodeIndex) committed(gen uint64, u *nodeUpdate) {
 			ix.queue = append(ix.queue, next)
 		default:
 			t := ix.live.Load()
-			if t == nil {
+			if t == nil || !t.fits(len(next.keys)) {
 				ix.startBuild()
 				continue
 			}
@@ -282,10 +292,9 @@ func (t *nodeTable) stats() NodeIndexStats {
 	return NodeIndexStats{Generation: t.gen.Load(), Names: t.used, Bytes: int64(len(t.slots))*8 + t.chunkBytes}
 }
 
-// needsRebuild: too full (tombstones count: probes pass them) or too
-// much dead entry space.
+// needsRebuild: more than half full, or too much dead entry space.
 func (t *nodeTable) needsRebuild() bool {
-	return (t.used+t.dead)*4 > len(t.slots)*3 || t.garbage > t.liveBytes+ixGarbageSlop
+	return (t.used+t.dead)*2 > len(t.slots) || t.garbage > t.liveBytes+ixGarbageSlop
 }
 
 // hashKey returns the key's hash and its tag: the top 16 bits with the
@@ -311,7 +320,9 @@ func entryAt(chunks [][]byte, s uint64) (key, rest []byte) {
 func (t *nodeTable) find(key []byte) []byte {
 	h, tag := t.hashKey(key)
 	chunks := *t.chunks.Load()
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
+	// A table is never more than three quarters full (fits), so an
+	// empty slot ends every probe; the bound is only a guard.
+	for i, n := h&t.mask, 0; n <= int(t.mask); i, n = (i+1)&t.mask, n+1 {
 		s := t.slots[i].Load()
 		if s == 0 {
 			return nil
@@ -323,10 +334,16 @@ func (t *nodeTable) find(key []byte) []byte {
 			return rest
 		}
 	}
+	return nil
 }
 
-// set makes entry (state and RRsets, as encodeEntry writes them) key's,
-// or with entry nil removes key. Writer only.
+// fits says whether n more names can be set without the table passing
+// three quarters full (tombstones count: probes pass them).
+func (t *nodeTable) fits(n int) bool { return (t.used+t.dead+n)*4 <= len(t.slots)*3 }
+
+// set makes entry (state and RRsets, as appendEntry writes them) key's,
+// or with entry nil removes key. Writer only; the caller has checked
+// that it fits.
 func (t *nodeTable) set(key, entry []byte) {
 	h, tag := t.hashKey(key)
 	chunks := *t.chunks.Load()

@@ -302,3 +302,38 @@ func TestNodeIndexReadersDuringCommits(t *testing.T) {
 	}
 	checkNodeIndex(t, db, "after the commits")
 }
+
+// TestNodeIndexGrows: commits that add more names than the table has room
+// for (an empty store's table, then a zone of 1 500 names, then 400 more)
+// have it built anew, larger, instead of filling it (a full table would
+// never end a probe).
+func TestNodeIndexGrows(t *testing.T) {
+	db := openTest(t)
+	if err := db.EnableNodeIndex(nil); err != nil {
+		t.Fatal(err)
+	}
+	waitNodeIndex(t, db)
+	zone := []string{"grow.example. 3600 IN SOA ns1.grow.example. h.grow.example. 1 600 600 604800 600", "grow.example. 3600 IN NS ns1.grow.example."}
+	for i := range 1500 {
+		zone = append(zone, fmt.Sprintf("h%d.grow.example. 300 IN A 192.0.2.%d", i, i%250))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		createZone(t, db, "grow.example.", zone)
+		var ops []RecordOp
+		for i := range 400 {
+			ops = append(ops, addOp(t, fmt.Sprintf("n%d.more.grow.example. 300 IN A 192.0.2.1", i), 0))
+		}
+		commitOps(t, db, "grow.example", ops...)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the commits did not finish")
+	}
+	checkNodeIndex(t, db, "after the table grew")
+	if n := NodeIndexNames(db); n < 1900 {
+		t.Errorf("the index holds %d names", n)
+	}
+}
