@@ -464,12 +464,16 @@ var (
 	descZones = prometheus.NewDesc("dms_zones", "Zones in the store, by state.", []string{"state"}, nil)
 	descSize  = prometheus.NewDesc("dms_store_size_bytes", "Size of the store file.", nil, nil)
 	descPageW = prometheus.NewDesc("dms_store_page_writes_total", "Pages written to the store file since start.", nil, nil)
+	descIxN   = prometheus.NewDesc("dms_name_index_names", "Names in the name index (0: none, or being built).", nil, nil)
+	descIxB   = prometheus.NewDesc("dms_name_index_bytes", "Memory the name index holds (0: none, or being built).", nil, nil)
 )
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descZones
 	ch <- descSize
 	ch <- descPageW
+	ch <- descIxN
+	ch <- descIxB
 }
 
 func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -485,6 +489,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descSize, prometheus.GaugeValue, float64(c.db.Size()))
 	ch <- prometheus.MustNewConstMetric(descPageW, prometheus.CounterValue, float64(c.db.PageWrites()))
+	ix, _ := c.db.NodeIndexStats()
+	ch <- prometheus.MustNewConstMetric(descIxN, prometheus.GaugeValue, float64(ix.Names))
+	ch <- prometheus.MustNewConstMetric(descIxB, prometheus.GaugeValue, float64(ix.Bytes))
 }
 
 // ServeMetrics serves /metrics and /healthz on addr until ctx ends. It

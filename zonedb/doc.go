@@ -8,6 +8,15 @@
 // renews it when Generation moves, because a bbolt transaction per query
 // takes a DB-wide mutex (DESIGN.md, "A query").
 //
+// dms serve also keeps a name index (nodeindex.go, EnableNodeIndex): every
+// name of the rr bucket with its published RRsets, copied into a hash table
+// in memory, so that a query finds its node in one probe instead of a
+// B+tree descent. A View uses it only for the generation it sees; each
+// commit hands the index the new state of the names it touched, once it
+// is durable. The B+tree stays the store and answers whenever the index
+// does not hold the View's generation (while it is built at start, or
+// rebuilt after a large commit).
+//
 // The store has one write path, the commit transaction (Txn, txn.go),
 // opened by DB.Change (DB.Commit applies a ChangeSet through it). Its
 // methods are the changes: create a zone, replace its content, apply

@@ -128,6 +128,22 @@ func (db *DB) EnableNodeIndex(built func(NodeIndexStats)) error {
 	})
 }
 
+// NodeIndexStats describes the installed name index; false when there is
+// none (not enabled, or being built).
+func (db *DB) NodeIndexStats() (NodeIndexStats, bool) {
+	ix := db.nodeIndexOf()
+	if ix == nil {
+		return NodeIndexStats{}, false
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	t := ix.live.Load()
+	if t == nil {
+		return NodeIndexStats{}, false
+	}
+	return t.stats(), true
+}
+
 // nodeIndexOf is the index commits must keep in step (nil: none).
 func (db *DB) nodeIndexOf() *nodeIndex {
 	db.ixMu.Lock()
@@ -169,6 +185,11 @@ func (ix *nodeIndex) buildLoop() {
 			t, err = buildNodeTable(tx, &ix.closing)
 			if ixBuildHook != nil {
 				ixBuildHook()
+			}
+			if err == nil {
+				// The walk mapped the whole store; queries need little of
+				// it now.
+				ix.db.dropMapped(tx)
 			}
 			return err
 		})
