@@ -115,8 +115,8 @@ bench: build
 # can keep).
 bench-scale: build
 	@sh scripts/test-deps.sh bench
-	NAMES=1000000 ROUNDS=$${ROUNDS:-2} sh bench/run.sh
-	NAMES=1000000 ROUNDS=$${ROUNDS:-2} MIX=a sh bench/run.sh
+	NAMES=1000000 ROUNDS=$${ROUNDS:-3} sh bench/run.sh
+	NAMES=1000000 ROUNDS=$${ROUNDS:-3} MIX=a sh bench/run.sh
 
 # dms serve's start-up (exec to first answer) for 1 and 10 000 zones and
 # a 1 000 000-name zone (bench/startup.sh).
