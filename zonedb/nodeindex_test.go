@@ -337,3 +337,71 @@ func TestNodeIndexGrows(t *testing.T) {
 		t.Errorf("the index holds %d names", n)
 	}
 }
+
+// TestNodeIndexRandomCommits: 200 commits of random record additions and
+// removals at random depths (records flagged DISABLE among them, wildcard
+// and escaped labels), some of them too large to list (ixMaxTouched is 30
+// here), a zone destroyed and made again: after each, the index gives
+// every node the B+tree gives.
+func TestNodeIndexRandomCommits(t *testing.T) {
+	db := openTest(t)
+	old := ixMaxTouched
+	ixMaxTouched = 30
+	defer func() { ixMaxTouched = old }()
+	apex := []string{"r.example. 3600 IN SOA ns1.r.example. h.r.example. 1 600 600 604800 600", "r.example. 3600 IN NS ns1.r.example."}
+	createZone(t, db, "r.example.", apex)
+	if err := db.EnableNodeIndex(nil); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	labels := []string{"a", "b", "c", "*", `x\000`, "d-e", "A"}
+	name := func() string {
+		n := ""
+		for range 1 + rng.IntN(4) {
+			n += labels[rng.IntN(len(labels))] + "."
+		}
+		return n + "r.example."
+	}
+	landed := 0
+	for i := range 200 {
+		var ops []RecordOp
+		count, kinds := 1+rng.IntN(4), 4
+		if i%25 == 24 {
+			count, kinds = 40, 3 // past ixMaxTouched (built anew); additions only, so that it lands
+		}
+		for range count {
+			n := name()
+			switch rng.IntN(kinds) {
+			case 0, 1:
+				f := Flags(0)
+				if rng.IntN(5) == 0 {
+					f = FlagDisable
+				}
+				ops = append(ops, addOp(t, fmt.Sprintf("%s 300 IN A 192.0.2.%d", n, rng.IntN(250)), f))
+			case 2:
+				ops = append(ops, addOp(t, fmt.Sprintf("%s 300 IN TXT t%d", n, rng.IntN(9)), 0))
+			default:
+				ops = append(ops, RecordOp{Kind: OpDeleteRRset, Name: n, Type: []uint16{dns.TypeA, dns.TypeTXT}[rng.IntN(2)]})
+			}
+		}
+		// Some changes are refused (a name that has nothing to delete,
+		// a CNAME conflict...): the index must still match.
+		if _, err := db.Commit(&ChangeSet{ChangeBy: "test@host/Admin", Zones: []ZoneChange{{Zone: "r.example.", Ops: ops}}}); err == nil {
+			landed++
+		}
+		if i == 120 {
+			if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "r.example.", Destroy: true}}}); err != nil {
+				t.Fatal(err)
+			}
+			createZone(t, db, "r.example.", apex)
+		}
+		checkNodeIndex(t, db, fmt.Sprintf("commit %d", i))
+		if t.Failed() {
+			return
+		}
+	}
+	if n := NodeIndexNames(db); n < 20 || landed < 100 {
+		t.Errorf("the index holds %d names at the end, %d of 200 commits landed: too little to show anything", n, landed)
+	}
+	t.Logf("%d of 200 commits landed; %d names at the end", landed, NodeIndexNames(db))
+}
