@@ -20,10 +20,23 @@ func bigZone(b testing.TB, n int) []Record {
 // BenchmarkCommitRecordAdd is the commit path of one record added to a
 // zone of 100 000 records: it must touch only the RRset, the SOA and the
 // journal.
-func BenchmarkCommitRecordAdd(b *testing.B) {
+func BenchmarkCommitRecordAdd(b *testing.B) { benchCommitRecordAdd(b, false) }
+
+// BenchmarkCommitRecordAddIndexed is the same with the name index kept
+// (dms serve): the commit also works out the new state of the names it
+// touched and hands it to the index.
+func BenchmarkCommitRecordAddIndexed(b *testing.B) { benchCommitRecordAdd(b, true) }
+
+func benchCommitRecordAdd(b *testing.B, indexed bool) {
 	db := openTest(b)
 	if _, err := db.Commit(&ChangeSet{Zones: []ZoneChange{{Zone: "example.org", Create: &Zone{}, Replace: true, Records: bigZone(b, 100000)}}}); err != nil {
 		b.Fatal(err)
+	}
+	if indexed {
+		if err := db.EnableNodeIndex(nil); err != nil {
+			b.Fatal(err)
+		}
+		waitNodeIndex(b, db)
 	}
 	b.ReportAllocs()
 	i := 0
