@@ -77,13 +77,12 @@ type nodeIndex struct {
 
 	mu sync.Mutex
 	// applied is the last generation whose changes are in the live table
-	// or in queue; base is the generation the table under construction
-	// was read at (its queue holds what came after).
-	applied, base uint64
-	pending       map[uint64]*nodeUpdate
-	building      bool
-	restart       bool
-	queue         []*nodeUpdate
+	// or in queue (the updates for the table being built).
+	applied  uint64
+	pending  map[uint64]*nodeUpdate
+	building bool
+	restart  bool
+	queue    []*nodeUpdate
 	// built, when set, is called after each table is installed (tests,
 	// and serve's log line).
 	built func(NodeIndexStats)
@@ -231,11 +230,13 @@ func (ix *nodeIndex) buildLoop() {
 				}
 			}
 		}
-		ix.base = gen
 		t.gen.Store(ix.applied)
 		ix.queue, ix.building = nil, false
 		ix.live.Store(t)
 		st := t.stats()
+		// Commits that came in out of order while the table was read
+		// may be next now.
+		ix.drain()
 		st.Millis = ix.db.now().Sub(start).Milliseconds()
 		built := ix.built
 		ix.mu.Unlock()
@@ -255,10 +256,15 @@ func (ix *nodeIndex) committed(gen uint64, u *nodeUpdate) {
 	u.gen = gen
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if gen <= ix.applied || ix.building && gen <= ix.base {
-		return // in the table already
+	if gen > ix.applied { // else in the table already (a build read it)
+		ix.pending[gen] = u
 	}
-	ix.pending[gen] = u
+	ix.drain()
+}
+
+// drain applies the pending updates whose turn has come, in generation
+// order. ix.mu is held.
+func (ix *nodeIndex) drain() {
 	for {
 		next, ok := ix.pending[ix.applied+1]
 		if !ok {
