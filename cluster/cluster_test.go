@@ -87,6 +87,42 @@ func converge(t *testing.T, nodes []*testNode) {
 	}
 }
 
+// addOnce adds a TXT record at rec in zone through node n, as a careful
+// client does: a commit whose outcome is unknown (etcd took the append but
+// did not confirm it in time, as when a member stops under load) is looked
+// for before it is made again, once the log has had time to settle.
+func addOnce(ctx context.Context, n *testNode, zone, rec string) error {
+	for try := 0; ; try++ {
+		_, err := n.svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: zone, Records: []string{rec + " TXT \"x\""}})
+		if !errors.Is(err, ErrUnknownOutcome) || try == 2 {
+			return err
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if hasRecord(n, zone, rec+"."+zone+".") {
+				return nil // it landed after all
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+func hasRecord(n *testNode, zone, owner string) bool {
+	found := false
+	_ = n.db.View(func(v *zonedb.View) error {
+		z, err := v.Zone(zone)
+		if err != nil {
+			return nil
+		}
+		recs, _ := v.Records(z)
+		for _, r := range recs {
+			found = found || r.RR.Header().Name == owner && r.RR.Header().Rrtype == 16
+		}
+		return nil
+	})
+	return found
+}
+
 // TestClusterCommits: three dms stores on a three-member etcd cluster;
 // commits made on all of them at once (many racing for the same log
 // entry) all land once, in one order, and every store ends with the same
@@ -123,7 +159,7 @@ func TestClusterCommits(t *testing.T) {
 				}
 				zone := fmt.Sprintf("z%d.example", (w+i)%3) // zones edited from every node
 				rec := fmt.Sprintf("w%di%d", w, i)
-				if _, err := n.svc.RecordAdd(ctx, alice, admin.RecordRequest{Zone: zone, Records: []string{rec + " TXT \"x\""}}); err != nil {
+				if err := addOnce(ctx, n, zone, rec); err != nil {
 					t.Errorf("commit %s on node %d: %v", rec, w%3, err)
 					continue
 				}
