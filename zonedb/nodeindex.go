@@ -419,7 +419,9 @@ func (t *nodeTable) set(key, entry []byte) {
 func (t *nodeTable) write(key, entry []byte) uint64 {
 	size := 6 + len(key) + len(entry)
 	if len(t.cur)+size > cap(t.cur) {
-		n := ixChunkSize
+		// Chunks double from 64 KiB up to ixChunkSize: a store of a few
+		// zones holds a few KiB, not 4 MiB.
+		n := min(max(64<<10, int(t.chunkBytes)), ixChunkSize)
 		if size > n {
 			n = size
 		}
