@@ -98,12 +98,8 @@ func testStore(t testing.TB, zones map[string]string) *zonedb.DB {
 // waitIndex waits until db's name index holds its generation.
 func waitIndex(t testing.TB, db *zonedb.DB) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !db.NodeIndexReady() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the name index never reached generation %d", db.Generation())
-		}
-		time.Sleep(time.Millisecond)
+	if !db.WaitNodeIndex(10 * time.Second) {
+		t.Fatalf("the name index never reached generation %d", db.Generation())
 	}
 }
 

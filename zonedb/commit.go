@@ -223,7 +223,6 @@ func (db *DB) updateGen(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		// Read under the write lock (EnableNodeIndex sets it so).
 		ix = db.nodeIndexOf()
-		db.track, upd = nil, nil
 		if ix != nil {
 			db.track = &nodeTracker{names: map[string]struct{}{}}
 			defer func() { db.track = nil }() // still under the write lock

@@ -86,7 +86,7 @@ func (t *Txn) putRRset(z *Zone, key []byte, val []byte) error {
 			return err
 		}
 	}
-	if t.db != nil && t.db.track != nil {
+	if t.db.track != nil {
 		t.db.track.touch(key)
 	}
 	if val == nil {
@@ -226,7 +226,7 @@ func (t *Txn) linkRef(ref, zone uint64, link bool) error {
 // comments.
 func (t *Txn) destroyZone(z *Zone, zkey []byte) error {
 	t.log.add(LogOp{Op: logDestroy, Zone: z.ID})
-	if t.db != nil && t.db.track != nil {
+	if t.db.track != nil {
 		t.db.track.touchAll()
 	}
 	p := be64(z.ID)

@@ -95,11 +95,7 @@ func NodeIndexDiff(db *DB) (string, error) {
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			name := string(k[:len(k)-3])
 			names[name] = true
-			for end := 8; end < len(name); end++ {
-				if end == 8 || name[end-1] == 0 {
-					names[name[:end]] = true
-				}
-			}
+			eachAncestor([]byte(name), func(a []byte) { names[string(a)] = true })
 			names[name+"zz\x00"] = true
 			names[name[:len(name)-1]+"q\x00"] = true
 			names[name+"\x01\x01\x00"] = true
@@ -134,16 +130,4 @@ func NodeIndexDiff(db *DB) (string, error) {
 		return nil
 	})
 	return out.String(), err
-}
-
-// NodeIndexNames is the number of names the installed index holds.
-func NodeIndexNames(db *DB) int {
-	if ix := db.nodeIndexOf(); ix != nil {
-		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		if t := ix.live.Load(); t != nil {
-			return t.used
-		}
-	}
-	return -1
 }

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -161,6 +162,20 @@ func (db *DB) NodeIndexReady() bool {
 	return t != nil && t.gen.Load() == db.gen.Load()
 }
 
+// WaitNodeIndex waits up to timeout for the name index to hold the
+// store's current generation (tests and tools that measure it); false
+// when it did not.
+func (db *DB) WaitNodeIndex(timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for !db.NodeIndexReady() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}
+
 // startBuild starts a build unless one is under way (then it starts
 // again when done). ix.mu is held.
 func (ix *nodeIndex) startBuild() {
@@ -175,7 +190,7 @@ func (ix *nodeIndex) startBuild() {
 
 func (ix *nodeIndex) buildLoop() {
 	for {
-		start := ix.db.now()
+		start := time.Now()
 		var t *nodeTable
 		var gen uint64
 		err := ix.db.bolt.View(func(tx *bolt.Tx) error {
@@ -237,7 +252,7 @@ func (ix *nodeIndex) buildLoop() {
 		// Commits that came in out of order while the table was read
 		// may be next now.
 		ix.drain()
-		st.Millis = ix.db.now().Sub(start).Milliseconds()
+		st.Millis = time.Since(start).Milliseconds()
 		built := ix.built
 		ix.mu.Unlock()
 		if built != nil {
@@ -510,6 +525,17 @@ func (v *View) indexedNode(n *Node) bool {
 // hold the two lookups to the same answers).
 func (v *View) SkipNodeIndex() { v.ix = nil }
 
+// eachAncestor calls fn with the key of each ancestor of a name key (zone
+// id | name key) within its zone, from the apex (the zone id alone) down
+// to its parent. Every 0x00 of a name key ends a label.
+func eachAncestor(name []byte, fn func(a []byte)) {
+	for end := 8; end < len(name); end++ {
+		if end == 8 || name[end-1] == 0 {
+			fn(name[:end:end])
+		}
+	}
+}
+
 // isChainKey says whether a name key is an NSEC3 chain key (0x01 0xFF |
 // hash), which no owner name has.
 func isChainKey(nk []byte) bool { return len(nk) >= 2 && nk[0] == 1 && nk[1] == 0xFF }
@@ -529,21 +555,17 @@ func buildNodeTable(tx *bolt.Tx, stop *atomic.Bool) (*nodeTable, error) {
 		for len(path) > 0 && !bytes.HasPrefix(name, path[len(path)-1]) {
 			path = path[:len(path)-1]
 		}
-		// name's ancestors: the zone id (the apex), then each label end.
-		for end := 8; end < len(name); end++ {
-			if end > 8 && name[end-1] != 0 {
-				continue
-			}
+		eachAncestor(name, func(a []byte) {
 			onPath := false
 			for _, p := range path {
-				onPath = onPath || len(p) == end
+				onPath = onPath || len(p) == len(a)
 			}
 			if !onPath {
 				// Longer than all on the path: those are its ancestors.
-				path = append(path, name[:end:end])
-				locs = append(locs, t.write(name[:end], ent))
+				path = append(path, a)
+				locs = append(locs, t.write(a, ent))
 			}
-		}
+		})
 	}
 	var types []uint16
 	var vals [][]byte
@@ -631,25 +653,20 @@ func (nt *nodeTracker) update(tx *bolt.Tx) *nodeUpdate {
 		if !isChainKey([]byte(name[8:])) {
 			all[name] = struct{}{}
 		}
-		for end := 8; end < len(name); end++ {
-			if end == 8 || name[end-1] == 0 {
-				all[name[:end]] = struct{}{}
-			}
-		}
+		eachAncestor([]byte(name), func(a []byte) { all[string(a)] = struct{}{} })
 	}
 	u := &nodeUpdate{}
 	c := tx.Bucket(bucketRR).Cursor()
 	var n Node
 	for name := range all {
+		key := []byte(name)
 		n.State, n.Types, n.Vals = NodeMissing, n.Types[:0], n.Vals[:0]
-		nodeFromCursor(c, []byte(name), &n)
-		u.keys = append(u.keys, []byte(name))
-		switch n.State {
-		case NodeMissing:
-			u.entries = append(u.entries, nil)
-		default:
-			u.entries = append(u.entries, appendEntry(nil, n.Types, n.Vals))
+		nodeFromCursor(c, key, &n)
+		var entry []byte // nil: missing
+		if n.State != NodeMissing {
+			entry = appendEntry(nil, n.Types, n.Vals)
 		}
+		u.keys, u.entries = append(u.keys, key), append(u.entries, entry)
 	}
 	return u
 }

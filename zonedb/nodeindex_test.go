@@ -15,12 +15,8 @@ import (
 // waitNodeIndex waits until the name index holds the store's generation.
 func waitNodeIndex(t testing.TB, db *DB) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !db.NodeIndexReady() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the name index never reached generation %d", db.Generation())
-		}
-		time.Sleep(time.Millisecond)
+	if !db.WaitNodeIndex(10 * time.Second) {
+		t.Fatalf("the name index never reached generation %d", db.Generation())
 	}
 }
 
@@ -70,8 +66,8 @@ func TestNodeIndexFollowsCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkNodeIndex(t, db, "first build")
-	if n := NodeIndexNames(db); n < 10 {
-		t.Fatalf("the index holds %d names", n)
+	if st, _ := db.NodeIndexStats(); st.Names < 10 {
+		t.Fatalf("the index holds %d names", st.Names)
 	}
 
 	inPlace := []struct {
@@ -333,8 +329,8 @@ func TestNodeIndexGrows(t *testing.T) {
 		t.Fatal("the commits did not finish")
 	}
 	checkNodeIndex(t, db, "after the table grew")
-	if n := NodeIndexNames(db); n < 1900 {
-		t.Errorf("the index holds %d names", n)
+	if st, _ := db.NodeIndexStats(); st.Names < 1900 {
+		t.Errorf("the index holds %d names", st.Names)
 	}
 }
 
@@ -400,8 +396,9 @@ func TestNodeIndexRandomCommits(t *testing.T) {
 			return
 		}
 	}
-	if n := NodeIndexNames(db); n < 20 || landed < 100 {
-		t.Errorf("the index holds %d names at the end, %d of 200 commits landed: too little to show anything", n, landed)
+	st, _ := db.NodeIndexStats()
+	if st.Names < 20 || landed < 100 {
+		t.Errorf("the index holds %d names at the end, %d of 200 commits landed: too little to show anything", st.Names, landed)
 	}
-	t.Logf("%d of 200 commits landed; %d names at the end", landed, NodeIndexNames(db))
+	t.Logf("%d of 200 commits landed; %d names at the end", landed, st.Names)
 }

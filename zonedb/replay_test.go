@@ -132,12 +132,8 @@ func TestReplayByteForByte(t *testing.T) {
 // compares it with the B+tree (zonedb.NodeIndexDiff).
 func nodeIndexDiff(t *testing.T, db *zonedb.DB) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !db.NodeIndexReady() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the name index never reached generation %d", db.Generation())
-		}
-		time.Sleep(time.Millisecond)
+	if !db.WaitNodeIndex(10 * time.Second) {
+		t.Fatalf("the name index never reached generation %d", db.Generation())
 	}
 	diff, err := zonedb.NodeIndexDiff(db)
 	if err != nil {
