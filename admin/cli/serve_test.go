@@ -368,6 +368,17 @@ func TestServeMetrics(t *testing.T) {
 			t.Errorf("no %q in /metrics", s)
 		}
 	}
+	// The name index, on by default, holds the zone's names and says so.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		text := get("/metrics")
+		if value(text, "dms_name_index_names") >= 3 && value(text, "dms_name_index_bytes") > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the name index metrics say nothing: names %v, bytes %v", value(text, "dms_name_index_names"), value(text, "dms_name_index_bytes"))
+			break
+		}
+	}
 	// promtool check metrics runs this linter (promlint) on the same text.
 	probs, err := promlint.New(strings.NewReader(after)).Lint()
 	if err != nil {
