@@ -5,6 +5,7 @@ package etcdtest
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -27,14 +28,38 @@ type Member struct {
 // Endpoint is the member's client URL.
 func (m *Member) Endpoint() string { return m.client.String() }
 
+// Ports for members come from below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default). A port
+// there is never handed to an outgoing connection or to a listener on port
+// 0, so a stopped member finds its ports free when it restarts: with ports
+// from ":0", a peer's reconnect or another test's listener could take one
+// in between (CI saw "bind: address already in use" on a restart).
+const portLow, portHigh = 20000, 32768
+
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{} // handed out in this process
+)
+
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := portLow + rand.IntN(portHigh-portLow)
+		if ports[p] {
+			continue
+		}
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue // another process has it
+		}
+		ln.Close()
+		ports[p] = true
+		return p
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free port in 127.0.0.1:%d-%d", portLow, portHigh-1)
+	return 0
 }
 
 // Start runs a cluster of n members; they stop when the test ends.
