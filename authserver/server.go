@@ -93,7 +93,7 @@ type Server struct {
 	log  *slog.Logger
 
 	mu    sync.Mutex
-	udp   []*net.UDPConn
+	udp   []udpConn
 	tcp   []net.Listener
 	addrs []string
 	// closing is set by Close: the UDP loops end.
@@ -210,7 +210,7 @@ func family(addr string) string {
 // bindAddr opens the TCP listener and the workers' UDP sockets of one
 // address. For port 0 the TCP listener picks the port and the UDP sockets
 // join it; a port taken for UDP meanwhile means trying another.
-func bindAddr(ctx context.Context, lc net.ListenConfig, addr string, workers int) ([]*net.UDPConn, net.Listener, error) {
+func bindAddr(ctx context.Context, lc net.ListenConfig, addr string, workers int) ([]udpConn, net.Listener, error) {
 	_, port, _ := net.SplitHostPort(addr)
 	tries := 1
 	if port == "0" {
@@ -224,15 +224,13 @@ func bindAddr(ctx context.Context, lc net.ListenConfig, addr string, workers int
 			return nil, nil, fmt.Errorf("listen tcp %s: %w", addr, err)
 		}
 		bound := ln.Addr().String()
-		var udp []*net.UDPConn
+		var udp []udpConn
 		for range workers {
-			pc, err := lc.ListenPacket(ctx, "udp"+fam, bound)
+			uc, err := listenUDP(ctx, lc, "udp"+fam, bound)
 			if err != nil {
 				lastErr = fmt.Errorf("listen udp %s: %w", bound, err)
 				break
 			}
-			uc := pc.(*net.UDPConn)
-			_ = uc.SetReadBuffer(4 << 20)
 			udp = append(udp, uc)
 		}
 		if len(udp) == workers {
@@ -270,6 +268,7 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	reserveProcs(len(s.udp))
 	if s.opts.Update != nil {
 		s.startUpdates(ctx)
 	}
@@ -348,7 +347,7 @@ type viewHolder struct {
 	noAnswerCache bool
 	// udp is the worker's socket, for answers sent apart from its batch
 	// (dynamic updates); nil on TCP.
-	udp *net.UDPConn
+	udp udpConn
 	// worker numbers a UDP worker from 1 (Observation.Worker); 0 on TCP.
 	worker int
 	// readAt is when the UDP loop's batch was read: the queries in it were
@@ -440,7 +439,7 @@ func (h *viewHolder) plainView(acc *access, now time.Time) (*zonedb.View, uint16
 
 // udpHolder is the viewHolder of UDP worker number worker on uc, with the
 // answer cache the options give.
-func (s *Server) udpHolder(uc *net.UDPConn, worker int) *viewHolder {
+func (s *Server) udpHolder(uc udpConn, worker int) *viewHolder {
 	h := &viewHolder{db: s.db, udp: uc, worker: worker, noAnswerCache: s.opts.AnswerCacheBytes <= 0}
 	h.cache.max = max(s.opts.AnswerCacheBytes, 0)
 	return h
@@ -843,16 +842,30 @@ func formerr(in []byte) *dns.Msg {
 // udpBatch is how many datagrams one recvmmsg/sendmmsg moves.
 const udpBatch = 32
 
+// udpReadBuffer is each worker socket's receive buffer (SO_RCVBUF): room
+// for a burst while the worker answers the last one.
+const udpReadBuffer = 4 << 20
+
+// udpConn is a worker's UDP socket: a *net.UDPConn served by the
+// netpoller loop below, or on Linux a blocking socket outside the
+// netpoller (udp_linux.go).
+type udpConn interface {
+	LocalAddr() net.Addr
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	Close() error
+}
+
 // batchConn is ipv4.PacketConn or ipv6.PacketConn: recvmmsg and sendmmsg.
 type batchConn interface {
 	ReadBatch(ms []ipv4.Message, flags int) (int, error)
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-func (s *Server) serveUDP(uc *net.UDPConn, worker int) {
-	if s.serveUDPRaw(uc, worker) {
+func (s *Server) serveUDP(c udpConn, worker int) {
+	if s.serveUDPRaw(c, worker) {
 		return
 	}
+	uc := c.(*net.UDPConn)
 	h := s.udpHolder(uc, worker)
 	defer h.release()
 	var bc batchConn

@@ -3,10 +3,15 @@
 package authserver
 
 import (
+	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"runtime"
+	"strconv"
+	"syscall"
 	"time"
 	"unsafe"
 
@@ -14,22 +19,177 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The UDP loop on Linux: each worker's thread sleeps in a blocking
-// recvmmsg on its own SO_REUSEPORT socket and sends its batch of answers
-// with one sendmmsg, without the netpoller's round trip (epoll, parking
-// and waking the goroutine) and without a net.UDPAddr per datagram. On
-// this machine the bare loop costs 5.61 us of a core per query against
-// 5.93 us through golang.org/x/net's ReadBatch/WriteBatch (make bench's
-// floor, issue 20).
+// The UDP loop on Linux: each worker sleeps in a blocking recvmmsg on its
+// own SO_REUSEPORT socket and sends its batch of answers with one
+// sendmmsg, without the netpoller's round trip (epoll, parking and waking
+// the goroutine) and without a net.UDPAddr per datagram.
 //
-// The loop runs inside the connection's RawConn.Read, which holds a
-// reference on the descriptor: Close cannot close it under the loop (and
-// the number cannot be reused by another file meanwhile). A receive
-// timeout (SO_RCVTIMEO, viewMaxAge) wakes an idle worker so that it lets
-// go of its read transaction; Server.Close shuts the socket down for
-// reading, which wakes a worker asleep in recvmmsg at once (Linux wakes
-// the waiters of even an unconnected UDP socket on shutdown), and the
-// loop ends when it sees the server closing.
+// The sockets are made with socket(2) in blocking mode and never join the
+// netpoller. A socket in the runtime's epoll set would wake the thread
+// that waits there at every datagram received and every answer freed,
+// for nothing, since no goroutine waits on it (measured: about 4 000
+// wake-ups a second per idle thread at 130 000 queries a second).
+//
+// The loop runs inside the socket's RawConn.Read, which holds a reference
+// on the descriptor: Close cannot close it under the loop (and the number
+// cannot be reused by another file meanwhile); the descriptor is closed
+// when the loop lets go. A receive timeout (SO_RCVTIMEO, viewMaxAge) wakes
+// an idle worker so that it lets go of its read transaction;
+// Server.Close shuts the socket down for reading, which wakes a worker
+// asleep in recvmmsg at once (Linux wakes the waiters of even an
+// unconnected UDP socket on shutdown), and the loop ends when it sees the
+// server closing.
+
+// rawSocket is one worker's UDP socket on Linux.
+type rawSocket struct {
+	f     *os.File // owns the descriptor
+	rc    syscall.RawConn
+	laddr *net.UDPAddr
+	v6    bool
+}
+
+func (r *rawSocket) LocalAddr() net.Addr { return r.laddr }
+
+// SyscallConn is the socket's descriptor, as net.UDPConn's.
+func (r *rawSocket) SyscallConn() (syscall.RawConn, error) { return r.rc, nil }
+
+// Close closes the socket once the worker's loop has let go of it.
+func (r *rawSocket) Close() error { return r.f.Close() }
+
+// WriteToUDPAddrPort sends one datagram (an answer outside the worker's
+// batch: dynamic updates).
+func (r *rawSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
+	var sa unix.Sockaddr
+	if a := to.Addr().Unmap(); r.v6 {
+		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16(), ZoneId: zoneIndex(to.Addr().Zone())}
+	} else if a.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: a.As4()}
+	} else {
+		return 0, fmt.Errorf("write udp %s: an IPv6 address on an IPv4 socket", to)
+	}
+	var serr error
+	if err := r.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b, 0, sa)
+		return true
+	}); err != nil {
+		return 0, err
+	}
+	if serr != nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Source: r.laddr, Addr: net.UDPAddrFromAddrPort(to), Err: os.NewSyscallError("sendto", serr)}
+	}
+	return len(b), nil
+}
+
+// zoneIndex is the interface index of an IPv6 zone ("eth0" or "2").
+func zoneIndex(zone string) uint32 {
+	if zone == "" {
+		return 0
+	}
+	if ifi, err := net.InterfaceByName(zone); err == nil {
+		return uint32(ifi.Index)
+	}
+	n, _ := strconv.ParseUint(zone, 10, 32)
+	return uint32(n)
+}
+
+// listenUDP opens one worker's socket on addr (an address literal and
+// port, as the TCP listener bound it): blocking, SO_REUSEPORT, IPv6 only
+// on an IPv6 address, a receive buffer of udpReadBuffer and a receive
+// timeout of viewMaxAge.
+func listenUDP(_ context.Context, _ net.ListenConfig, network, addr string) (udpConn, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	v6 := !ap.Addr().Unmap().Is4()
+	domain := unix.AF_INET6
+	var sa unix.Sockaddr
+	if v6 {
+		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneIndex(ap.Addr().Zone())}
+	} else {
+		domain = unix.AF_INET
+		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+	}
+	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	fail := func(call string, err error) (udpConn, error) {
+		unix.Close(fd)
+		return nil, os.NewSyscallError(call, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		return fail("setsockopt", err)
+	}
+	if v6 {
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			return fail("setsockopt", err)
+		}
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, udpReadBuffer) // capped by net.core.rmem_max, as net's SetReadBuffer
+	tv := unix.NsecToTimeval(int64(viewMaxAge))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fail("setsockopt", err)
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return fail("bind", err)
+	}
+	got, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	laddr := &net.UDPAddr{}
+	switch a := got.(type) {
+	case *unix.SockaddrInet4:
+		laddr.IP, laddr.Port = net.IP(a.Addr[:]), a.Port
+	case *unix.SockaddrInet6:
+		laddr.IP, laddr.Port, laddr.Zone = net.IP(a.Addr[:]), a.Port, ap.Addr().Zone()
+	}
+	f := os.NewFile(uintptr(fd), network+" "+addr) // blocking: not added to the netpoller
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &rawSocket{f: f, rc: rc, laddr: laddr, v6: v6}, nil
+}
+
+// serveUDPRaw runs the worker loop on a raw socket; false for any other
+// (the netpoller loop then serves it).
+func (s *Server) serveUDPRaw(c udpConn, worker int) bool {
+	r, ok := c.(*rawSocket)
+	if !ok {
+		return false
+	}
+	_ = r.rc.Read(func(fd uintptr) bool {
+		s.rawLoop(r, int(fd), worker)
+		return true
+	})
+	return true
+}
+
+// shutdownUDP wakes a worker asleep in recvmmsg (Close).
+func shutdownUDP(c udpConn) {
+	if r, ok := c.(*rawSocket); ok {
+		_ = r.rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RD) })
+	}
+}
+
+// reserveProcs makes sure the runtime has a P (GOMAXPROCS) beyond the
+// loops' own. A loop spends its idle moments inside recvmmsg, which the
+// runtime counts as a running P; when no P is idle, sysmon takes the P of
+// any syscall older than 20 us and hands it to another thread, which
+// wakes, finds nothing to do and sleeps again, and the loop must win a P
+// back when its receive returns: a few thread switches each time the
+// socket runs dry. With one P idle, sysmon leaves a P in a syscall alone
+// for 10 ms. (dms serve pinned to one core, as make bench runs it, would
+// otherwise have GOMAXPROCS 1 and one loop.) Extra Ps cost nothing while
+// idle.
+func reserveProcs(loops int) {
+	if n := loops + 1; runtime.GOMAXPROCS(0) < n {
+		runtime.GOMAXPROCS(n)
+	}
+}
 
 // rawBatch is how many datagrams one recvmmsg/sendmmsg moves.
 const rawBatch = 64
@@ -39,37 +199,6 @@ type mmsghdr struct {
 	hdr unix.Msghdr
 	len uint32
 	_   [4]byte
-}
-
-// serveUDPRaw runs the worker loop on uc; false when the socket cannot be
-// used so (the netpoller loop then serves it).
-func (s *Server) serveUDPRaw(uc *net.UDPConn, worker int) bool {
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	ok := false
-	if err := rc.Control(func(fd uintptr) {
-		if unix.SetNonblock(int(fd), false) != nil {
-			return
-		}
-		tv := unix.NsecToTimeval(int64(viewMaxAge))
-		ok = unix.SetsockoptTimeval(int(fd), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv) == nil
-	}); err != nil || !ok {
-		return false
-	}
-	_ = rc.Read(func(fd uintptr) bool {
-		s.rawLoop(uc, int(fd), worker)
-		return true
-	})
-	return true
-}
-
-// shutdownUDP wakes a worker asleep in recvmmsg on uc (Close).
-func shutdownUDP(uc *net.UDPConn) {
-	if rc, err := uc.SyscallConn(); err == nil {
-		_ = rc.Control(func(fd uintptr) { _ = unix.Shutdown(int(fd), unix.SHUT_RD) })
-	}
 }
 
 type rawBufs struct {
@@ -83,9 +212,7 @@ type rawBufs struct {
 	answers [rawBatch][]byte
 }
 
-func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+func (s *Server) rawLoop(uc *rawSocket, fd, worker int) {
 	h := s.udpHolder(uc, worker)
 	defer h.release()
 	b := new(rawBufs)
@@ -98,6 +225,7 @@ func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 		b.out[i].hdr.Iovlen = 1
 	}
 	req := new(dns.Msg)
+	var yielded time.Time
 	for !s.closing.Load() {
 		for i := range b.in {
 			b.inIov[i].SetLen(len(b.inBuf[i]))
@@ -120,6 +248,15 @@ func (s *Server) rawLoop(uc *net.UDPConn, fd, worker int) {
 			continue
 		}
 		h.readAt = time.Now()
+		if h.readAt.Sub(yielded) > time.Millisecond {
+			// A goroutine that never passes through the scheduler looks
+			// stuck to sysmon after 10 ms: it then preempts it with a
+			// signal (which ends the receive early) and takes its P at
+			// every syscall. Yielding now and then keeps it a
+			// well-behaved goroutine.
+			runtime.Gosched()
+			yielded = h.readAt
+		}
 		w := 0
 		for i := range int(n) {
 			m := &b.in[i]
