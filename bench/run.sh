@@ -16,6 +16,9 @@
 # RRL=N: dms with response rate limiting at N responses per second.
 # VIEWS=N: dms with N views (split horizon), the client's the last to
 # match: N-1 views whose rules it fails are tried first.
+# WORKERS=N: each server with N workers on cores 0 to N-1 (on two cores
+# dnsperf then shares core 1 with them: compare the server processes' own
+# CPU per query, which the summary gives beside the cores' figure).
 # CACHE_MB=N: dms's answer cache bound per worker (dms serve
 # --answer-cache-mb; default 0: no answer cache, every query from the wire-form
 # path).
@@ -159,7 +162,7 @@ pids="$pids $nsd_pid"
 # The floor reference.
 floor_port=$(free_port)
 (cd "$(dirname "$0")/floor" && go build -o "$dir/floor" .)
-taskset -c "$server_cpus" "$dir/floor" -listen "127.0.0.1:$floor_port" &
+taskset -c "$server_cpus" "$dir/floor" -listen "127.0.0.1:$floor_port" -workers "$WORKERS" &
 pids="$pids $!"
 
 for p in "$knot_port" "$nsd_port"; do
@@ -207,19 +210,30 @@ ticks() { # busy ticks so far of the server's core(s) (nothing else runs there)
 		END {print s + 0}' /proc/stat
 }
 
-run_perf() { # name port round
-	c0=$(ticks)
+pticks() { # CPU ticks (user + system) so far of a server's own processes, all threads
+	# (utime and stime are the 12th and 13th fields after the command name,
+	# which may hold spaces: nsd names its processes "nsd: server 1")
+	for p in $(procs "$1"); do sed 's/.*) //' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $12 + $13} END {print s + 0}'
+}
+
+run_perf() { # name port round procs-pattern
+	c0=$(ticks); p0=$(pticks "$4")
 	# shellcheck disable=SC2086
 	out=$(taskset -c "$client_cpu" /usr/bin/time -f "CPU %P" dnsperf $dnsperf_do -s 127.0.0.1 -p "$2" -d "$queries" \
 		-l "$SECONDS_PER_RUN" -c 16 -q 1000 -T 1 2>&1)
 	qps=$(echo "$out" | awk '/Queries per second/ {print $4}')
 	lost=$(echo "$out" | awk '/Queries lost/ {print $3}')
 	cpu=$(echo "$out" | awk '/^CPU/ {print $2}')
-	c1=$(ticks)
+	c1=$(ticks); p1=$(pticks "$4")
 	scpu=$(awk -v t=$((c1 - c0)) -v s="$SECONDS_PER_RUN" -v hz="$(getconf CLK_TCK)" -v w="$WORKERS" 'BEGIN {printf "%.0f", 100 * t / hz / s / w}')
 	per=$(awk -v q="$qps" -v c="$scpu" 'BEGIN {if (c > 0) printf "%.0f", q * 100 / c; else print 0}')
-	echo "$1 round $3: $qps QPS (lost $lost; server core busy $scpu%, so $per QPS per busy core; dnsperf CPU $cpu)"
-	echo "$1 $qps $per ${cpu%\%}" >> "$dir/results"
+	# The server's own CPU time (user + system of its processes): without
+	# the softirq and idle wake-ups that the core's busy time also counts,
+	# and the one figure that stays the server's when it shares a core
+	# with dnsperf (WORKERS=2 on two cores).
+	pus=$(awk -v t=$((p1 - p0)) -v hz="$(getconf CLK_TCK)" -v q="$qps" -v s="$SECONDS_PER_RUN" 'BEGIN {if (q > 0) printf "%.2f", t / hz * 1e6 / (q * s); else print 0}')
+	echo "$1 round $3: $qps QPS (lost $lost; server core busy $scpu%, so $per QPS per busy core; server processes $pus us CPU per query; dnsperf CPU $cpu)"
+	echo "$1 $qps $per ${cpu%\%} $pus" >> "$dir/results"
 }
 
 # Start when the servers' core is idle: a peer that has just loaded a
@@ -235,10 +249,10 @@ done
 [ $n -gt 0 ] && echo "waited $n s for core(s) $server_cpus to go idle"
 
 for r in $(seq "$ROUNDS"); do
-	run_perf dms "$dms_port" "$r"
-	run_perf knot "$knot_port" "$r"
-	run_perf nsd "$nsd_port" "$r"
-	run_perf floor "$floor_port" "$r"
+	run_perf dms "$dms_port" "$r" dms.db
+	run_perf knot "$knot_port" "$r" knot/knot.conf
+	run_perf nsd "$nsd_port" "$r" nsd/nsd.conf
+	run_perf floor "$floor_port" "$r" floor
 done
 
 median() { grep "^$1 " "$dir/results" | awk -v f="$2" '{print $f}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -253,6 +267,10 @@ printf "nsd     %10.0f  %13.0f  %16s  %10s%%\n" "$n" "$nc" "$(rss nsd/nsd.conf)"
 printf "floor   %10.0f  %13.0f  %16s  %10s%%\n" "$f" "$fc" "$(rss floor)" "$(median floor 4)"
 awk -v d="$dc" -v k="$kc" -v n="$nc" -v f="$fc" 'BEGIN {printf "CPU per query, us of one core: floor %.2f  dms %.2f  knotd %.2f  nsd %.2f\n", 1e6/f, 1e6/d, 1e6/k, 1e6/n
 	printf "CPU per query / floor:         dms %.2f  knotd %.2f  nsd %.2f\n", f/d, f/k, f/n}' 
+awk -v d="$(median dms 5)" -v k="$(median knot 5)" -v n="$(median nsd 5)" -v f="$(median floor 5)" 'BEGIN {printf "CPU per query of the server processes alone (user + system), us: floor %.2f  dms %.2f  knotd %.2f  nsd %.2f\n", f, d, k, n}'
+if [ "$WORKERS" -gt 1 ]; then
+	echo "(with $WORKERS workers dnsperf shares core $client_cpu with the servers: the cores' CPU per query includes dnsperf's, the processes' figure does not)"
+fi
 awk -v d="$d" -v k="$k" -v n="$n" 'BEGIN {printf "QPS:           dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
 awk -v d="$dc" -v k="$kc" -v n="$nc" 'BEGIN {printf "QPS/busy core: dms/knot %.2f   dms/nsd %.2f\n", d/k, d/n}'
 echo "(when dnsperf's CPU is near 100%, the client is the limit and QPS/busy core compares the servers)"

@@ -3,15 +3,15 @@
 // response by flipping the header (QR on, the counts after the question
 // zeroed) and cutting the packet after the question, and sends the batch
 // back with sendmmsg: 64 messages a call, on a blocking socket outside the
-// Go netpoller, from one goroutine that yields to the scheduler every
-// millisecond, with a spare P (GOMAXPROCS 2): as dms's own loop
+// Go netpoller, from one goroutine (one per -workers) that yields to the
+// scheduler every millisecond, with a spare P: as dms's own loop
 // (authserver/udp_linux.go), without which the runtime's sysmon would
 // take the P of every receive that sleeps and wake other threads for
 // nothing (on one core that cost this loop 10-15%). Nothing that answers over the kernel's UDP sockets can
 // be cheaper, so a server's CPU per query is best read as a ratio to this
 // one's, measured in the same run (issue "Answers at the machine's floor").
 //
-// Usage: floor -listen 127.0.0.1:5399. It runs until killed.
+// Usage: floor -listen 127.0.0.1:5399 [-workers N]. It runs until killed.
 package main
 
 import (
@@ -40,29 +40,33 @@ type mmsghdr struct {
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:5399", "address:port to answer on (UDP)")
+	workers := flag.Int("workers", 1, "loops, each on its own SO_REUSEPORT socket (as dms serve --workers)")
 	flag.Parse()
 	ap, err := netip.ParseAddrPort(*listen)
-	if err != nil || !ap.Addr().Is4() {
-		fmt.Fprintf(os.Stderr, "floor: -listen wants an IPv4 address:port, not %q\n", *listen)
+	if err != nil || !ap.Addr().Is4() || *workers < 1 {
+		fmt.Fprintf(os.Stderr, "floor: -listen wants an IPv4 address:port (not %q), -workers at least 1\n", *listen)
 		os.Exit(2)
 	}
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
+	if runtime.GOMAXPROCS(0) < *workers+1 {
+		runtime.GOMAXPROCS(*workers + 1)
 	}
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(1)
+	errs := make(chan error, *workers)
+	for range *workers {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
+		if err == nil {
+			err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		}
+		if err == nil {
+			err = unix.Bind(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+		go func() { errs <- serve(fd) }()
 	}
-	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	if err := unix.Bind(fd, sa); err != nil {
-		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(1)
-	}
-	if err := serve(fd); err != nil {
-		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(1)
-	}
+	fmt.Fprintln(os.Stderr, "floor:", <-errs)
+	os.Exit(1)
 }
 
 // serve answers until an error: each round, one recvmmsg (waiting for the
