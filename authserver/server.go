@@ -178,15 +178,28 @@ func probeFree(addr string) error {
 	fam := family(addr)
 	pc, err := net.ListenPacket("udp"+fam, net.JoinHostPort(host, port))
 	if err != nil {
-		return fmt.Errorf("listen udp %s: %w (is another nameserver running there?)", addr, err)
+		return fmt.Errorf("listen udp %s: %w%s", addr, err, bindHint(err))
 	}
 	pc.Close()
 	ln, err := net.Listen("tcp"+fam, addr)
 	if err != nil {
-		return fmt.Errorf("listen tcp %s: %w (is another nameserver running there?)", addr, err)
+		return fmt.Errorf("listen tcp %s: %w%s", addr, err, bindHint(err))
 	}
 	ln.Close()
 	return nil
+}
+
+// bindHint says what a failed bind most likely means.
+func bindHint(err error) string {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return " (is another nameserver running there?)"
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return " (no interface of this machine has that address)"
+	case errors.Is(err, syscall.EACCES):
+		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
+	}
+	return ""
 }
 
 // family is "4" or "6" for an address literal, "" for a host name. An

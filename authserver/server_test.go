@@ -3,7 +3,9 @@ package authserver
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,6 +176,33 @@ func TestCatalogAnswerNotCached(t *testing.T) {
 		}
 		if r := ask("203.0.113.9"); r.Rcode != dns.RcodeRefused || len(r.Answer)+len(r.Ns) != 0 {
 			t.Errorf("catalog SOA from a stranger after the SG's server: %v", r)
+		}
+	}
+}
+
+// TestListenErrors: the two likeliest mistakes in --listen are named in
+// the error: a port another server holds, and an address no interface
+// has.
+func TestListenErrors(t *testing.T) {
+	db := testStore(t, map[string]string{"example.org.": exampleOrg})
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, c := range []struct{ addr, want string }{
+		{pc.LocalAddr().String(), "address already in use (is another nameserver running there?)"},
+		{"192.0.2.1:5300", "(no interface of this machine has that address)"},
+	} {
+		s := NewServer(db, Options{Listen: []string{c.addr}, Workers: 1}, nil)
+		err := s.Start(context.Background())
+		if err == nil {
+			s.Close()
+			t.Errorf("listen %s: no error", c.addr)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("listen %s: %v, want %q", c.addr, err, c.want)
 		}
 	}
 }
