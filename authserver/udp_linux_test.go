@@ -2,7 +2,6 @@ package authserver
 
 import (
 	"context"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -21,11 +20,7 @@ import (
 // receive alone).
 func TestUDPSocketsOutsideNetpoller(t *testing.T) {
 	db := testStore(t, map[string]string{"example.org.": exampleOrg})
-	listen := []string{"127.0.0.1:0"}
-	if ln, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
-		ln.Close()
-		listen = append(listen, "[::1]:0")
-	}
+	listen := loopbackListen()
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(1)
 	s := NewServer(db, Options{Listen: listen, Workers: 2}, nil)

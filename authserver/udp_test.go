@@ -17,11 +17,7 @@ import (
 // while every worker sleeps in its receive.
 func TestUDPLoop(t *testing.T) {
 	db := testStore(t, map[string]string{"example.org.": exampleOrg})
-	listen := []string{"127.0.0.1:0"}
-	if ln, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
-		ln.Close()
-		listen = append(listen, "[::1]:0")
-	}
+	listen := loopbackListen()
 	s := NewServer(db, Options{Listen: listen, Workers: 2}, nil)
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -92,4 +88,14 @@ func TestUDPLoop(t *testing.T) {
 		}
 		pc.Close()
 	}
+}
+
+// loopbackListen is 127.0.0.1:0, and [::1]:0 when the machine has IPv6.
+func loopbackListen() []string {
+	listen := []string{"127.0.0.1:0"}
+	if ln, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
+		ln.Close()
+		listen = append(listen, "[::1]:0")
+	}
+	return listen
 }
