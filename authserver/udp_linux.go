@@ -59,12 +59,8 @@ func (r *rawSocket) Close() error { return r.f.Close() }
 // WriteToUDPAddrPort sends one datagram (an answer outside the worker's
 // batch: dynamic updates).
 func (r *rawSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error) {
-	var sa unix.Sockaddr
-	if a := to.Addr().Unmap(); r.v6 {
-		sa = &unix.SockaddrInet6{Port: int(to.Port()), Addr: to.Addr().As16(), ZoneId: zoneIndex(to.Addr().Zone())}
-	} else if a.Is4() {
-		sa = &unix.SockaddrInet4{Port: int(to.Port()), Addr: a.As4()}
-	} else {
+	sa := sockaddrOf(to, r.v6)
+	if sa == nil {
 		return 0, fmt.Errorf("write udp %s: an IPv6 address on an IPv4 socket", to)
 	}
 	var serr error
@@ -78,6 +74,19 @@ func (r *rawSocket) WriteToUDPAddrPort(b []byte, to netip.AddrPort) (int, error)
 		return 0, &net.OpError{Op: "write", Net: "udp", Source: r.laddr, Addr: net.UDPAddrFromAddrPort(to), Err: os.NewSyscallError("sendto", serr)}
 	}
 	return len(b), nil
+}
+
+// sockaddrOf is ap for a socket of the family v6 says; nil for an IPv6
+// address on an IPv4 socket.
+func sockaddrOf(ap netip.AddrPort, v6 bool) unix.Sockaddr {
+	a := ap.Addr()
+	switch {
+	case v6:
+		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: a.As16(), ZoneId: zoneIndex(a.Zone())}
+	case a.Unmap().Is4():
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: a.Unmap().As4()}
+	}
+	return nil
 }
 
 // zoneIndex is the interface index of an IPv6 zone ("eth0" or "2").
@@ -102,13 +111,9 @@ func listenUDP(_ context.Context, _ net.ListenConfig, network, addr string) (udp
 		return nil, err
 	}
 	v6 := !ap.Addr().Unmap().Is4()
-	domain := unix.AF_INET6
-	var sa unix.Sockaddr
+	domain := unix.AF_INET
 	if v6 {
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16(), ZoneId: zoneIndex(ap.Addr().Zone())}
-	} else {
-		domain = unix.AF_INET
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+		domain = unix.AF_INET6
 	}
 	fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -131,19 +136,8 @@ func listenUDP(_ context.Context, _ net.ListenConfig, network, addr string) (udp
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 		return fail("setsockopt", err)
 	}
-	if err := unix.Bind(fd, sa); err != nil {
+	if err := unix.Bind(fd, sockaddrOf(ap, v6)); err != nil {
 		return fail("bind", err)
-	}
-	got, err := unix.Getsockname(fd)
-	if err != nil {
-		return fail("getsockname", err)
-	}
-	laddr := &net.UDPAddr{}
-	switch a := got.(type) {
-	case *unix.SockaddrInet4:
-		laddr.IP, laddr.Port = net.IP(a.Addr[:]), a.Port
-	case *unix.SockaddrInet6:
-		laddr.IP, laddr.Port, laddr.Zone = net.IP(a.Addr[:]), a.Port, ap.Addr().Zone()
 	}
 	f := os.NewFile(uintptr(fd), network+" "+addr) // blocking: not added to the netpoller
 	rc, err := f.SyscallConn()
@@ -151,7 +145,8 @@ func listenUDP(_ context.Context, _ net.ListenConfig, network, addr string) (udp
 		f.Close()
 		return nil, err
 	}
-	return &rawSocket{f: f, rc: rc, laddr: laddr, v6: v6}, nil
+	// addr has its port already (the TCP listener's): no getsockname.
+	return &rawSocket{f: f, rc: rc, laddr: net.UDPAddrFromAddrPort(ap), v6: v6}, nil
 }
 
 // serveUDPRaw runs the worker loop on a raw socket; false for any other
