@@ -104,7 +104,7 @@ func NodeIndexDiff(db *DB) (string, error) {
 		var a, b Node
 		diffs := 0
 		for name := range names {
-			if len(name) > 8 && isChainKey([]byte(name[8:])) {
+			if len(name) > 8 && isNSEC3Key([]byte(name[8:])) {
 				continue // not a name: no query reads it
 			}
 			v.key = append(v.key[:0], name...)

@@ -527,18 +527,20 @@ func (v *View) SkipNodeIndex() { v.ix = nil }
 
 // eachAncestor calls fn with the key of each ancestor of a name key (zone
 // id | name key) within its zone, from the apex (the zone id alone) down
-// to its parent. Every 0x00 of a name key ends a label.
+// to its parent. Every 0x00 of a name key ends a label, except in an NSEC3
+// chain key (0x01 0xFF | raw hash | 0x00), whose hash may hold 0x00 bytes:
+// its only ancestor is the apex.
 func eachAncestor(name []byte, fn func(a []byte)) {
+	if isNSEC3Key(name[8:]) {
+		fn(name[:8:8])
+		return
+	}
 	for end := 8; end < len(name); end++ {
 		if end == 8 || name[end-1] == 0 {
 			fn(name[:end:end])
 		}
 	}
 }
-
-// isChainKey says whether a name key is an NSEC3 chain key (0x01 0xFF |
-// hash), which no owner name has.
-func isChainKey(nk []byte) bool { return len(nk) >= 2 && nk[0] == 1 && nk[1] == 0xFF }
 
 // buildNodeTable reads every name of the rr bucket into a new table:
 // the entries go to the chunks as the walk finds them, and into slots
@@ -594,7 +596,7 @@ func buildNodeTable(tx *bolt.Tx, stop *atomic.Bool) (*nodeTable, error) {
 			continue
 		}
 		emitAncestors(name)
-		if isChainKey(name[8:]) {
+		if isNSEC3Key(name[8:]) {
 			continue
 		}
 		entry = appendEntry(entry[:0], types, vals)
@@ -650,7 +652,7 @@ func (nt *nodeTracker) update(tx *bolt.Tx) *nodeUpdate {
 	}
 	all := map[string]struct{}{}
 	for name := range nt.names {
-		if !isChainKey([]byte(name[8:])) {
+		if !isNSEC3Key([]byte(name[8:])) {
 			all[name] = struct{}{}
 		}
 		eachAncestor([]byte(name), func(a []byte) { all[string(a)] = struct{}{} })

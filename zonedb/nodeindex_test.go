@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+	bolt "go.etcd.io/bbolt"
 )
 
 // waitNodeIndex waits until the name index holds the store's generation.
@@ -107,7 +108,10 @@ func TestNodeIndexFollowsCommits(t *testing.T) {
 		t.Errorf("a small replace built the index anew")
 	}
 
-	// NSEC3 chain keys, written as the signer does (through the door).
+	// NSEC3 chain keys, written as the signer does (through the door),
+	// with a 0x00 inside the hash: that ends no label, so the key adds no
+	// name to the index, by a commit or by a build.
+	names0, _ := db.NodeIndexStats()
 	var netID uint64
 	if _, err := db.Change("test", func(tx *Txn) error {
 		z, err := tx.View().Zone("example.net.")
@@ -115,7 +119,7 @@ func TestNodeIndexFollowsCommits(t *testing.T) {
 			return err
 		}
 		netID = z.ID
-		key := append(be64(z.ID), 1, 0xFF, 0xAB, 0xCD, 0, 0, byte(dns.TypeNSEC3>>8), byte(dns.TypeNSEC3))
+		key := append(be64(z.ID), 1, 0xFF, 0xAB, 0x00, 0xCD, 0, 0, byte(dns.TypeNSEC3>>8), byte(dns.TypeNSEC3))
 		val := tx.rrb.Get(append(be64(z.ID), 0, 0, byte(dns.TypeA)))
 		if val == nil {
 			val = tx.rrb.Get(soaKeyOf(z))
@@ -127,7 +131,7 @@ func TestNodeIndexFollowsCommits(t *testing.T) {
 	checkNodeIndex(t, db, "an NSEC3 chain key")
 	var n Node
 	if err := db.View(func(v *View) error {
-		v.key = append(be64(netID), 1, 0xFF, 0xAB, 0xCD, 0)
+		v.key = append(be64(netID), 1, 0xFF, 0xAB, 0x00, 0xCD, 0)
 		n = Node{}
 		v.nodeAt(&n)
 		return nil
@@ -136,6 +140,18 @@ func TestNodeIndexFollowsCommits(t *testing.T) {
 	}
 	if n.State != NodeMissing {
 		t.Errorf("an NSEC3 chain key is a name in the index: %v", n.State)
+	}
+	if st, _ := db.NodeIndexStats(); st.Names != names0.Names {
+		t.Errorf("an NSEC3 chain key with 0x00 in its hash: %d names in the index, %d before", st.Names, names0.Names)
+	}
+	if err := db.bolt.View(func(tx *bolt.Tx) error {
+		built, err := buildNodeTable(tx, new(atomic.Bool))
+		if err == nil && built.used != names0.Names {
+			err = fmt.Errorf("a build with the chain key holds %d names, the index before it %d", built.used, names0.Names)
+		}
+		return err
+	}); err != nil {
+		t.Error(err)
 	}
 
 	// A zone destroyed, and a commit too large to list: built anew.
