@@ -231,7 +231,7 @@ func (db *DB) updateGen(fn func(tx *bolt.Tx, now time.Time) ([]ZoneCommit, error
 		if results, err = fn(tx, db.now().UTC().Truncate(time.Second)); err != nil {
 			return err
 		}
-		if db.track != nil {
+		if ix != nil {
 			// The names this commit changed, as they are now: for the
 			// name index once the commit is durable.
 			upd = db.track.update(tx)

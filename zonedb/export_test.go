@@ -114,11 +114,7 @@ func NodeIndexDiff(db *DB) (string, error) {
 			}
 			b.State, b.Types, b.Vals = NodeMissing, b.Types[:0], b.Vals[:0]
 			nodeFromCursor(tx.Bucket(bucketRR).Cursor(), []byte(name), &b)
-			same := a.State == b.State && len(a.Types) == len(b.Types)
-			for i := 0; same && i < len(a.Types); i++ {
-				same = a.Types[i] == b.Types[i] && bytes.Equal(a.Vals[i], b.Vals[i])
-			}
-			if !same {
+			if !sameNode(&a, &b) {
 				if diffs++; diffs <= 10 {
 					fmt.Fprintf(&out, "%x: index %v %v, tree %v %v\n", name, a.State, a.Types, b.State, b.Types)
 				}
@@ -130,4 +126,14 @@ func NodeIndexDiff(db *DB) (string, error) {
 		return nil
 	})
 	return out.String(), err
+}
+
+// sameNode says whether two lookups found the same node: state, types and
+// values byte for byte.
+func sameNode(a, b *Node) bool {
+	same := a.State == b.State && len(a.Types) == len(b.Types)
+	for i := 0; same && i < len(a.Types); i++ {
+		same = a.Types[i] == b.Types[i] && bytes.Equal(a.Vals[i], b.Vals[i])
+	}
+	return same
 }

@@ -151,9 +151,9 @@ func (db *DB) nodeIndexOf() *nodeIndex {
 	return db.ix
 }
 
-// NodeIndexReady reports whether the name index holds the store's current
-// generation (tests wait on it).
-func (db *DB) NodeIndexReady() bool {
+// nodeIndexReady reports whether the name index holds the store's current
+// generation.
+func (db *DB) nodeIndexReady() bool {
 	ix := db.nodeIndexOf()
 	if ix == nil {
 		return false
@@ -167,7 +167,7 @@ func (db *DB) NodeIndexReady() bool {
 // when it did not.
 func (db *DB) WaitNodeIndex(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for !db.NodeIndexReady() {
+	for !db.nodeIndexReady() {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -262,12 +262,9 @@ func (ix *nodeIndex) buildLoop() {
 	}
 }
 
-// committed takes the update of a durable commit (nil when the commit did
-// not work one out) and applies those whose turn has come.
+// committed takes the update of a durable commit and applies those whose
+// turn has come.
 func (ix *nodeIndex) committed(gen uint64, u *nodeUpdate) {
-	if u == nil {
-		u = &nodeUpdate{rebuild: true}
-	}
 	u.gen = gen
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

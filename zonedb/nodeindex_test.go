@@ -289,7 +289,7 @@ func TestNodeIndexReadersDuringCommits(t *testing.T) {
 						nodeFromCursor(v.rrCursor(), v.key, &a)
 					}
 					nodeFromCursor(v.rrCursor(), v.key, &b)
-					if a.State != b.State || fmt.Sprint(a.Types) != fmt.Sprint(b.Types) {
+					if !sameNode(&a, &b) {
 						t.Errorf("%s at generation %d: index %v %v, tree %v %v", name, v.gen, a.State, a.Types, b.State, b.Types)
 					}
 					compared.Add(1)
