@@ -50,19 +50,22 @@ import (
 // the dead bytes outgrow the live ones.
 
 const (
-	ixChunkBits   = 24 // offsets within a chunk: 16 MiB at most
-	ixChunkSize   = 4 << 20
-	ixTombstone   = 1
-	ixLocMask     = 1<<48 - 1
-	ixStateData   = 1
-	ixStateENT    = 2
-	ixMinSlots    = 1024
-	ixGarbageSlop = 16 << 20
+	ixChunkBits = 24 // offsets within a chunk: 16 MiB at most
+	ixChunkSize = 4 << 20
+	ixTombstone = 1
+	ixLocMask   = 1<<48 - 1
+	ixStateData = 1
+	ixStateENT  = 2
+	ixMinSlots  = 1024
 )
 
 // ixMaxTouched: a commit that touches more names has the index built
 // anew (a variable for tests).
 var ixMaxTouched = 20000
+
+// ixGarbageSlop: the table is rebuilt once the space of replaced entries
+// passes that of live ones by this much (a variable for tests).
+var ixGarbageSlop int64 = 16 << 20
 
 // ixBuildHook, when set (tests), runs while a build holds its read
 // transaction, before the table is installed.

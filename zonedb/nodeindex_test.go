@@ -418,3 +418,36 @@ func TestNodeIndexRandomCommits(t *testing.T) {
 	}
 	t.Logf("%d of 200 commits landed; %d names at the end", landed, st.Names)
 }
+
+// TestNodeIndexRebuildsOnGarbage: names rewritten in place leave their
+// old entries behind; once those outgrow the live ones (by
+// ixGarbageSlop, 0 here) the table is built anew, small commits and all,
+// and it still gives every node the B+tree gives.
+func TestNodeIndexRebuildsOnGarbage(t *testing.T) {
+	db := openTest(t)
+	old := ixGarbageSlop
+	ixGarbageSlop = 0
+	defer func() { ixGarbageSlop = old }()
+	createZone(t, db, "g.example.", []string{"g.example. 3600 IN SOA ns1.g.example. h.g.example. 1 600 600 604800 600", "g.example. 3600 IN NS ns1.g.example."})
+	var builds atomic.Int32
+	if err := db.EnableNodeIndex(func(NodeIndexStats) { builds.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	waitNodeIndex(t, db)
+	first := builds.Load()
+	for i := range 12 {
+		var ops []RecordOp
+		for j := range 8 {
+			name := fmt.Sprintf("n%d.g.example.", j)
+			if i > 0 {
+				ops = append(ops, RecordOp{Kind: OpDeleteRRset, Name: name, Type: dns.TypeTXT})
+			}
+			ops = append(ops, addOp(t, fmt.Sprintf("%s 300 IN TXT v%d", name, i), 0))
+		}
+		commitOps(t, db, "g.example.", ops...)
+		checkNodeIndex(t, db, fmt.Sprintf("rewrite %d", i))
+	}
+	if builds.Load() == first {
+		t.Errorf("12 rewrites of every name, the index never built anew")
+	}
+}
