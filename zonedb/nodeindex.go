@@ -123,9 +123,7 @@ func (db *DB) EnableNodeIndex(built func(NodeIndexStats)) error {
 		ix.mu.Lock()
 		defer ix.mu.Unlock()
 		ix.applied = u64(tx.Bucket(bucketMeta).Get(keyGeneration))
-		db.ixMu.Lock()
-		db.ix = ix
-		db.ixMu.Unlock()
+		db.ix.Store(ix)
 		ix.startBuild()
 		return nil
 	})
@@ -148,11 +146,7 @@ func (db *DB) NodeIndexStats() (NodeIndexStats, bool) {
 }
 
 // nodeIndexOf is the index commits must keep in step (nil: none).
-func (db *DB) nodeIndexOf() *nodeIndex {
-	db.ixMu.Lock()
-	defer db.ixMu.Unlock()
-	return db.ix
-}
+func (db *DB) nodeIndexOf() *nodeIndex { return db.ix.Load() }
 
 // nodeIndexReady reports whether the name index holds the store's current
 // generation.

@@ -46,11 +46,10 @@ type DB struct {
 	// event log (refusals.go).
 	refused refusals
 
-	// ix is the name index (nodeindex.go; nil until EnableNodeIndex),
-	// ixMu guards setting it; track collects the names the write
-	// transaction under way touched (only while ix is set).
-	ixMu  sync.Mutex
-	ix    *nodeIndex
+	// ix is the name index (nodeindex.go; nil until EnableNodeIndex, set
+	// once); track collects the names the write transaction under way
+	// touched (only while ix is set).
+	ix    atomic.Pointer[nodeIndex]
 	track *nodeTracker
 
 	// Migrated names the zones a schema migration at Open marked for
