@@ -552,12 +552,9 @@ func buildNodeTable(tx *bolt.Tx, stop *atomic.Bool) (*nodeTable, error) {
 			path = path[:len(path)-1]
 		}
 		eachAncestor(name, func(a []byte) {
-			onPath := false
-			for _, p := range path {
-				onPath = onPath || len(p) == len(a)
-			}
-			if !onPath {
-				// Longer than all on the path: those are its ancestors.
+			// path holds every ancestor of its last name: a name no
+			// longer than that one is on it already.
+			if len(path) == 0 || len(a) > len(path[len(path)-1]) {
 				path = append(path, a)
 				locs = append(locs, t.write(a, ent))
 			}
